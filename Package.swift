@@ -1,0 +1,49 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+// One target per concern, dependencies flowing one way (see README "Layout"):
+// CJPEG/CBLAS/CCrypto (C) → Imaging / Inference / HTTP → seresnet (executable).
+// The Service target (routes, batching, metrics) joins them when the classification service lands.
+
+/// Kernels and parsers are hot loops over raw buffers: compile them with full optimization even in debug
+/// builds so `swift test` stays fast, and without exclusivity checks in the inner loops.
+let hotLoops: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked"]),
+]
+
+let package = Package(
+    name: "seresnet",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "seresnet", targets: ["seresnet"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+    ],
+    targets: [
+        .target(
+            name: "CJPEG",
+            linkerSettings: [.linkedLibrary("jpeg")]
+        ),
+        .systemLibrary(name: "CBLAS"),
+        .systemLibrary(name: "CCrypto"),
+
+        .target(name: "HTTP", swiftSettings: hotLoops),
+        .target(name: "Imaging", dependencies: ["CJPEG"], swiftSettings: hotLoops),
+        .target(name: "Inference", dependencies: ["CBLAS", "CCrypto"], swiftSettings: hotLoops),
+        .executableTarget(
+            name: "seresnet",
+            dependencies: [
+                "Inference", "Imaging", "HTTP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "CBLAS"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,6 @@
+import Testing
+@testable import Imaging
+
+@Test func decoderIsBuiltAgainstLibjpegTurbo() {
+    #expect(jpegLibraryVersion >= 62)
+}

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The project's test command (README "Tests"): release build, unit and integration tests, oracles, fuzzers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export SHARED_FIXTURES=${SHARED_FIXTURES:-$(cd .. && pwd)/shared/fixtures}
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "release build"
+swift build -c release
+
+step "swift test (unit, golden and in-process tests)"
+swift test
