@@ -1,0 +1,47 @@
+import Foundation
+import Testing
+@testable import Inference
+
+/// The tiny timm-made SE-ResNet against timm's own logits.
+@Suite struct TimmGoldenTests {
+    static let model = try! ModelDirectory(path: Fixtures.tinyModel.path).load()
+
+    @Test func randomBatchOfTwoMatchesTimm() throws {
+        let input = try Fixtures.floats(Fixtures.tinyModel.appendingPathComponent("random-batch2.input.f32"))
+        let expected = try Fixtures.floats(Fixtures.tinyModel.appendingPathComponent("random-batch2.logits.f32"))
+        let engine = InferenceEngine(network: Self.model.network, inputHeight: 224, inputWidth: 224, maxBatch: 2, threads: 2)
+        let logits = engine.classify(input, batch: 2)
+        #expect(maxAbsoluteDifference(logits, expected) <= logitTolerance(expected))
+    }
+
+    static var goldenImages: [String] {
+        let manifest = try! JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.tinyModel.appendingPathComponent("golden.json"))) as! [String: Any]
+        return (manifest["images"] as! [String: Any]).keys.sorted()
+    }
+
+    @Test(arguments: goldenImages)
+    func goldenInputMatchesTimm(image: String) throws {
+        let stem = (image as NSString).deletingPathExtension
+        let input = try Fixtures.floats(Fixtures.root.appendingPathComponent("golden/\(stem).input.f32"))
+        let expected = try Fixtures.floats(Fixtures.tinyModel.appendingPathComponent("\(stem).logits.f32"))
+        let engine = InferenceEngine(network: Self.model.network, inputHeight: 224, inputWidth: 224, maxBatch: 1, threads: 1)
+        let logits = engine.classify(input, batch: 1)
+        #expect(maxAbsoluteDifference(logits, expected) <= logitTolerance(expected), "\(image)")
+    }
+
+    @Test func weightsHashMatchesTheFixtureManifest() throws {
+        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.tinyModel.appendingPathComponent("golden.json"))) as! [String: Any]
+        #expect(Self.model.weightsSHA256 == manifest["weights_sha256"] as? String)
+    }
+
+    @Test func architectureIsDerivedFromTheTensors() {
+        let architecture = Self.model.network.architecture
+        #expect(architecture.depths == [3, 4, 6, 3])
+        #expect(architecture.stemWidth == 64)
+        #expect(architecture.stageWidths == [16, 32, 64, 128])
+        #expect(architecture.stageOutputs == [64, 128, 256, 512])
+        #expect(architecture.numClasses == 1000)
+        #expect(architecture.hasSqueezeExcitation)
+        #expect(Self.model.config.name == "seresnet50_tiny_test.random_test_weights")
+    }
+}
