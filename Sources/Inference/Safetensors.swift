@@ -213,9 +213,9 @@ public final class SafetensorsFile {
     }
 }
 
-/// Writes tensors in the safetensors layout (F32 only), header keys sorted, data in header order.
+/// Writes tensors in the safetensors layout (F32, plus I64 for buffers), header keys sorted, data in key order.
 public struct SafetensorsWriter {
-    private var tensors: [(name: String, shape: [Int], values: [Float])] = []
+    private var tensors: [(name: String, dtype: SafetensorsDType, shape: [Int], bytes: [UInt8])] = []
     public var metadata: [String: String] = ["format": "pt"]
 
     public init() {}
@@ -223,7 +223,13 @@ public struct SafetensorsWriter {
     /// Adds an F32 tensor; `values.count` must equal the product of `shape`.
     public mutating func add(_ name: String, shape: [Int], values: [Float]) {
         precondition(shape.reduce(1, *) == values.count, "\(name): \(values.count) values for shape \(shape)")
-        tensors.append((name, shape, values))
+        tensors.append((name, .f32, shape, values.withUnsafeBytes { Array($0) }))
+    }
+
+    /// Adds an I64 tensor (e.g. BatchNorm's `num_batches_tracked`, a scalar of shape []).
+    public mutating func add(_ name: String, shape: [Int], integers: [Int64]) {
+        precondition(shape.reduce(1, *) == integers.count, "\(name): \(integers.count) values for shape \(shape)")
+        tensors.append((name, .i64, shape, integers.map(\.littleEndian).withUnsafeBytes { Array($0) }))
     }
 
     /// Serializes header and data into one buffer.
@@ -232,9 +238,8 @@ public struct SafetensorsWriter {
         var header: [String: Any] = ["__metadata__": metadata]
         var offset = 0
         for tensor in ordered {
-            let bytes = tensor.values.count * 4
-            header[tensor.name] = ["dtype": "F32", "shape": tensor.shape, "data_offsets": [offset, offset + bytes]]
-            offset += bytes
+            header[tensor.name] = ["dtype": tensor.dtype.rawValue, "shape": tensor.shape, "data_offsets": [offset, offset + tensor.bytes.count]]
+            offset += tensor.bytes.count
         }
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         // The format pads the header with spaces to an 8-byte boundary so the data section is aligned.
@@ -242,9 +247,7 @@ public struct SafetensorsWriter {
         var out = Data(capacity: 8 + json.count + offset)
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
         out.append(json)
-        for tensor in ordered {
-            tensor.values.withUnsafeBytes { out.append(contentsOf: $0) }
-        }
+        for tensor in ordered { out.append(contentsOf: tensor.bytes) }
         return out
     }
 }

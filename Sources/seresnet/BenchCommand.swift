@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import Inference
+
+/// `seresnet bench`: engine-only latency and throughput.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure the inference engine alone (no decoding, no HTTP): latency per batch, images/s, GFLOP/s.")
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(help: "Images per batch.")
+    var batch: Int = 1
+
+    @Option(help: "Timed iterations.")
+    var iterations: Int = 20
+
+    @Option(help: "Untimed warm-up iterations.")
+    var warmup: Int = 3
+
+    @Option(help: "Engine threads (OpenBLAS and the engine's own loops). Default: CPUs available to the process.")
+    var threads: Int?
+
+    @Flag(help: "Print one JSON object instead of text.")
+    var json = false
+
+    @Option(help: ArgumentHelp("Read the batch from a raw float32 file of batch×C×H×W values instead of random data.", valueName: "file"))
+    var input: String?
+
+    @Option(help: ArgumentHelp("Write the logits of the last iteration (batch×classes float32, little-endian) to this file.", valueName: "file"))
+    var dumpLogits: String?
+
+    @Option(help: "Seed for the random input.")
+    var seed: UInt64 = 1
+
+    func validate() throws {
+        guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
+        guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1") }
+        guard warmup >= 0 else { throw ValidationError("--warmup must be 0 or more") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func run() throws {
+        let loaded: LoadedModel
+        do { loaded = try ModelDirectory(path: modelOptions.model).load() } catch { fail("\(error)") }
+        let size = loaded.config.inputSize
+        let engine = InferenceEngine(network: loaded.network, inputHeight: size[1], inputWidth: size[2], maxBatch: batch,
+                                     threads: threads ?? ProcessorBudget.available())
+        if let input {
+            guard let data = FileManager.default.contents(atPath: input) else { fail("cannot read \(input)") }
+            guard data.count == batch * engine.inputSize * 4 else {
+                fail("\(input) has \(data.count) bytes; batch \(batch) of \(size.map(String.init).joined(separator: "×")) float32 needs \(batch * engine.inputSize * 4)")
+            }
+            data.withUnsafeBytes { raw in
+                for slot in 0..<batch {
+                    let values = engine.inputSlot(slot)
+                    for i in 0..<values.count { values[i] = raw.loadUnaligned(fromByteOffset: 4 * (slot * engine.inputSize + i), as: Float.self) }
+                }
+            }
+        } else {
+            var state = seed
+            for slot in 0..<batch {
+                let values = engine.inputSlot(slot)
+                for i in 0..<values.count {
+                    state = state &* 6364136223846793005 &+ 1442695040888963407
+                    values[i] = Float(Int64(bitPattern: state >> 11) % 4000) / 1000 - 2
+                }
+            }
+        }
+        let result = EngineBenchmark(engine: engine, batch: batch, iterations: iterations, warmup: warmup)
+        if let dumpLogits {
+            let logits = engine.run(batch: batch)
+            try Data(buffer: logits).write(to: URL(fileURLWithPath: dumpLogits))
+        }
+        if json {
+            let object: [String: Any] = [
+                "model": loaded.config.name, "batch": batch, "threads": result.threads, "iterations": iterations,
+                "median_ms": result.medianMilliseconds, "p90_ms": result.p90Milliseconds, "min_ms": result.minMilliseconds,
+                "images_per_second": result.imagesPerSecond, "gflops": result.gigaflops,
+                "gflop_per_image": 2 * Double(result.multiplyAccumulatesPerImage) / 1e9,
+            ]
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print("""
+                model \(loaded.config.name)  batch \(batch)  threads \(result.threads)  iterations \(iterations)
+                latency per batch: median \(format(result.medianMilliseconds)) ms  p90 \(format(result.p90Milliseconds)) ms  min \(format(result.minMilliseconds)) ms
+                throughput: \(format(result.imagesPerSecond)) images/s  \(format(result.gigaflops)) GFLOP/s (\(format(2 * Double(result.multiplyAccumulatesPerImage) / 1e9)) GFLOP per image)
+                """)
+        }
+    }
+
+    private func format(_ value: Double) -> String { String(format: "%.2f", value) }
+}
