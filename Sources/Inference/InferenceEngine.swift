@@ -17,6 +17,7 @@ public final class InferenceEngine {
     public let multiplyAccumulatesPerImage: Int
 
     private let loop: ParallelLoop
+    private let convolutions: ConvolutionRunner
     private let input: UnsafeMutablePointer<Float>
     private let logits: UnsafeMutablePointer<Float>
     private let workspace: Workspace
@@ -30,12 +31,14 @@ public final class InferenceEngine {
         self.inputWidth = inputWidth
         self.threads = threads
         self.loop = ParallelLoop(threads: threads)
-        openblas_set_num_threads(Int32(threads))
+        // OpenBLAS stays single-threaded: the engine splits each GEMM over its threads itself (ConvolutionRunner).
+        openblas_set_num_threads(1)
         let architecture = network.architecture
         input = .allocate(capacity: maxBatch * architecture.inputChannels * inputHeight * inputWidth)
         input.initialize(repeating: 0, count: maxBatch * architecture.inputChannels * inputHeight * inputWidth)
         logits = .allocate(capacity: maxBatch * architecture.numClasses)
         workspace = Workspace(network: network, height: inputHeight, width: inputWidth, batch: maxBatch)
+        convolutions = ConvolutionRunner(threads: threads, maxPatchRows: Self.maxPatchRows(network, maxBatch: maxBatch))
         multiplyAccumulatesPerImage = Self.multiplyAccumulates(network, height: inputHeight, width: inputWidth)
     }
 
@@ -43,6 +46,7 @@ public final class InferenceEngine {
         input.deallocate()
         logits.deallocate()
         workspace.deallocate()
+        convolutions.deallocate()
     }
 
     /// Values per input image: channels × height × width.
@@ -78,8 +82,7 @@ public final class InferenceEngine {
         // Stem: (N, 3, H, W) → conv 7×7/2 + BN + ReLU → (64, N, H/2, W/2) → maxpool 3×3/2 → (64, N, H/4, W/4)
         let stemInput = PlanarTensor.imageMajor(input, channels: architecture.inputChannels, batch: n, height: height, width: width)
         height = network.stem.shape.outputSide(height); width = network.stem.shape.outputSide(width)
-        convolution(network.stem, input: stemInput, output: w.t1, columns: n * height * width)
-        Kernels.addBias(w.t1, channels: architecture.stemWidth, columns: n * height * width, bias: network.stem.bias, relu: true, loop: loop)
+        convolutions.run(network.stem, input: stemInput, output: w.t1, epilogue: .biasReLU)
         Kernels.maxPool3x3Stride2(.channelMajor(w.t1, channels: architecture.stemWidth, batch: n, height: height, width: width), into: w.x, loop: loop)
         height = (height - 1) / 2 + 1; width = (width - 1) / 2 + 1
 
@@ -89,32 +92,30 @@ public final class InferenceEngine {
                 let spec = block.spec
                 let x = PlanarTensor.channelMajor(current, channels: spec.inChannels, batch: n, height: height, width: width)
                 let outHeight = block.conv2.shape.outputSide(height), outWidth = block.conv2.shape.outputSide(width)
-                let inColumns = n * height * width, outColumns = n * outHeight * outWidth
 
                 // conv1 1×1 + BN + ReLU: (Cin, N, H, W) → (width, N, H, W)
-                convolution(block.conv1, input: x, output: w.t1, columns: inColumns)
-                Kernels.addBias(w.t1, channels: spec.width, columns: inColumns, bias: block.conv1.bias, relu: true, loop: loop)
+                convolutions.run(block.conv1, input: x, output: w.t1, epilogue: .biasReLU)
                 // conv2 3×3/stride + BN + ReLU: → (width, N, H/s, W/s)
-                convolution(block.conv2, input: .channelMajor(w.t1, channels: spec.width, batch: n, height: height, width: width),
-                            output: w.t2, columns: outColumns)
-                Kernels.addBias(w.t2, channels: spec.width, columns: outColumns, bias: block.conv2.bias, relu: true, loop: loop)
-                // conv3 1×1 + BN: → (Cout, N, H/s, W/s), SE's channel means taken in the same pass
-                convolution(block.conv3, input: .channelMajor(w.t2, channels: spec.width, batch: n, height: outHeight, width: outWidth),
-                            output: next, columns: outColumns)
+                let t1 = PlanarTensor.channelMajor(w.t1, channels: spec.width, batch: n, height: height, width: width)
+                if let winograd = block.conv2Winograd, winograd.pays(batch: n, height: height, width: width) {
+                    winograd.run(input: t1, output: w.t2, transformedInput: w.winogradInput, products: w.winogradProducts, threads: threads)
+                } else {
+                    convolutions.run(block.conv2, input: t1, output: w.t2, epilogue: .biasReLU)
+                }
+                // conv3 1×1 + BN: → (Cout, N, H/s, W/s)
+                convolutions.run(block.conv3, input: .channelMajor(w.t2, channels: spec.width, batch: n, height: outHeight, width: outWidth),
+                                 output: next, epilogue: .bias)
+                // SE: channel means → MLP → per-(channel, image) scale
                 var scale: UnsafePointer<Float>? = nil
                 if let se = block.squeezeExcitation {
-                    Kernels.addBiasAndAverage(next, channels: spec.outChannels, batch: n, planeSize: outHeight * outWidth,
-                                              bias: block.conv3.bias, means: w.means, loop: loop)
+                    Kernels.channelMeans(next, channels: spec.outChannels, batch: n, planeSize: outHeight * outWidth, into: w.means, loop: loop)
                     Kernels.squeezeExcitation(se, means: w.means, batch: n, hidden: w.hidden, scale: w.scale)
                     scale = UnsafePointer(w.scale)
-                } else {
-                    Kernels.addBias(next, channels: spec.outChannels, columns: outColumns, bias: block.conv3.bias, relu: false, loop: loop)
                 }
                 // shortcut: identity, or 1×1/stride conv + BN
                 var shortcut = UnsafePointer(current)
                 if let downsample = block.downsample {
-                    convolution(downsample, input: x, output: w.shortcut, columns: outColumns)
-                    Kernels.addBias(w.shortcut, channels: spec.outChannels, columns: outColumns, bias: downsample.bias, relu: false, loop: loop)
+                    convolutions.run(downsample, input: x, output: w.shortcut, epilogue: .bias)
                     shortcut = UnsafePointer(w.shortcut)
                 }
                 // y = relu(conv3 · se_scale + shortcut)
@@ -126,7 +127,7 @@ public final class InferenceEngine {
         }
 
         // Head: global average pool (C, N, h, w) → (C, N); fc → (N, classes)
-        Kernels.globalAveragePool(current, channels: architecture.featureCount, batch: n, planeSize: height * width, into: w.means)
+        Kernels.channelMeans(current, channels: architecture.featureCount, batch: n, planeSize: height * width, into: w.means, loop: loop)
         network.classifierWeight.withUnsafeBufferPointer { weight in
             network.classifierBias.withUnsafeBufferPointer { bias in
                 Kernels.classifier(features: w.means, batch: n, featureCount: architecture.featureCount,
@@ -135,23 +136,14 @@ public final class InferenceEngine {
         }
     }
 
-    /// output (Cout, N·Ho·Wo) = W (Cout, Cin·k·k) · patches; 1×1 stride-1 convolutions read the input directly.
-    private func convolution(_ layer: ConvolutionLayer, input: PlanarTensor, output: UnsafeMutablePointer<Float>, columns: Int) {
-        let shape = layer.shape
-        let k = shape.inChannels * shape.kernel * shape.kernel
-        let operand: UnsafePointer<Float>
-        if shape.kernel == 1 && shape.stride == 1 && input.channelStride == input.columns {
-            operand = UnsafePointer(input.data)
-        } else if shape.kernel == 1 && input.channelStride == input.columns {
-            Kernels.subsample(input, stride: shape.stride, into: workspace.columns, loop: loop)
-            operand = UnsafePointer(workspace.columns)
-        } else {
-            Kernels.im2col(input, kernel: shape.kernel, stride: shape.stride, padding: shape.padding, into: workspace.columns, loop: loop)
-            operand = UnsafePointer(workspace.columns)
+    /// Largest patch matrix height (Cin·k·k) of any layer, and enough for a whole unfolded layer whose
+    /// columns are too few to split (see ConvolutionRunner).
+    private static func maxPatchRows(_ network: SEResNet, maxBatch: Int) -> Int {
+        var rows = network.stem.shape.inChannels * 49
+        for block in network.stages.joined() {
+            rows = max(rows, block.conv2.shape.inChannels * 9, block.spec.inChannels)
         }
-        layer.weights.withUnsafeBufferPointer { weights in
-            Kernels.gemm(m: shape.outChannels, n: columns, k: k, a: weights.baseAddress!, lda: k, b: operand, ldb: columns, c: output, ldc: columns)
-        }
+        return rows
     }
 
     private static func multiplyAccumulates(_ network: SEResNet, height: Int, width: Int) -> Int {
@@ -179,28 +171,30 @@ private struct Workspace {
     /// Bottleneck intermediates (also the stem's output before pooling).
     let t1, t2: UnsafeMutablePointer<Float>
     let shortcut: UnsafeMutablePointer<Float>
-    /// im2col patches or a subsampled input.
-    let columns: UnsafeMutablePointer<Float>
+    /// Winograd transformed inputs and products (16 × C × tiles each).
+    let winogradInput, winogradProducts: UnsafeMutablePointer<Float>
     /// (C, N) channel means, SE hidden activations and SE scales.
     let means, hidden, scale: UnsafeMutablePointer<Float>
 
     init(network: SEResNet, height: Int, width: Int, batch: Int) {
-        var activation = 0, intermediate = 0, shortcutSize = 0, columnSize = 0, channels = 0, hiddenSize = 1
+        var activation = 0, intermediate = 0, shortcutSize = 0, channels = 0, hiddenSize = 1, winogradIn = 0, winogradOut = 0
         var h = network.stem.shape.outputSide(height), w = network.stem.shape.outputSide(width)
         let stem = network.stem.shape
         intermediate = stem.outChannels * h * w
-        columnSize = stem.inChannels * 49 * h * w
         h = (h - 1) / 2 + 1; w = (w - 1) / 2 + 1
         activation = stem.outChannels * h * w
         for block in network.stages.joined() {
             let spec = block.spec
             let oh = block.conv2.shape.outputSide(h), ow = block.conv2.shape.outputSide(w)
             intermediate = max(intermediate, spec.width * h * w)
-            columnSize = max(columnSize, spec.width * 9 * oh * ow, spec.inChannels * oh * ow)
             activation = max(activation, spec.outChannels * oh * ow, spec.inChannels * h * w)
             if spec.hasDownsample { shortcutSize = max(shortcutSize, spec.outChannels * oh * ow) }
             channels = max(channels, spec.outChannels)
             hiddenSize = max(hiddenSize, spec.seWidth ?? 1)
+            if block.conv2Winograd != nil {
+                let sizes = WinogradWeights.scratchSizes(inChannels: spec.width, outChannels: spec.width, batch: 1, height: h, width: w)
+                winogradIn = max(winogradIn, sizes.input); winogradOut = max(winogradOut, sizes.product)
+            }
             h = oh; w = ow
         }
         func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
@@ -211,11 +205,11 @@ private struct Workspace {
         x = buffer(activation); y = buffer(activation)
         t1 = buffer(intermediate); t2 = buffer(intermediate)
         shortcut = buffer(shortcutSize)
-        columns = buffer(columnSize)
+        winogradInput = buffer(winogradIn); winogradProducts = buffer(winogradOut)
         means = buffer(channels); hidden = buffer(hiddenSize); scale = buffer(channels)
     }
 
     func deallocate() {
-        for pointer in [x, y, t1, t2, shortcut, columns, means, hidden, scale] { pointer.deallocate() }
+        for pointer in [x, y, t1, t2, shortcut, winogradInput, winogradProducts, means, hidden, scale] { pointer.deallocate() }
     }
 }

@@ -59,92 +59,80 @@ enum Kernels {
                     a, Int32(lda), b, Int32(ldb), accumulate ? 1 : 0, c, Int32(ldc))
     }
 
-    /// Unfolds k×k patches: rows (c, ky, kx) — PyTorch's weight order — by columns (n, oy, ox), zero padded.
-    /// (C, N, H, W) or (N, C, H, W) → (C·k·k, N·Ho·Wo)
-    static func im2col(_ input: PlanarTensor, kernel: Int, stride: Int, padding: Int,
-                       into output: UnsafeMutablePointer<Float>, loop: ParallelLoop) {
-        let outH = (input.height + 2 * padding - kernel) / stride + 1
-        let outW = (input.width + 2 * padding - kernel) / stride + 1
-        let columns = input.batch * outH * outW
-        let rows = input.channels * kernel * kernel
-        loop.run(rows, minimumPerThread: 4) { range in
-            for row in range {
-                let c = row / (kernel * kernel), ky = (row / kernel) % kernel, kx = row % kernel
-                var out = output + row * columns
-                for n in 0..<input.batch {
-                    let plane = input.data + c * input.channelStride + n * input.imageStride
-                    for oy in 0..<outH {
-                        let iy = oy * stride - padding + ky
-                        if iy < 0 || iy >= input.height {
-                            out.update(repeating: 0, count: outW)
-                            out += outW
-                            continue
-                        }
-                        let source = plane + iy * input.width
-                        // Output columns [lo, hi) read inside the row: 0 ≤ ox·stride − padding + kx < W.
-                        let lo = min(outW, max(0, ceilDivide(padding - kx, stride)))
-                        let hi = min(outW, max(lo, floorDivide(input.width - 1 + padding - kx, stride) + 1))
-                        if lo > 0 { out.update(repeating: 0, count: lo) }
-                        if stride == 1 {
-                            (out + lo).update(from: source + lo - padding + kx, count: hi - lo)
-                        } else {
-                            for ox in lo..<hi { out[ox] = source[ox * stride - padding + kx] }
-                        }
-                        if hi < outW { (out + hi).update(repeating: 0, count: outW - hi) }
-                        out += outW
-                    }
-                }
-            }
-        }
-    }
-
-    /// Picks every `stride`-th pixel (the input of a strided 1×1 convolution). (C, N, H, W) → (C, N, H/s, W/s)
-    static func subsample(_ input: PlanarTensor, stride: Int, into output: UnsafeMutablePointer<Float>, loop: ParallelLoop) {
-        let outH = (input.height - 1) / stride + 1, outW = (input.width - 1) / stride + 1
-        loop.run(input.channels * input.batch, minimumPerThread: 8) { range in
-            for plane in range {
-                let c = plane / input.batch, n = plane % input.batch
-                let source = input.data + c * input.channelStride + n * input.imageStride
-                let out = output + plane * outH * outW
-                for oy in 0..<outH {
-                    for ox in 0..<outW { out[oy * outW + ox] = source[oy * stride * input.width + ox * stride] }
-                }
-            }
-        }
-    }
-
-    /// x[c, j] += bias[c], then ReLU if asked. x is (channels) × (columns).
-    static func addBias(_ x: UnsafeMutablePointer<Float>, channels: Int, columns: Int, bias: UnsafePointer<Float>,
-                        relu: Bool, loop: ParallelLoop) {
-        loop.run(channels, minimumPerThread: 4) { range in
-            for c in range {
-                let row = x + c * columns, b = bias[c]
-                if relu {
-                    for j in 0..<columns { row[j] = max(row[j] + b, 0) }
+    /// Unfolds k×k patches for output columns `columns` (of n·Ho·Wo in (n, oy, ox) order): row (c, ky, kx) —
+    /// PyTorch's weight order — of `output` holds the input pixel each column's patch sees there, 0 in the padding.
+    /// (C, N, H, W) or (N, C, H, W) → (C·k·k, |columns|), rows `leadingDimension` apart.
+    static func im2col(_ input: PlanarTensor, kernel: Int, stride: Int, padding: Int, outHeight outH: Int, outWidth outW: Int,
+                       rows: Range<Int>, columns: Range<Int>, into output: UnsafeMutablePointer<Float>, leadingDimension: Int) {
+        let planeSize = outH * outW
+        for row in rows {
+            let c = row / (kernel * kernel), ky = (row / kernel) % kernel, kx = row % kernel
+            // Output columns [lo, hi) of an output row read inside the input row: 0 ≤ ox·stride − padding + kx < W.
+            let lo = min(outW, max(0, ceilDivide(padding - kx, stride)))
+            let hi = min(outW, max(lo, floorDivide(input.width - 1 + padding - kx, stride) + 1))
+            let out = output + (row - rows.lowerBound) * leadingDimension - columns.lowerBound
+            var j = columns.lowerBound
+            while j < columns.upperBound {
+                let n = j / planeSize, oy = (j % planeSize) / outW, ox0 = j % outW
+                let end = min(columns.upperBound, j + outW - ox0)  // this segment: one output row, ox0..<ox0+(end−j)
+                let ox1 = ox0 + end - j
+                let iy = oy * stride - padding + ky
+                if iy < 0 || iy >= input.height {
+                    (out + j).update(repeating: 0, count: end - j)
                 } else {
-                    for j in 0..<columns { row[j] += b }
+                    let source = input.data + c * input.channelStride + n * input.imageStride + iy * input.width - padding + kx
+                    let a = min(max(lo, ox0), ox1), b = max(min(hi, ox1), a)
+                    if a > ox0 { (out + j).update(repeating: 0, count: a - ox0) }
+                    let target = out + j - ox0
+                    if stride == 1 {
+                        (target + a).update(from: source + a, count: b - a)
+                    } else {
+                        for ox in a..<b { target[ox] = source[ox * stride] }
+                    }
+                    if b < ox1 { (target + b).update(repeating: 0, count: ox1 - b) }
                 }
+                j = end
             }
         }
     }
 
-    /// x[c, n, ·] += bias[c] and means[c, n] = mean over H·W of the result (SE's squeeze, fused).
-    static func addBiasAndAverage(_ x: UnsafeMutablePointer<Float>, channels: Int, batch: Int, planeSize: Int,
-                                  bias: UnsafePointer<Float>, means: UnsafeMutablePointer<Float>, loop: ParallelLoop) {
+    /// The input of a strided 1×1 convolution for output columns `columns`: every `stride`-th pixel.
+    /// (C, N, H, W) → (C, |columns|), rows `leadingDimension` apart.
+    static func subsample(_ input: PlanarTensor, stride: Int, outHeight outH: Int, outWidth outW: Int,
+                          rows: Range<Int>, columns: Range<Int>, into output: UnsafeMutablePointer<Float>, leadingDimension: Int) {
+        let planeSize = outH * outW
+        for c in rows {
+            let out = output + (c - rows.lowerBound) * leadingDimension - columns.lowerBound
+            for j in columns {
+                let n = j / planeSize, oy = (j % planeSize) / outW, ox = j % outW
+                out[j] = input.data[c * input.channelStride + n * input.imageStride + oy * stride * input.width + ox * stride]
+            }
+        }
+    }
+
+    /// x[c, j] += bias[c] for the given rows, then ReLU if asked. Rows are `leadingDimension` apart.
+    static func addBias(_ x: UnsafeMutablePointer<Float>, rows: Range<Int>, width: Int, leadingDimension: Int,
+                        bias: UnsafePointer<Float>, relu: Bool) {
+        for c in rows {
+            let row = x + c * leadingDimension, b = bias[c]
+            if relu {
+                for j in 0..<width { row[j] = max(row[j] + b, 0) }
+            } else {
+                for j in 0..<width { row[j] += b }
+            }
+        }
+    }
+
+    /// means[c, n] = mean over H·W of x[c, n, ·] (SE's squeeze and the head's global pooling). (C, N, H, W) → (C, N)
+    static func channelMeans(_ x: UnsafePointer<Float>, channels: Int, batch: Int, planeSize: Int,
+                             into means: UnsafeMutablePointer<Float>, loop: ParallelLoop) {
         let inverse = 1 / Float(planeSize)
-        loop.run(channels, minimumPerThread: 4) { range in
-            for c in range {
-                let b = bias[c]
-                for n in 0..<batch {
-                    let plane = x + (c * batch + n) * planeSize
-                    var sum: Float = 0
-                    for j in 0..<planeSize {
-                        let v = plane[j] + b
-                        plane[j] = v
-                        sum += v
-                    }
-                    means[c * batch + n] = sum * inverse
-                }
+        loop.run(channels * batch, minimumPerThread: 16) { range in
+            for plane in range {
+                let row = x + plane * planeSize
+                var sum: Float = 0
+                for j in 0..<planeSize { sum += row[j] }
+                means[plane] = sum * inverse
             }
         }
     }
@@ -203,18 +191,6 @@ enum Kernels {
                     }
                 }
             }
-        }
-    }
-
-    /// means[c, n] = mean over H·W of x[c, n, ·]. (C, N, H, W) → (C, N)
-    static func globalAveragePool(_ x: UnsafePointer<Float>, channels: Int, batch: Int, planeSize: Int,
-                                  into means: UnsafeMutablePointer<Float>) {
-        let inverse = 1 / Float(planeSize)
-        for plane in 0..<channels * batch {
-            var sum: Float = 0
-            let row = x + plane * planeSize
-            for j in 0..<planeSize { sum += row[j] }
-            means[plane] = sum * inverse
         }
     }
 

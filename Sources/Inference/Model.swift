@@ -26,6 +26,8 @@ public struct Bottleneck: Sendable {
     public let conv3: ConvolutionLayer
     public let downsample: ConvolutionLayer?
     public let squeezeExcitation: SqueezeExcitation?
+    /// conv2 laid out for Winograd F(2×2, 3×3) when it has stride 1 (the engine's fast path).
+    public let conv2Winograd: WinogradWeights?
 }
 
 /// A loaded (SE-)ResNet: immutable, BatchNorm folded into the convolutions, ready for `InferenceEngine`.
@@ -82,15 +84,17 @@ public struct SEResNet: Sendable {
                         reduceWeight: try reader.take("\(p).se.fc1.weight"), reduceBias: try reader.take("\(p).se.fc1.bias"),
                         expandWeight: try reader.take("\(p).se.fc2.weight"), expandBias: try reader.take("\(p).se.fc2.bias"))
                 }
+                let conv2 = try reader.foldedConvolution("\(p).conv2", batchNorm: "\(p).bn2", shape: spec.conv2)
                 blocks.append(Bottleneck(
                     spec: spec,
                     conv1: try reader.foldedConvolution("\(p).conv1", batchNorm: "\(p).bn1", shape: spec.conv1),
-                    conv2: try reader.foldedConvolution("\(p).conv2", batchNorm: "\(p).bn2", shape: spec.conv2),
+                    conv2: conv2,
                     conv3: try reader.foldedConvolution("\(p).conv3", batchNorm: "\(p).bn3", shape: spec.conv3),
                     downsample: spec.hasDownsample
                         ? try reader.foldedConvolution("\(p).downsample.0", batchNorm: "\(p).downsample.1", shape: spec.downsample)
                         : nil,
-                    squeezeExcitation: se))
+                    squeezeExcitation: se,
+                    conv2Winograd: spec.stride == 1 ? WinogradWeights(conv2) : nil))
             }
             stages.append(blocks)
         }
