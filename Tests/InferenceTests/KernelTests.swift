@@ -1,0 +1,207 @@
+import Foundation
+import Testing
+@testable import Inference
+
+/// Every fast kernel against a naive twin on random small shapes (odd sizes, stride 2, padding).
+@Suite struct KernelTests {
+    struct ConvolutionCase: CustomTestStringConvertible, Sendable {
+        let inChannels, outChannels, kernel, stride, padding, batch, height, width: Int
+        var testDescription: String { "\(inChannels)→\(outChannels) k\(kernel) s\(stride) p\(padding) n\(batch) \(height)×\(width)" }
+    }
+
+    static let convolutionCases: [ConvolutionCase] = [
+        .init(inChannels: 3, outChannels: 8, kernel: 7, stride: 2, padding: 3, batch: 2, height: 23, width: 17),
+        .init(inChannels: 5, outChannels: 7, kernel: 3, stride: 1, padding: 1, batch: 1, height: 9, width: 11),
+        .init(inChannels: 6, outChannels: 4, kernel: 3, stride: 2, padding: 1, batch: 3, height: 13, width: 8),
+        .init(inChannels: 16, outChannels: 40, kernel: 1, stride: 1, padding: 0, batch: 2, height: 15, width: 15),
+        .init(inChannels: 12, outChannels: 33, kernel: 1, stride: 2, padding: 0, batch: 2, height: 11, width: 7),
+        // Wide enough for several 256-column tiles per thread, and narrow enough (3×3 output) to split channels.
+        .init(inChannels: 4, outChannels: 8, kernel: 3, stride: 1, padding: 1, batch: 2, height: 30, width: 29),
+        .init(inChannels: 64, outChannels: 96, kernel: 3, stride: 2, padding: 1, batch: 1, height: 5, width: 6),
+        .init(inChannels: 1, outChannels: 2, kernel: 3, stride: 1, padding: 1, batch: 1, height: 1, width: 1),
+    ]
+
+    static func randomLayer(_ c: ConvolutionCase, seed: UInt64) -> ConvolutionLayer {
+        var random = SeededRandom(seed: seed)
+        let shape = ConvolutionShape(outChannels: c.outChannels, inChannels: c.inChannels, kernel: c.kernel, stride: c.stride, padding: c.padding)
+        return ConvolutionLayer(shape: shape,
+                                weights: (0..<c.outChannels * c.inChannels * c.kernel * c.kernel).map { _ in Float(random.normal()) },
+                                bias: (0..<c.outChannels).map { _ in Float(random.normal()) })
+    }
+
+    static func randomValues(_ count: Int, seed: UInt64) -> [Float] {
+        var random = SeededRandom(seed: seed)
+        return (0..<count).map { _ in Float(random.uniform(-1, 1)) }
+    }
+
+    /// The textbook 7-loop convolution on an (N, C, H, W) input; output (Cout, N, Ho, Wo), + bias, optional ReLU.
+    static func naiveConvolution(_ layer: ConvolutionLayer, input: [Float], batch: Int, height: Int, width: Int, relu: Bool) -> [Float] {
+        let s = layer.shape
+        let outH = s.outputSide(height), outW = s.outputSide(width)
+        var out = [Float](repeating: 0, count: s.outChannels * batch * outH * outW)
+        for o in 0..<s.outChannels {
+            for n in 0..<batch {
+                for oy in 0..<outH {
+                    for ox in 0..<outW {
+                        var sum = Double(layer.bias[o])
+                        for i in 0..<s.inChannels {
+                            for ky in 0..<s.kernel {
+                                for kx in 0..<s.kernel {
+                                    let y = oy * s.stride - s.padding + ky, x = ox * s.stride - s.padding + kx
+                                    guard y >= 0, y < height, x >= 0, x < width else { continue }
+                                    sum += Double(layer.weights[((o * s.inChannels + i) * s.kernel + ky) * s.kernel + kx])
+                                        * Double(input[((n * s.inChannels + i) * height + y) * width + x])
+                                }
+                            }
+                        }
+                        out[((o * batch + n) * outH + oy) * outW + ox] = relu ? Float(max(sum, 0)) : Float(sum)
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// (N, C, H, W) → (C, N, H, W)
+    static func channelMajor(_ x: [Float], batch: Int, channels: Int, planeSize: Int) -> [Float] {
+        var out = x
+        for n in 0..<batch { for c in 0..<channels { for j in 0..<planeSize { out[(c * batch + n) * planeSize + j] = x[(n * channels + c) * planeSize + j] } } }
+        return out
+    }
+
+    static func relativeError(_ actual: [Float], _ expected: [Float]) -> Float {
+        let scale = max(1, expected.map(abs).max() ?? 0)
+        return maxAbsoluteDifference(actual, expected) / scale
+    }
+
+    @Test(arguments: convolutionCases, [1, 2])
+    func convolutionMatchesNaiveLoops(_ c: ConvolutionCase, threads: Int) {
+        let layer = Self.randomLayer(c, seed: 7)
+        let input = Self.randomValues(c.batch * c.inChannels * c.height * c.width, seed: 11)
+        let expected = Self.naiveConvolution(layer, input: input, batch: c.batch, height: c.height, width: c.width, relu: true)
+        let runner = ConvolutionRunner(threads: threads, maxPatchRows: c.inChannels * c.kernel * c.kernel)
+        defer { runner.deallocate() }
+        var output = [Float](repeating: .nan, count: expected.count)
+        // Both input layouts the engine uses: the network input (N, C, H, W) and activations (C, N, H, W).
+        for channelMajor in [false, true] {
+            var source = channelMajor ? Self.channelMajor(input, batch: c.batch, channels: c.inChannels, planeSize: c.height * c.width) : input
+            source.withUnsafeMutableBufferPointer { x in
+                let tensor = channelMajor
+                    ? PlanarTensor.channelMajor(x.baseAddress!, channels: c.inChannels, batch: c.batch, height: c.height, width: c.width)
+                    : PlanarTensor.imageMajor(x.baseAddress!, channels: c.inChannels, batch: c.batch, height: c.height, width: c.width)
+                output.withUnsafeMutableBufferPointer { runner.run(layer, input: tensor, output: $0.baseAddress!, epilogue: .biasReLU) }
+            }
+            #expect(Self.relativeError(output, expected) < 1e-5, "\(c.testDescription) channelMajor=\(channelMajor)")
+        }
+    }
+
+    @Test(arguments: [(5, 6, 1, 9, 11), (8, 3, 2, 7, 7), (128, 130, 1, 6, 5), (3, 4, 3, 1, 2), (16, 16, 2, 14, 14)], [1, 2])
+    func winogradMatchesNaiveLoops(_ dims: (Int, Int, Int, Int, Int), threads: Int) {
+        let (cin, cout, batch, height, width) = dims
+        let c = ConvolutionCase(inChannels: cin, outChannels: cout, kernel: 3, stride: 1, padding: 1, batch: batch, height: height, width: width)
+        let layer = Self.randomLayer(c, seed: 3)
+        let input = Self.randomValues(batch * cin * height * width, seed: 5)
+        let expected = Self.naiveConvolution(layer, input: input, batch: batch, height: height, width: width, relu: true)
+        var x = Self.channelMajor(input, batch: batch, channels: cin, planeSize: height * width)
+        let winograd = WinogradWeights(layer)
+        let sizes = WinogradWeights.scratchSizes(inChannels: cin, outChannels: cout, batch: batch, height: height, width: width)
+        var v = [Float](repeating: .nan, count: sizes.input), m = [Float](repeating: .nan, count: sizes.product)
+        var output = [Float](repeating: .nan, count: expected.count)
+        x.withUnsafeMutableBufferPointer { x in
+            winograd.run(input: .channelMajor(x.baseAddress!, channels: cin, batch: batch, height: height, width: width),
+                         output: output.withUnsafeMutableBufferPointer { $0.baseAddress! },
+                         transformedInput: v.withUnsafeMutableBufferPointer { $0.baseAddress! },
+                         products: m.withUnsafeMutableBufferPointer { $0.baseAddress! }, threads: threads)
+        }
+        #expect(Self.relativeError(output, expected) < 1e-5, "\(c.testDescription)")
+    }
+
+    @Test(arguments: [(2, 3, 7, 9), (1, 4, 1, 1), (3, 2, 8, 8), (1, 1, 2, 5)])
+    func maxPoolMatchesNaiveLoops(_ dims: (Int, Int, Int, Int)) {
+        let (channels, batch, height, width) = dims
+        var x = Self.randomValues(channels * batch * height * width, seed: 9)
+        let outH = (height - 1) / 2 + 1, outW = (width - 1) / 2 + 1
+        var expected = [Float](repeating: 0, count: channels * batch * outH * outW)
+        for plane in 0..<channels * batch {
+            for oy in 0..<outH {
+                for ox in 0..<outW {
+                    var best = -Float.infinity
+                    for ky in 0..<3 {
+                        for kx in 0..<3 {
+                            let y = 2 * oy - 1 + ky, xx = 2 * ox - 1 + kx
+                            if y >= 0, y < height, xx >= 0, xx < width { best = max(best, x[plane * height * width + y * width + xx]) }
+                        }
+                    }
+                    expected[plane * outH * outW + oy * outW + ox] = best
+                }
+            }
+        }
+        var output = [Float](repeating: .nan, count: expected.count)
+        x.withUnsafeMutableBufferPointer { x in
+            output.withUnsafeMutableBufferPointer { out in
+                Kernels.maxPool3x3Stride2(.channelMajor(x.baseAddress!, channels: channels, batch: batch, height: height, width: width),
+                                          into: out.baseAddress!, loop: ParallelLoop(threads: 2))
+            }
+        }
+        #expect(output == expected)
+    }
+
+    @Test func squeezeExcitationMatchesScalarTwin() {
+        let channels = 24, hidden = 5, batch = 3, planeSize = 13
+        var random = SeededRandom(seed: 21)
+        let se = SqueezeExcitation(channels: channels, hidden: hidden,
+                                   reduceWeight: (0..<hidden * channels).map { _ in Float(random.normal()) },
+                                   reduceBias: (0..<hidden).map { _ in Float(random.normal()) },
+                                   expandWeight: (0..<channels * hidden).map { _ in Float(random.normal()) },
+                                   expandBias: (0..<channels).map { _ in Float(random.normal()) })
+        let x = Self.randomValues(channels * batch * planeSize, seed: 22)
+        let shortcut = Self.randomValues(channels * batch * planeSize, seed: 23)
+
+        // Scalar twin: y = relu(x · σ(W2 relu(W1 mean(x) + b1) + b2) + shortcut), per image.
+        var expected = [Float](repeating: 0, count: x.count)
+        for n in 0..<batch {
+            let means = (0..<channels).map { c in (0..<planeSize).reduce(0.0) { $0 + Double(x[(c * batch + n) * planeSize + $1]) } / Double(planeSize) }
+            let h = (0..<hidden).map { r in max(0, (0..<channels).reduce(Double(se.reduceBias[r])) { $0 + Double(se.reduceWeight[r * channels + $1]) * means[$1] }) }
+            for c in 0..<channels {
+                let z = (0..<hidden).reduce(Double(se.expandBias[c])) { $0 + Double(se.expandWeight[c * hidden + $1]) * h[$1] }
+                let scale = 1 / (1 + exp(-z))
+                for j in 0..<planeSize {
+                    let i = (c * batch + n) * planeSize + j
+                    expected[i] = Float(max(0, Double(x[i]) * scale + Double(shortcut[i])))
+                }
+            }
+        }
+
+        var y = x
+        var means = [Float](repeating: 0, count: channels * batch), hiddenScratch = [Float](repeating: 0, count: hidden * batch)
+        var scale = [Float](repeating: 0, count: channels * batch)
+        let loop = ParallelLoop(threads: 2)
+        y.withUnsafeMutableBufferPointer { y in
+            Kernels.channelMeans(y.baseAddress!, channels: channels, batch: batch, planeSize: planeSize, into: &means, loop: loop)
+            Kernels.squeezeExcitation(se, means: means, batch: batch, hidden: &hiddenScratch, scale: &scale)
+            Kernels.scaleAddReLU(y.baseAddress!, scale: scale, shortcut: shortcut, channels: channels, batch: batch, planeSize: planeSize, loop: loop)
+        }
+        #expect(Self.relativeError(y, expected) < 1e-5)
+    }
+
+    @Test func globalPoolingAndClassifierMatchScalarTwin() {
+        let channels = 17, batch = 3, planeSize = 10, classes = 11
+        let x = Self.randomValues(channels * batch * planeSize, seed: 31)
+        let weight = Self.randomValues(classes * channels, seed: 32), bias = Self.randomValues(classes, seed: 33)
+        var expected = [Float](repeating: 0, count: batch * classes)
+        for n in 0..<batch {
+            for k in 0..<classes {
+                var sum = Double(bias[k])
+                for c in 0..<channels {
+                    let mean = (0..<planeSize).reduce(0.0) { $0 + Double(x[(c * batch + n) * planeSize + $1]) } / Double(planeSize)
+                    sum += Double(weight[k * channels + c]) * mean
+                }
+                expected[n * classes + k] = Float(sum)
+            }
+        }
+        var means = [Float](repeating: 0, count: channels * batch), logits = [Float](repeating: .nan, count: batch * classes)
+        Kernels.channelMeans(x, channels: channels, batch: batch, planeSize: planeSize, into: &means, loop: ParallelLoop(threads: 1))
+        Kernels.classifier(features: means, batch: batch, featureCount: channels, weight: weight, bias: bias, classes: classes, into: &logits)
+        #expect(Self.relativeError(logits, expected) < 1e-5)
+    }
+}
