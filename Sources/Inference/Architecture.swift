@@ -132,7 +132,7 @@ public struct ResNetArchitecture: Sendable, Equatable {
                 let conv2 = try shape("\(p).conv2.weight", rank: 4)
                 let conv3 = try shape("\(p).conv3.weight", rank: 4)
                 let width = conv1[0]
-                if conv2[1] != width, conv2[1] > 0, width % conv2[1] == 0 {
+                if conv2[1] != width, conv2[1] > 0, width % conv2[1] == 0, conv2[2] == 3, conv2[3] == 3 {
                     throw CheckpointError.unsupportedArchitecture(reason: "'\(p).conv2.weight' \(conv2) is a grouped convolution (ResNeXt); not supported")
                 }
                 var seWidth: Int?
