@@ -14,19 +14,27 @@ public struct WinogradWeights: Sendable {
     init(_ layer: ConvolutionLayer) {
         precondition(layer.shape.kernel == 3 && layer.shape.stride == 1 && layer.shape.padding == 1)
         let cout = layer.shape.outChannels, cin = layer.shape.inChannels
-        let g: [[Double]] = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
+        // G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]
+        let g: [Double] = [1, 0, 0, 0.5, 0.5, 0.5, 0.5, -0.5, 0.5, 0, 0, 1]
         var u = [Float](repeating: 0, count: 16 * cout * cin)
-        layer.weights.withUnsafeBufferPointer { w in
-            for o in 0..<cout {
-                for i in 0..<cin {
-                    let kernel = w.baseAddress! + (o * cin + i) * 9
-                    // t = G · k (4×3), then U = t · Gᵀ (4×4)
-                    var t = [[Double]](repeating: [0, 0, 0], count: 4)
-                    for r in 0..<4 { for c in 0..<3 { t[r][c] = (0..<3).reduce(0) { $0 + g[r][$1] * Double(kernel[$1 * 3 + c]) } } }
-                    for r in 0..<4 {
-                        for c in 0..<4 {
-                            let value = (0..<3).reduce(0) { $0 + t[r][$1] * g[c][$1] }
-                            u[((r * 4 + c) * cout + o) * cin + i] = Float(value)
+        u.withUnsafeMutableBufferPointer { u in
+            layer.weights.withUnsafeBufferPointer { w in
+                withUnsafeTemporaryAllocation(of: Double.self, capacity: 12) { t in
+                    for o in 0..<cout {
+                        for i in 0..<cin {
+                            let kernel = w.baseAddress! + (o * cin + i) * 9
+                            // t = G · k (4×3), then U = t · Gᵀ (4×4)
+                            for r in 0..<4 {
+                                for c in 0..<3 {
+                                    t[r * 3 + c] = g[r * 3] * Double(kernel[c]) + g[r * 3 + 1] * Double(kernel[3 + c]) + g[r * 3 + 2] * Double(kernel[6 + c])
+                                }
+                            }
+                            for r in 0..<4 {
+                                for c in 0..<4 {
+                                    let value = t[r * 3] * g[c * 3] + t[r * 3 + 1] * g[c * 3 + 1] + t[r * 3 + 2] * g[c * 3 + 2]
+                                    u[((r * 4 + c) * cout + o) * cin + i] = Float(value)
+                                }
+                            }
                         }
                     }
                 }
