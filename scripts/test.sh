@@ -11,3 +11,6 @@ swift build -c release
 
 step "swift test (unit, golden and in-process tests)"
 swift test
+
+step "Python tier (independent oracles, real clients against the release binary)"
+python3 -m pytest -q Tests/python
