@@ -5,8 +5,8 @@ import Dispatch
 ///
 /// OpenBLAS is kept single-threaded and the engine parallelizes itself: each thread takes a contiguous share
 /// of the output columns (pixels), unfolds patches for a tile of at most `tileWidth` columns into its own
-/// scratch (small enough to stay in L2), multiplies, and applies bias and ReLU while the tile is still in
-/// cache. That avoids OpenBLAS's worker threads spinning against ours (no oversubscription) and the
+/// scratch (small enough to stay in L2), multiplies into an output tile pre-filled with the bias (β = 1, so
+/// OpenBLAS skips its separate pass zeroing C), and applies ReLU while the tile is still in cache. That avoids OpenBLAS's worker threads spinning against ours (no oversubscription) and the
 /// memory traffic of a whole-layer im2col buffer. Layers with too few columns to split (late stages at
 /// batch 1) are split over output channels instead.
 struct ConvolutionRunner {
@@ -58,18 +58,22 @@ struct ConvolutionRunner {
                             fillPatches(shape, input: input, outH: outH, outW: outW, rows: 0..<k, columns: j..<j + width, into: tile, leadingDimension: width)
                             operand = UnsafePointer(tile); ldb = width
                         }
-                        Kernels.gemm(m: shape.outChannels, n: width, k: k, a: weights, lda: k, b: operand, ldb: ldb, c: output + j, ldc: columns)
-                        Kernels.addBias(output + j, rows: 0..<shape.outChannels, width: width, leadingDimension: columns, bias: bias, relu: relu)
+                        Kernels.fillRows(output + j, rows: 0..<shape.outChannels, width: width, leadingDimension: columns, values: bias)
+                        Kernels.gemm(m: shape.outChannels, n: width, k: k, a: weights, lda: k, b: operand, ldb: ldb, c: output + j, ldc: columns, accumulate: true)
+                        if relu { Kernels.relu(output + j, rows: 0..<shape.outChannels, width: width, leadingDimension: columns) }
                         j += width
                     }
                 }
 
                 if threads == 1 {
                     columnShare(0, of: 1)
-                } else if columns >= threads * Self.minimumColumnsPerThread || shape.outChannels < threads * 16 {
+                } else if !(columns < threads * Self.minimumColumnsPerThread || (columns <= threads * Self.tileWidth && shape.outChannels >= columns))
+                            || shape.outChannels < threads * 16 {
                     DispatchQueue.concurrentPerform(iterations: threads) { columnShare($0, of: threads) }
                 } else {
-                    // Few columns: unfold all of them once (rows split over threads), then split output channels.
+                    // Few columns, or more weights than pixels (late stages at small batches): unfold all columns once
+                    // (rows split over threads), then split output channels, so each thread packs only its share
+                    // of the weights instead of all of them.
                     let operand: UnsafePointer<Float>
                     if direct {
                         operand = UnsafePointer(input.data)
@@ -83,9 +87,10 @@ struct ConvolutionRunner {
                     }
                     DispatchQueue.concurrentPerform(iterations: threads) { part in
                         let rows = shape.outChannels * part / threads..<shape.outChannels * (part + 1) / threads
+                        Kernels.fillRows(output, rows: rows, width: columns, leadingDimension: columns, values: bias)
                         Kernels.gemm(m: rows.count, n: columns, k: k, a: weights + rows.lowerBound * k, lda: k, b: operand, ldb: columns,
-                                     c: output + rows.lowerBound * columns, ldc: columns)
-                        Kernels.addBias(output, rows: rows, width: columns, leadingDimension: columns, bias: bias, relu: relu)
+                                     c: output + rows.lowerBound * columns, ldc: columns, accumulate: true)
+                        if relu { Kernels.relu(output, rows: rows, width: columns, leadingDimension: columns) }
                     }
                 }
             }

@@ -110,16 +110,16 @@ enum Kernels {
         }
     }
 
-    /// x[c, j] += bias[c] for the given rows, then ReLU if asked. Rows are `leadingDimension` apart.
-    static func addBias(_ x: UnsafeMutablePointer<Float>, rows: Range<Int>, width: Int, leadingDimension: Int,
-                        bias: UnsafePointer<Float>, relu: Bool) {
+    /// x[c, 0..<width] = values[c] for the given rows (a bias to accumulate a GEMM onto). Rows are `leadingDimension` apart.
+    static func fillRows(_ x: UnsafeMutablePointer<Float>, rows: Range<Int>, width: Int, leadingDimension: Int, values: UnsafePointer<Float>) {
+        for c in rows { (x + c * leadingDimension).update(repeating: values[c], count: width) }
+    }
+
+    /// x = max(x, 0) for the given rows. Rows are `leadingDimension` apart.
+    static func relu(_ x: UnsafeMutablePointer<Float>, rows: Range<Int>, width: Int, leadingDimension: Int) {
         for c in rows {
-            let row = x + c * leadingDimension, b = bias[c]
-            if relu {
-                for j in 0..<width { row[j] = max(row[j] + b, 0) }
-            } else {
-                for j in 0..<width { row[j] += b }
-            }
+            let row = x + c * leadingDimension
+            for j in 0..<width { row[j] = max(row[j], 0) }
         }
     }
 
