@@ -43,7 +43,9 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         let loaded: LoadedModel
+        let loadStart = DispatchTime.now().uptimeNanoseconds
         do { loaded = try ModelDirectory(path: modelOptions.model).load() } catch { fail("\(error)") }
+        let loadMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e6
         let size = loaded.config.inputSize
         let engine = InferenceEngine(network: loaded.network, inputHeight: size[1], inputWidth: size[2], maxBatch: batch,
                                      threads: threads ?? ProcessorBudget.available())
@@ -79,12 +81,14 @@ struct BenchCommand: ParsableCommand {
                 "median_ms": result.medianMilliseconds, "p90_ms": result.p90Milliseconds, "min_ms": result.minMilliseconds,
                 "images_per_second": result.imagesPerSecond, "gflops": result.gigaflops,
                 "gflop_per_image": 2 * Double(result.multiplyAccumulatesPerImage) / 1e9,
+                "load_ms": loadMilliseconds, "weights_sha256": loaded.weightsSHA256,
             ]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
             print("""
                 model \(loaded.config.name)  batch \(batch)  threads \(result.threads)  iterations \(iterations)
+                load (validate, fold BatchNorm, SHA-256): \(format(loadMilliseconds)) ms  sha256 \(loaded.weightsSHA256)
                 latency per batch: median \(format(result.medianMilliseconds)) ms  p90 \(format(result.p90Milliseconds)) ms  min \(format(result.minMilliseconds)) ms
                 throughput: \(format(result.imagesPerSecond)) images/s  \(format(result.gigaflops)) GFLOP/s (\(format(2 * Double(result.multiplyAccumulatesPerImage) / 1e9)) GFLOP per image)
                 """)
