@@ -63,6 +63,8 @@ public struct RequestParser {
     private var valueEnd = 0
     private var fields: [(name: Range<Int>, value: Range<Int>)] = []
     private var headerBytes = 0
+    private var earlyContentLength: Int?
+    private static let contentLengthName = Array("content-length".utf8)
 
     // Body state.
     private var framing: BodyFraming = .none
@@ -235,6 +237,16 @@ public struct RequestParser {
                 guard b == ASCII.lf else { return fail(.invalidLineEnding) }
                 if fields.count >= limits.maxHeaderCount { return fail(.tooManyHeaders(limit: limits.maxHeaderCount)) }
                 fields.append((fieldStart..<nameEnd, valueStart..<valueEnd))
+                // Content-Length is checked as soon as its line ends, so a bad one fails before the rest of the head.
+                if nameEnd - fieldStart == 14 && nameEquals(fieldStart..<nameEnd, Self.contentLengthName) {
+                    guard let n = Self.parseContentLength(headBuffer[valueStart..<valueEnd]) else {
+                        return fail(.invalidContentLength("`\(String(decoding: headBuffer[valueStart..<valueEnd], as: UTF8.self))` is not a decimal number of bytes"))
+                    }
+                    if let previous = earlyContentLength, previous != n {
+                        return fail(.invalidContentLength("the request carries differing lengths \(previous) and \(n)"))
+                    }
+                    earlyContentLength = n
+                }
                 state = .lineStart
 
             case .headEndLF:
@@ -389,6 +401,16 @@ public struct RequestParser {
         return nil
     }
 
+    /// Whether the head bytes in `range` equal the lowercase `name`, ignoring ASCII case.
+    private func nameEquals(_ range: Range<Int>, _ name: [UInt8]) -> Bool {
+        var j = 0
+        for k in range {
+            if ASCII.lower(headBuffer[k]) != name[j] { return false }
+            j += 1
+        }
+        return true
+    }
+
     /// `HTTP-version = "HTTP/" DIGIT "." DIGIT`; major versions other than 1 are 505.
     private mutating func checkVersion() -> HTTPServerError? {
         let v = headBuffer[versionStart...]
@@ -534,6 +556,7 @@ public struct RequestParser {
         targetEnd = 0
         versionStart = 0
         headerBytes = 0
+        earlyContentLength = nil
         framing = .none
         body = []
         remaining = 0
