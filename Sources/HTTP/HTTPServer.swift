@@ -72,6 +72,7 @@ public final class HTTPServer: @unchecked Sendable {
     private var shutdownRequested = false
     private var loopRunning = false
     private var openConnections = 0
+    private var acceptedConnections = 0
     private var boundPort: Int?
 
     // Owned by the event-loop thread.
@@ -110,6 +111,9 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Connections currently open (including ones draining before close).
     public var connectionCount: Int { lock.withLock { openConnections } }
+
+    /// Connections accepted since start, including refused ones.
+    public var acceptedConnectionCount: Int { lock.withLock { acceptedConnections } }
 
     /// The bound port once started.
     public var port: Int? { lock.withLock { boundPort } }
@@ -266,6 +270,7 @@ public final class HTTPServer: @unchecked Sendable {
                 }
             }
             Self.makeNonBlocking(fd)
+            lock.withLock { acceptedConnections += 1 }
             let remote = Self.describe(address)
             if connections.count >= configuration.maxConnections {
                 refuse(fd, remote: remote, now: now)
