@@ -311,3 +311,31 @@ struct LiveServerTests {
         }
     }
 }
+
+/// Signal handling in-process, with SIGUSR1 standing in for SIGTERM so the test runner is not disturbed.
+@Test func signalRunsTheHookFirstThenShutsDownGracefully() throws {
+    var configuration = HTTPServer.Configuration()
+    configuration.port = 0
+    let server = HTTPServer(configuration: configuration, router: testRouter())
+    let port = try server.start()
+    let hookRan = DispatchSemaphore(value: 0)
+    let stopped = DispatchSemaphore(value: 0)
+    let acceptedDuringHook = LogCollector()
+    let handlers = installSignalHandlers(for: server, signals: [SIGUSR1], beforeShutdown: {
+        // The hook runs while the server still serves (e.g. readiness flips to 503 here).
+        if let client = try? RawClient(port: port) {
+            client.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            if let response = client.readResponse() {
+                acceptedDuringHook.append(ResponseLog(method: nil, path: nil, route: nil, status: response.status, errorCode: nil,
+                                                      bytesIn: 0, bytesOut: 0, duration: .zero, remoteAddress: "", requestHeaders: HTTPHeaders()))
+            }
+        }
+        hookRan.signal()
+    }, onStopped: { stopped.signal() })
+    defer { withExtendedLifetime(handlers) {} }
+    kill(getpid(), SIGUSR1)
+    #expect(hookRan.wait(timeout: .now() + 3) == .success)
+    #expect(stopped.wait(timeout: .now() + 5) == .success)
+    #expect(acceptedDuringHook.all.map(\.status) == [200])
+    #expect(throws: SocketError.self) { try RawClient(port: port) }
+}
