@@ -41,6 +41,8 @@ let package = Package(
             ]
         ),
 
+        .executableTarget(name: "http-bench-server", dependencies: ["HTTP"], path: "Benchmarks/HTTPBenchServer"),
+
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "CBLAS"]),

@@ -1,0 +1,333 @@
+/// Timeouts a connection enforces; all are measured on the monotonic clock the caller passes in.
+public struct ConnectionTimeouts: Sendable, Equatable {
+    /// From the first byte of a request (or the accept, for a new connection) to the end of its head → 408.
+    public var headerRead: Duration = .seconds(10)
+    /// Longest gap between two reads of a request body → 408.
+    public var bodyIdle: Duration = .seconds(30)
+    /// How long an idle keep-alive connection stays open between requests.
+    public var keepAliveIdle: Duration = .seconds(60)
+    /// Longest time a pending response may make no progress (a client that does not read) → closed.
+    public var write: Duration = .seconds(30)
+    /// After the final response of a connection, how long unread request bytes are drained before
+    /// closing, so the client sees the response rather than a reset.
+    public var linger: Duration = .seconds(2)
+    public init() {}
+}
+
+/// What a connection's state machine needs from its server: routes, limits, timeouts, error rendering.
+struct ConnectionContext {
+    let router: Router
+    let limits: RequestParser.Limits
+    let timeouts: ConnectionTimeouts
+    let errorResponder: (HTTPServerError) -> HTTPResponse
+    /// The `Date` header value for now (the server caches it per second).
+    let date: () -> String
+}
+
+/// The logic of one connection: bytes and events in, actions out. It owns the parser and the timers;
+/// the socket layer only carries out the actions, so every behaviour is testable without sockets or sleeping.
+struct ConnectionStateMachine {
+    typealias Instant = ContinuousClock.Instant
+
+    enum Action {
+        /// Queue these bytes for writing, in order.
+        case write([UInt8])
+        /// Run the route's handler; report its response with `handlerResponded`.
+        case dispatch(Route, HTTPRequest)
+        /// A response was produced.
+        case log(ResponseLog)
+        /// Finish writing, stop sending (`shutdown(SHUT_WR)`), drain input until EOF or the linger deadline.
+        case close
+        /// Close the socket at once; nothing more can be said to the peer.
+        case closeNow
+    }
+
+    enum State: Equatable {
+        /// Between requests (or before the first), nothing of the next request received.
+        case idle(since: Instant)
+        case readingHead(since: Instant)
+        case readingBody(lastProgress: Instant)
+        case awaitingResponse
+        case closing(deadline: Instant)
+        case closed
+    }
+
+    private struct InFlight {
+        var head: HTTPRequestHead
+        var route: Route?
+        var pendingError: HTTPServerError?
+    }
+
+    let context: ConnectionContext
+    let remoteAddress: String
+    private(set) var state: State
+    private var parser: RequestParser
+    private var inFlight: InFlight?
+    private var requestStart: Instant
+    private var requestBytesIn = 0
+    private var pendingInput: [UInt8] = []
+    private var closeAfterResponse = false
+    private var peerHalfClosed = false
+    private var shuttingDown = false
+    private(set) var writeDeadline: Instant?
+    private(set) var requestsServed = 0
+
+    init(context: ConnectionContext, remoteAddress: String, now: Instant) {
+        self.context = context
+        self.remoteAddress = remoteAddress
+        self.state = .idle(since: now)
+        self.parser = RequestParser(limits: context.limits)
+        self.requestStart = now
+    }
+
+    /// Whether the socket should be read: not while a handler runs (pipelined requests wait in the
+    /// kernel buffer, which bounds memory), and not once closed.
+    var wantsRead: Bool {
+        switch state {
+        case .awaitingResponse, .closed: return false
+        default: return true
+        }
+    }
+
+    /// Bytes arrived from the peer.
+    mutating func received(_ bytes: UnsafeBufferPointer<UInt8>, now: Instant) -> [Action] {
+        switch state {
+        case .closing, .closed:
+            return []
+        case .awaitingResponse:
+            pendingInput.append(contentsOf: bytes)
+            return []
+        case .idle, .readingHead, .readingBody:
+            return process(bytes, now: now)
+        }
+    }
+
+    /// Convenience for tests and pending input.
+    mutating func received(_ bytes: [UInt8], now: Instant) -> [Action] {
+        bytes.withUnsafeBufferPointer { received($0, now: now) }
+    }
+
+    /// The handler of the request in flight produced its response.
+    mutating func handlerResponded(_ response: HTTPResponse, now: Instant) -> [Action] {
+        guard state == .awaitingResponse else { return [] }
+        var actions = respond(response, now: now, forceClose: false, error: nil)
+        if case .idle = state, !pendingInput.isEmpty {
+            let input = pendingInput
+            pendingInput = []
+            actions += received(input, now: now)
+        }
+        return actions
+    }
+
+    /// The peer closed its sending side (read returned 0).
+    mutating func peerClosed(now: Instant) -> [Action] {
+        switch state {
+        case .awaitingResponse:
+            // The request is complete; answer it, then close (a half-closed client may still read).
+            peerHalfClosed = true
+            return []
+        case .closed:
+            return []
+        default:
+            state = .closed
+            return [.closeNow]
+        }
+    }
+
+    /// The socket layer's write buffer changed: `pending` bytes remain, `progressed` if some were written.
+    mutating func outputChanged(pending: Bool, progressed: Bool, now: Instant) {
+        if !pending {
+            writeDeadline = nil
+            // The linger period of a closing connection starts once its last response is out.
+            if case .closing = state { state = .closing(deadline: now + context.timeouts.linger) }
+        } else if progressed || writeDeadline == nil {
+            writeDeadline = now + context.timeouts.write
+        }
+    }
+
+    /// Graceful shutdown began: idle connections close now, others close after their current response.
+    mutating func beginShutdown(now: Instant) -> [Action] {
+        shuttingDown = true
+        if case .idle = state {
+            state = .closed
+            return [.closeNow]
+        }
+        return []
+    }
+
+    /// The earliest instant at which `tick` has something to do.
+    var nextDeadline: Instant? {
+        let stateDeadline: Instant?
+        switch state {
+        case .idle(let since):
+            stateDeadline = since + (requestsServed == 0 ? context.timeouts.headerRead : context.timeouts.keepAliveIdle)
+        case .readingHead(let since): stateDeadline = since + context.timeouts.headerRead
+        case .readingBody(let last): stateDeadline = last + context.timeouts.bodyIdle
+        case .closing(let deadline): stateDeadline = deadline
+        case .awaitingResponse, .closed: stateDeadline = nil
+        }
+        switch (stateDeadline, writeDeadline) {
+        case let (a?, b?): return min(a, b)
+        case let (a, b): return a ?? b
+        }
+    }
+
+    /// Applies whichever timeout has expired at `now`.
+    mutating func tick(now: Instant) -> [Action] {
+        if let writeDeadline, now >= writeDeadline {
+            state = .closed
+            return [.closeNow]
+        }
+        switch state {
+        case .idle(let since):
+            let limit = requestsServed == 0 ? context.timeouts.headerRead : context.timeouts.keepAliveIdle
+            if now >= since + limit {
+                state = .closed
+                return [.closeNow]
+            }
+        case .readingHead(let since):
+            if now >= since + context.timeouts.headerRead {
+                return respondToError(.requestTimeout, now: now)
+            }
+        case .readingBody(let last):
+            if now >= last + context.timeouts.bodyIdle {
+                return respondToError(.requestTimeout, now: now)
+            }
+        case .closing(let deadline):
+            if now >= deadline && writeDeadline == nil {
+                state = .closed
+                return [.closeNow]
+            }
+        case .awaitingResponse, .closed:
+            break
+        }
+        return []
+    }
+
+    // MARK: - Request processing
+
+    private mutating func process(_ input: UnsafeBufferPointer<UInt8>, now: Instant) -> [Action] {
+        var actions: [Action] = []
+        var offset = 0
+        while true {
+            if case .idle = state, offset < input.count {
+                state = .readingHead(since: now)
+                requestStart = now
+            }
+            let result = parser.parse(UnsafeBufferPointer(rebasing: input[offset...]))
+            switch result {
+            case .needMoreData:
+                requestBytesIn += input.count - offset
+                if case .readingBody = state { state = .readingBody(lastProgress: now) }
+                return actions
+
+            case .head(let head, let consumed):
+                requestBytesIn += consumed
+                offset += consumed
+                let bodyAlreadyArrived = offset < input.count
+                if !startRequest(head, bodyAlreadyArrived: bodyAlreadyArrived, now: now, actions: &actions) {
+                    return actions
+                }
+
+            case .complete(let body, let consumed):
+                requestBytesIn += consumed
+                offset += consumed
+                guard let current = inFlight else { return actions }
+                if let error = current.pendingError {
+                    actions += respond(context.errorResponder(error), now: now, forceClose: false, error: error)
+                    if case .idle = state { continue }
+                    return actions
+                }
+                guard let route = current.route else { return actions }
+                state = .awaitingResponse
+                pendingInput = Array(input[offset...])
+                actions.append(.dispatch(route, HTTPRequest(head: current.head, body: body, remoteAddress: remoteAddress)))
+                return actions
+
+            case .failed(let error):
+                requestBytesIn += input.count - offset
+                actions += respondToError(error, now: now)
+                return actions
+            }
+        }
+    }
+
+    /// Routes a request whose head just arrived; returns false when processing of this input must stop.
+    private mutating func startRequest(_ head: HTTPRequestHead, bodyAlreadyArrived: Bool, now: Instant, actions: inout [Action]) -> Bool {
+        inFlight = InFlight(head: head, route: nil, pendingError: nil)
+        if case .contentLength(let n) = head.framing, n > context.limits.maxBodyBytes {
+            actions += respondToError(.payloadTooLarge(limit: context.limits.maxBodyBytes), now: now)
+            return false
+        }
+        var routeError: HTTPServerError?
+        switch context.router.match(method: head.method, path: head.path) {
+        case .found(let route):
+            inFlight?.route = route
+            if head.expectsContinue && head.framing.hasBody {
+                if route.readsBody {
+                    if !bodyAlreadyArrived { actions.append(.write(ResponseSerializer.continueBytes)) }
+                } else {
+                    // The handler does not want the body: answer without it, and close since it stays unread.
+                    closeAfterResponse = true
+                    state = .awaitingResponse
+                    actions.append(.dispatch(route, HTTPRequest(head: head, body: [], remoteAddress: remoteAddress)))
+                    return false
+                }
+            }
+        case .notFound:
+            routeError = .notFound(path: head.path)
+        case .methodNotAllowed(let allowed):
+            routeError = .methodNotAllowed(method: head.method, path: head.path, allowed: allowed)
+        }
+        if let routeError {
+            if head.framing.hasBody {
+                // Refuse at once rather than read a body nobody wants; the connection closes after.
+                actions += respond(context.errorResponder(routeError), now: now, forceClose: true, error: routeError)
+                return false
+            }
+            inFlight?.pendingError = routeError
+        }
+        if head.framing.hasBody { state = .readingBody(lastProgress: now) }
+        return true
+    }
+
+    private mutating func respondToError(_ error: HTTPServerError, now: Instant) -> [Action] {
+        respond(context.errorResponder(error), now: now, forceClose: error.closesConnection, error: error)
+    }
+
+    /// Serializes a response, logs it, and moves to idle or closing.
+    private mutating func respond(_ response: HTTPResponse, now: Instant, forceClose: Bool, error: HTTPServerError?) -> [Action] {
+        let head = inFlight?.head
+        let close = forceClose || shuttingDown || closeAfterResponse || peerHalfClosed
+            || !(head?.keepAlive ?? false)
+            || response.headers.containsToken("close", in: "Connection")
+        let bytes = ResponseSerializer.serialize(
+            response, method: head?.method, close: close,
+            keepAliveHTTP10: !close && head?.version.minor == 0,
+            date: context.date())
+        let requestLine = head == nil ? parser.requestLine : nil
+        let log = ResponseLog(
+            method: head?.method.rawValue ?? requestLine?.method,
+            path: head?.path ?? requestLine?.target,
+            route: inFlight?.route?.path,
+            status: response.status.code,
+            errorCode: error?.code.rawValue,
+            bytesIn: requestBytesIn,
+            bytesOut: bytes.count,
+            duration: now - requestStart,
+            remoteAddress: remoteAddress,
+            requestHeaders: head?.headers ?? HTTPHeaders())
+        requestsServed += 1
+        inFlight = nil
+        requestBytesIn = 0
+        closeAfterResponse = false
+        if close {
+            state = .closing(deadline: now + context.timeouts.linger)
+            pendingInput = []
+            return [.write(bytes), .log(log), .close]
+        }
+        state = .idle(since: now)
+        requestStart = now
+        return [.write(bytes), .log(log)]
+    }
+}

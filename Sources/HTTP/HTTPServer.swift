@@ -1,0 +1,514 @@
+import Dispatch
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A socket call failed while starting the server (bad host, port in use, out of descriptors).
+public struct SocketError: Error, CustomStringConvertible, Sendable {
+    public let operation: String
+    public let errno: Int32
+    public var description: String { "\(operation) failed: \(String(cString: strerror(errno))) (errno \(errno))" }
+}
+
+/// An HTTP/1.1 server on BSD sockets: one event-loop thread (`poll(2)`) does all socket I/O and runs each
+/// connection's state machine; handlers run on a concurrent Dispatch queue and hand their responses back
+/// through a mailbox and a wake-up pipe. `poll` rather than epoll because Glibc's Swift module does not
+/// export epoll; at the configured 1024 connections its linear scan costs microseconds per wake-up.
+public final class HTTPServer: @unchecked Sendable {
+    /// Everything tunable; defaults suit a public-facing service.
+    public struct Configuration: Sendable {
+        /// Address to bind: `127.0.0.1`, `0.0.0.0`, `::` (all IPv6 and, on Linux, IPv4-mapped) or a name.
+        public var host = "127.0.0.1"
+        /// Port to bind; 0 picks a free one (see `start()`'s result).
+        public var port = 8080
+        public var maxBodyBytes = 16 * 1024 * 1024
+        public var maxHeaderBytes = 16 * 1024
+        public var maxHeaderCount = 100
+        public var maxTargetBytes = 8 * 1024
+        public var headerReadTimeout: Duration = .seconds(10)
+        public var bodyIdleTimeout: Duration = .seconds(30)
+        public var keepAliveIdleTimeout: Duration = .seconds(60)
+        public var writeTimeout: Duration = .seconds(30)
+        /// How long a closing connection drains unread request bytes so the client sees the response.
+        public var lingerTimeout: Duration = .seconds(2)
+        /// Connections beyond this are answered 503 and closed at once.
+        public var maxConnections = 1024
+        /// How long graceful shutdown waits for in-flight requests before closing everything.
+        public var shutdownDeadline: Duration = .seconds(30)
+        public var listenBacklog: Int32 = 1024
+        public init() {}
+
+        var limits: RequestParser.Limits {
+            var limits = RequestParser.Limits()
+            limits.maxBodyBytes = maxBodyBytes
+            limits.maxHeaderBytes = maxHeaderBytes
+            limits.maxHeaderCount = maxHeaderCount
+            limits.maxTargetBytes = maxTargetBytes
+            return limits
+        }
+
+        var timeouts: ConnectionTimeouts {
+            var timeouts = ConnectionTimeouts()
+            timeouts.headerRead = headerReadTimeout
+            timeouts.bodyIdle = bodyIdleTimeout
+            timeouts.keepAliveIdle = keepAliveIdleTimeout
+            timeouts.write = writeTimeout
+            timeouts.linger = lingerTimeout
+            return timeouts
+        }
+    }
+
+    public let configuration: Configuration
+    private let router: Router
+    private let errorResponder: @Sendable (HTTPServerError) -> HTTPResponse
+    private let onResponse: (@Sendable (ResponseLog) -> Void)?
+    private let handlerQueue: DispatchQueue
+
+    // Shared with other threads, guarded by `lock`.
+    private let lock = NSLock()
+    private var mailbox: [(id: UInt64, sequence: UInt64, response: HTTPResponse)] = []
+    private var shutdownCompletions: [@Sendable () -> Void] = []
+    private var shutdownRequested = false
+    private var loopRunning = false
+    private var openConnections = 0
+    private var acceptedConnections = 0
+    private var boundPort: Int?
+
+    // Owned by the event-loop thread.
+    private var wakeReadFD: Int32 = -1
+    private var wakeWriteFD: Int32 = -1
+    private var listening = false
+    private var listenFD: Int32 = -1
+    private var connections: [UInt64: Connection] = [:]
+    private var nextConnectionID: UInt64 = 2
+    private var httpDate = HTTPDate()
+    private var context: ConnectionContext!
+    private var stopping = false
+    private var shutdownDeadline: ContinuousClock.Instant?
+    private var acceptPausedUntil: ContinuousClock.Instant?
+    private var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
+
+    private static let listenerID: UInt64 = 0
+    private static let wakeID: UInt64 = 1
+    private static let outputHighWater = 1 << 20
+    private static let tickInterval: Duration = .milliseconds(50)
+
+    /// A server answering `router`'s routes. `errorResponder` renders every error response (parse errors,
+    /// timeouts, 404/405, 413…); `onResponse` sees one record per response, on the event-loop thread, so it
+    /// must be quick. Handlers run on `handlerQueue`.
+    public init(configuration: Configuration = Configuration(),
+                router: Router,
+                errorResponder: @escaping @Sendable (HTTPServerError) -> HTTPResponse = { HTTPResponse.defaultError($0) },
+                onResponse: (@Sendable (ResponseLog) -> Void)? = nil,
+                handlerQueue: DispatchQueue = DispatchQueue(label: "http.handlers", attributes: .concurrent)) {
+        self.configuration = configuration
+        self.router = router
+        self.errorResponder = errorResponder
+        self.onResponse = onResponse
+        self.handlerQueue = handlerQueue
+    }
+
+    /// Connections currently open (including ones draining before close).
+    public var connectionCount: Int { lock.withLock { openConnections } }
+
+    /// Connections accepted since start, including refused ones.
+    public var acceptedConnectionCount: Int { lock.withLock { acceptedConnections } }
+
+    /// The bound port once started.
+    public var port: Int? { lock.withLock { boundPort } }
+
+    /// Binds, listens and starts the event loop; returns the bound port.
+    @discardableResult
+    public func start() throws -> Int {
+        let listener = try Self.makeListener(host: configuration.host, port: configuration.port, backlog: configuration.listenBacklog)
+        let port = try Self.localPort(listener)
+        var pipeFDs: [Int32] = [-1, -1]
+        guard pipe(&pipeFDs) == 0 else { close(listener.fd); throw SocketError(operation: "pipe", errno: errno) }
+        Self.makeNonBlocking(pipeFDs[0])
+        Self.makeNonBlocking(pipeFDs[1])
+        wakeReadFD = pipeFDs[0]
+        wakeWriteFD = pipeFDs[1]
+        listenFD = listener.fd
+        listening = true
+        context = ConnectionContext(
+            router: router,
+            limits: configuration.limits,
+            timeouts: configuration.timeouts,
+            errorResponder: errorResponder,
+            date: { [unowned self] in self.httpDate.now() })
+        lock.withLock {
+            loopRunning = true
+            boundPort = port
+        }
+        let thread = Thread { [self] in self.run() }
+        thread.name = "http-event-loop"
+        thread.start()
+        return port
+    }
+
+    /// Graceful shutdown: stop accepting, close idle connections, let in-flight requests finish (their
+    /// responses carry `Connection: close`) until `shutdownDeadline`, then close the rest and call `completion`.
+    public func shutdown(completion: @escaping @Sendable () -> Void) {
+        let running: Bool = lock.withLock {
+            guard loopRunning else { return false }
+            shutdownCompletions.append(completion)
+            shutdownRequested = true
+            return true
+        }
+        if running { wake() } else { completion() }
+    }
+
+    // MARK: - Event loop
+
+    private final class Connection {
+        let id: UInt64
+        let fd: Int32
+        var machine: ConnectionStateMachine
+        var output: [UInt8] = []
+        var outputOffset = 0
+        var closeRequested = false
+        var sentFIN = false
+        var dispatchSequence: UInt64 = 0
+        var closed = false
+
+        init(id: UInt64, fd: Int32, machine: ConnectionStateMachine) {
+            self.id = id
+            self.fd = fd
+            self.machine = machine
+        }
+
+        var pendingOutput: Int { output.count - outputOffset }
+    }
+
+    private func run() {
+        var pollFDs: [pollfd] = []
+        var pollIDs: [UInt64] = []
+        var nextTick = ContinuousClock.now + Self.tickInterval
+        while true {
+            pollFDs.removeAll(keepingCapacity: true)
+            pollIDs.removeAll(keepingCapacity: true)
+            pollFDs.append(pollfd(fd: wakeReadFD, events: Int16(POLLIN), revents: 0))
+            pollIDs.append(Self.wakeID)
+            if listening {
+                pollFDs.append(pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0))
+                pollIDs.append(Self.listenerID)
+            }
+            for connection in connections.values {
+                pollFDs.append(pollfd(fd: connection.fd, events: interest(connection), revents: 0))
+                pollIDs.append(connection.id)
+            }
+            let n = pollFDs.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), 50) }
+            let now = ContinuousClock.now
+            if n > 0 {
+                for i in pollFDs.indices where pollFDs[i].revents != 0 {
+                    switch pollIDs[i] {
+                    case Self.listenerID: acceptConnections(now: now)
+                    case Self.wakeID:
+                        var drain = [UInt8](repeating: 0, count: 64)
+                        _ = read(wakeReadFD, &drain, drain.count)
+                    default:
+                        guard let connection = connections[pollIDs[i]] else { continue }
+                        handle(pollFDs[i].revents, on: connection, now: now)
+                    }
+                }
+            }
+            deliverResponses(now: now)
+            if lock.withLock({ shutdownRequested }) && !stopping { beginShutdown(now: now) }
+            if now >= nextTick {
+                nextTick = now + Self.tickInterval
+                for connection in Array(connections.values) {
+                    execute(connection.machine.tick(now: now), on: connection, now: now)
+                }
+                if let until = acceptPausedUntil, now >= until, !stopping {
+                    acceptPausedUntil = nil
+                    listening = true
+                }
+            }
+            if stopping {
+                if let deadline = shutdownDeadline, now >= deadline {
+                    for connection in Array(connections.values) { destroy(connection) }
+                }
+                if connections.isEmpty { break }
+            }
+        }
+        let completions: [@Sendable () -> Void] = lock.withLock {
+            loopRunning = false
+            close(wakeWriteFD)
+            return shutdownCompletions
+        }
+        close(wakeReadFD)
+        for completion in completions { DispatchQueue.global().async(execute: completion) }
+    }
+
+    private func beginShutdown(now: ContinuousClock.Instant) {
+        stopping = true
+        shutdownDeadline = now + configuration.shutdownDeadline
+        listening = false
+        close(listenFD)
+        for connection in Array(connections.values) {
+            execute(connection.machine.beginShutdown(now: now), on: connection, now: now)
+        }
+    }
+
+    private func acceptConnections(now: ContinuousClock.Instant) {
+        while true {
+            var address = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let fd = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(listenFD, $0, &length) }
+            }
+            if fd < 0 {
+                switch errno {
+                case EINTR, ECONNABORTED: continue
+                case EMFILE, ENFILE, ENOBUFS, ENOMEM:
+                    // Out of descriptors: stop accepting briefly instead of spinning on the ready listener.
+                    listening = false
+                    acceptPausedUntil = now + .milliseconds(100)
+                    return
+                default: return
+                }
+            }
+            Self.makeNonBlocking(fd)
+            lock.withLock { acceptedConnections += 1 }
+            let remote = Self.describe(address)
+            if connections.count >= configuration.maxConnections {
+                refuse(fd, remote: remote, now: now)
+                continue
+            }
+            var one: Int32 = 1
+            setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            let id = nextConnectionID
+            nextConnectionID += 1
+            let connection = Connection(id: id, fd: fd, machine: ConnectionStateMachine(context: context, remoteAddress: remote, now: now))
+            connections[id] = connection
+            lock.withLock { openConnections += 1 }
+        }
+    }
+
+    /// Over the connection limit: a best-effort 503 without reading anything, then close.
+    private func refuse(_ fd: Int32, remote: String, now: ContinuousClock.Instant) {
+        let error = HTTPServerError.tooManyConnections
+        var response = errorResponder(error)
+        response.headers.replaceOrAdd(name: "Retry-After", value: "1")
+        let bytes = ResponseSerializer.serialize(response, method: nil, close: true, keepAliveHTTP10: false, date: httpDate.now())
+        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        close(fd)
+        onResponse?(ResponseLog(method: nil, path: nil, route: nil, status: response.status.code, errorCode: error.code.rawValue,
+                                bytesIn: 0, bytesOut: bytes.count, duration: .zero, remoteAddress: remote, requestHeaders: HTTPHeaders()))
+    }
+
+    private func handle(_ events: Int16, on connection: Connection, now: ContinuousClock.Instant) {
+        if events & Int16(POLLOUT) != 0 {
+            flush(connection, now: now)
+            if connection.closed { return }
+        }
+        if events & Int16(POLLIN) != 0 {
+            readAvailable(connection, now: now)
+        } else if events & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 {
+            // Both directions are gone (HUP cannot be masked, so it would spin): nothing can be delivered.
+            destroy(connection)
+        }
+    }
+
+    private func readAvailable(_ connection: Connection, now: ContinuousClock.Instant) {
+        let n = readBuffer.withUnsafeMutableBytes { read(connection.fd, $0.baseAddress, $0.count) }
+        if n > 0 {
+            let actions = readBuffer.withUnsafeBufferPointer {
+                connection.machine.received(UnsafeBufferPointer(rebasing: $0[0..<n]), now: now)
+            }
+            execute(actions, on: connection, now: now)
+        } else if n == 0 {
+            execute(connection.machine.peerClosed(now: now), on: connection, now: now)
+        } else if errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
+            destroy(connection)
+        }
+    }
+
+    private func execute(_ actions: [ConnectionStateMachine.Action], on connection: Connection, now: ContinuousClock.Instant) {
+        guard !connection.closed else { return }
+        for action in actions {
+            switch action {
+            case .write(let bytes):
+                if connection.pendingOutput == 0 {
+                    connection.output = bytes
+                    connection.outputOffset = 0
+                } else {
+                    connection.output.append(contentsOf: bytes)
+                }
+            case .dispatch(let route, let request):
+                connection.dispatchSequence += 1
+                let id = connection.id, sequence = connection.dispatchSequence
+                handlerQueue.async { [self] in
+                    route.handler(request) { response in self.post(id: id, sequence: sequence, response: response) }
+                }
+            case .log(let log):
+                onResponse?(log)
+            case .close:
+                connection.closeRequested = true
+            case .closeNow:
+                destroy(connection)
+                return
+            }
+        }
+        if connection.pendingOutput > 0 {
+            flush(connection, now: now)
+            if connection.closed { return }
+        } else if connection.closeRequested && !connection.sentFIN {
+            finishSending(connection, now: now)
+        }
+    }
+
+    private func flush(_ connection: Connection, now: ContinuousClock.Instant) {
+        var progressed = false
+        while connection.pendingOutput > 0 {
+            let n = connection.output.withUnsafeBytes {
+                send(connection.fd, $0.baseAddress! + connection.outputOffset, connection.pendingOutput, Int32(MSG_NOSIGNAL))
+            }
+            if n > 0 {
+                connection.outputOffset += n
+                progressed = true
+            } else if n < 0 && errno == EINTR {
+                continue
+            } else if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                break
+            } else {
+                destroy(connection)
+                return
+            }
+        }
+        if connection.pendingOutput == 0 {
+            connection.output = []
+            connection.outputOffset = 0
+            connection.machine.outputChanged(pending: false, progressed: progressed, now: now)
+            if connection.closeRequested && !connection.sentFIN { finishSending(connection, now: now) }
+        } else {
+            connection.machine.outputChanged(pending: true, progressed: progressed, now: now)
+        }
+    }
+
+    /// After the final response: send FIN, keep reading (and discarding) until the peer closes or lingers out.
+    private func finishSending(_ connection: Connection, now: ContinuousClock.Instant) {
+        connection.sentFIN = true
+        Glibc.shutdown(connection.fd, Int32(SHUT_WR))
+    }
+
+    /// Read while the machine wants input and the output backlog is small; write while output is pending.
+    private func interest(_ connection: Connection) -> Int16 {
+        var events: Int16 = 0
+        if connection.machine.wantsRead && connection.pendingOutput < Self.outputHighWater { events |= Int16(POLLIN) }
+        if connection.pendingOutput > 0 { events |= Int16(POLLOUT) }
+        return events
+    }
+
+    private func destroy(_ connection: Connection) {
+        guard !connection.closed else { return }
+        connection.closed = true
+        close(connection.fd)
+        connections[connection.id] = nil
+        lock.withLock { openConnections -= 1 }
+    }
+
+    // MARK: - Cross-thread hand-off
+
+    private func post(id: UInt64, sequence: UInt64, response: HTTPResponse) {
+        let needsWake: Bool = lock.withLock {
+            guard loopRunning else { return false }
+            mailbox.append((id, sequence, response))
+            return mailbox.count == 1
+        }
+        if needsWake { wake() }
+    }
+
+    private func wake() {
+        lock.withLock {
+            guard loopRunning else { return }
+            var one: UInt8 = 1
+            _ = write(wakeWriteFD, &one, 1)
+        }
+    }
+
+    private func deliverResponses(now: ContinuousClock.Instant) {
+        let delivered = lock.withLock {
+            let items = mailbox
+            mailbox.removeAll(keepingCapacity: true)
+            return items
+        }
+        for item in delivered {
+            guard let connection = connections[item.id], connection.dispatchSequence == item.sequence else { continue }
+            execute(connection.machine.handlerResponded(item.response, now: now), on: connection, now: now)
+        }
+    }
+
+    // MARK: - Sockets
+
+    private static func makeNonBlocking(_ fd: Int32) {
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+    }
+
+    private static func makeListener(host: String, port: Int, backlog: Int32) throws -> (fd: Int32, family: Int32) {
+        var hints = addrinfo()
+        hints.ai_flags = AI_PASSIVE
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var result: UnsafeMutablePointer<addrinfo>?
+        let status = getaddrinfo(host, String(port), &hints, &result)
+        guard status == 0, let info = result else {
+            throw SocketError(operation: "getaddrinfo(\(host)): \(String(cString: gai_strerror(status)))", errno: EINVAL)
+        }
+        defer { freeaddrinfo(result) }
+        let fd = socket(info.pointee.ai_family, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw SocketError(operation: "socket", errno: errno) }
+        makeNonBlocking(fd)
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        guard bind(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
+            let e = errno
+            close(fd)
+            throw SocketError(operation: "bind(\(host):\(port))", errno: e)
+        }
+        guard listen(fd, backlog) == 0 else {
+            let e = errno
+            close(fd)
+            throw SocketError(operation: "listen", errno: e)
+        }
+        return (fd, info.pointee.ai_family)
+    }
+
+    private static func localPort(_ listener: (fd: Int32, family: Int32)) throws -> Int {
+        var address = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let status = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener.fd, $0, &length) }
+        }
+        guard status == 0 else { throw SocketError(operation: "getsockname", errno: errno) }
+        return Self.addressAndPort(address).port
+    }
+
+    private static func addressAndPort(_ storage: sockaddr_storage) -> (host: String, port: Int, v6: Bool) {
+        var storage = storage
+        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+        if Int32(storage.ss_family) == AF_INET6 {
+            return withUnsafePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { sin6 in
+                    var addr = sin6.pointee.sin6_addr
+                    inet_ntop(AF_INET6, &addr, &buffer, socklen_t(buffer.count))
+                    return (String(cString: buffer), Int(UInt16(bigEndian: sin6.pointee.sin6_port)), true)
+                }
+            }
+        }
+        return withUnsafePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { sin in
+                var addr = sin.pointee.sin_addr
+                inet_ntop(AF_INET, &addr, &buffer, socklen_t(buffer.count))
+                return (String(cString: buffer), Int(UInt16(bigEndian: sin.pointee.sin_port)), false)
+            }
+        }
+    }
+
+    private static func describe(_ storage: sockaddr_storage) -> String {
+        let (host, port, v6) = addressAndPort(storage)
+        return v6 ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+}

@@ -1,0 +1,139 @@
+/// The one error type of the HTTP layer: every way a request can be refused, with the status it maps to,
+/// a stable machine `code` (snake_case) and a `message` a client can act on.
+public struct HTTPServerError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// Stable identifiers; the raw value is the `code` clients and logs see.
+    public enum Code: String, Sendable, CaseIterable {
+        case malformedRequestLine = "malformed_request_line"
+        case invalidTarget = "invalid_target"
+        case uriTooLong = "uri_too_long"
+        case httpVersionNotSupported = "http_version_not_supported"
+        case invalidHeaderName = "invalid_header_name"
+        case whitespaceBeforeColon = "whitespace_before_colon"
+        case invalidHeaderValue = "invalid_header_value"
+        case obsoleteLineFolding = "obsolete_line_folding"
+        case invalidLineEnding = "invalid_line_ending"
+        case headersTooLarge = "headers_too_large"
+        case tooManyHeaders = "too_many_headers"
+        case missingHost = "missing_host"
+        case duplicateHost = "duplicate_host"
+        case invalidContentLength = "invalid_content_length"
+        case contentLengthWithTransferEncoding = "content_length_with_transfer_encoding"
+        case transferEncodingNotChunked = "transfer_encoding_not_chunked"
+        case unsupportedTransferCoding = "unsupported_transfer_coding"
+        case invalidChunk = "invalid_chunk"
+        case chunkExtensionTooLong = "chunk_extension_too_long"
+        case payloadTooLarge = "payload_too_large"
+        case expectationFailed = "expectation_failed"
+        case requestTimeout = "request_timeout"
+        case notFound = "not_found"
+        case methodNotAllowed = "method_not_allowed"
+        case unsupportedMediaType = "unsupported_media_type"
+        case invalidMultipart = "invalid_multipart"
+        case tooManyConnections = "too_many_connections"
+
+        /// The response status this code maps to.
+        public var status: HTTPStatus {
+            switch self {
+            case .uriTooLong: return .uriTooLong
+            case .httpVersionNotSupported: return .httpVersionNotSupported
+            case .headersTooLarge, .tooManyHeaders: return .requestHeaderFieldsTooLarge
+            // RFC 9112 §6.1: a transfer coding the server does not understand is 501, the one 5xx a
+            // request can cause; it says "this server lacks the feature", not "the server failed".
+            case .unsupportedTransferCoding: return .notImplemented
+            case .payloadTooLarge: return .contentTooLarge
+            case .expectationFailed: return .expectationFailed
+            case .requestTimeout: return .requestTimeout
+            case .notFound: return .notFound
+            case .methodNotAllowed: return .methodNotAllowed
+            case .unsupportedMediaType: return .unsupportedMediaType
+            case .tooManyConnections: return .serviceUnavailable
+            default: return .badRequest
+            }
+        }
+    }
+
+    /// What went wrong, machine-readable.
+    public let code: Code
+    /// What went wrong and what to do about it, for a human reading the response.
+    public let message: String
+    /// For `method_not_allowed`: the methods the path does accept (sent as `Allow`).
+    public let allowedMethods: [HTTPMethod]
+
+    /// An error with an explicit message.
+    public init(_ code: Code, _ message: String, allowedMethods: [HTTPMethod] = []) {
+        self.code = code
+        self.message = message
+        self.allowedMethods = allowedMethods
+    }
+
+    /// The HTTP status of the response that reports this error.
+    public var status: HTTPStatus { code.status }
+
+    /// Whether the connection must be closed after reporting this error (framing may be lost).
+    public var closesConnection: Bool {
+        switch code {
+        case .notFound, .methodNotAllowed, .unsupportedMediaType, .invalidMultipart: return false
+        default: return true
+        }
+    }
+
+    public var description: String { "\(status.code) \(code.rawValue): \(message)" }
+}
+
+extension HTTPServerError {
+    static func malformedRequestLine(_ detail: String) -> HTTPServerError {
+        HTTPServerError(.malformedRequestLine, "Malformed request line: \(detail). Send `METHOD /path HTTP/1.1` followed by CRLF.")
+    }
+    static func invalidTarget(_ detail: String) -> HTTPServerError {
+        HTTPServerError(.invalidTarget, "Invalid request target: \(detail). Percent-encode reserved and non-ASCII bytes.")
+    }
+    static func uriTooLong(limit: Int) -> HTTPServerError {
+        HTTPServerError(.uriTooLong, "The request target is longer than \(limit) bytes; shorten the URL.")
+    }
+    static func versionNotSupported(_ version: String) -> HTTPServerError {
+        HTTPServerError(.httpVersionNotSupported, "HTTP version \(version) is not supported; use HTTP/1.1 or HTTP/1.0.")
+    }
+    static let invalidHeaderName = HTTPServerError(.invalidHeaderName, "A header field name contains a character that is not allowed in a token (RFC 9110 §5.1).")
+    static let whitespaceBeforeColon = HTTPServerError(.whitespaceBeforeColon, "Whitespace between a header field name and the colon is not allowed (RFC 9112 §5.1); remove it.")
+    static let invalidHeaderValue = HTTPServerError(.invalidHeaderValue, "A header field value contains a control character (RFC 9110 §5.5); remove it.")
+    static let obsoleteLineFolding = HTTPServerError(.obsoleteLineFolding, "Header values folded over several lines (obs-fold, RFC 9112 §5.2) are not accepted; send each field on one line.")
+    static let invalidLineEnding = HTTPServerError(.invalidLineEnding, "Lines must end with CRLF; a bare CR or LF was found (RFC 9112 §2.2).")
+    static func headersTooLarge(limit: Int) -> HTTPServerError {
+        HTTPServerError(.headersTooLarge, "The header section is larger than \(limit) bytes; send fewer or shorter headers.")
+    }
+    static func tooManyHeaders(limit: Int) -> HTTPServerError {
+        HTTPServerError(.tooManyHeaders, "More than \(limit) header fields were sent; send fewer headers.")
+    }
+    static let missingHost = HTTPServerError(.missingHost, "HTTP/1.1 requests must carry a Host header (RFC 9112 §3.2).")
+    static let duplicateHost = HTTPServerError(.duplicateHost, "The request carries more than one Host header (RFC 9112 §3.2); send exactly one.")
+    static func invalidContentLength(_ detail: String) -> HTTPServerError {
+        HTTPServerError(.invalidContentLength, "Invalid Content-Length: \(detail). Send one decimal number of bytes.")
+    }
+    static let contentLengthWithTransferEncoding = HTTPServerError(.contentLengthWithTransferEncoding, "The request carries both Content-Length and Transfer-Encoding (RFC 9112 §6.3); send only one.")
+    static let transferEncodingNotChunked = HTTPServerError(.transferEncodingNotChunked, "Transfer-Encoding must end with `chunked` exactly once (RFC 9112 §6.3).")
+    static func unsupportedTransferCoding(_ coding: String) -> HTTPServerError {
+        HTTPServerError(.unsupportedTransferCoding, "Transfer coding `\(coding)` is not implemented; send the body with `Transfer-Encoding: chunked` alone or with Content-Length.")
+    }
+    static func invalidChunk(_ detail: String) -> HTTPServerError {
+        HTTPServerError(.invalidChunk, "Invalid chunked body: \(detail) (RFC 9112 §7.1).")
+    }
+    static func chunkExtensionTooLong(limit: Int) -> HTTPServerError {
+        HTTPServerError(.chunkExtensionTooLong, "A chunk extension is longer than \(limit) bytes; chunk extensions are ignored, so omit them.")
+    }
+    static func payloadTooLarge(limit: Int) -> HTTPServerError {
+        HTTPServerError(.payloadTooLarge, "The request body is larger than the limit of \(limit) bytes; send a smaller body.")
+    }
+    static func expectationFailed(_ value: String) -> HTTPServerError {
+        HTTPServerError(.expectationFailed, "Expect: \(value) is not supported; only `Expect: 100-continue` is.")
+    }
+    static let requestTimeout = HTTPServerError(.requestTimeout, "The request was not received in time; send the whole request promptly.")
+    static func notFound(path: String) -> HTTPServerError {
+        HTTPServerError(.notFound, "No resource at \(path).")
+    }
+    static func methodNotAllowed(method: HTTPMethod, path: String, allowed: [HTTPMethod]) -> HTTPServerError {
+        HTTPServerError(.methodNotAllowed,
+                        "\(method) is not allowed on \(path); use \(allowed.map(\.rawValue).joined(separator: ", ")).",
+                        allowedMethods: allowed)
+    }
+    static let tooManyConnections = HTTPServerError(.tooManyConnections, "The server has too many open connections; retry shortly.")
+}

@@ -1,0 +1,290 @@
+import Testing
+@testable import HTTP
+
+/// The connection logic driven directly: bytes and instants in, actions out. No sockets, no sleeping.
+struct MachineHarness {
+    typealias Instant = ContinuousClock.Instant
+    var machine: ConnectionStateMachine
+    let t0: Instant
+
+    static func router() -> Router {
+        var router = Router()
+        router.add(.get, "/hello") { _, respond in respond(.text("hi")) }
+        router.add(.post, "/echo") { request, respond in respond(HTTPResponse(body: request.body)) }
+        router.add(.post, "/nobody", readsBody: false) { _, respond in respond(.text("skipped")) }
+        return router
+    }
+
+    init(errorResponder: @escaping (HTTPServerError) -> HTTPResponse = HTTPResponse.defaultError) {
+        var limits = RequestParser.Limits()
+        limits.maxBodyBytes = 100
+        var timeouts = ConnectionTimeouts()
+        timeouts.headerRead = .seconds(10)
+        timeouts.bodyIdle = .seconds(5)
+        timeouts.keepAliveIdle = .seconds(60)
+        timeouts.write = .seconds(30)
+        timeouts.linger = .seconds(2)
+        let context = ConnectionContext(router: Self.router(), limits: limits, timeouts: timeouts,
+                                        errorResponder: errorResponder, date: { "Sat, 28 Nov 2026 00:00:00 GMT" })
+        t0 = ContinuousClock.now
+        machine = ConnectionStateMachine(context: context, remoteAddress: "127.0.0.1:5555", now: t0)
+    }
+
+    func at(_ seconds: Double) -> Instant { t0 + .milliseconds(Int(seconds * 1000)) }
+
+    mutating func receive(_ text: String, at seconds: Double = 0) -> Actions {
+        Actions(machine.received(Array(text.utf8), now: at(seconds)))
+    }
+
+    /// Runs the dispatched handler synchronously and feeds its response back.
+    mutating func answer(_ actions: Actions, at seconds: Double = 0) -> Actions {
+        guard let (route, request) = actions.dispatches.first else { return Actions([]) }
+        var response: HTTPResponse?
+        route.handler(request) { response = $0 }
+        return Actions(machine.handlerResponded(response!, now: at(seconds)))
+    }
+
+    mutating func tick(_ seconds: Double) -> Actions { Actions(machine.tick(now: at(seconds))) }
+}
+
+struct Actions {
+    let all: [ConnectionStateMachine.Action]
+    init(_ all: [ConnectionStateMachine.Action]) { self.all = all }
+    var writes: [String] { all.compactMap { if case .write(let b) = $0 { return String(decoding: b, as: UTF8.self) } else { return nil } } }
+    var dispatches: [(Route, HTTPRequest)] { all.compactMap { if case .dispatch(let r, let q) = $0 { return (r, q) } else { return nil } } }
+    var logs: [ResponseLog] { all.compactMap { if case .log(let l) = $0 { return l } else { return nil } } }
+    var closes: Bool { all.contains { if case .close = $0 { return true } else { return false } } }
+    var closesNow: Bool { all.contains { if case .closeNow = $0 { return true } else { return false } } }
+    var isEmpty: Bool { all.isEmpty }
+}
+
+@Test func getIsDispatchedAndAnsweredWithFramingHeaders() throws {
+    var h = MachineHarness()
+    let a = h.receive("GET /hello?x=1 HTTP/1.1\r\nHost: a\r\nX-Request-ID: r1\r\n\r\n")
+    #expect(a.dispatches.count == 1)
+    #expect(a.dispatches.first?.1.query["x"] == "1")
+    #expect(a.dispatches.first?.1.remoteAddress == "127.0.0.1:5555")
+    #expect(!h.machine.wantsRead)
+    let r = h.answer(a, at: 0.25)
+    let response = try #require(r.writes.first)
+    #expect(response.hasPrefix("HTTP/1.1 200 OK\r\n"))
+    #expect(response.contains("Content-Length: 2\r\n"))
+    #expect(response.contains("Date: Sat, 28 Nov 2026 00:00:00 GMT\r\n"))
+    #expect(!response.contains("Connection:"))
+    #expect(response.hasSuffix("\r\n\r\nhi"))
+    let log = try #require(r.logs.first)
+    #expect(log.method == "GET" && log.path == "/hello" && log.route == "/hello" && log.status == 200)
+    #expect(log.bytesOut == response.utf8.count)
+    #expect(log.bytesIn == "GET /hello?x=1 HTTP/1.1\r\nHost: a\r\nX-Request-ID: r1\r\n\r\n".utf8.count)
+    #expect(log.duration == .milliseconds(250))
+    #expect(log.requestHeaders["x-request-id"] == "r1")
+    #expect(!r.closes && !r.closesNow)
+    #expect(h.machine.wantsRead)
+}
+
+@Test func headUsesTheGetRouteWithoutBody() throws {
+    var h = MachineHarness()
+    let r = h.answer(h.receive("HEAD /hello HTTP/1.1\r\nHost: a\r\n\r\n"))
+    let response = try #require(r.writes.first)
+    #expect(response.contains("Content-Length: 2\r\n"))
+    #expect(response.hasSuffix("\r\n\r\n"))
+}
+
+@Test func unknownPathIs404AndKeepsTheConnection() throws {
+    var h = MachineHarness()
+    let a = h.receive("GET /nope HTTP/1.1\r\nHost: a\r\n\r\n")
+    let response = try #require(a.writes.first)
+    #expect(response.hasPrefix("HTTP/1.1 404 Not Found\r\n"))
+    #expect(response.contains("\"code\":\"not_found\""))
+    #expect(!a.closes)
+    #expect(a.logs.first?.route == nil && a.logs.first?.errorCode == "not_found")
+}
+
+@Test func wrongMethodIs405WithAllow() throws {
+    var h = MachineHarness()
+    let a = h.receive("DELETE /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+    let response = try #require(a.writes.first)
+    #expect(response.hasPrefix("HTTP/1.1 405 Method Not Allowed\r\n"))
+    #expect(response.contains("Allow: GET, HEAD\r\n"))
+}
+
+@Test func routeErrorWithABodyAnswersAtOnceAndCloses() throws {
+    var h = MachineHarness()
+    let a = h.receive("POST /nope HTTP/1.1\r\nHost: a\r\nContent-Length: 50\r\n\r\nabc")
+    #expect(try #require(a.writes.first).hasPrefix("HTTP/1.1 404"))
+    #expect(a.writes.first!.contains("Connection: close\r\n"))
+    #expect(a.closes)
+}
+
+@Test func expectContinueIsSentOnlyWhenTheRouteReadsTheBody() throws {
+    var h = MachineHarness()
+    let a = h.receive("POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+    #expect(a.writes == ["HTTP/1.1 100 Continue\r\n\r\n"])
+    let b = h.receive("hello", at: 0.1)
+    #expect(b.dispatches.first?.1.body == Array("hello".utf8))
+    let r = h.answer(b)
+    #expect(try #require(r.writes.first).hasSuffix("hello"))
+}
+
+@Test func expectContinueIsSkippedWhenTheBodyAlreadyArrived() {
+    var h = MachineHarness()
+    let a = h.receive("POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello")
+    #expect(a.writes.isEmpty)
+    #expect(a.dispatches.count == 1)
+}
+
+@Test(arguments: [
+    ("POST /nope HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n", "HTTP/1.1 404"),
+    ("PUT /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n", "HTTP/1.1 405"),
+    ("POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 101\r\n\r\n", "HTTP/1.1 413"),
+])
+func expectContinueGetsTheFinalStatusAtOnce(_ request: String, _ status: String) throws {
+    var h = MachineHarness()
+    let a = h.receive(request)
+    #expect(a.writes.count == 1)
+    #expect(try #require(a.writes.first).hasPrefix(status))
+    #expect(!a.writes.contains("HTTP/1.1 100 Continue\r\n\r\n"))
+    #expect(a.closes)
+}
+
+@Test func expectContinueOnARouteThatIgnoresTheBodyAnswersWithoutIt() throws {
+    var h = MachineHarness()
+    let a = h.receive("POST /nobody HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+    #expect(a.writes.isEmpty)
+    #expect(a.dispatches.first?.1.body == [])
+    let r = h.answer(a)
+    #expect(try #require(r.writes.first).contains("Connection: close\r\n"))
+    #expect(r.closes)
+}
+
+@Test func oversizedContentLengthIs413WithoutReadingTheBody() throws {
+    var h = MachineHarness()
+    let a = h.receive("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\nxxxx")
+    let response = try #require(a.writes.first)
+    #expect(response.hasPrefix("HTTP/1.1 413 Content Too Large\r\n"))
+    #expect(response.contains("\"code\":\"payload_too_large\""))
+    #expect(a.closes)
+    #expect(h.receive("more body", at: 0.1).isEmpty)
+}
+
+@Test func malformedRequestIs400AndCloses() throws {
+    var h = MachineHarness()
+    let a = h.receive("GET / HTTP/1.1\r\nHost : a\r\n\r\n")
+    let response = try #require(a.writes.first)
+    #expect(response.hasPrefix("HTTP/1.1 400 Bad Request\r\n"))
+    #expect(response.contains("Connection: close\r\n"))
+    #expect(a.closes)
+    #expect(a.logs.first?.errorCode == "whitespace_before_colon")
+    #expect(a.logs.first?.method == "GET" && a.logs.first?.path == "/")
+}
+
+@Test func errorRenderingIsInjected() throws {
+    var h = MachineHarness(errorResponder: { error in .text("custom \(error.code.rawValue)", status: error.status) })
+    let a = h.receive("GET /nope HTTP/1.1\r\nHost: a\r\n\r\n")
+    #expect(try #require(a.writes.first).hasSuffix("custom not_found"))
+}
+
+@Test func slowHeadTimesOutWith408() throws {
+    var h = MachineHarness()
+    #expect(h.receive("GET / HTTP/1.1\r\n", at: 1).isEmpty)
+    #expect(h.receive("Host: a\r\n", at: 9).isEmpty)
+    #expect(h.tick(10.9).isEmpty)
+    let a = h.tick(11)
+    #expect(try #require(a.writes.first).hasPrefix("HTTP/1.1 408 Request Timeout\r\n"))
+    #expect(a.closes)
+    #expect(a.logs.first?.errorCode == "request_timeout")
+}
+
+@Test func silentNewConnectionIsClosedAfterTheHeaderTimeout() {
+    var h = MachineHarness()
+    #expect(h.tick(9.9).isEmpty)
+    let a = h.tick(10)
+    #expect(a.closesNow && a.writes.isEmpty)
+}
+
+@Test func bodyIdleTimeoutCountsFromTheLastBytes() throws {
+    var h = MachineHarness()
+    _ = h.receive("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nab", at: 0)
+    _ = h.receive("cd", at: 4)
+    #expect(h.tick(8.9).isEmpty)
+    let a = h.tick(9)
+    #expect(try #require(a.writes.first).hasPrefix("HTTP/1.1 408"))
+}
+
+@Test func idleKeepAliveConnectionClosesSilently() {
+    var h = MachineHarness()
+    _ = h.answer(h.receive("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n"), at: 1)
+    #expect(h.tick(60.9).isEmpty)
+    let a = h.tick(61)
+    #expect(a.closesNow && a.writes.isEmpty)
+}
+
+@Test func clientThatDoesNotReadIsCutOffByTheWriteTimeout() {
+    var h = MachineHarness()
+    _ = h.answer(h.receive("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n"))
+    h.machine.outputChanged(pending: true, progressed: false, now: h.at(1))
+    h.machine.outputChanged(pending: true, progressed: true, now: h.at(20))
+    #expect(h.tick(49.9).isEmpty)
+    #expect(h.tick(50).closesNow)
+}
+
+@Test func pipelinedRequestsAreAnsweredInOrder() throws {
+    var h = MachineHarness()
+    let a = h.receive("GET /hello HTTP/1.1\r\nHost: a\r\n\r\nPOST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET /nope HTTP/1.1\r\nHost: a\r\n\r\n")
+    #expect(a.dispatches.count == 1)
+    let b = h.answer(a)
+    #expect(b.writes.first?.hasSuffix("hi") == true)
+    #expect(b.dispatches.first?.1.body == Array("abc".utf8))
+    let c = h.answer(b)
+    #expect(c.writes.count == 2)
+    #expect(c.writes[0].hasSuffix("abc"))
+    #expect(c.writes[1].hasPrefix("HTTP/1.1 404"))
+}
+
+@Test func http10KeepAliveIsAcknowledged() throws {
+    var h = MachineHarness()
+    let r = h.answer(h.receive("GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"))
+    #expect(try #require(r.writes.first).contains("Connection: keep-alive\r\n"))
+    let r2 = h.answer(h.receive("GET /hello HTTP/1.0\r\n\r\n"))
+    #expect(try #require(r2.writes.first).contains("Connection: close\r\n"))
+    #expect(r2.closes)
+}
+
+@Test func shutdownClosesIdleConnectionsAndFinishesInFlightOnes() throws {
+    var idle = MachineHarness()
+    #expect(idle.machine.beginShutdown(now: idle.at(0)).count == 1)
+
+    var busy = MachineHarness()
+    let a = busy.receive("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+    #expect(busy.machine.beginShutdown(now: busy.at(0)).isEmpty)
+    let r = busy.answer(a)
+    #expect(try #require(r.writes.first).contains("Connection: close\r\n"))
+    #expect(r.closes)
+}
+
+@Test func halfClosedClientStillGetsItsResponse() throws {
+    var h = MachineHarness()
+    let a = h.receive("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
+    #expect(h.machine.peerClosed(now: h.at(0)).isEmpty)
+    let r = h.answer(a)
+    #expect(try #require(r.writes.first).hasSuffix("hi"))
+    #expect(r.closes)
+}
+
+@Test func lingerStartsWhenTheLastResponseIsWritten() {
+    var h = MachineHarness()
+    let a = h.receive("GET / HTTP/1.1\r\nHost : a\r\n\r\n")
+    #expect(a.closes)
+    h.machine.outputChanged(pending: true, progressed: false, now: h.at(0))
+    #expect(h.tick(5).isEmpty)
+    h.machine.outputChanged(pending: false, progressed: true, now: h.at(6))
+    #expect(h.tick(7.9).isEmpty)
+    #expect(h.tick(8).closesNow)
+}
+
+@Test func peerDisconnectMidBodyClosesWithoutAResponse() {
+    var h = MachineHarness()
+    _ = h.receive("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nab")
+    let a = Actions(h.machine.peerClosed(now: h.at(1)))
+    #expect(a.closesNow && a.writes.isEmpty)
+}

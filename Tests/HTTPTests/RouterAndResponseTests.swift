@@ -1,0 +1,70 @@
+import Testing
+@testable import HTTP
+
+@Test func routerMatchesExactPathsAndReportsAllowedMethods() {
+    var router = Router()
+    router.add(.post, "/classify") { _, respond in respond(HTTPResponse()) }
+    router.add(.get, "/healthz") { _, respond in respond(HTTPResponse()) }
+    guard case .found(let route) = router.match(method: .post, path: "/classify") else { Issue.record("no route"); return }
+    #expect(route.path == "/classify" && route.readsBody)
+    guard case .found(let head) = router.match(method: .head, path: "/healthz") else { Issue.record("HEAD falls back to GET"); return }
+    #expect(head.method == .get)
+    guard case .methodNotAllowed(let allowed) = router.match(method: .get, path: "/classify") else { Issue.record("405"); return }
+    #expect(allowed == [.post])
+    guard case .methodNotAllowed(let allowedGet) = router.match(method: .delete, path: "/healthz") else { Issue.record("405"); return }
+    #expect(allowedGet == [.get, .head])
+    guard case .notFound = router.match(method: .get, path: "/classify/") else { Issue.record("404"); return }
+}
+
+@Test func headersAreCaseInsensitiveAndOrdered() {
+    var headers: HTTPHeaders = ["Content-Type": "a", "X-Multi": "1"]
+    headers.add(name: "x-multi", value: "2")
+    #expect(headers["content-type"] == "a")
+    #expect(headers.values(for: "X-MULTI") == ["1", "2"])
+    headers.replaceOrAdd(name: "X-Multi", value: "3")
+    #expect(headers.values(for: "x-multi") == ["3"])
+    headers.remove(name: "CONTENT-TYPE")
+    #expect(!headers.contains("Content-Type"))
+    #expect(!HTTPHeaders.namesEqual("Host", "Hos"))
+    #expect(HTTPHeaders([("Connection", "keep-alive, Close")]).containsToken("close", in: "connection"))
+}
+
+@Test func serializerOwnsFramingHeadersAndSanitizesValues() {
+    var response = HTTPResponse.text("body")
+    response.headers.add(name: "Content-Length", value: "999")
+    response.headers.add(name: "Connection", value: "keep-alive")
+    response.headers.add(name: "X-Injected", value: "a\r\nSet-Cookie: evil")
+    let text = String(decoding: ResponseSerializer.serialize(response, method: .get, close: true, keepAliveHTTP10: false, date: "D"), as: UTF8.self)
+    #expect(text == "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nX-Injected: a  Set-Cookie: evil\r\nContent-Length: 4\r\nDate: D\r\nConnection: close\r\n\r\nbody")
+    let noContent = String(decoding: ResponseSerializer.serialize(HTTPResponse(status: .noContent, body: Array("x".utf8)), method: .get, close: false, keepAliveHTTP10: false, date: "D"), as: UTF8.self)
+    #expect(noContent == "HTTP/1.1 204 No Content\r\nDate: D\r\n\r\n")
+}
+
+@Test func defaultErrorRenderingIsJSONWithCodeAndMessage() throws {
+    let error = HTTPServerError.methodNotAllowed(method: .get, path: "/classify", allowed: [.post])
+    let response = HTTPResponse.defaultError(error)
+    #expect(response.status == .methodNotAllowed)
+    #expect(response.headers["Allow"] == "POST")
+    #expect(response.headers["Content-Type"] == "application/json")
+    let text = String(decoding: response.body, as: UTF8.self)
+    #expect(text == "{\"error\":{\"status\":405,\"code\":\"method_not_allowed\",\"message\":\"GET is not allowed on /classify; use POST.\"}}")
+    #expect(HTTPResponse.jsonStringLiteral("a\"b\\c\n\u{1}") == "\"a\\\"b\\\\c\\n\\u0001\"")
+}
+
+@Test func everyErrorCodeIsSnakeCaseWithAClientOrDeclaredStatus() {
+    for code in HTTPServerError.Code.allCases {
+        #expect(code.rawValue.allSatisfy { $0.isLowercase || $0 == "_" }, "\(code)")
+        let status = code.status.code
+        #expect((400..<500).contains(status) || [501, 503, 505].contains(status), "\(code)")
+    }
+}
+
+@Test func httpDateIsIMFFixdate() {
+    #expect(HTTPDate.format(secondsSince1970: 784111777) == "Sun, 06 Nov 1994 08:49:37 GMT")
+}
+
+@Test func jsonHelperEncodesSortedKeys() throws {
+    struct Payload: Encodable { let b: Int; let a: String }
+    let response = try HTTPResponse.json(Payload(b: 1, a: "x/y"))
+    #expect(String(decoding: response.body, as: UTF8.self) == "{\"a\":\"x/y\",\"b\":1}")
+}
