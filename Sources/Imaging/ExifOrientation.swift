@@ -45,12 +45,12 @@ public enum ExifOrientation: Int, Sendable, CaseIterable {
         guard let ifd = u32(4), let entries = u16(ifd) else { return }
         for entry in 0..<entries {
             let at = ifd + 2 + 12 * entry
-            // A directory cut off mid-way keeps what was read before the cut, like Pillow's loader.
-            guard let tag = u16(at), let type = u16(at + 2), let count = u32(at + 4) else { return }
+            // A directory cut off mid-way keeps the complete 12-byte entries before the cut, like Pillow's loader.
+            guard at + 12 <= tiff.count, let tag = u16(at), let type = u16(at + 2), let count = u32(at + 4) else { return }
             guard tag == 0x0112, count == 1 else { continue }
             let value: Int?
             switch type {
-            case 1: value = at + 8 < tiff.count ? Int(tiff[at + 8]) : nil // BYTE
+            case 1: value = Int(tiff[at + 8]) // BYTE
             case 3: value = u16(at + 8) // SHORT, the type the standard prescribes
             case 4: value = u32(at + 8) // LONG
             default: value = nil
