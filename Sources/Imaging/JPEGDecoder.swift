@@ -30,7 +30,10 @@ public struct DecodedImage: Sendable {
 
     /// An image from already-upright RGB8 pixels (`pixels.count == width * height * 3`) at full scale.
     public init(width: Int, height: Int, pixels: [UInt8]) {
-        precondition(width > 0 && height > 0 && pixels.count == width * height * 3, "RGB8 buffer does not match its size")
+        // A real check even under -Ounchecked (which drops precondition): preprocess trusts these sizes.
+        guard width > 0, height > 0, pixels.count == width * height * 3 else {
+            fatalError("DecodedImage: \(pixels.count) bytes is not \(width)×\(height) RGB8")
+        }
         self.init(width: width, height: height, pixels: pixels, originalWidth: width, originalHeight: height,
                   scaleEighths: 8, orientation: .up)
     }
