@@ -8,7 +8,7 @@ Both sides start from the JPEG bytes in memory and end with the normalized 3×22
 If timm/torch cannot be imported, an exactly equivalent Pillow + numpy pipeline is timed instead and the
 output says so. Prints per-image medians and the ratio ours / reference, plus max |Δ| between outputs.
 
-usage: scripts/bench-preprocess.py [--iterations N] [--large-iterations N] [image ...]
+usage: scripts/bench-preprocess.py [--iterations N] [--large-iterations N] [--rounds N] [image ...]
        (run under the build lock on shared machines: flock /tmp/swift-build.lock scripts/bench-preprocess.py)
 Environment: SHARED_FIXTURES (default ../shared/fixtures), SWIFTC, CLANG.
 """
@@ -86,23 +86,25 @@ def reference_pipeline(config_path: Path):
 
 
 def time_reference(transform, to_numpy, data: bytes, iterations: int):
+    """Per-run milliseconds of the reference pipeline (after one warm-up run) and its last output."""
     def run():
         img = Image.open(io.BytesIO(data))
         img = ImageOps.exif_transpose(img)
         return transform(img.convert("RGB"))
-    out = run()  # warm-up
+    out = run()
     times = []
     for _ in range(iterations):
         start = time.perf_counter_ns()
         out = run()
         times.append((time.perf_counter_ns() - start) / 1e6)
-    return statistics.median(times), to_numpy(out)
+    return times, to_numpy(out)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--iterations", type=int, default=50, help="timed runs per image (small images)")
-    parser.add_argument("--large-iterations", type=int, default=11, help="timed runs for images over 1 MB")
+    parser.add_argument("--large-iterations", type=int, default=15, help="timed runs for images over 1 MB")
+    parser.add_argument("--rounds", type=int, default=5, help="alternations between the two sides")
     parser.add_argument("images", nargs="*", default=DEFAULT_IMAGES)
     args = parser.parse_args()
     config_path = FIXTURES / "tiny-seresnet" / "config.json"
@@ -119,15 +121,26 @@ def main():
             path = FIXTURES / "images" / name
             data = path.read_bytes()
             iterations = args.large_iterations if len(data) > 1_000_000 else args.iterations
-            ours = json.loads(subprocess.run([str(binary), str(config_path), str(iterations), str(tmp), str(path)],
-                                             check=True, capture_output=True, text=True).stdout)
-            ref_ms, ref_out = time_reference(transform, to_numpy, data, iterations)
+            # Alternate the two sides in rounds so a busy neighbour slows both, not just one of them.
+            rounds = min(args.rounds, iterations)
+            ours_ms, decode_ms, resize_ms, ref_ms = [], [], [], []
+            for r in range(rounds):
+                chunk = iterations // rounds + (1 if r < iterations % rounds else 0)
+                ours = json.loads(subprocess.run([str(binary), str(config_path), str(chunk), str(tmp), str(path)],
+                                                 check=True, capture_output=True, text=True).stdout)
+                ours_ms += ours["samples_ms"]
+                decode_ms += ours["decode_samples_ms"]
+                resize_ms += ours["preprocess_samples_ms"]
+                times, ref_out = time_reference(transform, to_numpy, data, chunk)
+                ref_ms += times
             mine = np.fromfile(tmp / f"{name}.ours.f32", dtype=np.float32).reshape(ref_out.shape)
             delta = float(np.abs(mine - ref_out).max())
-            print(f"{name:34} {ours['median_ms']:8.2f} {ours['decode_median_ms']:7.2f} {ours['preprocess_median_ms']:7.2f} "
-                  f"{ours['scale_eighths']:>3}/8 {ref_ms:8.2f} {ours['median_ms'] / ref_ms:6.3f} {delta:7.4f}")
-        print(f"medians of {args.iterations} runs ({args.large_iterations} for images over 1 MB) after one warm-up; "
-              "ratio = ours / reference")
+            ours_median, ref_median = statistics.median(ours_ms), statistics.median(ref_ms)
+            print(f"{name:34} {ours_median:8.2f} {statistics.median(decode_ms):7.2f} "
+                  f"{statistics.median(resize_ms):7.2f} {ours['scale_eighths']:>3}/8 {ref_median:8.2f} "
+                  f"{ours_median / ref_median:6.3f} {delta:7.4f}")
+        print(f"medians of {args.iterations} runs per side ({args.large_iterations} for images over 1 MB), "
+              f"interleaved in {args.rounds} rounds, each round after a warm-up; ratio = ours / reference")
 
 
 if __name__ == "__main__":

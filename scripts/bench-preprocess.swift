@@ -46,6 +46,7 @@ enum PreprocessBenchmark {
             let line: [String: Any] = [
                 "image": name, "median_ms": median(total), "decode_median_ms": median(decode),
                 "preprocess_median_ms": median(resize), "scale_eighths": scale, "iterations": iterations,
+                "samples_ms": total, "decode_samples_ms": decode, "preprocess_samples_ms": resize,
             ]
             print(String(decoding: try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys]), as: UTF8.self))
         }
