@@ -25,7 +25,10 @@ import Testing
         let rounds = 6
         let results = UnsafeMutableBufferPointer<Result<[Float], ImageDecodeError>?>.allocate(capacity: inputs.count * rounds)
         results.initialize(repeating: nil)
-        defer { results.deallocate() }
+        defer {
+            results.deinitialize()
+            results.deallocate()
+        }
         DispatchQueue.concurrentPerform(iterations: inputs.count * rounds) { i in
             results[i] = run(inputs[i % inputs.count])
         }
