@@ -145,8 +145,39 @@ func resampleRowsHorizontally(
         horizontal.count.withUnsafeBufferPointer { count in
             horizontal.weights.withUnsafeBufferPointer { weights in
                 let half: Int32 = 1 << (resamplePrecisionBits - 1)
-                for (r, row) in rows.enumerated() {
-                    let sourceRow = source + row * sourceRowBytes
+                // Two rows per sweep share each output's window and weights (half the bookkeeping).
+                var r = 0
+                while r + 1 < rows.count {
+                    let upper = source + (rows.lowerBound + r) * sourceRowBytes
+                    var outUpper = destination + r * outWidth * 3
+                    var outLower = outUpper + outWidth * 3
+                    for i in 0..<outWidth {
+                        var pixel = upper + first[i] * 3
+                        let k = weights.baseAddress! + i * taps
+                        var r0 = half, g0 = half, b0 = half, r1 = half, g1 = half, b1 = half
+                        for t in 0..<count[i] {
+                            let w = k[t]
+                            r0 &+= Int32(pixel[0]) &* w
+                            g0 &+= Int32(pixel[1]) &* w
+                            b0 &+= Int32(pixel[2]) &* w
+                            r1 &+= Int32(pixel[sourceRowBytes]) &* w
+                            g1 &+= Int32(pixel[sourceRowBytes + 1]) &* w
+                            b1 &+= Int32(pixel[sourceRowBytes + 2]) &* w
+                            pixel += 3
+                        }
+                        outUpper[0] = clip8(r0)
+                        outUpper[1] = clip8(g0)
+                        outUpper[2] = clip8(b0)
+                        outLower[0] = clip8(r1)
+                        outLower[1] = clip8(g1)
+                        outLower[2] = clip8(b1)
+                        outUpper += 3
+                        outLower += 3
+                    }
+                    r += 2
+                }
+                if r < rows.count {
+                    let sourceRow = source + (rows.lowerBound + r) * sourceRowBytes
                     var out = destination + r * outWidth * 3
                     for i in 0..<outWidth {
                         var pixel = sourceRow + first[i] * 3
