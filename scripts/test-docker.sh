@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Container test: builds the Dockerfile with ../shared/tools/oci-local.sh (buildah/podman; no Docker engine
+# needed), starts the image the way deploy/ runs it (read-only root, no capabilities, non-root, weights mounted
+# read-only at /models/seresnet50: full-size synthetic SE-ResNet-50 weights made by the host's release binary),
+# then checks: the image size (<= 250 MB), the user, GET /readyz, one POST /classify of a fixture JPEG (raw
+# body and multipart), GET /healthz and /metrics, the image's HEALTHCHECK (`seresnet healthcheck`), and a
+# graceful stop on SIGTERM (exit status 0). Prints "test-docker: PASS" or "test-docker: FAIL: <why>".
+#
+#   scripts/test-docker.sh            (root; first run also sets up the base images, ~4 minutes)
+#
+# Needs: .build/release/seresnet (swift build -c release), curl, python3, and ../shared (tools, fixtures).
+# Env: OCI_LOCAL (path to oci-local.sh), SHARED_FIXTURES, SERESNET_BINARY, IMAGE_TAG (default
+# localhost/seresnet:test), KEEP_IMAGE=1 (do not remove the image afterwards), MAX_IMAGE_MB (default 250).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+started=$SECONDS
+oci=${OCI_LOCAL:-$(dirname "$root")/shared/tools/oci-local.sh}
+fixtures=${SHARED_FIXTURES:-$(dirname "$root")/shared/fixtures}
+binary=${SERESNET_BINARY:-$root/.build/release/seresnet}
+tag=${IMAGE_TAG:-localhost/seresnet:test}
+max_image_mb=${MAX_IMAGE_MB:-250}
+name=seresnet-test-$$
+image=$fixtures/images/cat-baseline-420.jpg
+work=$(mktemp -d /tmp/seresnet-test-docker.XXXXXX)
+
+log() { printf '[test-docker %3ds] %s\n' "$((SECONDS - started))" "$*" >&2; }
+fail() {
+    log "FAIL: $*"
+    if podman_ container exists "$name" 2>/dev/null; then
+        log "container log (last 40 lines):"; podman_ logs --tail 40 "$name" >&2 || true
+    fi
+    echo "test-docker: FAIL: $*"
+    exit 1
+}
+podman_() { "$oci" podman "$@"; }
+cleanup() {
+    podman_ rm -f -t 0 "$name" >/dev/null 2>&1 || true
+    [ "${KEEP_IMAGE:-0}" = 1 ] || podman_ rmi -f "$tag" >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+[ -x "$oci" ] || fail "$oci not found (set OCI_LOCAL)"
+[ -x "$binary" ] || fail "$binary not found: run 'swift build -c release' first"
+[ -f "$image" ] || fail "$image not found (set SHARED_FIXTURES)"
+command -v curl >/dev/null || fail "curl is not installed"
+
+log "base images (first run: debootstrap + toolchain image, ~4 minutes)"
+"$oci" setup >"$work/setup.log" 2>&1 || { tail -20 "$work/setup.log" >&2; fail "oci-local.sh setup failed"; }
+
+# The package manager fetches https://github.com/ dependencies; on machines without GitHub access, the local
+# copies under /opt/swift-packages are mounted into the build and used as a mirror (Dockerfile build argument).
+build_args=()
+if [ -d /opt/swift-packages ]; then
+    build_args+=(-v /opt/swift-packages:/opt/swift-packages:ro --build-arg SWIFTPM_GITHUB_MIRROR=/opt/swift-packages/)
+fi
+log "building $tag"
+build_started=$SECONDS
+podman_ build --pull=never --isolation chroot --format docker "${build_args[@]}" -t "$tag" . >"$work/build.log" 2>&1 ||
+    { tail -40 "$work/build.log" >&2; fail "image build failed"; }
+log "built in $((SECONDS - build_started)) s"
+
+size=$(podman_ image inspect "$tag" --format '{{.Size}}')
+size_mb=$(( (size + 999999) / 1000000 ))
+log "image size: $size bytes ($size_mb MB)"
+(( size_mb <= max_image_mb )) || fail "image is $size_mb MB, more than $max_image_mb MB"
+user=$(podman_ image inspect "$tag" --format '{{.Config.User}}')
+[ "$user" = "10001:10001" ] || fail "image user is '$user', expected 10001:10001"
+healthcheck=$(podman_ image inspect "$tag" --format '{{json .Config.Healthcheck}}')
+[[ $healthcheck == *seresnet*healthcheck* ]] || fail "image has no 'seresnet healthcheck' HEALTHCHECK: $healthcheck"
+
+log "synthetic full-size weights"
+mkdir -p "$work/seresnet50"
+"$binary" synth-weights --out "$work/seresnet50" --preset seresnet50 --seed 1 >/dev/null
+chmod 755 "$work" "$work/seresnet50"; chmod 644 "$work/seresnet50"/*
+
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+log "starting container $name on 127.0.0.1:$port"
+podman_ run -d --pull=never --name "$name" -p "127.0.0.1:$port:8080" \
+    --read-only --cap-drop ALL --security-opt no-new-privileges \
+    -v "$work/seresnet50:/models/seresnet50:ro" -e SERESNET_THREADS=2 "$tag" >/dev/null ||
+    fail "podman run failed"
+
+base=http://127.0.0.1:$port
+ready=""
+for _ in $(seq 1 120); do
+    state=$(podman_ inspect "$name" --format '{{.State.Status}}' 2>/dev/null || echo gone)
+    [ "$state" = running ] || fail "container is $state before becoming ready"
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$base/readyz" || true)
+    if [ "$code" = 200 ]; then ready=1; break; fi
+    sleep 0.5
+done
+[ -n "$ready" ] || fail "/readyz did not answer 200 within 60 s (last: $code)"
+log "/readyz: 200 after $((SECONDS - build_started)) s since build start"
+
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$base/healthz")
+[ "$code" = 200 ] || fail "/healthz answered $code"
+
+check_top5() {  # $1: response file; the body must hold 5 predictions whose labels are ImageNet-1k labels
+    python3 - "$1" "$root/weights/imagenet-1k-labels.txt" <<'EOF'
+import json, sys
+body = json.load(open(sys.argv[1]))
+labels = set(open(sys.argv[2]).read().splitlines())
+def lists(value):
+    if isinstance(value, list):
+        yield value
+        for item in value: yield from lists(item)
+    elif isinstance(value, dict):
+        for item in value.values(): yield from lists(item)
+found = [l for l in lists(body) if len(l) == 5 and all(isinstance(p, dict) and p.get("label") in labels for p in l)]
+if not found: sys.exit(1)
+print(", ".join(f'{p["label"]}' for p in found[0]))
+EOF
+}
+code=$(curl -s -o "$work/raw.json" -w '%{http_code}' --max-time 30 -H 'Content-Type: image/jpeg' --data-binary "@$image" "$base/classify")
+[ "$code" = 200 ] || fail "POST /classify (raw JPEG) answered $code: $(head -c 300 "$work/raw.json")"
+top5=$(check_top5 "$work/raw.json") || fail "unexpected /classify answer: $(head -c 600 "$work/raw.json")"
+log "/classify (raw): 200, top-5: $top5"
+code=$(curl -s -o "$work/form.json" -w '%{http_code}' --max-time 30 -F "image=@$image;type=image/jpeg" "$base/classify")
+[ "$code" = 200 ] || fail "POST /classify (multipart) answered $code: $(head -c 300 "$work/form.json")"
+check_top5 "$work/form.json" >/dev/null || fail "unexpected /classify answer: $(head -c 600 "$work/form.json")"
+log "/classify (multipart): 200"
+
+code=$(curl -s -o "$work/metrics.txt" -w '%{http_code}' --max-time 5 "$base/metrics")
+[ "$code" = 200 ] && grep -q '^# TYPE ' "$work/metrics.txt" || fail "/metrics answered $code without Prometheus text"
+
+podman_ healthcheck run "$name" >"$work/health.txt" 2>&1 || fail "HEALTHCHECK failed: $(cat "$work/health.txt")"
+log "HEALTHCHECK (seresnet healthcheck): $(tr -d '\n' <"$work/health.txt")"
+uid=$(podman_ exec "$name" /usr/bin/id -u)
+[ "$uid" = 10001 ] || fail "process runs as uid $uid"
+
+log "stopping (SIGTERM)"
+podman_ stop -t 40 "$name" >/dev/null || fail "podman stop failed"
+status=$(podman_ inspect "$name" --format '{{.State.ExitCode}}')
+[ "$status" = 0 ] || fail "exit status after SIGTERM is $status, expected 0"
+podman_ logs "$name" 2>&1 | grep -q '"/classify"' || fail "no JSON access log line for /classify on stderr"
+
+log "total $((SECONDS - started)) s"
+echo "test-docker: PASS (image $size_mb MB, build $((SECONDS - build_started)) s incl. checks, total $((SECONDS - started)) s)"
