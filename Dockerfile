@@ -11,6 +11,9 @@
 #                          without GitHub access (e.g. /opt/swift-packages/ mounted into the build with -v).
 
 FROM swift:6.3-bookworm AS build
+# Unpinned on purpose (hadolint DL3008): the Debian release pins the versions, and pinning point releases
+# breaks the build as soon as a security update replaces them on the mirror.
+# hadolint ignore=DL3008
 RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends libopenblas-dev libjpeg-dev libssl-dev \
  && rm -rf /var/lib/apt/lists/*
@@ -30,6 +33,7 @@ RUN swift build -c release --static-swift-stdlib --product seresnet \
 FROM debian:bookworm-slim
 # Runtime libraries only: OpenBLAS (pthread build, as linked), libjpeg-turbo, OpenSSL's libcrypto; without
 # their documentation, manual pages and translations (the same dpkg excludes Debian's slim images use).
+# hadolint ignore=DL3008
 RUN printf '%s\n' 'path-exclude /usr/share/doc/*' 'path-include /usr/share/doc/*/copyright' 'path-exclude /usr/share/man/*' \
       'path-exclude /usr/share/info/*' 'path-exclude /usr/share/locale/*' 'path-exclude /usr/share/lintian/*' \
       > /etc/dpkg/dpkg.cfg.d/seresnet-slim \
