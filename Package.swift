@@ -2,8 +2,7 @@
 import PackageDescription
 
 // One target per concern, dependencies flowing one way (see README "Layout"):
-// CJPEG/CBLAS/CCrypto (C) → Imaging / Inference / HTTP → seresnet (executable).
-// The Service target (routes, batching, metrics) joins them when the classification service lands.
+// CJPEG/CBLAS/CCrypto (C) → Imaging / Inference / HTTP → Service → seresnet (executable).
 
 /// Kernels and parsers are hot loops over raw buffers: compile them with full optimization even in debug
 /// builds so `swift test` stays fast, and without exclusivity checks in the inner loops.
@@ -20,6 +19,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.1.0"),
     ],
     targets: [
         .target(
@@ -32,10 +32,18 @@ let package = Package(
         .target(name: "HTTP", swiftSettings: hotLoops),
         .target(name: "Imaging", dependencies: ["CJPEG"], swiftSettings: hotLoops),
         .target(name: "Inference", dependencies: ["CBLAS", "CCrypto"], swiftSettings: hotLoops),
+        .target(
+            name: "Service",
+            dependencies: [
+                "HTTP", "Imaging", "Inference",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         .executableTarget(
             name: "seresnet",
             dependencies: [
-                "Inference", "Imaging", "HTTP",
+                "Service", "Inference", "Imaging", "HTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -46,6 +54,7 @@ let package = Package(
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "CBLAS"]),
+        .testTarget(name: "ServiceTests", dependencies: ["Service", "HTTP", "Imaging", "Inference"]),
     ],
     swiftLanguageModes: [.v5]
 )

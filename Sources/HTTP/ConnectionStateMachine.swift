@@ -316,7 +316,8 @@ struct ConnectionStateMachine {
             bytesOut: bytes.count,
             duration: now - requestStart,
             remoteAddress: remoteAddress,
-            requestHeaders: head?.headers ?? HTTPHeaders())
+            requestHeaders: head?.headers ?? HTTPHeaders(),
+            responseHeaders: response.headers)
         requestsServed += 1
         inFlight = nil
         requestBytesIn = 0

@@ -69,4 +69,6 @@ public struct ResponseLog: Sendable {
     public var remoteAddress: String
     /// Request headers (empty when the head could not be parsed), e.g. for `X-Request-ID`.
     public var requestHeaders: HTTPHeaders
+    /// Headers of the response as the application produced it (e.g. its `X-Request-ID`, `Server-Timing`).
+    public var responseHeaders = HTTPHeaders()
 }

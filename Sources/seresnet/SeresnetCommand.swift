@@ -7,7 +7,7 @@ struct SeresnetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "seresnet",
         abstract: "SE-ResNet ImageNet classification: HTTP service, CLI classifier, benchmarks, tools.",
-        subcommands: [BenchCommand.self, SynthWeightsCommand.self]
+        subcommands: [ServeCommand.self, ClassifyCommand.self, BenchCommand.self, SynthWeightsCommand.self, HealthcheckCommand.self]
     )
 }
 

@@ -1,0 +1,50 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A minimal blocking HTTP/1.1 GET for health checks (e.g. a container HEALTHCHECK without curl):
+/// connects, sends one request, and returns the status code of the response.
+public enum HTTPProbe {
+    /// The status code `GET path` returns, or throws `SocketError` when nothing answers within `timeout`.
+    public static func status(host: String, port: Int, path: String, timeout: Duration = .seconds(2)) throws -> Int {
+        var hints = addrinfo()
+        hints.ai_family = AF_UNSPEC
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &list) == 0, let first = list else {
+            throw SocketError(operation: "getaddrinfo(\(host))", errno: EINVAL)
+        }
+        defer { freeaddrinfo(list) }
+        var lastErrno: Int32 = ECONNREFUSED
+        var candidate: UnsafeMutablePointer<addrinfo>? = first
+        while let info = candidate {
+            candidate = info.pointee.ai_next
+            let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
+            guard fd >= 0 else { lastErrno = errno; continue }
+            defer { close(fd) }
+            var limit = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+            guard connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else { lastErrno = errno; continue }
+            let request = Array("GET \(path) HTTP/1.1\r\nHost: \(host.contains(":") ? "[\(host)]" : host):\(port)\r\nConnection: close\r\nUser-Agent: seresnet-probe\r\n\r\n".utf8)
+            guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == request.count else {
+                throw SocketError(operation: "send", errno: errno)
+            }
+            var response = [UInt8](repeating: 0, count: 512)
+            var received = 0
+            while received < 12 {
+                let n = response.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + received, $0.count - received, 0) }
+                guard n > 0 else { throw SocketError(operation: "recv", errno: n == 0 ? ECONNRESET : errno) }
+                received += n
+            }
+            // "HTTP/1.1 200 …": the three digits after the first space.
+            guard let space = response.prefix(received).firstIndex(of: 0x20), space + 3 < received,
+                  let code = Int(String(decoding: response[space + 1...space + 3], as: UTF8.self)) else {
+                throw SocketError(operation: "parse status line", errno: EPROTO)
+            }
+            return code
+        }
+        throw SocketError(operation: "connect to \(host):\(port)", errno: lastErrno)
+    }
+}

@@ -1,0 +1,191 @@
+import Dispatch
+import Foundation
+import Inference
+
+/// One preprocessed image waiting for the engine.
+struct InferenceJob {
+    /// (C, H, W) normalized input, exactly the engine's slot layout.
+    let tensor: [Float]
+    let topK: Int
+    /// When the request was admitted (decoding and preprocessing count as queue time too).
+    let admitted: ContinuousClock.Instant
+    let completion: @Sendable (Result<InferenceOutcome, ServiceError>) -> Void
+}
+
+/// What the engine produced for one image.
+struct InferenceOutcome: Sendable {
+    /// (class index, softmax probability), best first.
+    let predictions: [(index: Int, score: Double)]
+    let queueWait: Duration
+    let inference: Duration
+    let batchSize: Int
+}
+
+/// Dynamic batching over one or more engines, each driven by its own thread.
+///
+/// An engine that becomes free takes everything waiting, up to `maxBatch`; if fewer are waiting it holds
+/// the batch open until the oldest job has waited `maxBatchDelay` (or the batch is full). Admission is
+/// bounded: `admit` refuses once `maxQueue` requests are admitted and not yet running, answering with a
+/// Retry-After derived from the queue length and recent batch latency, so latency cannot grow without
+/// bound. Jobs that waited longer than `requestTimeout` are answered 503 and not run.
+final class BatchScheduler: @unchecked Sendable {
+    let maxBatch: Int
+    let maxBatchDelay: Duration
+    let maxQueue: Int
+    let requestTimeout: Duration
+    private let engines: [InferenceEngine]
+    private let metrics: ServiceMetrics
+    private let clock = ContinuousClock()
+
+    private let condition = NSCondition()
+    private var waiting: [InferenceJob] = []
+    /// Admitted and not yet taken into a batch (decoding, or waiting here).
+    private var admitted = 0
+    private var recentBatchSeconds = 0.1
+    private var stopped = false
+    private var threads: [Thread] = []
+
+    init(engines: [InferenceEngine], maxBatch: Int, maxBatchDelay: Duration, maxQueue: Int, requestTimeout: Duration, metrics: ServiceMetrics) {
+        precondition(!engines.isEmpty && engines.allSatisfy { $0.maxBatch >= maxBatch })
+        self.engines = engines
+        self.maxBatch = maxBatch
+        self.maxBatchDelay = maxBatchDelay
+        self.maxQueue = maxQueue
+        self.requestTimeout = requestTimeout
+        self.metrics = metrics
+        for (index, engine) in engines.enumerated() {
+            let thread = Thread { [unowned self] in self.drive(engine) }
+            thread.name = "engine-\(index)"
+            thread.stackSize = 1 << 20
+            threads.append(thread)
+            thread.start()
+        }
+    }
+
+    /// Reserves a queue place for a request about to be decoded, or says when to retry.
+    func admit() -> ServiceError? {
+        condition.lock()
+        defer { condition.unlock() }
+        guard admitted < maxQueue else {
+            return .overloaded(retryAfterSeconds: retryAfterLocked(), queueLimit: maxQueue)
+        }
+        admitted += 1
+        metrics.setQueueDepth(admitted)
+        return nil
+    }
+
+    /// Gives a queue place back (the request failed before reaching the engine).
+    func release() {
+        condition.lock()
+        admitted -= 1
+        metrics.setQueueDepth(admitted)
+        condition.unlock()
+    }
+
+    /// Queues an admitted job for the next batch.
+    func submit(_ job: InferenceJob) {
+        condition.lock()
+        waiting.append(job)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Requests admitted and not yet running.
+    var depth: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return admitted
+    }
+
+    /// Whole seconds until the queue ahead of a new request has likely drained: batches needed × recent batch
+    /// latency, shared by the engines; at least 1.
+    private func retryAfterLocked() -> Int {
+        let batches = Double(admitted) / Double(maxBatch) + 1
+        return max(1, Int((batches * recentBatchSeconds / Double(engines.count)).rounded(.up)))
+    }
+
+    /// Lets the engine threads finish their current batch and exit once nothing is waiting.
+    func stop() {
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func drive(_ engine: InferenceEngine) {
+        while let batch = nextBatch() {
+            run(batch, on: engine)
+        }
+    }
+
+    /// Blocks until a batch is due; nil once stopped and empty.
+    private func nextBatch() -> [InferenceJob]? {
+        condition.lock()
+        defer { condition.unlock() }
+        while true {
+            if waiting.isEmpty {
+                if stopped { return nil }
+                condition.wait()
+                continue
+            }
+            let due = waiting[0].admitted + maxBatchDelay
+            if waiting.count >= maxBatch || clock.now >= due || stopped {
+                let count = min(maxBatch, waiting.count)
+                let batch = Array(waiting.prefix(count))
+                waiting.removeFirst(count)
+                admitted -= count
+                metrics.setQueueDepth(admitted)
+                return batch
+            }
+            // Hold the batch open for more jobs, but no longer than the oldest job's delay budget.
+            let remaining = clock.now.duration(to: due)
+            condition.wait(until: Date(timeIntervalSinceNow: Double(remaining.components.attoseconds) / 1e18 + Double(remaining.components.seconds)))
+        }
+    }
+
+    private func run(_ jobs: [InferenceJob], on engine: InferenceEngine) {
+        let start = clock.now
+        var live: [InferenceJob] = []
+        for job in jobs {
+            let waited = job.admitted.duration(to: start)
+            if waited > requestTimeout {
+                job.completion(.failure(.queueTimeout(waitedMilliseconds: Self.milliseconds(waited), limitMilliseconds: Self.milliseconds(requestTimeout))))
+            } else {
+                live.append(job)
+            }
+        }
+        guard !live.isEmpty else { return }
+        for (slot, job) in live.enumerated() {
+            let destination = engine.inputSlot(slot)
+            job.tensor.withUnsafeBufferPointer { destination.baseAddress!.update(from: $0.baseAddress!, count: destination.count) }
+        }
+        let logits = engine.run(batch: live.count)
+        let elapsed = start.duration(to: clock.now)
+        let classes = engine.numClasses
+        var outcomes: [InferenceOutcome] = []
+        for (slot, job) in live.enumerated() {
+            let row = UnsafeBufferPointer(rebasing: logits[slot * classes..<(slot + 1) * classes])
+            outcomes.append(InferenceOutcome(predictions: Self.topSoftmax(row, k: job.topK), queueWait: job.admitted.duration(to: start),
+                                             inference: elapsed, batchSize: live.count))
+        }
+        condition.lock()
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        recentBatchSeconds = 0.8 * recentBatchSeconds + 0.2 * seconds
+        condition.unlock()
+        metrics.recordBatch(size: live.count, duration: elapsed, queueWaits: outcomes.map(\.queueWait))
+        for (job, outcome) in zip(live, outcomes) { job.completion(.success(outcome)) }
+    }
+
+    /// The k most probable classes under softmax, in descending order (ties by lower index).
+    static func topSoftmax(_ logits: UnsafeBufferPointer<Float>, k: Int) -> [(index: Int, score: Double)] {
+        let maxLogit = Double(logits.max() ?? 0)
+        var sum = 0.0
+        for value in logits { sum += exp(Double(value) - maxLogit) }
+        let order = logits.indices.sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }
+        return order.prefix(k).map { ($0, exp(Double(logits[$0]) - maxLogit) / sum) }
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int {
+        Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
+    }
+}

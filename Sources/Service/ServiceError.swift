@@ -1,0 +1,25 @@
+import Imaging
+
+/// The one error type of the service layer: everything that can stop a classification, in words a
+/// client can act on. `ErrorResponses` is the only place that turns it (and the HTTP layer's errors) into
+/// statuses and JSON bodies.
+public enum ServiceError: Error, Equatable, Sendable {
+    /// The request carried no image bytes.
+    case emptyBody
+    /// `top_k` is not an integer in 1…classes.
+    case invalidTopK(value: String, classes: Int)
+    /// A multipart/form-data body that cannot be parsed.
+    case invalidMultipart(reason: String)
+    /// A multipart/form-data body without any part that carries a file.
+    case noFileInMultipart
+    /// The image could not be decoded (not a JPEG, corrupt, truncated, too large…).
+    case image(ImageDecodeError)
+    /// The model is still loading or warming up.
+    case notReady
+    /// The service is shutting down and takes no new work.
+    case draining
+    /// The queue is full; the client should retry after this many seconds.
+    case overloaded(retryAfterSeconds: Int, queueLimit: Int)
+    /// The request waited in the queue longer than the configured timeout and was not run.
+    case queueTimeout(waitedMilliseconds: Int, limitMilliseconds: Int)
+}

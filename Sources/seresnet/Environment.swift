@@ -1,0 +1,30 @@
+import ArgumentParser
+import Foundation
+
+/// Flag values that fall back to environment variables, then to defaults. A variable that is set but
+/// invalid is an error (never silently ignored).
+enum Environment {
+    static func string(_ flag: String?, _ variable: String, default value: String) -> String {
+        if let flag { return flag }
+        if let text = ProcessInfo.processInfo.environment[variable], !text.isEmpty { return text }
+        return value
+    }
+
+    static func int(_ flag: Int?, _ variable: String, default value: Int, range: ClosedRange<Int>, flagName: String) throws -> Int {
+        let resolved: Int
+        if let flag {
+            resolved = flag
+        } else if let text = ProcessInfo.processInfo.environment[variable], !text.isEmpty {
+            guard let parsed = Int(text), text.allSatisfy({ $0.isNumber }) else {
+                throw ValidationError("\(variable)=\(text) is not a non-negative integer")
+            }
+            resolved = parsed
+        } else {
+            resolved = value
+        }
+        guard range.contains(resolved) else {
+            throw ValidationError("\(flagName) (or \(variable)) must be in \(range.lowerBound)...\(range.upperBound); got \(resolved)")
+        }
+        return resolved
+    }
+}

@@ -1,0 +1,162 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import HTTP
+import Inference
+import Logging
+import Service
+
+/// `seresnet serve`: the HTTP classification service.
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve POST /classify, /healthz, /readyz, /v1/model and /metrics over HTTP/1.1.",
+        discussion: """
+            Every flag can also be set by the environment variable named in its help; the flag wins. \
+            The server answers /healthz while the model loads; /readyz turns 200 once the weights are loaded \
+            and a warm-up inference has run, and 503 again from SIGTERM on, before in-flight requests drain.
+            """)
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(help: "Address to bind: :: (all IPv6 and IPv4), 0.0.0.0, 127.0.0.1… (env SERESNET_HOST, default ::)")
+    var host: String?
+
+    @Option(help: "TCP port; 0 picks a free one (env PORT, default 8080).")
+    var port: Int?
+
+    @Option(help: "Inference threads in total (env SERESNET_THREADS, default: CPUs available to the process, cgroup quota honoured).")
+    var threads: Int?
+
+    @Option(help: "Engines sharing the threads, each with its own batch (env SERESNET_ENGINES, default \(Defaults.engines)).")
+    var engines: Int?
+
+    @Option(help: "Most images per inference batch (env SERESNET_MAX_BATCH, default 8).")
+    var maxBatch: Int?
+
+    @Option(help: "How long a batch waits for more images, in ms (env SERESNET_MAX_BATCH_DELAY_MS, default 2).")
+    var maxBatchDelayMs: Int?
+
+    @Option(help: "Requests admitted (decoding or queued) before new ones get 503 + Retry-After (env SERESNET_MAX_QUEUE, default 64).")
+    var maxQueue: Int?
+
+    @Option(help: "Largest request body in bytes; larger ones get 413 (env SERESNET_MAX_BODY_BYTES, default 16777216).")
+    var maxBodyBytes: Int?
+
+    @Option(help: "Largest image in pixels, checked before decoding; larger ones get 422 (env SERESNET_MAX_PIXELS, default 50000000).")
+    var maxPixels: Int?
+
+    @Option(help: "A request that waited longer than this many ms for the engine gets 503 and is not run (env SERESNET_REQUEST_TIMEOUT_MS, default 30000).")
+    var requestTimeoutMs: Int?
+
+    @Option(help: "On SIGTERM/SIGINT, how long in-flight requests may take to finish, in seconds (env SERESNET_DRAIN_TIMEOUT_S, default 30).")
+    var drainTimeoutS: Int?
+
+    @Option(help: ArgumentHelp("Class labels, one per line (env SERESNET_LABELS; default for 1000-class models: the shipped ImageNet-1k list, else class_<i>).", valueName: "file"))
+    var labels: String?
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical (env SERESNET_LOG_LEVEL, default info).")
+    var logLevel: String?
+
+    enum Defaults {
+        static let engines = 1
+    }
+
+    func run() throws {
+        let exec = ContinuousClock.now
+        let levelName = Environment.string(logLevel, "SERESNET_LOG_LEVEL", default: "info")
+        guard let level = Logger.Level(rawValue: levelName.lowercased()) else {
+            throw ValidationError("unknown log level '\(levelName)'; use trace, debug, info, notice, warning, error or critical")
+        }
+        LoggingSystem.bootstrap { JSONLogHandler(label: $0, level: level) }
+        let logger = Logger(label: "seresnet")
+
+        var service = ServiceConfiguration()
+        service.threads = try Environment.int(threads, "SERESNET_THREADS", default: ProcessorBudget.available(), range: 1...256, flagName: "--threads")
+        service.engines = try Environment.int(engines, "SERESNET_ENGINES", default: Defaults.engines, range: 1...service.threads, flagName: "--engines")
+        service.maxBatch = try Environment.int(maxBatch, "SERESNET_MAX_BATCH", default: 8, range: 1...256, flagName: "--max-batch")
+        service.maxBatchDelay = .milliseconds(try Environment.int(maxBatchDelayMs, "SERESNET_MAX_BATCH_DELAY_MS", default: 2, range: 0...10_000, flagName: "--max-batch-delay-ms"))
+        service.maxQueue = try Environment.int(maxQueue, "SERESNET_MAX_QUEUE", default: 64, range: 1...100_000, flagName: "--max-queue")
+        service.maxPixels = try Environment.int(maxPixels, "SERESNET_MAX_PIXELS", default: 50_000_000, range: 1...1_000_000_000, flagName: "--max-pixels")
+        service.requestTimeout = .milliseconds(try Environment.int(requestTimeoutMs, "SERESNET_REQUEST_TIMEOUT_MS", default: 30_000, range: 1...3_600_000, flagName: "--request-timeout-ms"))
+
+        var http = HTTPServer.Configuration()
+        http.host = Environment.string(host, "SERESNET_HOST", default: "::")
+        http.port = try Environment.int(port, "PORT", default: 8080, range: 0...65535, flagName: "--port")
+        http.maxBodyBytes = try Environment.int(maxBodyBytes, "SERESNET_MAX_BODY_BYTES", default: 16 << 20, range: 1...(1 << 30), flagName: "--max-body-bytes")
+        http.shutdownDeadline = .seconds(try Environment.int(drainTimeoutS, "SERESNET_DRAIN_TIMEOUT_S", default: 30, range: 0...3600, flagName: "--drain-timeout-s"))
+        let labelsPath = labels ?? ProcessInfo.processInfo.environment["SERESNET_LABELS"].flatMap { $0.isEmpty ? nil : $0 }
+
+        let metrics = ServiceMetrics(maxBatch: service.maxBatch)
+        let routes = ServiceRoutes(metrics: metrics, accessLog: Logger(label: "access"))
+        let server = HTTPServer(configuration: http, router: routes.makeRouter(),
+                                errorResponder: { ErrorResponses.response(for: $0) },
+                                onResponse: { routes.record($0) })
+        let boundPort: Int
+        do { boundPort = try server.start() } catch { fail("cannot listen on \(http.host):\(http.port): \(error)") }
+        logger.info("listening", metadata: ["host": .string(http.host), "port": .stringConvertible(boundPort)])
+
+        let drainSeconds = Int(http.shutdownDeadline.components.seconds)
+        nonisolated(unsafe) var pipeline: ClassificationService?
+        let signals = installSignalHandlers(
+            for: server,
+            beforeShutdown: {
+                routes.beginDraining()
+                logger.notice("draining", metadata: ["deadline_s": .stringConvertible(drainSeconds)])
+            },
+            onStopped: {
+                pipeline?.stop()
+                logger.notice("stopped")
+                Foundation.exit(0)
+            })
+
+        let model: LoadedModel
+        do { model = try ModelDirectory(path: modelOptions.model).load() } catch {
+            logger.critical("cannot load model", metadata: ["model": .string(modelOptions.model), "error": .string("\(error)")])
+            fail("cannot load model from \(modelOptions.model): \(error)")
+        }
+        let classLabels: ClassLabels
+        do { classLabels = try LabelFiles.labels(explicit: labelsPath, classes: model.network.architecture.numClasses, logger: logger) } catch {
+            fail("\(error)")
+        }
+        let ready: ClassificationService
+        do { ready = try ClassificationService(model: model, labels: classLabels, configuration: service, metrics: metrics) } catch {
+            fail("cannot serve \(modelOptions.model): \(error)")
+        }
+        pipeline = ready
+        routes.attach(ready)
+        ready.markReady()
+        logger.info("ready", metadata: [
+            "model": .string(model.config.name), "weights_sha256": .string(model.weightsSHA256),
+            "threads": .stringConvertible(service.threads), "engines": .stringConvertible(service.engines),
+            "max_batch": .stringConvertible(service.maxBatch),
+            "startup_ms": .stringConvertible(ClassificationService.milliseconds(exec.duration(to: .now))),
+        ])
+        withExtendedLifetime(signals) { dispatchMain() }
+    }
+}
+
+/// Where the class labels come from.
+enum LabelFiles {
+    static let imageNetFile = "imagenet-1k-labels.txt"
+
+    /// `explicit` if given; for 1000-class models the shipped ImageNet-1k list (working directory's weights/,
+    /// then next to the executable); otherwise `class_<i>`.
+    static func labels(explicit: String?, classes: Int, logger: Logger) throws -> ClassLabels {
+        if let explicit { return try ClassLabels(contentsOfFile: explicit, expectedCount: classes) }
+        guard classes == 1000 else { return .generic(count: classes) }
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let candidates = [
+            "weights/\(imageNetFile)",
+            executable.appendingPathComponent("../share/seresnet/\(imageNetFile)").standardized.path,
+            // A build tree: .build/<triple>/release/seresnet (or the .build/release link to it) in the repository.
+            executable.appendingPathComponent("../../weights/\(imageNetFile)").standardized.path,
+            executable.appendingPathComponent("../../../weights/\(imageNetFile)").standardized.path,
+        ]
+        for path in candidates where FileManager.default.fileExists(atPath: path) {
+            return try ClassLabels(contentsOfFile: path, expectedCount: classes)
+        }
+        logger.warning("ImageNet-1k label list not found; answering class_<i>", metadata: ["searched": .array(candidates.map { .string($0) })])
+        return .generic(count: classes)
+    }
+}
