@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Container test: builds the Dockerfile with ../shared/tools/oci-local.sh (buildah/podman; no Docker engine
 # needed), starts the image the way deploy/ runs it (read-only root, no capabilities, non-root, weights mounted
-# read-only at /models/seresnet50: full-size synthetic SE-ResNet-50 weights made by the host's release binary),
-# then checks: the image size (<= 250 MB), the user, GET /readyz, one POST /classify of a fixture JPEG (raw
-# body and multipart), GET /healthz and /metrics, the image's HEALTHCHECK (`seresnet healthcheck`), and a
-# graceful stop on SIGTERM (exit status 0). Prints "test-docker: PASS" or "test-docker: FAIL: <why>".
+# read-only at /models/seresnet50: full-size synthetic SE-ResNet-50 weights made by the host's release binary;
+# a 1-CPU quota and a 2 GiB memory limit), then checks: the image size (<= 250 MB), the user, GET /readyz, one
+# POST /classify of a fixture JPEG (raw body and multipart), GET /healthz, /metrics and /v1/model (the thread
+# pool sized from the container's CPU quota), the image's HEALTHCHECK (`seresnet healthcheck`, and that it
+# fails on a non-200 answer), and a graceful stop on SIGTERM (exit status 0, access log on stderr).
+# Prints "test-docker: PASS" or "test-docker: FAIL: <why>".
 #
 #   scripts/test-docker.sh            (root; first run also sets up the base images, ~4 minutes)
 #
@@ -77,10 +79,11 @@ chmod 755 "$work" "$work/seresnet50"; chmod 644 "$work/seresnet50"/*
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 log "starting container $name on 127.0.0.1:$port"
-podman_ run -d --pull=never --name "$name" -p "127.0.0.1:$port:8080" \
+podman_ run -d --pull=never --name "$name" -p "127.0.0.1:$port:8080" --cpus 1 --memory 2g \
     --read-only --cap-drop ALL --security-opt no-new-privileges \
-    -v "$work/seresnet50:/models/seresnet50:ro" -e SERESNET_THREADS=2 "$tag" >/dev/null ||
+    -v "$work/seresnet50:/models/seresnet50:ro" "$tag" >/dev/null ||
     fail "podman run failed"
+run_started=$SECONDS
 
 base=http://127.0.0.1:$port
 ready=""
@@ -92,7 +95,7 @@ for _ in $(seq 1 120); do
     sleep 0.5
 done
 [ -n "$ready" ] || fail "/readyz did not answer 200 within 60 s (last: $code)"
-log "/readyz: 200 after $((SECONDS - build_started)) s since build start"
+log "/readyz: 200, $((SECONDS - run_started)) s after start"
 
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$base/healthz")
 [ "$code" = 200 ] || fail "/healthz answered $code"
@@ -110,7 +113,7 @@ def lists(value):
         for item in value.values(): yield from lists(item)
 found = [l for l in lists(body) if len(l) == 5 and all(isinstance(p, dict) and p.get("label") in labels for p in l)]
 if not found: sys.exit(1)
-print(", ".join(f'{p["label"]}' for p in found[0]))
+print(" | ".join(f'{p["label"]}' for p in found[0]))
 EOF
 }
 code=$(curl -s -o "$work/raw.json" -w '%{http_code}' --max-time 30 -H 'Content-Type: image/jpeg' --data-binary "@$image" "$base/classify")
@@ -125,8 +128,17 @@ log "/classify (multipart): 200"
 code=$(curl -s -o "$work/metrics.txt" -w '%{http_code}' --max-time 5 "$base/metrics")
 [ "$code" = 200 ] && grep -q '^# TYPE ' "$work/metrics.txt" || fail "/metrics answered $code without Prometheus text"
 
+threads=$(curl -s --max-time 5 "$base/v1/model" | python3 -c 'import json, sys; print(json.load(sys.stdin)["serving"]["threads"])') ||
+    fail "/v1/model has no serving.threads"
+[ "$threads" = 1 ] || fail "server uses $threads threads under a 1-CPU quota"
+log "/v1/model: $threads inference thread under --cpus 1"
+log "memory in use after two classifications: $(podman_ stats --no-stream --format '{{.MemUsage}}' "$name")"
+
 podman_ healthcheck run "$name" >"$work/health.txt" 2>&1 || fail "HEALTHCHECK failed: $(cat "$work/health.txt")"
-log "HEALTHCHECK (seresnet healthcheck): $(tr -d '\n' <"$work/health.txt")"
+log "HEALTHCHECK (seresnet healthcheck): healthy"
+if podman_ exec "$name" seresnet healthcheck --path /no-such-path >/dev/null 2>&1; then
+    fail "seresnet healthcheck exits 0 on a 404"
+fi
 uid=$(podman_ exec "$name" /usr/bin/id -u)
 [ "$uid" = 10001 ] || fail "process runs as uid $uid"
 
