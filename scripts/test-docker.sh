@@ -5,12 +5,14 @@
 # a 1-CPU quota and a 2 GiB memory limit), then checks: the image size (<= 250 MB), the user, GET /readyz, one
 # POST /classify of a fixture JPEG (raw body and multipart), GET /healthz, /metrics and /v1/model (the thread
 # pool sized from the container's CPU quota), the image's HEALTHCHECK (`seresnet healthcheck`, and that it
-# fails on a non-200 answer), and a graceful stop on SIGTERM (exit status 0, access log on stderr).
+# fails on a non-200 answer), a graceful stop on SIGTERM (exit status 0, access log on stderr); then
+# deploy/compose.yaml brought up with podman-compose (/readyz, /classify, down).
 # Prints "test-docker: PASS" or "test-docker: FAIL: <why>".
 #
 #   scripts/test-docker.sh            (root; first run also sets up the base images, ~4 minutes)
 #
-# Needs: .build/release/seresnet (swift build -c release), curl, python3, and ../shared (tools, fixtures).
+# Needs: .build/release/seresnet (swift build -c release), curl, python3, podman-compose (Debian package), and
+# ../shared (tools, fixtures).
 # Env: OCI_LOCAL (path to oci-local.sh), SHARED_FIXTURES, SERESNET_BINARY, IMAGE_TAG (default
 # localhost/seresnet:test), KEEP_IMAGE=1 (do not remove the image afterwards), MAX_IMAGE_MB (default 250).
 set -euo pipefail
@@ -47,6 +49,7 @@ trap cleanup EXIT
 [ -x "$binary" ] || fail "$binary not found: run 'swift build -c release' first"
 [ -f "$image" ] || fail "$image not found (set SHARED_FIXTURES)"
 command -v curl >/dev/null || fail "curl is not installed"
+command -v podman-compose >/dev/null || fail "podman-compose is not installed (apt-get install podman-compose)"
 
 log "base images (first run: debootstrap + toolchain image, ~4 minutes)"
 "$oci" setup >"$work/setup.log" 2>&1 || { tail -20 "$work/setup.log" >&2; fail "oci-local.sh setup failed"; }
@@ -148,6 +151,30 @@ podman_ stop -t 40 "$name" >/dev/null || fail "podman stop failed"
 status=$(podman_ inspect "$name" --format '{{.State.ExitCode}}')
 [ "$status" = 0 ] || fail "exit status after SIGTERM is $status, expected 0"
 podman_ logs "$name" 2>&1 | grep -q '"/classify"' || fail "no JSON access log line for /classify on stderr"
+
+# deploy/compose.yaml, brought up by podman-compose against the same image store (oci-local.sh's configuration).
+log "compose: podman-compose up (deploy/compose.yaml)"
+compose_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+compose() {
+    CONTAINERS_STORAGE_CONF=${OCI_WORK:-/tmp/oci}/storage.conf CONTAINERS_CONF=${OCI_WORK:-/tmp/oci}/containers.conf \
+    SERESNET_IMAGE=$tag SERESNET_PUBLISH_PORT=$compose_port SERESNET_WEIGHTS_DIR=$work/seresnet50 \
+        podman-compose -p "$name-compose" -f deploy/compose.yaml "$@" >>"$work/compose.log" 2>&1
+}
+compose_down() { compose down >/dev/null 2>&1 || true; podman_ network rm -f "$name-compose_default" >/dev/null 2>&1 || true; }
+trap 'compose_down; cleanup' EXIT
+compose up -d || { tail -20 "$work/compose.log" >&2; fail "podman-compose up failed"; }
+ready=""
+for _ in $(seq 1 120); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$compose_port/readyz" || true)
+    if [ "$code" = 200 ]; then ready=1; break; fi
+    sleep 0.5
+done
+[ -n "$ready" ] || { tail -20 "$work/compose.log" >&2; fail "compose service: /readyz did not answer 200 within 60 s"; }
+code=$(curl -s -o "$work/compose.json" -w '%{http_code}' --max-time 30 -H 'Content-Type: image/jpeg' --data-binary "@$image" "http://127.0.0.1:$compose_port/classify")
+[ "$code" = 200 ] && check_top5 "$work/compose.json" >/dev/null || fail "compose service: POST /classify answered $code"
+compose down || fail "podman-compose down failed"
+podman_ network rm -f "$name-compose_default" >/dev/null 2>&1 || true
+log "compose: /readyz and /classify OK, down OK"
 
 log "total $((SECONDS - started)) s"
 echo "test-docker: PASS (image $size_mb MB, build $build_seconds s, total $((SECONDS - started)) s)"
