@@ -54,7 +54,8 @@ final class BatchScheduler: @unchecked Sendable {
         self.requestTimeout = requestTimeout
         self.metrics = metrics
         for (index, engine) in engines.enumerated() {
-            let thread = Thread { [unowned self] in self.drive(engine) }
+            // Each thread keeps the scheduler alive until `stop()` lets it finish.
+            let thread = Thread { self.drive(engine) }
             thread.name = "engine-\(index)"
             thread.stackSize = 1 << 20
             threads.append(thread)
