@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """End-to-end HTTP benchmark: `seresnet serve` vs the FastAPI + uvicorn + onnxruntime + Pillow peer
-(scripts/peer_fastapi_server.py), same synthetic SE-ResNet-50 weights, same image, same machine, one run.
+(scripts/peer_fastapi_server.py, in both its thread-pool and its event-loop form), same synthetic SE-ResNet-50
+weights, same image, same machine, one run.
 
 For each concurrency, `hey` posts the JPEG to each server in alternating rounds; reported per server: the
 median over rounds of requests/s and of p50 latency, plus any non-200 answers (must be none).
@@ -74,13 +75,14 @@ def main():
         processes.append(subprocess.Popen([args.binary, "serve", "--model", str(model), "--host", "127.0.0.1", "--port", "18081",
                                            "--threads", "2", "--log-level", "warning"], stderr=log))
         servers["seresnet"] = 18081
-        processes.append(subprocess.Popen([sys.executable, "-m", "uvicorn", "--app-dir", str(ROOT / "scripts"), "peer_fastapi_server:app",
-                                           "--host", "127.0.0.1", "--port", "18082", "--log-level", "warning", "--no-access-log"],
-                                          env=dict(os.environ, PEER_ONNX=str(onnx_path), PEER_THREADS="2"), stderr=log))
-        servers["fastapi+onnxruntime"] = 18082
+        for mode, port in (("threadpool", 18082), ("eventloop", 18083)):
+            processes.append(subprocess.Popen([sys.executable, "-m", "uvicorn", "--app-dir", str(ROOT / "scripts"), "peer_fastapi_server:app",
+                                               "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"],
+                                              env=dict(os.environ, PEER_ONNX=str(onnx_path), PEER_THREADS="2", PEER_MODE=mode), stderr=log))
+            servers[f"fastapi ({mode})"] = port
     try:
         for name, port in servers.items():
-            if name == "fastapi+onnxruntime":
+            if name.startswith("fastapi"):
                 deadline = time.time() + 60
                 while True:
                     try:
@@ -111,8 +113,10 @@ def main():
                 print(f"{name:<24} {concurrency:>4} {rps:>8.2f} {p50:>8.1f}  {bad}")
         names = list(servers)
         for concurrency in args.concurrency:
-            a, b = summary[(names[0], concurrency)], summary[(names[1], concurrency)]
-            print(f"concurrency {concurrency}: {names[0]} / {names[1]}: throughput ×{a[0] / b[0]:.2f}, p50 ×{a[1] / b[1]:.2f}")
+            a = summary[(names[0], concurrency)]
+            for other in names[1:]:
+                b = summary[(other, concurrency)]
+                print(f"concurrency {concurrency}: {names[0]} / {other}: throughput ×{a[0] / b[0]:.2f}, p50 ×{a[1] / b[1]:.2f}")
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)

@@ -5,6 +5,10 @@ Normalize — what timm.data.create_transform builds for seresnet50, spelled out
 torch is not installed here). Same weights (exported to ONNX by onnx_reference.py), same top-5 JSON.
 
   uvicorn --app-dir scripts peer_fastapi_server:app --port 8081      (env PEER_ONNX=model.onnx, PEER_THREADS=2)
+
+PEER_MODE=threadpool (default) runs the blocking work in Starlette's thread pool, as FastAPI does for a plain
+`def` endpoint — the usual way to keep the event loop free; PEER_MODE=eventloop runs it inline in the
+`async def` endpoint (requests are then served one at a time, each with all of onnxruntime's threads).
 """
 import io
 import json
@@ -14,6 +18,7 @@ import os
 import numpy as np
 import onnxruntime as ort
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from PIL import Image
 
@@ -42,9 +47,7 @@ def preprocess(data):
     return ((array - MEAN) / STD)[None]
 
 
-@app.post("/classify")
-async def classify(request: Request):
-    data = await request.body()
+def predict(data):
     try:
         x = preprocess(data)
     except Exception as error:  # noqa: BLE001 - what a typical service does with a bad upload
@@ -54,3 +57,12 @@ async def classify(request: Request):
     probabilities /= probabilities.sum()
     top = np.argsort(-probabilities)[:5]
     return {"predictions": [{"index": int(i), "score": float(probabilities[i])} for i in top]}
+
+
+THREADPOOL = os.environ.get("PEER_MODE", "threadpool") == "threadpool"
+
+
+@app.post("/classify")
+async def classify(request: Request):
+    data = await request.body()
+    return await run_in_threadpool(predict, data) if THREADPOOL else predict(data)
