@@ -14,3 +14,6 @@ swift test
 
 step "Python tier (independent oracles, real clients against the release binary)"
 python3 -m pytest -q Tests/python
+
+step "fuzzing: JPEG decode + preprocess (libFuzzer + ASan, 60 s)"
+scripts/fuzz-imaging.sh 60

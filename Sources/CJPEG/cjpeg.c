@@ -21,6 +21,8 @@ struct cjpeg_decoder {
     /// Which stage succeeded last, so calls made out of order fail cleanly instead of upsetting libjpeg.
     enum { STAGE_NEW, STAGE_HEADER, STAGE_STARTED, STAGE_DONE, STAGE_FAILED } stage;
     cjpeg_status failure;
+    /// Scans a progressive file may have (set by cjpeg_start; CJPEG_MAX_SCANS until then).
+    int max_scans;
     char message[JMSG_LENGTH_MAX];
 };
 
@@ -69,9 +71,9 @@ static void on_emit_message(j_common_ptr cinfo, int msg_level) {
 /// Called between scans and row groups; refuses progressive files with an absurd number of scans.
 static void on_progress(j_common_ptr cinfo) {
     struct cjpeg_decoder *decoder = (struct cjpeg_decoder *)cinfo;
-    if (decoder->cinfo.input_scan_number > CJPEG_MAX_SCANS) {
+    if (decoder->cinfo.input_scan_number > decoder->max_scans) {
         snprintf(decoder->message, sizeof decoder->message,
-                 "Progressive JPEG has more than %d scans", CJPEG_MAX_SCANS);
+                 "Progressive JPEG has more than %d scans", decoder->max_scans);
         decoder->failure = CJPEG_TOO_MANY_SCANS;
         longjmp(decoder->jump, 1);
     }
@@ -94,6 +96,7 @@ cjpeg_decoder *cjpeg_decoder_create(void) {
     jpeg_create_decompress(&decoder->cinfo);
     decoder->progress.progress_monitor = on_progress;
     decoder->cinfo.progress = &decoder->progress;
+    decoder->max_scans = CJPEG_MAX_SCANS;
     decoder->stage = STAGE_NEW;
     return decoder;
 }
@@ -179,10 +182,12 @@ cjpeg_status cjpeg_read_header(cjpeg_decoder *decoder, const unsigned char *data
     return CJPEG_OK;
 }
 
-cjpeg_status cjpeg_start(cjpeg_decoder *decoder, int scale_eighths, int *out_width, int *out_height) {
-    if (decoder->stage != STAGE_HEADER || scale_eighths < 1 || scale_eighths > 8) {
-        return misuse(decoder, "cjpeg_start called out of order or with a scale outside 1...8");
+cjpeg_status cjpeg_start(cjpeg_decoder *decoder, int scale_eighths, int max_scans, int *out_width,
+                         int *out_height) {
+    if (decoder->stage != STAGE_HEADER || scale_eighths < 1 || scale_eighths > 8 || max_scans < 1) {
+        return misuse(decoder, "cjpeg_start called out of order, with a scale outside 1...8 or no scans");
     }
+    decoder->max_scans = max_scans < CJPEG_MAX_SCANS ? max_scans : CJPEG_MAX_SCANS;
     if (setjmp(decoder->jump)) {
         decoder->stage = STAGE_FAILED;
         return decoder->failure;

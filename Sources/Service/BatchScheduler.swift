@@ -23,8 +23,9 @@ struct InferenceOutcome: Sendable {
 
 /// Dynamic batching over one or more engines, each driven by its own thread.
 ///
-/// An engine that becomes free takes everything waiting, up to `maxBatch`; if fewer are waiting it holds
-/// the batch open until the oldest job has waited `maxBatchDelay` (or the batch is full). Admission is
+/// An engine that becomes free takes everything waiting, up to `maxBatch`; if fewer are waiting while
+/// more admitted requests are still being decoded, it holds the batch open until the oldest job has
+/// waited `maxBatchDelay` (or the batch is full). Admission is
 /// bounded: `admit` refuses once `maxQueue` requests are admitted and not yet running, answering with a
 /// Retry-After derived from the queue length and recent batch latency, so latency cannot grow without
 /// bound. Jobs that waited longer than `requestTimeout` are answered 503 and not run.
@@ -54,7 +55,8 @@ final class BatchScheduler: @unchecked Sendable {
         self.requestTimeout = requestTimeout
         self.metrics = metrics
         for (index, engine) in engines.enumerated() {
-            let thread = Thread { [unowned self] in self.drive(engine) }
+            // Each thread keeps the scheduler alive until `stop()` lets it finish.
+            let thread = Thread { self.drive(engine) }
             thread.name = "engine-\(index)"
             thread.stackSize = 1 << 20
             threads.append(thread)
@@ -79,6 +81,7 @@ final class BatchScheduler: @unchecked Sendable {
         condition.lock()
         admitted -= 1
         metrics.setQueueDepth(admitted)
+        condition.broadcast()  // a batch held open for this request need not wait any longer
         condition.unlock()
     }
 
@@ -128,8 +131,11 @@ final class BatchScheduler: @unchecked Sendable {
                 condition.wait()
                 continue
             }
+            // Holding the batch open only pays when more requests are already on their way (admitted and
+            // still decoding); otherwise waiting would add latency and nothing else.
+            let moreComing = admitted > waiting.count
             let due = waiting[0].admitted + maxBatchDelay
-            if waiting.count >= maxBatch || clock.now >= due || stopped {
+            if waiting.count >= maxBatch || !moreComing || clock.now >= due || stopped {
                 let count = min(maxBatch, waiting.count)
                 let batch = Array(waiting.prefix(count))
                 waiting.removeFirst(count)

@@ -107,6 +107,8 @@ public final class ClassificationService: @unchecked Sendable {
         decoders.maxConcurrentOperationCount = max(1, configuration.threads)
     }
 
+    deinit { scheduler.stop() }
+
     /// Readiness: true once warmed up, false again from `beginDraining()` on.
     public var isReady: Bool { stateLock.withLock { ready && !stopped } }
 

@@ -17,15 +17,15 @@ typedef enum {
     CJPEG_UNSUPPORTED = 3,
     /// libjpeg could not allocate its working memory.
     CJPEG_OUT_OF_MEMORY = 4,
-    /// A progressive file with more scans than CJPEG_MAX_SCANS (a known decode-time amplification attack).
+    /// A progressive file with more scans than allowed (a known decode-time amplification attack).
     CJPEG_TOO_MANY_SCANS = 5,
     /// The shim was called out of order or with an invalid argument (a programming error, not bad data).
     CJPEG_MISUSE = 6,
 } cjpeg_status;
 
-/// Progressive files with more scans than this are refused: each scan re-walks the whole coefficient
-/// buffer, so a tiny file with thousands of scans can pin a core for minutes (libjpeg-turbo advisory
-/// LJT-01-004). Real encoders write about 10; jpegtran scripts rarely exceed 100.
+/// Absolute cap on progressive scans: each scan re-walks the whole coefficient buffer, so a small file
+/// with hundreds of scans can pin a core (libjpeg-turbo advisory LJT-01-004). Real encoders write about
+/// 10; jpegtran scripts rarely exceed 100. Callers pass a lower cap for large frames (cjpeg_start).
 #define CJPEG_MAX_SCANS 256
 
 /// Which pixel layout libjpeg will deliver; the shim always converts it to RGB8.
@@ -68,8 +68,10 @@ cjpeg_status cjpeg_read_header(cjpeg_decoder *decoder, const unsigned char *data
                                cjpeg_header *header);
 
 /// Chooses the DCT scale `scale_eighths`/8 (1...8) and starts decompression; reports the output size.
-/// For progressive files this consumes every scan, so corrupt or truncated scans fail here.
-cjpeg_status cjpeg_start(cjpeg_decoder *decoder, int scale_eighths, int *out_width, int *out_height);
+/// For progressive files this consumes every scan, so corrupt or truncated scans fail here, and a file
+/// with more than `max_scans` scans (at most CJPEG_MAX_SCANS) fails with CJPEG_TOO_MANY_SCANS.
+cjpeg_status cjpeg_start(cjpeg_decoder *decoder, int scale_eighths, int max_scans, int *out_width,
+                         int *out_height);
 
 /// Decodes every row as interleaved RGB8 into `pixels` (`out_height` rows of `row_stride` bytes, each
 /// at least 3 × `out_width`). Grayscale is replicated. CMYK/YCCK is taken as Adobe stores it (inverted)

@@ -1,0 +1,83 @@
+"""Starts `seresnet serve` on a free loopback port and stops it; shared by the live-server tests."""
+import http.client
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import time
+
+
+class ServiceProcess:
+    """A real `seresnet serve` process; its JSON log lines go to a temporary file."""
+
+    def __init__(self, binary, model, *extra_args, env=None):
+        self.log = tempfile.NamedTemporaryFile(prefix="seresnet-serve-", suffix=".log", delete=False)
+        environment = dict(os.environ, **(env or {}))
+        self.process = subprocess.Popen([str(binary), "serve", "--model", str(model), "--host", "127.0.0.1", "--port", "0", *extra_args],
+                                        stdout=subprocess.DEVNULL, stderr=self.log, env=environment)
+        self.port = self._wait_for_port()
+
+    def _wait_for_port(self, timeout=20):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for entry in self.log_entries():
+                if entry.get("message") == "listening":
+                    return int(entry["port"])
+            if self.process.poll() is not None:
+                raise RuntimeError(f"serve exited with {self.process.returncode}: {open(self.log.name).read()}")
+            time.sleep(0.02)
+        raise TimeoutError("serve did not report its port")
+
+    def log_entries(self):
+        entries = []
+        with open(self.log.name) as f:
+            for line in f:
+                try:
+                    entries.append(json.loads(line))
+                except ValueError:
+                    pass
+        return entries
+
+    def wait_ready(self, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                if self.get("/readyz")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.02)
+        raise TimeoutError("not ready: " + open(self.log.name).read())
+
+    def connection(self, timeout=60):
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+
+    def get(self, path, headers=None):
+        connection = self.connection()
+        try:
+            connection.request("GET", path, headers=headers or {})
+            response = connection.getresponse()
+            return response.status, dict(response.getheaders()), response.read()
+        finally:
+            connection.close()
+
+    def post(self, path, body, headers=None):
+        connection = self.connection()
+        try:
+            connection.request("POST", path, body=body, headers=headers or {})
+            response = connection.getresponse()
+            return response.status, dict(response.getheaders()), response.read()
+        finally:
+            connection.close()
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        os.unlink(self.log.name)
+        return self.process.returncode

@@ -1,0 +1,241 @@
+"""Live-server tier: the real `seresnet serve` on loopback, driven by curl and Python's http.client."""
+import concurrent.futures
+import json
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from conftest import FIXTURES
+from service_process import ServiceProcess
+
+IMAGES = FIXTURES / "images"
+GOLDEN = json.loads((FIXTURES / "tiny-seresnet" / "golden.json").read_text())["images"]
+BAD = {
+    "bad-empty.jpg": (400, "empty_body"),
+    "bad-not-an-image.jpg": (415, "unsupported_media_type"),
+    "bad-png-named-jpg.jpg": (415, "unsupported_media_type"),
+    "bad-garbage-after-soi.jpg": (422, "corrupt_image"),
+    "bad-header-only.jpg": (422, None),
+    "bad-truncated-60pct.jpg": (422, None),
+    "bad-bomb-65000x65000.jpg": (422, "image_too_large"),
+}
+REDUCED_SCALE = {"astronaut-large-4096x4096.jpg"}  # decoded at 1/8 DCT scale (see the fixtures README)
+
+
+@pytest.fixture(scope="module")
+def tiny_service(binary):
+    service = ServiceProcess(binary, FIXTURES / "tiny-seresnet", "--max-batch", "4", "--max-batch-delay-ms", "5")
+    service.wait_ready()
+    yield service
+    assert service.stop() == 0
+
+
+def check_golden(name, body):
+    golden = GOLDEN[name]
+    indices = [p["index"] for p in body["predictions"]]
+    comparable = 5 if golden["margin_5th_6th"] > 0.05 else 4
+    if name in REDUCED_SCALE:
+        assert indices[0] == golden["top5"][0] and set(indices[:comparable]) == set(golden["top5"][:comparable]), (name, indices)
+    else:
+        assert indices[:comparable] == golden["top5"][:comparable], (name, indices)
+    scores = [p["score"] for p in body["predictions"]]
+    assert scores == sorted(scores, reverse=True)
+    assert all(p["label"] and not p["label"].startswith("class_") for p in body["predictions"])
+
+
+def curl(*args):
+    result = subprocess.run(["curl", "-sS", "-o", "-", "-w", "\n%{http_code}", *args], capture_output=True, check=True)
+    body, _, status = result.stdout.rpartition(b"\n")
+    return int(status), body
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN))
+def test_curl_raw_and_multipart_give_timm_top5(tiny_service, name):
+    url = f"http://127.0.0.1:{tiny_service.port}/classify"
+    status, body = curl("--data-binary", f"@{IMAGES / name}", "-H", "Content-Type: image/jpeg", url)
+    assert status == 200
+    check_golden(name, json.loads(body))
+    status, body = curl("-F", f"file=@{IMAGES / name}", url)
+    assert status == 200
+    check_golden(name, json.loads(body))
+    status, body = curl("-F", f"image=@{IMAGES / name}", url + "?top_k=3")
+    assert status == 200 and len(json.loads(body)["predictions"]) == 3
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_bad_images_get_the_right_4xx(tiny_service, name):
+    expected_status, expected_code = BAD[name]
+    for request in ("raw", "multipart"):
+        if request == "raw":
+            status, body = curl("--data-binary", f"@{IMAGES / name}", f"http://127.0.0.1:{tiny_service.port}/classify")
+        else:
+            status, body = curl("-F", f"file=@{IMAGES / name}", f"http://127.0.0.1:{tiny_service.port}/classify")
+        assert status == expected_status, (name, request, body)
+        error = json.loads(body)["error"]
+        assert error["status"] == expected_status and error["message"]
+        if expected_code:
+            assert error["code"] == expected_code
+    # The service is still healthy afterwards.
+    assert tiny_service.get("/healthz")[0] == 200
+
+
+def test_http_client_keep_alive_and_headers(tiny_service):
+    connection = tiny_service.connection()
+    image = (IMAGES / "cat-baseline-420.jpg").read_bytes()
+    for i in range(3):
+        connection.request("POST", "/classify?top_k=5", body=image, headers={"X-Request-ID": f"req-{i}"})
+        response = connection.getresponse()
+        body = json.loads(response.read())
+        assert response.status == 200
+        assert response.getheader("X-Request-ID") == f"req-{i}"
+        assert response.getheader("Content-Type") == "application/json"
+        assert "inference;dur=" in response.getheader("Server-Timing")
+        assert set(body["timing_ms"]) == {"queue", "decode", "preprocess", "inference", "total"}
+        assert body["image"] == {"width": 451, "height": 300}
+        check_golden("cat-baseline-420.jpg", body)
+    connection.close()
+    access = [e for e in tiny_service.log_entries() if e.get("logger") == "access" and e.get("request_id") == "req-2"]
+    assert access and access[0]["status"] == 200 and access[0]["method"] == "POST" and access[0]["bytes_in"] > len(image)
+
+
+def test_other_endpoints_and_errors(tiny_service):
+    status, _, body = tiny_service.get("/healthz")
+    assert status == 200 and json.loads(body) == {"status": "ok"}
+    status, _, body = tiny_service.get("/v1/model")
+    model = json.loads(body)
+    assert status == 200 and model["classes"] == 1000 and model["architecture"]["depths"] == [3, 4, 6, 3]
+    assert model["weights"]["sha256"] == json.loads((FIXTURES / "tiny-seresnet" / "golden.json").read_text())["weights_sha256"]
+    status, _, body = tiny_service.get("/nope")
+    assert status == 404 and json.loads(body)["error"]["code"] == "not_found"
+    connection = tiny_service.connection()
+    connection.request("DELETE", "/classify")
+    response = connection.getresponse()
+    assert response.status == 405 and response.getheader("Allow") == "POST"
+    response.read()
+    connection.close()
+    for query in ("top_k=0", "top_k=1001", "top_k=x", "top_k=%2B5"):
+        status, _, body = tiny_service.post(f"/classify?{query}", (IMAGES / "cat-444.jpg").read_bytes())
+        assert status == 400 and json.loads(body)["error"]["code"] == "invalid_top_k", query
+    status, _, body = tiny_service.post("/classify", b"")
+    assert status == 400 and json.loads(body)["error"]["code"] == "empty_body"
+
+
+def test_oversized_body_is_413_with_the_limit(binary):
+    service = ServiceProcess(binary, FIXTURES / "tiny-seresnet", "--max-body-bytes", "10000")
+    try:
+        service.wait_ready()
+        status, body = curl("--data-binary", f"@{IMAGES / 'cat-444.jpg'}", f"http://127.0.0.1:{service.port}/classify")
+        assert status == 413
+        error = json.loads(body)["error"]
+        assert error["code"] == "payload_too_large" and "10000" in error["message"]
+        # curl with Expect: 100-continue gets the 413 at once instead of stalling a second.
+        started = time.time()
+        status, _ = curl("-H", "Expect: 100-continue", "--data-binary", f"@{IMAGES / 'cat-444.jpg'}", f"http://127.0.0.1:{service.port}/classify")
+        assert status == 413 and time.time() - started < 0.9
+    finally:
+        assert service.stop() == 0
+
+
+def test_metrics_parse_with_prometheus_client(tiny_service):
+    tiny_service.post("/classify", (IMAGES / "coffee-422.jpg").read_bytes())
+    status, headers, body = tiny_service.get("/metrics")
+    assert status == 200 and headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    families = {f.name: f for f in text_string_to_metric_families(body.decode())}
+    for name in ("seresnet_http_requests", "seresnet_http_request_duration_seconds", "seresnet_queue_wait_seconds", "seresnet_decode_seconds",
+                 "seresnet_preprocess_seconds", "seresnet_inference_seconds", "seresnet_batch_size", "seresnet_requests_in_flight",
+                 "seresnet_queue_depth", "seresnet_images_classified", "process_resident_memory_bytes", "process_start_time_seconds"):
+        assert name in families, name
+    requests = {(s.labels.get("route"), s.labels.get("status")): s.value for s in families["seresnet_http_requests"].samples if s.name.endswith("_total")}
+    assert requests[("/classify", "200")] >= 1
+    assert [s.value for s in families["process_resident_memory_bytes"].samples][0] > 10_000_000
+    assert abs([s.value for s in families["process_start_time_seconds"].samples][0] - time.time()) < 3600
+
+
+def test_sixteen_concurrent_clients_fifty_requests_each(tiny_service):
+    names = sorted(GOLDEN)
+    images = {name: (IMAGES / name).read_bytes() for name in names}
+
+    def client(index):
+        connection = tiny_service.connection()
+        failures = []
+        for i in range(50):
+            name = names[(index + i) % len(names)]
+            connection.request("POST", "/classify", body=images[name])
+            response = connection.getresponse()
+            body = response.read()
+            if response.status != 200:
+                failures.append((name, response.status, body))
+                continue
+            try:
+                check_golden(name, json.loads(body))
+            except AssertionError as error:
+                failures.append((name, str(error)))
+        connection.close()
+        return failures
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        failures = [f for result in pool.map(client, range(16)) for f in result]
+    assert failures == []
+    batches = [e for e in tiny_service.log_entries() if e.get("logger") == "access" and e.get("path") == "/classify"]
+    assert len(batches) >= 800
+
+
+def test_overload_gives_only_200_and_503_with_retry_after(binary, seresnet50_model):
+    service = ServiceProcess(binary, seresnet50_model, "--max-queue", "2", "--max-batch", "1")
+    try:
+        service.wait_ready()
+        image = (IMAGES / "cat-baseline-420.jpg").read_bytes()
+
+        def upload(_):
+            status, headers, body = service.post("/classify", image)
+            return status, headers.get("Retry-After"), json.loads(body)
+
+        with concurrent.futures.ThreadPoolExecutor(24) as pool:
+            results = list(pool.map(upload, range(24)))
+        statuses = [status for status, _, _ in results]
+        assert set(statuses) <= {200, 503}, statuses
+        assert statuses.count(200) >= 2 and statuses.count(503) >= 1, statuses
+        for status, retry_after, body in results:
+            if status == 503:
+                assert body["error"]["code"] == "overloaded"
+                assert retry_after is not None and int(retry_after) >= 1
+        assert service.get("/healthz")[0] == 200
+    finally:
+        assert service.stop() == 0
+
+
+def test_sigterm_finishes_uploads_in_flight_and_exits_zero(binary, seresnet50_model):
+    service = ServiceProcess(binary, seresnet50_model, "--max-batch", "2")
+    service.wait_ready()
+    image = (IMAGES / "coffee-progressive.jpg").read_bytes()
+    results = []
+
+    def upload():
+        results.append(service.post("/classify", image)[0])
+
+    # A request whose head is sent before SIGTERM but completed after it: it is in flight, so it is answered,
+    # and it sees readiness already flipped.
+    probe = socket.create_connection(("127.0.0.1", service.port))
+    probe.sendall(b"GET /readyz HTTP/1.1\r\nHost: x\r\n")
+    uploads = [threading.Thread(target=upload) for _ in range(4)]
+    for thread in uploads:
+        thread.start()
+    time.sleep(0.05)
+    service.process.send_signal(signal.SIGTERM)
+    time.sleep(0.2)
+    probe.sendall(b"\r\n")
+    readiness = probe.recv(4096).decode(errors="replace")
+    probe.close()
+    for thread in uploads:
+        thread.join(timeout=60)
+    assert service.process.wait(timeout=40) == 0
+    assert results == [200, 200, 200, 200], results
+    assert readiness.startswith("HTTP/1.1 503"), readiness
+    messages = [e.get("message") for e in service.log_entries()]
+    assert "draining" in messages and "stopped" in messages
+    service.stop()
