@@ -37,7 +37,7 @@ fail() {
     echo "test-docker: FAIL: $*"
     exit 1
 }
-podman_() { "$oci" podman "$@"; }
+podman_() { bash "$oci" podman "$@"; }  # bash: the shared/ copy may lack exec bits
 cleanup() {
     podman_ rm -f -t 0 "$name" >/dev/null 2>&1 || true
     [ "${KEEP_IMAGE:-0}" = 1 ] || podman_ rmi -f "$tag" >/dev/null 2>&1 || true
@@ -45,14 +45,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-[ -x "$oci" ] || fail "$oci not found (set OCI_LOCAL)"
+[ -f "$oci" ] || fail "$oci not found (set OCI_LOCAL)"
 [ -x "$binary" ] || fail "$binary not found: run 'swift build -c release' first"
 [ -f "$image" ] || fail "$image not found (set SHARED_FIXTURES)"
 command -v curl >/dev/null || fail "curl is not installed"
 command -v podman-compose >/dev/null || fail "podman-compose is not installed (apt-get install podman-compose)"
 
 log "base images (first run: debootstrap + toolchain image, ~4 minutes)"
-"$oci" setup >"$work/setup.log" 2>&1 || { tail -20 "$work/setup.log" >&2; fail "oci-local.sh setup failed"; }
+bash "$oci" setup >"$work/setup.log" 2>&1 || { tail -20 "$work/setup.log" >&2; fail "oci-local.sh setup failed"; }
 
 # The package manager fetches https://github.com/ dependencies; on machines without GitHub access, the local
 # copies under /opt/swift-packages are mounted into the build and used as a mirror (Dockerfile build argument).
