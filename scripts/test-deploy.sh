@@ -31,6 +31,9 @@ expect_reject() {
     local what=$1; shift
     if "$@" >"$work/reject.log" 2>&1; then bad "$what: a broken file was accepted"; else ok "$what: broken copy rejected"; fi
 }
+# pip's console scripts land in the interpreter's scripts folder, which a version manager may not have on
+# PATH (pyenv shims appear only after a rehash): look there too.
+PATH=$PATH:$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')
 need() { command -v "$1" >/dev/null || { echo "test-deploy: FAIL: $1 not found ($2)"; exit 1; }; }
 need kubernetes-validate "pip install kubernetes-validate"
 need check-jsonschema "pip install check-jsonschema"
