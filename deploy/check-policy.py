@@ -5,8 +5,8 @@
 
 Kubernetes: CPU requests = limits = SERESNET_THREADS; memory requests = limits; readiness on /readyz,
 liveness on /healthz, a startup probe; terminationGracePeriodSeconds above preStop pause + drain deadline;
-non-root with the image's uid, read-only root, no privilege escalation, all capabilities dropped (every
-container); weights mounted read-only at SERESNET_MODEL_DIR; Service, HPA, PDB and Prometheus annotations
+non-root with the image's uid, read-only root, no privilege escalation, all capabilities dropped and
+requests = limits (Guaranteed QoS) in every container; weights mounted read-only at SERESNET_MODEL_DIR; Service, HPA, PDB and Prometheus annotations
 pointing at the Deployment's pods and port. Compose: the same uid, read-only root, weights read-only at the
 image's model path, healthcheck `seresnet healthcheck`, stop grace above the drain deadline. systemd: the stop
 timeout above the drain deadline. Prints one line per failed rule and exits 1 if any failed.
@@ -102,6 +102,8 @@ for container in pod.get("initContainers", []) + pod.get("containers", []):
     check(security.get("allowPrivilegeEscalation") is False, f"Deployment/{name}: allowPrivilegeEscalation is not false")
     check(security.get("capabilities", {}).get("drop") == ["ALL"], f"Deployment/{name}: capabilities are not all dropped")
     check(container.get("resources", {}).get("limits", {}).get("memory"), f"Deployment/{name}: no memory limit")
+    check(container.get("resources", {}).get("requests") == container.get("resources", {}).get("limits"),
+          f"Deployment/{name}: requests differ from limits (the pod would not be Guaranteed QoS)")
 
 mounts = {m["mountPath"]: m for m in server.get("volumeMounts", [])}
 weights_mount = mounts.get(env.get("SERESNET_MODEL_DIR"))
