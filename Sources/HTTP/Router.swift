@@ -47,26 +47,3 @@ public struct Router: Sendable {
         return methods.sorted { $0.rawValue < $1.rawValue }
     }
 }
-
-/// One record per response written (and per connection ended by an error before any request), for
-/// access logs and metrics.
-public struct ResponseLog: Sendable {
-    /// The request method, nil when the request line could not be read.
-    public var method: String?
-    /// The request path (decoded when possible, else the raw target), nil when unknown.
-    public var path: String?
-    /// The matched route's path, nil for unrouted requests (404, parse errors).
-    public var route: String?
-    public var status: Int
-    /// The server error behind the response, if it was one.
-    public var errorCode: String?
-    /// Request bytes read for this request (head and body as they arrived on the wire).
-    public var bytesIn: Int
-    /// Response bytes produced (head and body).
-    public var bytesOut: Int
-    /// From the first byte of the request to the response being queued for writing.
-    public var duration: Duration
-    public var remoteAddress: String
-    /// Request headers (empty when the head could not be parsed), e.g. for `X-Request-ID`.
-    public var requestHeaders: HTTPHeaders
-}

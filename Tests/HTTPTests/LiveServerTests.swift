@@ -198,6 +198,8 @@ struct LiveServerTests {
             client.send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
             #expect(eventually { server.acceptedConnectionCount == 1 })
             let start = Date()
+            usleep(100_000)
+            #expect(server.connectionCount == 1)
             #expect(eventually(within: 8) { server.connectionCount == 0 })
             // The handler answers at once; only the write timeout can end this connection.
             #expect(Date().timeIntervalSince(start) >= 0.4)
