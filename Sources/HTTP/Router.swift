@@ -10,6 +10,10 @@ public struct Route: Sendable {
     /// Whether the handler reads the request body; if not, `Expect: 100-continue` is answered without
     /// asking for the body, and the connection closes afterwards.
     public let readsBody: Bool
+    /// Looks at the head before any body is read; a response returned here (415 for a wrong Content-Type,
+    /// 413 for a route-specific limit…) is sent at once, `Expect: 100-continue` is not answered with 100,
+    /// and an unread body closes the connection.
+    public let headCheck: (@Sendable (HTTPRequestHead) -> HTTPResponse?)?
     public let handler: HTTPHandler
 }
 
@@ -28,8 +32,11 @@ public struct Router: Sendable {
     public init() {}
 
     /// Registers `handler` for `method` on the exact path `path`, replacing an earlier registration.
-    public mutating func add(_ method: HTTPMethod, _ path: String, readsBody: Bool = true, _ handler: @escaping HTTPHandler) {
-        routes[path, default: [:]][method] = Route(method: method, path: path, readsBody: readsBody, handler: handler)
+    /// `headCheck` may refuse a request from its head alone, before the body is read (see `Route.headCheck`).
+    public mutating func add(_ method: HTTPMethod, _ path: String, readsBody: Bool = true,
+                             headCheck: (@Sendable (HTTPRequestHead) -> HTTPResponse?)? = nil,
+                             _ handler: @escaping HTTPHandler) {
+        routes[path, default: [:]][method] = Route(method: method, path: path, readsBody: readsBody, headCheck: headCheck, handler: handler)
     }
 
     /// Finds the route for a request.
