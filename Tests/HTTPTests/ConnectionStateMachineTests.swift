@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import HTTP
 
@@ -42,12 +43,20 @@ struct MachineHarness {
     /// Runs the dispatched handler synchronously and feeds its response back.
     mutating func answer(_ actions: Actions, at seconds: Double = 0) -> Actions {
         guard let (route, request) = actions.dispatches.first else { return Actions([]) }
-        var response: HTTPResponse?
-        route.handler(request) { response = $0 }
-        return Actions(machine.handlerResponded(response!, now: at(seconds)))
+        // The test routes answer synchronously; the box carries the response out of the @Sendable callback.
+        let box = ResponseBox()
+        route.handler(request) { box.set($0) }
+        return Actions(machine.handlerResponded(box.get()!, now: at(seconds)))
     }
 
     mutating func tick(_ seconds: Double) -> Actions { Actions(machine.tick(now: at(seconds))) }
+}
+
+final class ResponseBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var response: HTTPResponse?
+    func set(_ value: HTTPResponse) { lock.withLock { response = value } }
+    func get() -> HTTPResponse? { lock.withLock { response } }
 }
 
 struct Actions {
