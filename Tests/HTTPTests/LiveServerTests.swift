@@ -260,6 +260,18 @@ struct LiveServerTests {
         }
     }
 
+    @Test func anyIPv6AddressServesBothFamilies() throws {
+        try withLiveServer(host: "::") { _, port, logs in
+            for host in ["127.0.0.1", "::1"] {
+                let client = try RawClient(port: port, host: host)
+                client.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+                #expect(client.readResponse()?.status == 200, "\(host)")
+            }
+            #expect(eventually { logs.all.count == 2 })
+            #expect(logs.all.map(\.remoteAddress).allSatisfy { $0.hasPrefix("[::ffff:127.0.0.1]:") || $0.hasPrefix("[::1]:") }, "\(logs.all.map(\.remoteAddress))")
+        }
+    }
+
     @Test func llhttpCorpusReplayedAgainstTheServer() throws {
         // Every method and path the corpus uses gets an echo route, so bodies are read rather than refused.
         var router = Router()
