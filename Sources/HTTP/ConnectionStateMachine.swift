@@ -157,23 +157,6 @@ struct ConnectionStateMachine {
         return []
     }
 
-    /// The earliest instant at which `tick` has something to do.
-    var nextDeadline: Instant? {
-        let stateDeadline: Instant?
-        switch state {
-        case .idle(let since):
-            stateDeadline = since + (requestsServed == 0 ? context.timeouts.headerRead : context.timeouts.keepAliveIdle)
-        case .readingHead(let since): stateDeadline = since + context.timeouts.headerRead
-        case .readingBody(let last): stateDeadline = last + context.timeouts.bodyIdle
-        case .closing(let deadline): stateDeadline = deadline
-        case .awaitingResponse, .closed: stateDeadline = nil
-        }
-        switch (stateDeadline, writeDeadline) {
-        case let (a?, b?): return min(a, b)
-        case let (a, b): return a ?? b
-        }
-    }
-
     /// Applies whichever timeout has expired at `now`.
     mutating func tick(now: Instant) -> [Action] {
         if let writeDeadline, now >= writeDeadline {
