@@ -198,6 +198,8 @@ struct LiveServerTests {
             client.send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
             #expect(eventually { server.acceptedConnectionCount == 1 })
             let start = Date()
+            usleep(100_000)
+            #expect(server.connectionCount == 1)
             #expect(eventually(within: 8) { server.connectionCount == 0 })
             // The handler answers at once; only the write timeout can end this connection.
             #expect(Date().timeIntervalSince(start) >= 0.4)
@@ -255,6 +257,18 @@ struct LiveServerTests {
             let (status, out, err) = try run("curl", ["-sS", "-g", "http://[::1]:\(port)/hello"])
             #expect(status == 0, "\(err)")
             #expect(out == "hello")
+        }
+    }
+
+    @Test func anyIPv6AddressServesBothFamilies() throws {
+        try withLiveServer(host: "::") { _, port, logs in
+            for host in ["127.0.0.1", "::1"] {
+                let client = try RawClient(port: port, host: host)
+                client.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+                #expect(client.readResponse()?.status == 200, "\(host)")
+            }
+            #expect(eventually { logs.all.count == 2 })
+            #expect(logs.all.map(\.remoteAddress).allSatisfy { $0.hasPrefix("[::ffff:127.0.0.1]:") || $0.hasPrefix("[::1]:") }, "\(logs.all.map(\.remoteAddress))")
         }
     }
 
