@@ -17,3 +17,6 @@ python3 -m pytest -q Tests/python
 
 step "fuzzing: JPEG decode + preprocess (libFuzzer + ASan, 60 s)"
 scripts/fuzz-imaging.sh 60
+
+step "fuzzing: HTTP request parser and multipart parser (libFuzzer + ASan, 60 s each)"
+scripts/fuzz-http.sh 60
