@@ -17,3 +17,12 @@ python3 -m pytest -q Tests/python
 
 step "fuzzing: JPEG decode + preprocess (libFuzzer + ASan, 60 s)"
 scripts/fuzz-imaging.sh 60
+
+step "fuzzing: HTTP request parser and multipart parser (libFuzzer + ASan, 60 s each)"
+scripts/fuzz-http.sh 60
+
+step "deployment files (kubernetes-validate --strict, compose spec, systemd-analyze, hadolint)"
+scripts/test-deploy.sh
+
+step "container image: build with buildah, run with podman, probe (first run sets up base images, ~4 min)"
+scripts/test-docker.sh

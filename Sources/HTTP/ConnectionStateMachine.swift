@@ -55,7 +55,9 @@ struct ConnectionStateMachine {
     private struct InFlight {
         var head: HTTPRequestHead
         var route: Route?
-        var pendingError: HTTPServerError?
+        /// A response decided from the head alone (404, 405, a route's head check), sent once the
+        /// (empty) body is complete.
+        var earlyResponse: (response: HTTPResponse, error: HTTPServerError?)?
     }
 
     let context: ConnectionContext
@@ -155,23 +157,6 @@ struct ConnectionStateMachine {
         return []
     }
 
-    /// The earliest instant at which `tick` has something to do.
-    var nextDeadline: Instant? {
-        let stateDeadline: Instant?
-        switch state {
-        case .idle(let since):
-            stateDeadline = since + (requestsServed == 0 ? context.timeouts.headerRead : context.timeouts.keepAliveIdle)
-        case .readingHead(let since): stateDeadline = since + context.timeouts.headerRead
-        case .readingBody(let last): stateDeadline = last + context.timeouts.bodyIdle
-        case .closing(let deadline): stateDeadline = deadline
-        case .awaitingResponse, .closed: stateDeadline = nil
-        }
-        switch (stateDeadline, writeDeadline) {
-        case let (a?, b?): return min(a, b)
-        case let (a, b): return a ?? b
-        }
-    }
-
     /// Applies whichever timeout has expired at `now`.
     mutating func tick(now: Instant) -> [Action] {
         if let writeDeadline, now >= writeDeadline {
@@ -233,8 +218,8 @@ struct ConnectionStateMachine {
                 requestBytesIn += consumed
                 offset += consumed
                 guard let current = inFlight else { return actions }
-                if let error = current.pendingError {
-                    actions += respond(context.errorResponder(error), now: now, forceClose: false, error: error)
+                if let early = current.earlyResponse {
+                    actions += respond(early.response, now: now, forceClose: false, error: early.error)
                     if case .idle = state { continue }
                     return actions
                 }
@@ -254,16 +239,18 @@ struct ConnectionStateMachine {
 
     /// Routes a request whose head just arrived; returns false when processing of this input must stop.
     private mutating func startRequest(_ head: HTTPRequestHead, bodyAlreadyArrived: Bool, now: Instant, actions: inout [Action]) -> Bool {
-        inFlight = InFlight(head: head, route: nil, pendingError: nil)
+        inFlight = InFlight(head: head, route: nil, earlyResponse: nil)
         if case .contentLength(let n) = head.framing, n > context.limits.maxBodyBytes {
             actions += respondToError(.payloadTooLarge(limit: context.limits.maxBodyBytes), now: now)
             return false
         }
-        var routeError: HTTPServerError?
+        var early: (response: HTTPResponse, error: HTTPServerError?)?
         switch context.router.match(method: head.method, path: head.path) {
         case .found(let route):
             inFlight?.route = route
-            if head.expectsContinue && head.framing.hasBody {
+            if let check = route.headCheck, let response = check(head) {
+                early = (response, nil)
+            } else if head.expectsContinue && head.framing.hasBody {
                 if route.readsBody {
                     if !bodyAlreadyArrived { actions.append(.write(ResponseSerializer.continueBytes)) }
                 } else {
@@ -275,17 +262,19 @@ struct ConnectionStateMachine {
                 }
             }
         case .notFound:
-            routeError = .notFound(path: head.path)
+            let error = HTTPServerError.notFound(path: head.path)
+            early = (context.errorResponder(error), error)
         case .methodNotAllowed(let allowed):
-            routeError = .methodNotAllowed(method: head.method, path: head.path, allowed: allowed)
+            let error = HTTPServerError.methodNotAllowed(method: head.method, path: head.path, allowed: allowed)
+            early = (context.errorResponder(error), error)
         }
-        if let routeError {
+        if let early {
             if head.framing.hasBody {
                 // Refuse at once rather than read a body nobody wants; the connection closes after.
-                actions += respond(context.errorResponder(routeError), now: now, forceClose: true, error: routeError)
+                actions += respond(early.response, now: now, forceClose: true, error: early.error)
                 return false
             }
-            inFlight?.pendingError = routeError
+            inFlight?.earlyResponse = early
         }
         if head.framing.hasBody { state = .readingBody(lastProgress: now) }
         return true

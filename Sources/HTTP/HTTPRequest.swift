@@ -48,6 +48,19 @@ public struct HTTPRequestHead: Equatable, Sendable {
     public var keepAlive: Bool
     /// Whether the client sent `Expect: 100-continue` and waits before sending the body.
     public var expectsContinue: Bool
+
+    public init(method: HTTPMethod, target: String, path: String, query: QueryParameters, version: HTTPVersion,
+                headers: HTTPHeaders, framing: BodyFraming, keepAlive: Bool, expectsContinue: Bool) {
+        self.method = method
+        self.target = target
+        self.path = path
+        self.query = query
+        self.version = version
+        self.headers = headers
+        self.framing = framing
+        self.keepAlive = keepAlive
+        self.expectsContinue = expectsContinue
+    }
 }
 
 /// A complete request as handlers see it.
@@ -61,6 +74,17 @@ public struct HTTPRequest: Sendable {
         self.head = head
         self.body = body
         self.remoteAddress = remoteAddress
+    }
+
+    /// A request as the server would hand it to a handler, for calling handlers in-process (tests, tools):
+    /// `target` is split and percent-decoded exactly as the parser does; throws `invalid_target` otherwise.
+    public init(method: HTTPMethod, target: String, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [],
+                remoteAddress: String = "127.0.0.1:0") throws {
+        let (path, query) = try RequestTarget.decode(Array(target.utf8)[...], method: method).get()
+        self.init(head: HTTPRequestHead(method: method, target: target, path: path, query: query, version: .http1_1,
+                                        headers: headers, framing: body.isEmpty ? .none : .contentLength(body.count),
+                                        keepAlive: true, expectsContinue: false),
+                  body: body, remoteAddress: remoteAddress)
     }
 
     public var method: HTTPMethod { head.method }

@@ -121,6 +121,9 @@ public final class HTTPServer: @unchecked Sendable {
     /// Binds, listens and starts the event loop; returns the bound port.
     @discardableResult
     public func start() throws -> Int {
+        if lock.withLock({ loopRunning || boundPort != nil }) {
+            throw SocketError(operation: "start (the server was already started once)", errno: EALREADY)
+        }
         let listener = try Self.makeListener(host: configuration.host, port: configuration.port, backlog: configuration.listenBacklog)
         let port = try Self.localPort(listener)
         var pipeFDs: [Int32] = [-1, -1]
@@ -270,9 +273,9 @@ public final class HTTPServer: @unchecked Sendable {
                 }
             }
             Self.makeNonBlocking(fd)
-            lock.withLock { acceptedConnections += 1 }
             let remote = Self.describe(address)
             if connections.count >= configuration.maxConnections {
+                lock.withLock { acceptedConnections += 1 }
                 refuse(fd, remote: remote, now: now)
                 continue
             }
@@ -282,7 +285,10 @@ public final class HTTPServer: @unchecked Sendable {
             nextConnectionID += 1
             let connection = Connection(id: id, fd: fd, machine: ConnectionStateMachine(context: context, remoteAddress: remote, now: now))
             connections[id] = connection
-            lock.withLock { openConnections += 1 }
+            lock.withLock {
+                acceptedConnections += 1
+                openConnections += 1
+            }
         }
     }
 
@@ -463,6 +469,11 @@ public final class HTTPServer: @unchecked Sendable {
         makeNonBlocking(fd)
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        if info.pointee.ai_family == AF_INET6 {
+            // `::` serves IPv4 too (as mapped addresses), whatever net.ipv6.bindv6only says.
+            var zero: Int32 = 0
+            setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &zero, socklen_t(MemoryLayout<Int32>.size))
+        }
         guard bind(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
             let e = errno
             close(fd)

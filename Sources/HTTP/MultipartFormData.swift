@@ -48,9 +48,9 @@ public enum MultipartFormData {
         let delimiter: [UInt8] = [ASCII.cr, ASCII.lf] + dashBoundary
         // The first boundary may start the body or follow a preamble and CRLF.
         var position: Int
-        if body.starts(with: dashBoundary) {
+        if body.starts(with: dashBoundary), endsBoundaryLine(body, at: dashBoundary.count) {
             position = dashBoundary.count
-        } else if let found = find(delimiter, in: body, from: 0) {
+        } else if let found = findDelimiter(delimiter, in: body, from: 0) {
             position = found + delimiter.count
         } else {
             throw invalid("the body does not contain the boundary from Content-Type")
@@ -59,10 +59,7 @@ public enum MultipartFormData {
         while true {
             // After a boundary: `--` ends the body; otherwise optional whitespace then CRLF starts a part.
             if body[position...].starts(with: [45, 45]) { return parts }
-            while position < body.count, body[position] == ASCII.space || body[position] == ASCII.tab { position += 1 }
-            guard body[position...].starts(with: [ASCII.cr, ASCII.lf]) else {
-                throw invalid("a boundary line must end with CRLF")
-            }
+            while body[position] == ASCII.space || body[position] == ASCII.tab { position += 1 }
             position += 2
             guard parts.count < maxParts else { throw invalid("more than \(maxParts) parts") }
             let headerEnd: Int
@@ -76,12 +73,31 @@ public enum MultipartFormData {
             guard headerEnd - position <= maxPartHeaderBytes else { throw invalid("a part's headers exceed \(maxPartHeaderBytes) bytes") }
             let headers = try parseHeaders(body[position..<headerEnd])
             let bodyStart = headerEnd + 2
-            guard let bodyEnd = find(delimiter, in: body, from: bodyStart) else {
+            guard let bodyEnd = findDelimiter(delimiter, in: body, from: bodyStart) else {
                 throw invalid("the body ends before the closing boundary `--\(String(decoding: boundary, as: UTF8.self))--`")
             }
             parts.append(try makePart(headers: headers, body: Array(body[bodyStart..<bodyEnd])))
             position = bodyEnd + delimiter.count
         }
+    }
+
+    /// Whether the bytes after a boundary at `index` finish a boundary line: `--`, or optional
+    /// whitespace then CRLF (RFC 2046 §5.1.1). A boundary followed by anything else is content.
+    private static func endsBoundaryLine(_ body: [UInt8], at index: Int) -> Bool {
+        if body[index...].starts(with: [45, 45]) { return true }
+        var i = index
+        while i < body.count, body[i] == ASCII.space || body[i] == ASCII.tab { i += 1 }
+        return body[i...].starts(with: [ASCII.cr, ASCII.lf])
+    }
+
+    /// The next `CRLF--boundary` that forms a whole boundary line.
+    private static func findDelimiter(_ delimiter: [UInt8], in body: [UInt8], from start: Int) -> Int? {
+        var from = start
+        while let found = find(delimiter, in: body, from: from) {
+            if endsBoundaryLine(body, at: found + delimiter.count) { return found }
+            from = found + 1
+        }
+        return nil
     }
 
     private static func invalid(_ detail: String) -> HTTPServerError {

@@ -10,6 +10,10 @@ public struct Route: Sendable {
     /// Whether the handler reads the request body; if not, `Expect: 100-continue` is answered without
     /// asking for the body, and the connection closes afterwards.
     public let readsBody: Bool
+    /// Looks at the head before any body is read; a response returned here (415 for a wrong Content-Type,
+    /// 413 for a route-specific limit…) is sent at once, `Expect: 100-continue` is not answered with 100,
+    /// and an unread body closes the connection.
+    public let headCheck: (@Sendable (HTTPRequestHead) -> HTTPResponse?)?
     public let handler: HTTPHandler
 }
 
@@ -28,8 +32,11 @@ public struct Router: Sendable {
     public init() {}
 
     /// Registers `handler` for `method` on the exact path `path`, replacing an earlier registration.
-    public mutating func add(_ method: HTTPMethod, _ path: String, readsBody: Bool = true, _ handler: @escaping HTTPHandler) {
-        routes[path, default: [:]][method] = Route(method: method, path: path, readsBody: readsBody, handler: handler)
+    /// `headCheck` may refuse a request from its head alone, before the body is read (see `Route.headCheck`).
+    public mutating func add(_ method: HTTPMethod, _ path: String, readsBody: Bool = true,
+                             headCheck: (@Sendable (HTTPRequestHead) -> HTTPResponse?)? = nil,
+                             _ handler: @escaping HTTPHandler) {
+        routes[path, default: [:]][method] = Route(method: method, path: path, readsBody: readsBody, headCheck: headCheck, handler: handler)
     }
 
     /// Finds the route for a request.
@@ -46,29 +53,4 @@ public struct Router: Sendable {
         if methods.contains(.get) { methods.insert(.head) }
         return methods.sorted { $0.rawValue < $1.rawValue }
     }
-}
-
-/// One record per response written (and per connection ended by an error before any request), for
-/// access logs and metrics.
-public struct ResponseLog: Sendable {
-    /// The request method, nil when the request line could not be read.
-    public var method: String?
-    /// The request path (decoded when possible, else the raw target), nil when unknown.
-    public var path: String?
-    /// The matched route's path, nil for unrouted requests (404, parse errors).
-    public var route: String?
-    public var status: Int
-    /// The server error behind the response, if it was one.
-    public var errorCode: String?
-    /// Request bytes read for this request (head and body as they arrived on the wire).
-    public var bytesIn: Int
-    /// Response bytes produced (head and body).
-    public var bytesOut: Int
-    /// From the first byte of the request to the response being queued for writing.
-    public var duration: Duration
-    public var remoteAddress: String
-    /// Request headers (empty when the head could not be parsed), e.g. for `X-Request-ID`.
-    public var requestHeaders: HTTPHeaders
-    /// Headers of the response as the application produced it (e.g. its `X-Request-ID`, `Server-Timing`).
-    public var responseHeaders = HTTPHeaders()
 }

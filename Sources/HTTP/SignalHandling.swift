@@ -3,16 +3,28 @@ import Dispatch
 import Glibc
 #endif
 
-/// Keeps the signal sources installed by `installSignalHandlers`; release it to uninstall them.
+/// Keeps the signal handling installed by `installSignalHandlers` alive.
 public final class SignalHandlers: @unchecked Sendable {
-    let sources: [DispatchSourceSignal]
-    init(sources: [DispatchSourceSignal]) { self.sources = sources }
-    deinit { sources.forEach { $0.cancel() } }
+    let source: DispatchSourceRead
+    init(source: DispatchSourceRead) { self.source = source }
+}
+
+/// The write end of the self-pipe the C signal handler writes to (async-signal-safe: one `write`).
+private var signalPipeWriteFD: Int32 = -1
+private var signalPipeReadFD: Int32 = -1
+
+private func forwardSignal(_ number: Int32) {
+    var byte = UInt8(truncatingIfNeeded: number)
+    _ = write(signalPipeWriteFD, &byte, 1)
 }
 
 /// On the first SIGTERM or SIGINT: run `beforeShutdown` (e.g. flip readiness to 503), shut `server` down
 /// gracefully, then call `onStopped` (typically `exit(0)`). Only the executable should call this: it
 /// changes the process's signal dispositions.
+///
+/// A `sigaction` handler feeding a self-pipe rather than a Dispatch signal source: whichever thread the
+/// kernel picks runs the handler, whereas a Dispatch source on Linux only sees the signal if no other thread
+/// receives (and, with `SIG_IGN`, drops) it first.
 public func installSignalHandlers(for server: HTTPServer,
                                   signals: [Int32] = [SIGTERM, SIGINT],
                                   queue: DispatchQueue = DispatchQueue(label: "http.signals"),
@@ -20,18 +32,33 @@ public func installSignalHandlers(for server: HTTPServer,
                                   onStopped: @escaping @Sendable () -> Void) -> SignalHandlers {
     // Responses go out with MSG_NOSIGNAL already; ignoring SIGPIPE also covers any other write a handler does.
     signal(SIGPIPE, SIG_IGN)
-    var started = false
-    let sources = signals.map { number -> DispatchSourceSignal in
-        signal(number, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-        source.setEventHandler {
-            guard !started else { return }
-            started = true
-            beforeShutdown()
-            server.shutdown(completion: onStopped)
+    if signalPipeReadFD < 0 {
+        var fds: [Int32] = [-1, -1]
+        _ = pipe(&fds)
+        for fd in fds {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         }
-        source.resume()
-        return source
+        signalPipeReadFD = fds[0]
+        signalPipeWriteFD = fds[1]
     }
-    return SignalHandlers(sources: sources)
+    var started = false
+    let source = DispatchSource.makeReadSource(fileDescriptor: signalPipeReadFD, queue: queue)
+    source.setEventHandler {
+        var buffer = [UInt8](repeating: 0, count: 16)
+        _ = read(signalPipeReadFD, &buffer, buffer.count)
+        guard !started else { return }
+        started = true
+        beforeShutdown()
+        server.shutdown(completion: onStopped)
+    }
+    source.resume()
+    for number in signals {
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = forwardSignal
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = SA_RESTART
+        sigaction(number, &action, nil)
+    }
+    return SignalHandlers(source: source)
 }

@@ -76,6 +76,13 @@ final class BatchScheduler: @unchecked Sendable {
         return nil
     }
 
+    /// The refusal `admit` would give now, without reserving anything.
+    func wouldRefuse() -> ServiceError? {
+        condition.lock()
+        defer { condition.unlock() }
+        return admitted < maxQueue ? nil : .overloaded(retryAfterSeconds: retryAfterLocked(), queueLimit: maxQueue)
+    }
+
     /// Gives a queue place back (the request failed before reaching the engine).
     func release() {
         condition.lock()

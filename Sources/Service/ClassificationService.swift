@@ -130,6 +130,12 @@ public final class ClassificationService: @unchecked Sendable {
     /// Requests admitted and not yet in a running batch.
     public var queueDepth: Int { scheduler.depth }
 
+    /// The 503 a request would get right now whatever its body (queue full, or stopped), if any.
+    public func refusalBeforeBody() -> ServiceError? {
+        if stateLock.withLock({ stopped }) { return .draining }
+        return scheduler.wouldRefuse()
+    }
+
     /// Classifies one encoded image; `completion` runs on an engine or decoder thread.
     public func classify(_ bytes: [UInt8], topK: Int, completion: @escaping @Sendable (Result<Classification, ServiceError>) -> Void) {
         let started = clock.now

@@ -34,7 +34,13 @@ public final class ServiceRoutes: @unchecked Sendable {
     /// All routes: /classify, /healthz, /readyz, /v1/model, /metrics.
     public func makeRouter() -> Router {
         var router = Router()
-        router.add(.post, "/classify") { [self] request, respond in classify(request, respond) }
+        // Refusals that need no body are answered from the head, so a client sending `Expect: 100-continue`
+        // does not upload an image only to be told the service is loading or full.
+        router.add(.post, "/classify", headCheck: { [self] head in
+            guard let service = current.service else { return ErrorResponses.response(for: ServiceError.notReady) }
+            if let refusal = service.refusalBeforeBody() { return ErrorResponses.response(for: refusal) }
+            return nil
+        }) { [self] request, respond in classify(request, respond) }
         router.add(.get, "/healthz", readsBody: false) { request, respond in
             respond(Self.withRequestID(.json(bytes: Array(#"{"status":"ok"}"#.utf8)), request))
         }

@@ -52,6 +52,15 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "On SIGTERM/SIGINT, how long in-flight requests may take to finish, in seconds (env SERESNET_DRAIN_TIMEOUT_S, default 30).")
     var drainTimeoutS: Int?
 
+    @Option(help: "Open connections beyond which new ones get 503 and are closed (env SERESNET_MAX_CONNECTIONS, default 1024).")
+    var maxConnections: Int?
+
+    @Option(help: "Seconds a client has to send a request's headers before 408 (env SERESNET_HEADER_TIMEOUT_S, default 10).")
+    var headerTimeoutS: Int?
+
+    @Option(help: "Seconds an idle keep-alive connection is kept open (env SERESNET_KEEP_ALIVE_TIMEOUT_S, default 60).")
+    var keepAliveTimeoutS: Int?
+
     @Option(help: ArgumentHelp("Class labels, one per line (env SERESNET_LABELS; default for 1000-class models: the shipped ImageNet-1k list, else class_<i>).", valueName: "file"))
     var labels: String?
 
@@ -84,6 +93,9 @@ struct ServeCommand: ParsableCommand {
         http.host = Environment.string(host, "SERESNET_HOST", default: "::")
         http.port = try Environment.int(port, "PORT", default: 8080, range: 0...65535, flagName: "--port")
         http.maxBodyBytes = try Environment.int(maxBodyBytes, "SERESNET_MAX_BODY_BYTES", default: 16 << 20, range: 1...(1 << 30), flagName: "--max-body-bytes")
+        http.maxConnections = try Environment.int(maxConnections, "SERESNET_MAX_CONNECTIONS", default: 1024, range: 1...100_000, flagName: "--max-connections")
+        http.headerReadTimeout = .seconds(try Environment.int(headerTimeoutS, "SERESNET_HEADER_TIMEOUT_S", default: 10, range: 1...3600, flagName: "--header-timeout-s"))
+        http.keepAliveIdleTimeout = .seconds(try Environment.int(keepAliveTimeoutS, "SERESNET_KEEP_ALIVE_TIMEOUT_S", default: 60, range: 1...3600, flagName: "--keep-alive-timeout-s"))
         http.shutdownDeadline = .seconds(try Environment.int(drainTimeoutS, "SERESNET_DRAIN_TIMEOUT_S", default: 30, range: 0...3600, flagName: "--drain-timeout-s"))
         let labelsPath = labels ?? ProcessInfo.processInfo.environment["SERESNET_LABELS"].flatMap { $0.isEmpty ? nil : $0 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import HTTP
 
@@ -12,6 +13,9 @@ struct MachineHarness {
         router.add(.get, "/hello") { _, respond in respond(.text("hi")) }
         router.add(.post, "/echo") { request, respond in respond(HTTPResponse(body: request.body)) }
         router.add(.post, "/nobody", readsBody: false) { _, respond in respond(.text("skipped")) }
+        router.add(.post, "/images", headCheck: { head in
+            head.headers["Content-Type"]?.hasPrefix("image/") == true ? nil : .text("send an image", status: .unsupportedMediaType)
+        }) { request, respond in respond(.text("got \(request.body.count)")) }
         return router
     }
 
@@ -39,12 +43,20 @@ struct MachineHarness {
     /// Runs the dispatched handler synchronously and feeds its response back.
     mutating func answer(_ actions: Actions, at seconds: Double = 0) -> Actions {
         guard let (route, request) = actions.dispatches.first else { return Actions([]) }
-        var response: HTTPResponse?
-        route.handler(request) { response = $0 }
-        return Actions(machine.handlerResponded(response!, now: at(seconds)))
+        // The test routes answer synchronously; the box carries the response out of the @Sendable callback.
+        let box = ResponseBox()
+        route.handler(request) { box.set($0) }
+        return Actions(machine.handlerResponded(box.get()!, now: at(seconds)))
     }
 
     mutating func tick(_ seconds: Double) -> Actions { Actions(machine.tick(now: at(seconds))) }
+}
+
+final class ResponseBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var response: HTTPResponse?
+    func set(_ value: HTTPResponse) { lock.withLock { response = value } }
+    func get() -> HTTPResponse? { lock.withLock { response } }
 }
 
 struct Actions {
@@ -287,4 +299,24 @@ func expectContinueGetsTheFinalStatusAtOnce(_ request: String, _ status: String)
     _ = h.receive("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nab")
     let a = Actions(h.machine.peerClosed(now: h.at(1)))
     #expect(a.closesNow && a.writes.isEmpty)
+}
+
+@Test func headCheckRefusesBeforeTheBodyIsRead() throws {
+    var h = MachineHarness()
+    let refused = h.receive("POST /images HTTP/1.1\r\nHost: a\r\nContent-Type: text/plain\r\nExpect: 100-continue\r\nContent-Length: 50\r\n\r\n")
+    #expect(refused.writes.count == 1)
+    #expect(try #require(refused.writes.first).hasPrefix("HTTP/1.1 415 Unsupported Media Type\r\n"))
+    #expect(refused.closes)
+    #expect(refused.logs.first?.route == "/images")
+
+    var ok = MachineHarness()
+    let accepted = ok.receive("POST /images HTTP/1.1\r\nHost: a\r\nContent-Type: image/jpeg\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n")
+    #expect(accepted.writes == ["HTTP/1.1 100 Continue\r\n\r\n"])
+    let r = ok.answer(ok.receive("abc"))
+    #expect(try #require(r.writes.first).hasSuffix("got 3"))
+
+    var empty = MachineHarness()
+    let noBody = empty.receive("POST /images HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n")
+    #expect(try #require(noBody.writes.first).hasPrefix("HTTP/1.1 415"))
+    #expect(!noBody.closes)
 }

@@ -47,6 +47,13 @@ final class RawClient {
         }
     }
 
+    /// Whether response bytes are already waiting to be read (buffered or in the socket), without blocking.
+    func hasPendingData() -> Bool {
+        if !buffer.isEmpty { return true }
+        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&descriptor, 1, 0) > 0
+    }
+
     /// Stops sending (the server reads EOF) but keeps reading.
     func finishSending() { Glibc.shutdown(fd, Int32(SHUT_WR)) }
 

@@ -43,26 +43,27 @@ struct LiveServerTests {
         }
     }
 
+    /// curl waits 1 s for `100 Continue` when a server ignores the expectation, then logs "Done waiting for
+    /// 100-continue"; its verbose log shows whether that happened, without timing anything.
     @Test func curlWithExpectContinueDoesNotStall() throws {
         try withLiveServer { _, port, _ in
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("http-expect-\(port).bin")
             try Data(repeating: 7, count: 200_000).write(to: file)
             defer { try? FileManager.default.removeItem(at: file) }
-            let (status, out, err) = try run("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code} %{size_download} %{time_total}",
+            let (status, out, err) = try run("curl", ["-sS", "-v", "-o", "/dev/null", "-w", "%{http_code} %{size_download}",
                                                       "-H", "Expect: 100-continue", "--data-binary", "@\(file.path)",
                                                       "http://127.0.0.1:\(port)/echo"])
             #expect(status == 0, "\(err)")
-            let fields = out.split(separator: " ")
-            #expect(fields.first == "200")
-            #expect(fields.dropFirst().first == "200000")
-            // curl waits 1 s for 100 Continue when a server ignores the expectation.
-            #expect((Double(fields.last ?? "9") ?? 9) < 0.9, "\(out)")
+            #expect(out == "200 200000")
+            #expect(err.contains("< HTTP/1.1 100 Continue"), "\(err)")
+            #expect(!err.contains("Done waiting for 100-continue"), "\(err)")
 
-            let (_, out404, _) = try run("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code} %{time_total}",
-                                                  "-H", "Expect: 100-continue", "--data-binary", "@\(file.path)",
-                                                  "http://127.0.0.1:\(port)/missing"])
-            #expect(out404.hasPrefix("404 "))
-            #expect((Double(out404.split(separator: " ").last ?? "9") ?? 9) < 0.9, "\(out404)")
+            let (_, out404, err404) = try run("curl", ["-sS", "-v", "-o", "/dev/null", "-w", "%{http_code}",
+                                                       "-H", "Expect: 100-continue", "--data-binary", "@\(file.path)",
+                                                       "http://127.0.0.1:\(port)/missing"])
+            #expect(out404 == "404")
+            #expect(!err404.contains("100 Continue"), "\(err404)")
+            #expect(!err404.contains("Done waiting for 100-continue"), "\(err404)")
         }
     }
 
@@ -92,17 +93,16 @@ struct LiveServerTests {
     @Test func slowClientGets408() throws {
         try withLiveServer({ $0.headerReadTimeout = .milliseconds(400) }) { server, port, logs in
             let client = try RawClient(port: port)
-            let start = Date()
             // Slowloris: a byte every 100 ms never finishes the head within the header timeout.
             for byte in "GET /hello HTTP/1.1\r\n".utf8.prefix(8) {
                 client.send([byte])
                 usleep(100_000)
             }
+            // Without the header timeout this read would wait for the client's 5 s receive timeout and fail.
             let response = try #require(client.readResponse())
             #expect(response.status == 408)
             #expect(response.headers["Connection"] == "close")
             #expect(client.waitForClose())
-            #expect(Date().timeIntervalSince(start) < 2)
             #expect(eventually { server.connectionCount == 0 })
             #expect(logs.all.contains { $0.status == 408 && $0.errorCode == "request_timeout" })
         }
@@ -180,12 +180,12 @@ struct LiveServerTests {
             let slow = try RawClient(port: port)
             slow.send("GET /slow?ms=1500 HTTP/1.1\r\nHost: x\r\n\r\n")
             let fast = try RawClient(port: port)
-            let start = Date()
             for _ in 0..<20 {
                 fast.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
                 #expect(fast.readResponse()?.status == 200)
             }
-            #expect(Date().timeIntervalSince(start) < 1.0)
+            // All fast answers arrived while the slow handler was still working.
+            #expect(!slow.hasPendingData())
             #expect(slow.readResponse()?.text == "slow")
         }
     }
@@ -198,6 +198,8 @@ struct LiveServerTests {
             client.send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
             #expect(eventually { server.acceptedConnectionCount == 1 })
             let start = Date()
+            usleep(100_000)
+            #expect(server.connectionCount == 1)
             #expect(eventually(within: 8) { server.connectionCount == 0 })
             // The handler answers at once; only the write timeout can end this connection.
             #expect(Date().timeIntervalSince(start) >= 0.4)
@@ -215,15 +217,15 @@ struct LiveServerTests {
         idle.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(idle.readResponse()?.status == 200)
         let busy = try RawClient(port: port)
-        busy.send("GET /slow?ms=700 HTTP/1.1\r\nHost: x\r\n\r\n")
+        busy.send("GET /slow?ms=1500 HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(eventually { server.connectionCount == 2 })
         usleep(100_000)
         let stopped = DispatchSemaphore(value: 0)
-        let start = Date()
         server.shutdown { stopped.signal() }
-        // The idle keep-alive connection is closed at once; the in-flight request completes with Connection: close.
+        // The idle keep-alive connection is closed at once, before the in-flight request finishes; that one
+        // completes with Connection: close.
         #expect(idle.waitForClose())
-        #expect(Date().timeIntervalSince(start) < 0.5)
+        #expect(!busy.hasPendingData())
         let response = try #require(busy.readResponse())
         #expect(response.status == 200 && response.text == "slow")
         #expect(response.headers["Connection"] == "close")
@@ -243,10 +245,9 @@ struct LiveServerTests {
         #expect(eventually { server.connectionCount == 1 })
         usleep(50_000)
         let stopped = DispatchSemaphore(value: 0)
-        let start = Date()
         server.shutdown { stopped.signal() }
+        // Stopping within 3 s while the handler needs 5 s: the deadline, not the handler, ended it.
         #expect(stopped.wait(timeout: .now() + 3) == .success)
-        #expect(Date().timeIntervalSince(start) < 1.5)
         #expect(busy.waitForClose())
     }
 
@@ -255,6 +256,18 @@ struct LiveServerTests {
             let (status, out, err) = try run("curl", ["-sS", "-g", "http://[::1]:\(port)/hello"])
             #expect(status == 0, "\(err)")
             #expect(out == "hello")
+        }
+    }
+
+    @Test func anyIPv6AddressServesBothFamilies() throws {
+        try withLiveServer(host: "::") { _, port, logs in
+            for host in ["127.0.0.1", "::1"] {
+                let client = try RawClient(port: port, host: host)
+                client.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+                #expect(client.readResponse()?.status == 200, "\(host)")
+            }
+            #expect(eventually { logs.all.count == 2 })
+            #expect(logs.all.map(\.remoteAddress).allSatisfy { $0.hasPrefix("[::ffff:127.0.0.1]:") || $0.hasPrefix("[::1]:") }, "\(logs.all.map(\.remoteAddress))")
         }
     }
 

@@ -42,6 +42,22 @@ private func body(_ lines: [String]) -> [UInt8] { Array(lines.joined(separator: 
     #expect(parts[0].name == "empty" && parts[0].body.isEmpty)
 }
 
+@Test func boundaryPrefixesInsideContentAreContent() throws {
+    let b = body([
+        "--Bxyz is preamble, not a boundary",
+        "--B",
+        "Content-Disposition: form-data; name=a",
+        "",
+        "line",
+        "--Bnot-a-boundary",
+        "--B--",
+        "",
+    ])
+    let parts = try MultipartFormData.parse(body: b, contentType: "multipart/form-data; boundary=B")
+    #expect(parts.count == 1)
+    #expect(parts.first?.body == Array("line\r\n--Bnot-a-boundary".utf8))
+}
+
 @Test func unescapesQuotedParameters() throws {
     let b = body([
         "--B",
@@ -73,7 +89,7 @@ func refusesBadContentTypes(_ contentType: String, _ code: HTTPServerError.Code)
     ("no name", ["--B", "Content-Disposition: form-data; filename=a", "", "x", "--B--"]),
     ("header without colon", ["--B", "Content-Disposition form-data", "", "x", "--B--"]),
     ("headers never end", ["--B", "Content-Disposition: form-data; name=a"]),
-    ("garbage after boundary", ["--Bxyz", "Content-Disposition: form-data; name=a", "", "x", "--B--"]),
+    ("boundary-like line only", ["--Bxyz", "Content-Disposition: form-data; name=a", "", "x", "--Bx--"]),
 ])
 func refusesMalformedBodies(_ name: String, _ lines: [String]) {
     #expect(throws: HTTPServerError.self, "\(name)") { try MultipartFormData.parse(body: body(lines), contentType: "multipart/form-data; boundary=B") }

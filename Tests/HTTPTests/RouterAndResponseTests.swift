@@ -68,3 +68,12 @@ import Testing
     let response = try HTTPResponse.json(Payload(b: 1, a: "x/y"))
     #expect(String(decoding: response.body, as: UTF8.self) == "{\"a\":\"x/y\",\"b\":1}")
 }
+
+@Test func requestsCanBeBuiltForInProcessHandlerCalls() throws {
+    let request = try HTTPRequest(method: .post, target: "/classify?top_k=3&x=a%2Fb", headers: ["Content-Type": "image/jpeg"], body: [1, 2, 3])
+    #expect(request.path == "/classify")
+    #expect(request.query["top_k"] == "3" && request.query["x"] == "a/b")
+    #expect(request.headers["content-type"] == "image/jpeg")
+    #expect(request.head.framing == .contentLength(3))
+    #expect(throws: HTTPServerError.self) { try HTTPRequest(method: .get, target: "/bad%zz") }
+}
