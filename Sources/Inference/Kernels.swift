@@ -2,20 +2,29 @@ import CBLAS
 import Dispatch
 import Foundation
 
-/// Splits loops over the engine's threads. With one thread everything runs inline, so two single-threaded
-/// engines side by side never start extra work on each other's core.
+/// Splits loops over the engine's threads (a `WorkerPool`). With one thread everything runs inline, so two
+/// single-threaded engines side by side never start extra work on each other's core.
 struct ParallelLoop: Sendable {
     let threads: Int
+    private let pool: WorkerPool
+
+    /// A loop over `threads` threads: the caller plus `threads − 1` pool workers started here.
+    init(threads: Int) {
+        precondition(threads >= 1)
+        self.threads = threads
+        pool = WorkerPool(workers: threads - 1)
+    }
 
     /// Calls `body` on disjoint subranges covering 0..<count (in parallel when threads > 1 and it pays).
     func run(_ count: Int, minimumPerThread: Int = 1, _ body: (Range<Int>) -> Void) {
         let parts = min(threads, max(1, count / max(1, minimumPerThread)))
         if parts <= 1 { body(0..<count); return }
-        withoutActuallyEscaping(body) { body in
-            DispatchQueue.concurrentPerform(iterations: parts) { part in
-                body(count * part / parts..<count * (part + 1) / parts)
-            }
-        }
+        pool.run(parts: parts) { part in body(count * part / parts..<count * (part + 1) / parts) }
+    }
+
+    /// Calls `body(part)` for part in 0..<parts (parts ≤ threads), in parallel; part 0 on the calling thread.
+    func forEachPart(_ parts: Int, _ body: (Int) -> Void) {
+        pool.run(parts: parts, body)
     }
 }
 

@@ -62,12 +62,11 @@ public struct WinogradWeights: Sendable {
     /// y = relu(conv3×3(x) + bias), (Cin, N, H, W) → (Cout, N, H, W), x channel-major.
     /// `transformedInput` and `products` must hold `scratchSizes` floats.
     func run(input x: PlanarTensor, output: UnsafeMutablePointer<Float>, transformedInput v: UnsafeMutablePointer<Float>,
-             products m: UnsafeMutablePointer<Float>, threads: Int) {
+             products m: UnsafeMutablePointer<Float>, loop: ParallelLoop) {
         let height = x.height, width = x.width, batch = x.batch
         let tilesHigh = (height + 1) / 2, tilesWide = (width + 1) / 2
         let tiles = batch * tilesHigh * tilesWide
         let cin = inChannels, cout = outChannels
-        let loop = ParallelLoop(threads: threads)
 
         // V[ξ][ci][tile] = (Bᵀ d B)[ξ], d the 4×4 input patch at (2ty − 1, 2tx − 1), zero outside the image.
         loop.run(cin) { channels in withUnsafeTemporaryAllocation(of: Float.self, capacity: 32) { scratch in
