@@ -47,10 +47,12 @@ public struct WinogradWeights: Sendable {
     }
 
     /// Whether Winograd beats im2col + GEMM here. Measured on this project's 2-core reference machine
-    /// (`seresnet bench` per layer): with 64 input channels the 16 small-K products are memory-bound, and with
-    /// fewer than 32 tiles (7×7 at batch 1) the transformed weights (16/9 larger) dominate; both lose.
+    /// (`seresnet bench`, per-layer timers): with fewer than 32 tiles (7×7 at batch 1) the transformed weights
+    /// (16/9 larger) dominate and it loses or ties. With 64 input channels (layer1 at 56×56) it lost to im2col
+    /// while the transforms gathered each 4×4 tile separately; since they run over whole tile rows it wins
+    /// there too (layer1's blocks ≈ 13% faster at batch 8 and ≈ 15% at batch 1).
     func pays(batch: Int, height: Int, width: Int) -> Bool {
-        inChannels >= 128 && batch * ((height + 1) / 2) * ((width + 1) / 2) >= 32
+        inChannels >= 64 && batch * ((height + 1) / 2) * ((width + 1) / 2) >= 32
     }
 
     /// Floats of the transformed-input and product buffers for an input of (batch, height, width).
