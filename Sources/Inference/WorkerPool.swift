@@ -77,12 +77,14 @@ private final class SharedState: @unchecked Sendable {
         job = nil
     }
 
+    /// Tells every worker to return; called once, from the pool's deinit, while no region is running.
     func shutDown() {
         stopping.store(true, ordering: .sequentiallyConsistent)
         generation.add(1, ordering: .sequentiallyConsistent)
         wakeSleepers()
     }
 
+    /// Signals each worker that announced it is sleeping (and clears its flag, so it is signalled once).
     private func wakeSleepers() {
         for slot in slots where slot.sleeping.exchange(false, ordering: .sequentiallyConsistent) { slot.wake.signal() }
     }

@@ -146,6 +146,25 @@ import Testing
         #expect(output == expected)
     }
 
+    /// Many back-to-back regions (workers spinning) and regions after a pause (workers asleep) each cover
+    /// every index exactly once; parts fewer than threads leave the idle worker out.
+    @Test(arguments: [1, 2, 3])
+    func parallelLoopCoversEveryIndexOnce(threads: Int) {
+        let loop = ParallelLoop(threads: threads)
+        for round in 0..<2_000 {
+            let count = round % 37
+            var hits = [Int](repeating: 0, count: count)
+            hits.withUnsafeMutableBufferPointer { hits in
+                loop.run(count) { range in for i in range { hits[i] += 1 } }
+            }
+            #expect(hits.allSatisfy { $0 == 1 }, "round \(round)")
+            if round % 500 == 499 { usleep(300_000) }
+        }
+        var parts = [Int](repeating: 0, count: threads)
+        parts.withUnsafeMutableBufferPointer { parts in loop.forEachPart(1) { parts[$0] += 1 } }
+        #expect(parts == [1] + [Int](repeating: 0, count: threads - 1))
+    }
+
     @Test func squeezeExcitationMatchesScalarTwin() {
         let channels = 24, hidden = 5, batch = 3, planeSize = 13
         var random = SeededRandom(seed: 21)
