@@ -1,5 +1,4 @@
 import CBLAS
-import Dispatch
 
 /// Runs convolutions as GEMMs split over the engine's threads, with the bias/ReLU epilogue fused per tile.
 ///
@@ -14,18 +13,19 @@ struct ConvolutionRunner {
     /// Below this many columns per thread, output channels are split instead of columns.
     static let minimumColumnsPerThread = 64
 
-    let threads: Int
+    let loop: ParallelLoop
+    var threads: Int { loop.threads }
     /// threads × maxPatchRows × tileWidth floats.
     private let scratch: UnsafeMutablePointer<Float>
     private let scratchPerThread: Int
 
     enum Epilogue { case bias, biasReLU }
 
-    init(threads: Int, maxPatchRows: Int) {
-        self.threads = threads
+    init(loop: ParallelLoop, maxPatchRows: Int) {
+        self.loop = loop
         scratchPerThread = maxPatchRows * Self.tileWidth
-        scratch = .allocate(capacity: threads * scratchPerThread)
-        scratch.initialize(repeating: 0, count: threads * scratchPerThread)
+        scratch = .allocate(capacity: loop.threads * scratchPerThread)
+        scratch.initialize(repeating: 0, count: loop.threads * scratchPerThread)
     }
 
     func deallocate() { scratch.deallocate() }
@@ -69,7 +69,7 @@ struct ConvolutionRunner {
                     columnShare(0, of: 1)
                 } else if !(columns < threads * Self.minimumColumnsPerThread || (columns <= threads * Self.tileWidth && shape.outChannels >= columns))
                             || shape.outChannels < threads * 16 {
-                    DispatchQueue.concurrentPerform(iterations: threads) { columnShare($0, of: threads) }
+                    loop.forEachPart(threads) { columnShare($0, of: threads) }
                 } else {
                     // Few columns, or more weights than pixels (late stages at small batches): unfold all columns once
                     // (rows split over threads), then split output channels, so each thread packs only its share
@@ -78,14 +78,14 @@ struct ConvolutionRunner {
                     if direct {
                         operand = UnsafePointer(input.data)
                     } else {
-                        DispatchQueue.concurrentPerform(iterations: threads) { part in
+                        loop.forEachPart(threads) { part in
                             let rows = k * part / threads..<k * (part + 1) / threads
                             fillPatches(shape, input: input, outH: outH, outW: outW, rows: rows, columns: 0..<columns,
                                         into: scratch + rows.lowerBound * columns, leadingDimension: columns)
                         }
                         operand = UnsafePointer(scratch)
                     }
-                    DispatchQueue.concurrentPerform(iterations: threads) { part in
+                    loop.forEachPart(threads) { part in
                         let rows = shape.outChannels * part / threads..<shape.outChannels * (part + 1) / threads
                         Kernels.fillRows(output, rows: rows, width: columns, leadingDimension: columns, values: bias)
                         Kernels.gemm(m: rows.count, n: columns, k: k, a: weights + rows.lowerBound * k, lda: k, b: operand, ldb: columns,

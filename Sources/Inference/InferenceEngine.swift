@@ -38,7 +38,7 @@ public final class InferenceEngine {
         input.initialize(repeating: 0, count: maxBatch * architecture.inputChannels * inputHeight * inputWidth)
         logits = .allocate(capacity: maxBatch * architecture.numClasses)
         workspace = Workspace(network: network, height: inputHeight, width: inputWidth, batch: maxBatch)
-        convolutions = ConvolutionRunner(threads: threads, maxPatchRows: Self.maxPatchRows(network, maxBatch: maxBatch))
+        convolutions = ConvolutionRunner(loop: loop, maxPatchRows: Self.maxPatchRows(network, maxBatch: maxBatch))
         multiplyAccumulatesPerImage = Self.multiplyAccumulates(network, height: inputHeight, width: inputWidth)
     }
 
@@ -98,7 +98,7 @@ public final class InferenceEngine {
                 // conv2 3×3/stride + BN + ReLU: → (width, N, H/s, W/s)
                 let t1 = PlanarTensor.channelMajor(w.t1, channels: spec.width, batch: n, height: height, width: width)
                 if let winograd = block.conv2Winograd, winograd.pays(batch: n, height: height, width: width) {
-                    winograd.run(input: t1, output: w.t2, transformedInput: w.winogradInput, products: w.winogradProducts, threads: threads)
+                    winograd.run(input: t1, output: w.t2, transformedInput: w.winogradInput, products: w.winogradProducts, loop: loop)
                 } else {
                     convolutions.run(block.conv2, input: t1, output: w.t2, epilogue: .biasReLU)
                 }

@@ -2,20 +2,29 @@ import CBLAS
 import Dispatch
 import Foundation
 
-/// Splits loops over the engine's threads. With one thread everything runs inline, so two single-threaded
-/// engines side by side never start extra work on each other's core.
+/// Splits loops over the engine's threads (a `WorkerPool`). With one thread everything runs inline, so two
+/// single-threaded engines side by side never start extra work on each other's core.
 struct ParallelLoop: Sendable {
     let threads: Int
+    private let pool: WorkerPool
+
+    /// A loop over `threads` threads: the caller plus `threads − 1` pool workers started here.
+    init(threads: Int) {
+        precondition(threads >= 1)
+        self.threads = threads
+        pool = WorkerPool(workers: threads - 1)
+    }
 
     /// Calls `body` on disjoint subranges covering 0..<count (in parallel when threads > 1 and it pays).
     func run(_ count: Int, minimumPerThread: Int = 1, _ body: (Range<Int>) -> Void) {
         let parts = min(threads, max(1, count / max(1, minimumPerThread)))
         if parts <= 1 { body(0..<count); return }
-        withoutActuallyEscaping(body) { body in
-            DispatchQueue.concurrentPerform(iterations: parts) { part in
-                body(count * part / parts..<count * (part + 1) / parts)
-            }
-        }
+        pool.run(parts: parts) { part in body(count * part / parts..<count * (part + 1) / parts) }
+    }
+
+    /// Calls `body(part)` for part in 0..<parts (parts ≤ threads), in parallel; part 0 on the calling thread.
+    func forEachPart(_ parts: Int, _ body: (Int) -> Void) {
+        pool.run(parts: parts, body)
     }
 }
 
@@ -103,9 +112,15 @@ enum Kernels {
         let planeSize = outH * outW
         for c in rows {
             let out = output + (c - rows.lowerBound) * leadingDimension - columns.lowerBound
-            for j in columns {
-                let n = j / planeSize, oy = (j % planeSize) / outW, ox = j % outW
-                out[j] = input.data[c * input.channelStride + n * input.imageStride + oy * stride * input.width + ox * stride]
+            var j = columns.lowerBound
+            // One output row segment at a time, so the divisions happen per row rather than per pixel.
+            while j < columns.upperBound {
+                let n = j / planeSize, oy = (j % planeSize) / outW, ox0 = j % outW
+                let end = min(columns.upperBound, j + outW - ox0)
+                let source = input.data + c * input.channelStride + n * input.imageStride + oy * stride * input.width
+                let target = out + j - ox0
+                for ox in ox0..<ox0 + end - j { target[ox] = source[ox * stride] }
+                j = end
             }
         }
     }
@@ -130,8 +145,15 @@ enum Kernels {
         loop.run(channels * batch, minimumPerThread: 16) { range in
             for plane in range {
                 let row = x + plane * planeSize
-                var sum: Float = 0
-                for j in 0..<planeSize { sum += row[j] }
+                // Eight running sums (an AVX register) instead of one serial chain; the tail is added last.
+                var lanes = SIMD8<Float>(repeating: 0)
+                var j = 0
+                while j + 8 <= planeSize {
+                    lanes += UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<Float>.self)
+                    j += 8
+                }
+                var sum = lanes.sum()
+                while j < planeSize { sum += row[j]; j += 1 }
                 means[plane] = sum * inverse
             }
         }
@@ -178,16 +200,23 @@ enum Kernels {
                 let c = plane / input.batch, n = plane % input.batch
                 let source = input.data + c * input.channelStride + n * input.imageStride
                 let out = output + plane * outH * outW
-                for oy in 0..<outH {
-                    let y0 = max(0, 2 * oy - 1), y1 = min(input.height - 1, 2 * oy + 1)
-                    for ox in 0..<outW {
-                        let x0 = max(0, 2 * ox - 1), x1 = min(input.width - 1, 2 * ox + 1)
-                        var best = -Float.infinity
-                        for y in y0...y1 {
-                            let row = source + y * input.width
-                            for x in x0...x1 { best = max(best, row[x]) }
+                // Per output row: the column-wise max of its (up to) three input rows, then the max of each
+                // window of three neighbouring columns. Both passes run over contiguous rows.
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: input.width) { rowMax in
+                    let v = rowMax.baseAddress!
+                    for oy in 0..<outH {
+                        let y0 = max(0, 2 * oy - 1), y1 = min(input.height - 1, 2 * oy + 1)
+                        v.update(from: source + y0 * input.width, count: input.width)
+                        for y in y0..<y1 {
+                            let row = source + (y + 1) * input.width
+                            for x in 0..<input.width { v[x] = max(v[x], row[x]) }
                         }
-                        out[oy * outW + ox] = best
+                        let target = out + oy * outW
+                        target[0] = input.width > 1 ? max(v[0], v[1]) : v[0]
+                        for ox in 1..<max(1, outW) {
+                            let x = 2 * ox
+                            target[ox] = x + 1 < input.width ? max(v[x - 1], v[x], v[x + 1]) : max(v[x - 1], v[x])
+                        }
                     }
                 }
             }

@@ -47,10 +47,12 @@ public struct WinogradWeights: Sendable {
     }
 
     /// Whether Winograd beats im2col + GEMM here. Measured on this project's 2-core reference machine
-    /// (`seresnet bench` per layer): with 64 input channels the 16 small-K products are memory-bound, and with
-    /// fewer than 32 tiles (7×7 at batch 1) the transformed weights (16/9 larger) dominate; both lose.
+    /// (`seresnet bench`, per-layer timers): with fewer than 32 tiles (7×7 at batch 1) the transformed weights
+    /// (16/9 larger) dominate and it loses or ties. With 64 input channels (layer1 at 56×56) it lost to im2col
+    /// while the transforms gathered each 4×4 tile separately; since they run over whole tile rows it wins
+    /// there too (layer1's blocks ≈ 13% faster at batch 8 and ≈ 15% at batch 1).
     func pays(batch: Int, height: Int, width: Int) -> Bool {
-        inChannels >= 128 && batch * ((height + 1) / 2) * ((width + 1) / 2) >= 32
+        inChannels >= 64 && batch * ((height + 1) / 2) * ((width + 1) / 2) >= 32
     }
 
     /// Floats of the transformed-input and product buffers for an input of (batch, height, width).
@@ -62,48 +64,54 @@ public struct WinogradWeights: Sendable {
     /// y = relu(conv3×3(x) + bias), (Cin, N, H, W) → (Cout, N, H, W), x channel-major.
     /// `transformedInput` and `products` must hold `scratchSizes` floats.
     func run(input x: PlanarTensor, output: UnsafeMutablePointer<Float>, transformedInput v: UnsafeMutablePointer<Float>,
-             products m: UnsafeMutablePointer<Float>, threads: Int) {
+             products m: UnsafeMutablePointer<Float>, loop: ParallelLoop) {
         let height = x.height, width = x.width, batch = x.batch
         let tilesHigh = (height + 1) / 2, tilesWide = (width + 1) / 2
         let tiles = batch * tilesHigh * tilesWide
         let cin = inChannels, cout = outChannels
-        let loop = ParallelLoop(threads: threads)
 
         // V[ξ][ci][tile] = (Bᵀ d B)[ξ], d the 4×4 input patch at (2ty − 1, 2tx − 1), zero outside the image.
-        loop.run(cin) { channels in withUnsafeTemporaryAllocation(of: Float.self, capacity: 32) { scratch in
-            let d = scratch.baseAddress!, t = d + 16
+        // One row of tiles at a time: the four input rows are copied zero-padded into `d` (4 × padded width), Bᵀ
+        // is applied down the columns of the whole row strip, then B across each tile; for a fixed ξ the tiles
+        // of the strip are consecutive in V, so every pass is a contiguous loop rather than 16 scattered stores.
+        // Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]
+        let padded = 2 * tilesWide + 2
+        loop.run(cin) { channels in withUnsafeTemporaryAllocation(of: Float.self, capacity: 8 * padded) { scratch in
+            let d = scratch.baseAddress!, t = d + 4 * padded
+            let step = cin * tiles
             for ci in channels {
                 for n in 0..<batch {
                     let plane = x.data + ci * x.channelStride + n * x.imageStride
                     for ty in 0..<tilesHigh {
-                        for tx in 0..<tilesWide {
-                            let y0 = 2 * ty - 1, x0 = 2 * tx - 1
-                            if y0 >= 0, x0 >= 0, y0 + 3 < height, x0 + 3 < width {
-                                for r in 0..<4 { for c in 0..<4 { d[r * 4 + c] = plane[(y0 + r) * width + x0 + c] } }
+                        // d[r][p] = input (2ty − 1 + r, p − 1), zero outside the image.
+                        for r in 0..<4 {
+                            let row = d + r * padded, y = 2 * ty - 1 + r
+                            if y >= 0 && y < height {
+                                row[0] = 0
+                                (row + 1).update(from: plane + y * width, count: width)
+                                (row + 1 + width).update(repeating: 0, count: padded - 1 - width)
                             } else {
-                                for r in 0..<4 {
-                                    let yy = y0 + r
-                                    for c in 0..<4 {
-                                        let xx = x0 + c
-                                        d[r * 4 + c] = (yy >= 0 && yy < height && xx >= 0 && xx < width) ? plane[yy * width + xx] : 0
-                                    }
-                                }
+                                row.update(repeating: 0, count: padded)
                             }
-                            // Bᵀ d (rows), then (·) B (columns); Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]
-                            for c in 0..<4 {
-                                t[c] = d[c] - d[8 + c]
-                                t[4 + c] = d[4 + c] + d[8 + c]
-                                t[8 + c] = d[8 + c] - d[4 + c]
-                                t[12 + c] = d[4 + c] - d[12 + c]
-                            }
-                            let tile = (n * tilesHigh + ty) * tilesWide + tx
-                            let out = v + ci * tiles + tile
-                            let step = cin * tiles
-                            for r in 0..<4 {
-                                out[(r * 4 + 0) * step] = t[r * 4] - t[r * 4 + 2]
-                                out[(r * 4 + 1) * step] = t[r * 4 + 1] + t[r * 4 + 2]
-                                out[(r * 4 + 2) * step] = t[r * 4 + 2] - t[r * 4 + 1]
-                                out[(r * 4 + 3) * step] = t[r * 4 + 1] - t[r * 4 + 3]
+                        }
+                        let d0 = d, d1 = d + padded, d2 = d + 2 * padded, d3 = d + 3 * padded
+                        let t0 = t, t1 = t + padded, t2 = t + 2 * padded, t3 = t + 3 * padded
+                        for p in 0..<padded {
+                            t0[p] = d0[p] - d2[p]
+                            t1[p] = d1[p] + d2[p]
+                            t2[p] = d2[p] - d1[p]
+                            t3[p] = d1[p] - d3[p]
+                        }
+                        let strip = v + ci * tiles + (n * tilesHigh + ty) * tilesWide
+                        for r in 0..<4 {
+                            let row = t + r * padded
+                            let v0 = strip + (r * 4) * step, v1 = v0 + step, v2 = v1 + step, v3 = v2 + step
+                            for tx in 0..<tilesWide {
+                                let a = row[2 * tx], b = row[2 * tx + 1], c = row[2 * tx + 2], e = row[2 * tx + 3]
+                                v0[tx] = a - c
+                                v1[tx] = b + c
+                                v2[tx] = c - b
+                                v3[tx] = b - e
                             }
                         }
                     }
@@ -122,28 +130,38 @@ public struct WinogradWeights: Sendable {
         }
 
         // y = Aᵀ M A + bias, ReLU; Aᵀ = [1 1 1 0; 0 1 −1 −1]. Output pixels past the image edge are dropped.
+        // One row of tiles at a time: Aᵀ down the columns into `s` (2 rows × 4 columns × tiles of the strip, each
+        // a contiguous run over the strip's tiles), then A across each tile.
         bias.withUnsafeBufferPointer { bias in
-            loop.run(cout) { channels in withUnsafeTemporaryAllocation(of: Float.self, capacity: 24) { scratch in
-                let p = scratch.baseAddress!, s = p + 16
+            loop.run(cout) { channels in withUnsafeTemporaryAllocation(of: Float.self, capacity: 8 * tilesWide) { scratch in
+                let s = scratch.baseAddress!
+                let step = cout * tiles
                 for co in channels {
                     let b = bias[co]
                     for n in 0..<batch {
                         let plane = output + co * batch * height * width + n * height * width
                         for ty in 0..<tilesHigh {
-                            for tx in 0..<tilesWide {
-                                let tile = (n * tilesHigh + ty) * tilesWide + tx
-                                let source = m + co * tiles + tile
-                                let step = cout * tiles
-                                for xi in 0..<16 { p[xi] = source[xi * step] }
-                                for c in 0..<4 {
-                                    s[c] = p[c] + p[4 + c] + p[8 + c]
-                                    s[4 + c] = p[4 + c] - p[8 + c] - p[12 + c]
+                            let strip = m + co * tiles + (n * tilesHigh + ty) * tilesWide
+                            for c in 0..<4 {
+                                let p0 = strip + c * step, p1 = p0 + 4 * step, p2 = p1 + 4 * step, p3 = p2 + 4 * step
+                                let s0 = s + c * tilesWide, s1 = s + (4 + c) * tilesWide
+                                for tx in 0..<tilesWide {
+                                    s0[tx] = p0[tx] + p1[tx] + p2[tx]
+                                    s1[tx] = p1[tx] - p2[tx] - p3[tx]
                                 }
-                                let y = 2 * ty, xx = 2 * tx
-                                for r in 0..<2 where y + r < height {
-                                    let row = plane + (y + r) * width + xx
-                                    row[0] = max(s[r * 4] + s[r * 4 + 1] + s[r * 4 + 2] + b, 0)
-                                    if xx + 1 < width { row[1] = max(s[r * 4 + 1] - s[r * 4 + 2] - s[r * 4 + 3] + b, 0) }
+                            }
+                            let y = 2 * ty
+                            for r in 0..<2 where y + r < height {
+                                let row = plane + (y + r) * width
+                                let c0 = s + (4 * r) * tilesWide, c1 = c0 + tilesWide, c2 = c1 + tilesWide, c3 = c2 + tilesWide
+                                // Whole tiles, then the last tile's left column alone when the width is odd.
+                                for tx in 0..<width / 2 {
+                                    row[2 * tx] = max(c0[tx] + c1[tx] + c2[tx] + b, 0)
+                                    row[2 * tx + 1] = max(c1[tx] - c2[tx] - c3[tx] + b, 0)
+                                }
+                                if width % 2 == 1 {
+                                    let tx = width / 2
+                                    row[2 * tx] = max(c0[tx] + c1[tx] + c2[tx] + b, 0)
                                 }
                             }
                         }

@@ -79,7 +79,7 @@ import Testing
         let layer = Self.randomLayer(c, seed: 7)
         let input = Self.randomValues(c.batch * c.inChannels * c.height * c.width, seed: 11)
         let expected = Self.naiveConvolution(layer, input: input, batch: c.batch, height: c.height, width: c.width, relu: true)
-        let runner = ConvolutionRunner(threads: threads, maxPatchRows: c.inChannels * c.kernel * c.kernel)
+        let runner = ConvolutionRunner(loop: ParallelLoop(threads: threads), maxPatchRows: c.inChannels * c.kernel * c.kernel)
         defer { runner.deallocate() }
         var output = [Float](repeating: .nan, count: expected.count)
         // Both input layouts the engine uses: the network input (N, C, H, W) and activations (C, N, H, W).
@@ -111,7 +111,7 @@ import Testing
             winograd.run(input: .channelMajor(x.baseAddress!, channels: cin, batch: batch, height: height, width: width),
                          output: output.withUnsafeMutableBufferPointer { $0.baseAddress! },
                          transformedInput: v.withUnsafeMutableBufferPointer { $0.baseAddress! },
-                         products: m.withUnsafeMutableBufferPointer { $0.baseAddress! }, threads: threads)
+                         products: m.withUnsafeMutableBufferPointer { $0.baseAddress! }, loop: ParallelLoop(threads: threads))
         }
         #expect(Self.relativeError(output, expected) < 1e-5, "\(c.testDescription)")
     }
@@ -144,6 +144,25 @@ import Testing
             }
         }
         #expect(output == expected)
+    }
+
+    /// Many back-to-back regions (workers spinning) and regions after a pause (workers asleep) each cover
+    /// every index exactly once; parts fewer than threads leave the idle worker out.
+    @Test(arguments: [1, 2, 3])
+    func parallelLoopCoversEveryIndexOnce(threads: Int) {
+        let loop = ParallelLoop(threads: threads)
+        for round in 0..<2_000 {
+            let count = round % 37
+            var hits = [Int](repeating: 0, count: count)
+            hits.withUnsafeMutableBufferPointer { hits in
+                loop.run(count) { range in for i in range { hits[i] += 1 } }
+            }
+            #expect(hits.allSatisfy { $0 == 1 }, "round \(round)")
+            if round % 500 == 499 { usleep(300_000) }
+        }
+        var parts = [Int](repeating: 0, count: threads)
+        parts.withUnsafeMutableBufferPointer { parts in loop.forEachPart(1) { parts[$0] += 1 } }
+        #expect(parts == [1] + [Int](repeating: 0, count: threads - 1))
     }
 
     @Test func squeezeExcitationMatchesScalarTwin() {
