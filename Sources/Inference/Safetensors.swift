@@ -124,6 +124,17 @@ public final class SafetensorsFile {
         guard let dtype = SafetensorsDType(rawValue: dtypeName) else {
             throw CheckpointError.badTensorEntry(tensor: name, reason: "unknown dtype '\(dtypeName)'")
         }
+        // Offsets first: in a truncated file every entry past the end is reported the same way, whatever order
+        // the JSON object's keys come in.
+        guard let offsets = fields["data_offsets"] as? [Any], offsets.count == 2,
+              let beginNumber = offsets[0] as? NSNumber, let endNumber = offsets[1] as? NSNumber,
+              let begin = Int(exactly: beginNumber.doubleValue), let end = Int(exactly: endNumber.doubleValue)
+        else {
+            throw CheckpointError.badTensorEntry(tensor: name, reason: "'data_offsets' must be two integers [begin, end]")
+        }
+        guard begin >= 0, begin <= end, end <= dataSize else {
+            throw CheckpointError.offsetOutOfRange(tensor: name, begin: begin, end: end, dataSize: dataSize)
+        }
         guard let shapeValues = fields["shape"] as? [Any] else {
             throw CheckpointError.badTensorEntry(tensor: name, reason: "missing array field 'shape'")
         }
@@ -134,20 +145,11 @@ public final class SafetensorsFile {
                 throw CheckpointError.badTensorEntry(tensor: name, reason: "shape \(shapeValues) has a non-integer or negative dimension")
             }
             let (product, overflow) = count.multipliedReportingOverflow(by: dim)
-            guard !overflow, product <= dataSize else {
-                throw CheckpointError.badTensorEntry(tensor: name, reason: "shape \(shapeValues) has more elements than the file has bytes")
+            guard !overflow, product <= end - begin else {
+                throw CheckpointError.badTensorEntry(tensor: name, reason: "shape \(shapeValues) has more elements than its \(end - begin) data bytes")
             }
             count = product
             shape.append(dim)
-        }
-        guard let offsets = fields["data_offsets"] as? [Any], offsets.count == 2,
-              let beginNumber = offsets[0] as? NSNumber, let endNumber = offsets[1] as? NSNumber,
-              let begin = Int(exactly: beginNumber.doubleValue), let end = Int(exactly: endNumber.doubleValue)
-        else {
-            throw CheckpointError.badTensorEntry(tensor: name, reason: "'data_offsets' must be two integers [begin, end]")
-        }
-        guard begin >= 0, begin <= end, end <= dataSize else {
-            throw CheckpointError.offsetOutOfRange(tensor: name, begin: begin, end: end, dataSize: dataSize)
         }
         guard end - begin == count * dtype.size else {
             throw CheckpointError.badTensorEntry(
