@@ -81,11 +81,6 @@ public struct LoadedModel: Sendable {
 
 /// SHA-256 through OpenSSL's libcrypto (SHA-NI accelerated where the CPU has it).
 public enum SHA256 {
-    /// Hex digest of a byte buffer.
-    public static func hexDigest(_ bytes: UnsafeRawBufferPointer) -> String {
-        hexDigest(chunks: [bytes])
-    }
-
     /// Hex digest of a mapped safetensors file, releasing its pages chunk by chunk as they are hashed.
     static func hexDigest(of file: SafetensorsFile) -> String {
         let all = file.fileBytes
@@ -99,7 +94,7 @@ public enum SHA256 {
         return hexDigest(chunks: chunks) { index in file.releaseRange(index * chunk, count: chunks[index].count) }
     }
 
-    private static func hexDigest(chunks: [UnsafeRawBufferPointer], after: (Int) -> Void = { _ in }) -> String {
+    private static func hexDigest(chunks: [UnsafeRawBufferPointer], after: (Int) -> Void) -> String {
         let context = EVP_MD_CTX_new()!
         defer { EVP_MD_CTX_free(context) }
         EVP_DigestInit_ex(context, EVP_sha256(), nil)
