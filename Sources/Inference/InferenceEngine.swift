@@ -109,7 +109,7 @@ public final class InferenceEngine {
                 var scale: UnsafePointer<Float>? = nil
                 if let se = block.squeezeExcitation {
                     Kernels.channelMeans(next, channels: spec.outChannels, batch: n, planeSize: outHeight * outWidth, into: w.means, loop: loop)
-                    Kernels.squeezeExcitation(se, means: w.means, batch: n, hidden: w.hidden, scale: w.scale)
+                    Kernels.squeezeExcitation(se, means: w.means, batch: n, hidden: w.hidden, scale: w.scale, loop: loop)
                     scale = UnsafePointer(w.scale)
                 }
                 // shortcut: identity, or 1×1/stride conv + BN
@@ -131,7 +131,7 @@ public final class InferenceEngine {
         network.classifierWeight.withUnsafeBufferPointer { weight in
             network.classifierBias.withUnsafeBufferPointer { bias in
                 Kernels.classifier(features: w.means, batch: n, featureCount: architecture.featureCount,
-                                   weight: weight.baseAddress!, bias: bias.baseAddress!, classes: architecture.numClasses, into: logits)
+                                   weight: weight.baseAddress!, bias: bias.baseAddress!, classes: architecture.numClasses, into: logits, loop: loop)
             }
         }
     }

@@ -172,22 +172,29 @@ enum Kernels {
     }
 
     /// Squeeze-excitation MLP on pooled means: scale(C×N) = σ(W2 · relu(W1 · means + b1) + b2).
-    /// `hidden` is scratch of (se.hidden × N).
+    /// `hidden` is scratch of (se.hidden × N). Each layer's rows are split over the loop's threads: at batch 1
+    /// these are matrix-vector products that only stream the weights, so both cores share the reading.
     static func squeezeExcitation(_ se: SqueezeExcitation, means: UnsafePointer<Float>, batch: Int,
-                                  hidden: UnsafeMutablePointer<Float>, scale: UnsafeMutablePointer<Float>) {
+                                  hidden: UnsafeMutablePointer<Float>, scale: UnsafeMutablePointer<Float>, loop: ParallelLoop) {
         se.reduceWeight.withUnsafeBufferPointer { w1 in
-            gemm(m: se.hidden, n: batch, k: se.channels, a: w1.baseAddress!, lda: se.channels, b: means, ldb: batch, c: hidden, ldc: batch)
-        }
-        for r in 0..<se.hidden {
-            for n in 0..<batch { hidden[r * batch + n] = max(hidden[r * batch + n] + se.reduceBias[r], 0) }
+            loop.run(se.hidden, minimumPerThread: 16) { rows in
+                gemm(m: rows.count, n: batch, k: se.channels, a: w1.baseAddress! + rows.lowerBound * se.channels, lda: se.channels,
+                     b: means, ldb: batch, c: hidden + rows.lowerBound * batch, ldc: batch)
+                for r in rows {
+                    for n in 0..<batch { hidden[r * batch + n] = max(hidden[r * batch + n] + se.reduceBias[r], 0) }
+                }
+            }
         }
         se.expandWeight.withUnsafeBufferPointer { w2 in
-            gemm(m: se.channels, n: batch, k: se.hidden, a: w2.baseAddress!, lda: se.hidden, b: hidden, ldb: batch, c: scale, ldc: batch)
-        }
-        for c in 0..<se.channels {
-            for n in 0..<batch {
-                let z = scale[c * batch + n] + se.expandBias[c]
-                scale[c * batch + n] = 1 / (1 + exp(-z))
+            loop.run(se.channels, minimumPerThread: 64) { rows in
+                gemm(m: rows.count, n: batch, k: se.hidden, a: w2.baseAddress! + rows.lowerBound * se.hidden, lda: se.hidden,
+                     b: hidden, ldb: batch, c: scale + rows.lowerBound * batch, ldc: batch)
+                for c in rows {
+                    for n in 0..<batch {
+                        let z = scale[c * batch + n] + se.expandBias[c]
+                        scale[c * batch + n] = 1 / (1 + exp(-z))
+                    }
+                }
             }
         }
     }
@@ -223,12 +230,16 @@ enum Kernels {
         }
     }
 
-    /// logits(N × classes) = featuresᵀ · Wᵀ + b, with features (C × N) and W (classes × C).
+    /// logits(N × classes) = featuresᵀ · Wᵀ + b, with features (C × N) and W (classes × C); classes split over
+    /// the loop's threads (the weights are the bulk of the reading).
     static func classifier(features: UnsafePointer<Float>, batch: Int, featureCount: Int,
                            weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, classes: Int,
-                           into logits: UnsafeMutablePointer<Float>) {
-        for n in 0..<batch { (logits + n * classes).update(from: bias, count: classes) }
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasTrans, Int32(batch), Int32(classes), Int32(featureCount), 1,
-                    features, Int32(batch), weight, Int32(featureCount), 1, logits, Int32(classes))
+                           into logits: UnsafeMutablePointer<Float>, loop: ParallelLoop) {
+        loop.run(classes, minimumPerThread: 64) { range in
+            for n in 0..<batch { (logits + n * classes + range.lowerBound).update(from: bias + range.lowerBound, count: range.count) }
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasTrans, Int32(batch), Int32(range.count), Int32(featureCount), 1,
+                        features, Int32(batch), weight + range.lowerBound * featureCount, Int32(featureCount), 1,
+                        logits + range.lowerBound, Int32(classes))
+        }
     }
 }

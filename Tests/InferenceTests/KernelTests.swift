@@ -166,7 +166,8 @@ import Testing
     }
 
     @Test func squeezeExcitationMatchesScalarTwin() {
-        let channels = 24, hidden = 5, batch = 3, planeSize = 13
+        // Wide enough that both MLP layers split their rows over the two threads.
+        let channels = 160, hidden = 40, batch = 3, planeSize = 13
         var random = SeededRandom(seed: 21)
         let se = SqueezeExcitation(channels: channels, hidden: hidden,
                                    reduceWeight: (0..<hidden * channels).map { _ in Float(random.normal()) },
@@ -197,14 +198,14 @@ import Testing
         let loop = ParallelLoop(threads: 2)
         y.withUnsafeMutableBufferPointer { y in
             Kernels.channelMeans(y.baseAddress!, channels: channels, batch: batch, planeSize: planeSize, into: &means, loop: loop)
-            Kernels.squeezeExcitation(se, means: means, batch: batch, hidden: &hiddenScratch, scale: &scale)
+            Kernels.squeezeExcitation(se, means: means, batch: batch, hidden: &hiddenScratch, scale: &scale, loop: loop)
             Kernels.scaleAddReLU(y.baseAddress!, scale: scale, shortcut: shortcut, channels: channels, batch: batch, planeSize: planeSize, loop: loop)
         }
         #expect(Self.relativeError(y, expected) < 1e-5)
     }
 
     @Test func globalPoolingAndClassifierMatchScalarTwin() {
-        let channels = 17, batch = 3, planeSize = 10, classes = 11
+        let channels = 17, batch = 3, planeSize = 10, classes = 150  // classes split over two threads
         let x = Self.randomValues(channels * batch * planeSize, seed: 31)
         let weight = Self.randomValues(classes * channels, seed: 32), bias = Self.randomValues(classes, seed: 33)
         var expected = [Float](repeating: 0, count: batch * classes)
@@ -220,7 +221,7 @@ import Testing
         }
         var means = [Float](repeating: 0, count: channels * batch), logits = [Float](repeating: .nan, count: batch * classes)
         Kernels.channelMeans(x, channels: channels, batch: batch, planeSize: planeSize, into: &means, loop: ParallelLoop(threads: 1))
-        Kernels.classifier(features: means, batch: batch, featureCount: channels, weight: weight, bias: bias, classes: classes, into: &logits)
+        Kernels.classifier(features: means, batch: batch, featureCount: channels, weight: weight, bias: bias, classes: classes, into: &logits, loop: ParallelLoop(threads: 2))
         #expect(Self.relativeError(logits, expected) < 1e-5)
     }
 }
