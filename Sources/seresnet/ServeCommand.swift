@@ -79,6 +79,8 @@ struct ServeCommand: ParsableCommand {
         }
         LoggingSystem.bootstrap { JSONLogHandler(label: $0, level: level) }
         let logger = Logger(label: "seresnet")
+        let memoryPolicy = MemoryPolicy.apply()
+        logger.debug("memory policy", metadata: ["large_blocks": .string(memoryPolicy)])
 
         var service = ServiceConfiguration()
         service.threads = try Environment.int(threads, "SERESNET_THREADS", default: ProcessorBudget.available(), range: 1...256, flagName: "--threads")

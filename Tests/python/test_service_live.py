@@ -239,3 +239,32 @@ def test_sigterm_finishes_uploads_in_flight_and_exits_zero(binary, seresnet50_mo
     messages = [e.get("message") for e in service.log_entries()]
     assert "draining" in messages and "stopped" in messages
     service.stop()
+
+
+def resident_kib(pid):
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+
+
+def test_memory_returns_to_baseline_after_a_burst_of_large_uploads(binary):
+    # Bodies of 12 MB (not JPEGs: each gets its 415 after being read in full), 24 at once, twice. Without the
+    # fixed mmap threshold (MemoryPolicy) glibc keeps them in its arenas and resident memory stays hundreds
+    # of megabytes up after the burst.
+    service = ServiceProcess(binary, FIXTURES / "tiny-seresnet")
+    try:
+        service.wait_ready()
+        service.post("/classify", (IMAGES / "cat-444.jpg").read_bytes())
+        baseline = resident_kib(service.process.pid)
+        body = bytes(range(256)) * (12_000_000 // 256)
+
+        def upload(_):
+            return service.post("/classify", body)[0]
+
+        for _ in range(2):
+            with concurrent.futures.ThreadPoolExecutor(24) as pool:
+                assert set(pool.map(upload, range(24))) == {415}
+        time.sleep(0.5)
+        grown = resident_kib(service.process.pid) - baseline
+        assert grown < 64 * 1024, f"resident memory {grown} KiB above the {baseline} KiB baseline after the burst"
+    finally:
+        assert service.stop() == 0
