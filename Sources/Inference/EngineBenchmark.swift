@@ -8,9 +8,11 @@ public struct EngineBenchmark: Sendable {
     public let samplesMilliseconds: [Double]
     public let multiplyAccumulatesPerImage: Int
 
-    /// Runs `warmup` untimed then `iterations` timed batches.
-    public init(engine: InferenceEngine, batch: Int, iterations: Int, warmup: Int) {
+    /// Runs `warmup` untimed then `iterations` timed batches, charging the timed ones to `profile` if given.
+    public init(engine: InferenceEngine, batch: Int, iterations: Int, warmup: Int, profile: StageProfile? = nil) {
         for _ in 0..<warmup { engine.run(batch: batch) }
+        engine.profile = profile
+        defer { engine.profile = nil }
         var samples: [Double] = []
         samples.reserveCapacity(iterations)
         for _ in 0..<iterations {

@@ -15,6 +15,10 @@ public final class InferenceEngine {
     public let threads: Int
     /// Multiply-accumulates of one image's forward pass.
     public let multiplyAccumulatesPerImage: Int
+    /// The same by part of the pass (`StageProfile`'s names), as a direct convolution would do them.
+    public let multiplyAccumulatesByPart: [String: Int]
+    /// When set, every forward pass charges its parts' wall time to it.
+    public var profile: StageProfile?
 
     private let loop: ParallelLoop
     private let convolutions: ConvolutionRunner
@@ -39,7 +43,8 @@ public final class InferenceEngine {
         logits = .allocate(capacity: maxBatch * architecture.numClasses)
         workspace = Workspace(network: network, height: inputHeight, width: inputWidth, batch: maxBatch)
         convolutions = ConvolutionRunner(loop: loop, maxPatchRows: Self.maxPatchRows(network, maxBatch: maxBatch))
-        multiplyAccumulatesPerImage = Self.multiplyAccumulates(network, height: inputHeight, width: inputWidth)
+        multiplyAccumulatesByPart = Self.multiplyAccumulatesByPart(network, height: inputHeight, width: inputWidth)
+        multiplyAccumulatesPerImage = multiplyAccumulatesByPart.values.reduce(0, +)
     }
 
     deinit {
@@ -78,6 +83,8 @@ public final class InferenceEngine {
         let w = workspace
         let architecture = network.architecture
         var height = inputHeight, width = inputWidth
+        let profile = self.profile
+        profile?.beginPass()
 
         // Stem: (N, 3, H, W) → conv 7×7/2 + BN + ReLU → (64, N, H/2, W/2) → maxpool 3×3/2 → (64, N, H/4, W/4)
         let stemInput = PlanarTensor.imageMajor(input, channels: architecture.inputChannels, batch: n, height: height, width: width)
@@ -85,9 +92,11 @@ public final class InferenceEngine {
         convolutions.run(network.stem, input: stemInput, output: w.t1, epilogue: .biasReLU)
         Kernels.maxPool3x3Stride2(.channelMajor(w.t1, channels: architecture.stemWidth, batch: n, height: height, width: width), into: w.x, loop: loop)
         height = (height - 1) / 2 + 1; width = (width - 1) / 2 + 1
+        profile?.mark("stem")
 
         var current = w.x, next = w.y
-        for stage in network.stages {
+        for (stageIndex, stage) in network.stages.enumerated() {
+            let name = "layer\(stageIndex + 1)"
             for block in stage {
                 let spec = block.spec
                 let x = PlanarTensor.channelMajor(current, channels: spec.inChannels, batch: n, height: height, width: width)
@@ -95,6 +104,7 @@ public final class InferenceEngine {
 
                 // conv1 1×1 + BN + ReLU: (Cin, N, H, W) → (width, N, H, W)
                 convolutions.run(block.conv1, input: x, output: w.t1, epilogue: .biasReLU)
+                profile?.mark("\(name) conv1")
                 // conv2 3×3/stride + BN + ReLU: → (width, N, H/s, W/s)
                 let t1 = PlanarTensor.channelMajor(w.t1, channels: spec.width, batch: n, height: height, width: width)
                 if let winograd = block.conv2Winograd, winograd.pays(batch: n, height: height, width: width) {
@@ -102,25 +112,30 @@ public final class InferenceEngine {
                 } else {
                     convolutions.run(block.conv2, input: t1, output: w.t2, epilogue: .biasReLU)
                 }
+                profile?.mark("\(name) conv2")
                 // conv3 1×1 + BN: → (Cout, N, H/s, W/s)
                 convolutions.run(block.conv3, input: .channelMajor(w.t2, channels: spec.width, batch: n, height: outHeight, width: outWidth),
                                  output: next, epilogue: .bias)
+                profile?.mark("\(name) conv3")
                 // SE: channel means → MLP → per-(channel, image) scale
                 var scale: UnsafePointer<Float>? = nil
                 if let se = block.squeezeExcitation {
                     Kernels.channelMeans(next, channels: spec.outChannels, batch: n, planeSize: outHeight * outWidth, into: w.means, loop: loop)
                     Kernels.squeezeExcitation(se, means: w.means, batch: n, hidden: w.hidden, scale: w.scale, loop: loop)
                     scale = UnsafePointer(w.scale)
+                    profile?.mark("\(name) se")
                 }
                 // shortcut: identity, or 1×1/stride conv + BN
                 var shortcut = UnsafePointer(current)
                 if let downsample = block.downsample {
                     convolutions.run(downsample, input: x, output: w.shortcut, epilogue: .bias)
                     shortcut = UnsafePointer(w.shortcut)
+                    profile?.mark("\(name) downsample")
                 }
                 // y = relu(conv3 · se_scale + shortcut)
                 Kernels.scaleAddReLU(next, scale: scale, shortcut: shortcut, channels: spec.outChannels, batch: n,
                                      planeSize: outHeight * outWidth, loop: loop)
+                profile?.mark("\(name) add")
                 swap(&current, &next)
                 height = outHeight; width = outWidth
             }
@@ -134,6 +149,8 @@ public final class InferenceEngine {
                                    weight: weight.baseAddress!, bias: bias.baseAddress!, classes: architecture.numClasses, into: logits, loop: loop)
             }
         }
+        profile?.mark("head")
+        profile?.endPass()
     }
 
     /// Largest patch matrix height (Cin·k·k) of any layer, and enough for a whole unfolded layer whose
@@ -146,21 +163,30 @@ public final class InferenceEngine {
         return rows
     }
 
-    private static func multiplyAccumulates(_ network: SEResNet, height: Int, width: Int) -> Int {
+    /// Multiply-accumulates of one image by part of the forward pass, named as `StageProfile` names them (direct
+    /// convolution counts: Winograd does fewer).
+    private static func multiplyAccumulatesByPart(_ network: SEResNet, height: Int, width: Int) -> [String: Int] {
+        var parts: [String: Int] = [:]
         var h = network.stem.shape.outputSide(height), w = network.stem.shape.outputSide(width)
         func macs(_ layer: ConvolutionLayer, _ outH: Int, _ outW: Int) -> Int {
             layer.shape.outChannels * layer.shape.inChannels * layer.shape.kernel * layer.shape.kernel * outH * outW
         }
-        var total = macs(network.stem, h, w)
+        parts["stem"] = macs(network.stem, h, w)
         h = (h - 1) / 2 + 1; w = (w - 1) / 2 + 1
-        for block in network.stages.joined() {
-            let oh = block.conv2.shape.outputSide(h), ow = block.conv2.shape.outputSide(w)
-            total += macs(block.conv1, h, w) + macs(block.conv2, oh, ow) + macs(block.conv3, oh, ow)
-            if let d = block.downsample { total += macs(d, oh, ow) }
-            if let se = block.squeezeExcitation { total += 2 * se.channels * se.hidden }
-            h = oh; w = ow
+        for (stageIndex, stage) in network.stages.enumerated() {
+            let name = "layer\(stageIndex + 1)"
+            for block in stage {
+                let oh = block.conv2.shape.outputSide(h), ow = block.conv2.shape.outputSide(w)
+                parts["\(name) conv1", default: 0] += macs(block.conv1, h, w)
+                parts["\(name) conv2", default: 0] += macs(block.conv2, oh, ow)
+                parts["\(name) conv3", default: 0] += macs(block.conv3, oh, ow)
+                if let d = block.downsample { parts["\(name) downsample", default: 0] += macs(d, oh, ow) }
+                if let se = block.squeezeExcitation { parts["\(name) se", default: 0] += 2 * se.channels * se.hidden }
+                h = oh; w = ow
+            }
         }
-        return total + network.architecture.numClasses * network.architecture.featureCount
+        parts["head"] = network.architecture.numClasses * network.architecture.featureCount
+        return parts
     }
 }
 

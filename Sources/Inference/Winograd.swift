@@ -47,7 +47,7 @@ public struct WinogradWeights: Sendable {
     }
 
     /// Whether Winograd beats im2col + GEMM here. Measured on this project's 2-core reference machine
-    /// (`seresnet bench`, per-layer timers): with fewer than 32 tiles (7×7 at batch 1) the transformed weights
+    /// (`seresnet bench --profile`): with fewer than 32 tiles (7×7 at batch 1) the transformed weights
     /// (16/9 larger) dominate and it loses or ties. With 64 input channels (layer1 at 56×56) it lost to im2col
     /// while the transforms gathered each 4×4 tile separately; since they run over whole tile rows it wins
     /// there too (layer1's blocks ≈ 13% faster at batch 8 and ≈ 15% at batch 1).

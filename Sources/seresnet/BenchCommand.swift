@@ -34,6 +34,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Seed for the random input.")
     var seed: UInt64 = 1
 
+    @Flag(help: "Also report where a forward pass spends its time: the stem, each stage's conv1, conv2, conv3, SE, downsample and residual add, the head.")
+    var profile = false
+
     func validate() throws {
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
         guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1") }
@@ -70,19 +73,23 @@ struct BenchCommand: ParsableCommand {
                 }
             }
         }
-        let result = EngineBenchmark(engine: engine, batch: batch, iterations: iterations, warmup: warmup)
+        let stageProfile = profile ? StageProfile() : nil
+        let result = EngineBenchmark(engine: engine, batch: batch, iterations: iterations, warmup: warmup, profile: stageProfile)
+        let parts = (stageProfile?.parts ?? []).map { (name: $0.name, milliseconds: $0.milliseconds / Double(max(1, stageProfile!.passes))) }
+        let profiledTotal = parts.reduce(0) { $0 + $1.milliseconds }
         if let dumpLogits {
             let logits = engine.run(batch: batch)
             try Data(buffer: logits).write(to: URL(fileURLWithPath: dumpLogits))
         }
         if json {
-            let object: [String: Any] = [
+            var object: [String: Any] = [
                 "model": loaded.config.name, "batch": batch, "threads": result.threads, "iterations": iterations,
                 "median_ms": result.medianMilliseconds, "p90_ms": result.p90Milliseconds, "min_ms": result.minMilliseconds,
                 "images_per_second": result.imagesPerSecond, "gflops": result.gigaflops,
                 "gflop_per_image": 2 * Double(result.multiplyAccumulatesPerImage) / 1e9,
                 "load_ms": loadMilliseconds, "weights_sha256": loaded.weightsSHA256,
             ]
+            if profile { object["profile_ms"] = Dictionary(uniqueKeysWithValues: parts.map { ($0.name, $0.milliseconds) }) }
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
@@ -92,8 +99,22 @@ struct BenchCommand: ParsableCommand {
                 latency per batch: median \(format(result.medianMilliseconds)) ms  p90 \(format(result.p90Milliseconds)) ms  min \(format(result.minMilliseconds)) ms
                 throughput: \(format(result.imagesPerSecond)) images/s  \(format(result.gigaflops)) GFLOP/s (\(format(2 * Double(result.multiplyAccumulatesPerImage) / 1e9)) GFLOP per image)
                 """)
+            if profile {
+                // GFLOP/s counts a direct convolution's multiply-adds, so Winograd parts can exceed the machine's peak.
+                print("time per pass by part (mean over the timed iterations); GFLOP/s as direct convolution:")
+                for part in parts {
+                    let name = part.name.padding(toLength: 18, withPad: " ", startingAt: 0)
+                    let macs = engine.multiplyAccumulatesByPart[part.name] ?? 0
+                    let rate = macs > 0 ? format(2 * Double(macs * batch) / (part.milliseconds / 1000) / 1e9).leftPadded(8) : "       -"
+                    print("  \(name) \(format(part.milliseconds).leftPadded(8)) ms  \(format(100 * part.milliseconds / max(profiledTotal, 1e-9)).leftPadded(6)) %  \(rate) GFLOP/s")
+                }
+            }
         }
     }
 
     private func format(_ value: Double) -> String { String(format: "%.2f", value) }
+}
+
+private extension String {
+    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
 }

@@ -25,6 +25,31 @@ import Testing
         #expect(maxAbsoluteDifference(one, two) <= logitTolerance(one))
     }
 
+    @Test func profileChargesEveryPartOfEveryPassAndChangesNothing() throws {
+        let model = TimmGoldenTests.model
+        let input = try Fixtures.floats(Fixtures.tinyModel.appendingPathComponent("random-batch2.input.f32"))
+        let engine = InferenceEngine(network: model.network, inputHeight: 224, inputWidth: 224, maxBatch: 2, threads: 2)
+        let plain = engine.classify(input, batch: 2)
+        let profile = StageProfile()
+        engine.profile = profile
+        let started = DispatchTime.now().uptimeNanoseconds
+        var profiled: [Float] = []
+        for _ in 0..<3 { profiled = engine.classify(input, batch: 2) }
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
+        #expect(profiled == plain)
+        #expect(profile.passes == 3)
+        let names = profile.parts.map(\.name)
+        #expect(names.first == "stem" && names.last == "head")
+        for stage in 1...model.network.stages.count {
+            for part in ["conv1", "conv2", "conv3", "add"] { #expect(names.contains("layer\(stage) \(part)")) }
+        }
+        #expect(names.contains("layer1 se") == (model.network.stages[0][0].squeezeExcitation != nil))
+        #expect(names.contains { $0.hasSuffix("downsample") })
+        // The parts tile each pass: their sum is the passes' wall time (less the copies in and out of `classify`).
+        let total = profile.parts.reduce(0) { $0 + $1.milliseconds }
+        #expect(total > 0 && total <= elapsed)
+    }
+
     @Test(arguments: [SyntheticWeights.Preset.resnet50, .seresnet101, .tiny])
     func syntheticPresetsLoadThroughTheSameCode(_ preset: SyntheticWeights.Preset) throws {
         let directory = try Fixtures.temporaryDirectory()
