@@ -6,7 +6,7 @@ weights, same image, same machine, one run.
 For each concurrency, `hey` posts the JPEG to each server in alternating rounds; reported per server: the
 median over rounds of requests/s and of p50 latency, plus any non-200 answers (must be none).
 
-  scripts/bench-e2e.py [--image FILE] [--concurrency 1 8] [--rounds 3] [--seconds 10] [--engines-compare]
+  scripts/bench-e2e.py [--image FILE] [--concurrency 1 8] [--rounds 3] [--seconds 10] [--engines-compare] [--peer-workers N]
 With --engines-compare it measures `seresnet serve --engines 1` (one engine, 2 threads) against
 `--engines 2` (two engines, 1 thread each) instead of the peer.
 """
@@ -56,6 +56,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--engines-compare", action="store_true")
+    parser.add_argument("--peer-workers", type=int, default=1,
+                        help="uvicorn worker processes for the peer (each with its own 2-thread onnxruntime session)")
     args = parser.parse_args()
 
     work = tempfile.TemporaryDirectory()
@@ -77,9 +79,10 @@ def main():
         servers["seresnet"] = 18081
         for mode, port in (("threadpool", 18082), ("eventloop", 18083)):
             processes.append(subprocess.Popen([sys.executable, "-m", "uvicorn", "--app-dir", str(ROOT / "scripts"), "peer_fastapi_server:app",
-                                               "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log"],
+                                               "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
+                                               "--workers", str(args.peer_workers)],
                                               env=dict(os.environ, PEER_ONNX=str(onnx_path), PEER_THREADS="2", PEER_MODE=mode), stderr=log))
-            servers[f"fastapi ({mode})"] = port
+            servers[f"fastapi ({mode})" if args.peer_workers == 1 else f"fastapi ({mode}) ×{args.peer_workers}"] = port
     try:
         for name, port in servers.items():
             if name.startswith("fastapi"):
