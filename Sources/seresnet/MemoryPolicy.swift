@@ -7,8 +7,8 @@ import Glibc
 ///
 /// glibc raises its mmap threshold to the size of each large block freed (up to 32 MiB), so after the first
 /// few multi-megabyte uploads every later body lands in the malloc arenas instead of its own mapping, and
-/// the arenas keep those pages: measured here, 64 concurrent 15 MB uploads left `serve` at 0.8–1.1 GiB
-/// resident for good (from 389 MB). Setting the threshold explicitly turns that adjustment off, so blocks of
+/// the arenas keep those pages: measured here, 64 concurrent 15 MB uploads left `serve` at 0.83–1.05 GiB
+/// resident for good (from 380 MiB). Setting the threshold explicitly turns that adjustment off, so blocks of
 /// `largeBlockBytes` and more are mapped and unmapped on their own and resident memory returns to the
 /// baseline after the burst. Typical JPEG bodies (well under 1 MiB) stay in the arenas.
 enum MemoryPolicy {
