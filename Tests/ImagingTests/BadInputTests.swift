@@ -57,9 +57,12 @@ import Testing
         _ = try? decodeJPEG(bytes, targetShorterSide: 235) // warm up code paths and the allocator
         let clock = ContinuousClock()
         var caught: ImageDecodeError?
-        let elapsed = clock.measure {
-            do { _ = try decodeJPEG(bytes, targetShorterSide: 235) } catch { caught = error as? ImageDecodeError }
-        }
+        // The fastest of five, so a preemption on a busy machine does not count.
+        let elapsed = (0..<5).map { _ in
+            clock.measure {
+                do { _ = try decodeJPEG(bytes, targetShorterSide: 235) } catch { caught = error as? ImageDecodeError }
+            }
+        }.min()!
         #expect(caught == .tooManyPixels(width: 65000, height: 65000, limit: 50_000_000))
         // Far below 10 ms: only the markers are parsed, no pixel memory is allocated.
         #expect(elapsed < .milliseconds(10), "took \(elapsed)")
