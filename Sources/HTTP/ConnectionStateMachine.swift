@@ -4,6 +4,8 @@ public struct ConnectionTimeouts: Sendable, Equatable {
     public var headerRead: Duration = .seconds(10)
     /// Longest gap between two reads of a request body → 408.
     public var bodyIdle: Duration = .seconds(30)
+    /// From the end of a request's head to the end of its body, however steadily it trickles in → 408.
+    public var body: Duration = .seconds(60)
     /// How long an idle keep-alive connection stays open between requests.
     public var keepAliveIdle: Duration = .seconds(60)
     /// Longest time a pending response may make no progress (a client that does not read) → closed.
@@ -14,10 +16,34 @@ public struct ConnectionTimeouts: Sendable, Equatable {
     public init() {}
 }
 
+/// Request-body bytes held in memory across all of a server's connections, against one limit, so that many
+/// concurrent uploads cannot add up past the memory the service was given (each is also bounded by
+/// `maxBodyBytes`). A body's bytes count from its head (its Content-Length; chunked bodies as they grow) until
+/// its response is delivered, since the handler holds the body until then. Event-loop thread only.
+final class BodyBudget {
+    let limit: Int
+    private(set) var reserved = 0
+
+    init(limit: Int) { self.limit = limit }
+
+    /// Takes `bytes` from the budget if they fit.
+    func reserve(_ bytes: Int) -> Bool {
+        guard bytes <= limit - reserved else { return false }
+        reserved += bytes
+        return true
+    }
+
+    func release(_ bytes: Int) {
+        reserved -= bytes
+        assert(reserved >= 0)
+    }
+}
+
 /// What a connection's state machine needs from its server: routes, limits, timeouts, error rendering.
 struct ConnectionContext {
     let router: Router
     let limits: RequestParser.Limits
+    let bodyBudget: BodyBudget
     let timeouts: ConnectionTimeouts
     let errorResponder: (HTTPServerError) -> HTTPResponse
     /// The `Date` header value for now (the server caches it per second).
@@ -46,7 +72,7 @@ struct ConnectionStateMachine {
         /// Between requests (or before the first), nothing of the next request received.
         case idle(since: Instant)
         case readingHead(since: Instant)
-        case readingBody(lastProgress: Instant)
+        case readingBody(lastProgress: Instant, deadline: Instant)
         case awaitingResponse
         case closing(deadline: Instant)
         case closed
@@ -73,6 +99,9 @@ struct ConnectionStateMachine {
     private var shuttingDown = false
     private(set) var writeDeadline: Instant?
     private(set) var requestsServed = 0
+    /// This connection's share of the server's `BodyBudget`, given back with the response (or by the server,
+    /// via `releaseBodyBudget`, when the connection goes away).
+    private(set) var reservedBodyBytes = 0
 
     init(context: ConnectionContext, remoteAddress: String, now: Instant) {
         self.context = context
@@ -85,6 +114,7 @@ struct ConnectionStateMachine {
     /// Whether the socket should be read: not while a handler runs (pipelined requests wait in the
     /// kernel buffer, which bounds memory), and not once closed.
     var wantsRead: Bool {
+        if peerHalfClosed { return false }  // nothing more will come, and EOF would wake the loop forever
         switch state {
         case .awaitingResponse, .closed: return false
         default: return true
@@ -131,6 +161,12 @@ struct ConnectionStateMachine {
         case .closed:
             return []
         default:
+            if writeDeadline != nil {
+                // Responses are still queued (pipelined requests, then a half-close): deliver them, then close.
+                peerHalfClosed = true
+                if case .closing = state {} else { state = .closing(deadline: now + context.timeouts.linger) }
+                return [.close]
+            }
             state = .closed
             return [.closeNow]
         }
@@ -141,7 +177,8 @@ struct ConnectionStateMachine {
         if !pending {
             writeDeadline = nil
             // The linger period of a closing connection starts once its last response is out.
-            if case .closing = state { state = .closing(deadline: now + context.timeouts.linger) }
+            // (Nothing to linger for once the peer has closed its side.)
+            if case .closing = state { state = .closing(deadline: peerHalfClosed ? now : now + context.timeouts.linger) }
         } else if progressed || writeDeadline == nil {
             writeDeadline = now + context.timeouts.write
         }
@@ -174,8 +211,8 @@ struct ConnectionStateMachine {
             if now >= since + context.timeouts.headerRead {
                 return respondToError(.requestTimeout, now: now)
             }
-        case .readingBody(let last):
-            if now >= last + context.timeouts.bodyIdle {
+        case .readingBody(let last, let deadline):
+            if now >= last + context.timeouts.bodyIdle || now >= deadline {
                 return respondToError(.requestTimeout, now: now)
             }
         case .closing(let deadline):
@@ -203,7 +240,10 @@ struct ConnectionStateMachine {
             switch result {
             case .needMoreData:
                 requestBytesIn += input.count - offset
-                if case .readingBody = state { state = .readingBody(lastProgress: now) }
+                if case .readingBody(_, let deadline) = state {
+                    state = .readingBody(lastProgress: now, deadline: deadline)
+                    if !reserveBufferedBody() { return actions + respondToError(.tooManyUploads(limit: context.bodyBudget.limit), now: now) }
+                }
                 return actions
 
             case .head(let head, let consumed):
@@ -217,6 +257,7 @@ struct ConnectionStateMachine {
             case .complete(let body, let consumed):
                 requestBytesIn += consumed
                 offset += consumed
+                if !reserveBufferedBody() { return actions + respondToError(.tooManyUploads(limit: context.bodyBudget.limit), now: now) }
                 guard let current = inFlight else { return actions }
                 if let early = current.earlyResponse {
                     actions += respond(early.response, now: now, forceClose: false, error: early.error)
@@ -237,12 +278,35 @@ struct ConnectionStateMachine {
         }
     }
 
+    /// Grows the reservation to what the parser holds (chunked bodies, whose size is not known up front).
+    private mutating func reserveBufferedBody() -> Bool {
+        let held = parser.bufferedBodyBytes
+        guard held > reservedBodyBytes else { return true }
+        guard context.bodyBudget.reserve(held - reservedBodyBytes) else { return false }
+        reservedBodyBytes = held
+        return true
+    }
+
+    /// Gives this connection's body reservation back to the server's budget.
+    mutating func releaseBodyBudget() {
+        context.bodyBudget.release(reservedBodyBytes)
+        reservedBodyBytes = 0
+    }
+
     /// Routes a request whose head just arrived; returns false when processing of this input must stop.
     private mutating func startRequest(_ head: HTTPRequestHead, bodyAlreadyArrived: Bool, now: Instant, actions: inout [Action]) -> Bool {
         inFlight = InFlight(head: head, route: nil, earlyResponse: nil)
-        if case .contentLength(let n) = head.framing, n > context.limits.maxBodyBytes {
-            actions += respondToError(.payloadTooLarge(limit: context.limits.maxBodyBytes), now: now)
-            return false
+        if case .contentLength(let n) = head.framing {
+            if n > context.limits.maxBodyBytes {
+                actions += respondToError(.payloadTooLarge(limit: context.limits.maxBodyBytes), now: now)
+                return false
+            }
+            // Declared up front, so it is refused before any of it is read (and before a 100 Continue).
+            guard context.bodyBudget.reserve(n) else {
+                actions += respondToError(.tooManyUploads(limit: context.bodyBudget.limit), now: now)
+                return false
+            }
+            reservedBodyBytes = n
         }
         var early: (response: HTTPResponse, error: HTTPServerError?)?
         switch context.router.match(method: head.method, path: head.path) {
@@ -276,7 +340,7 @@ struct ConnectionStateMachine {
             }
             inFlight?.earlyResponse = early
         }
-        if head.framing.hasBody { state = .readingBody(lastProgress: now) }
+        if head.framing.hasBody { state = .readingBody(lastProgress: now, deadline: now + context.timeouts.body) }
         return true
     }
 
@@ -310,6 +374,7 @@ struct ConnectionStateMachine {
         requestsServed += 1
         inFlight = nil
         requestBytesIn = 0
+        releaseBodyBudget()
         closeAfterResponse = false
         if close {
             state = .closing(deadline: now + context.timeouts.linger)

@@ -72,6 +72,7 @@ public struct HTTPResponse: Sendable {
         if !error.allowedMethods.isEmpty {
             response.headers.add(name: "Allow", value: error.allowedMethods.map(\.rawValue).joined(separator: ", "))
         }
+        if let seconds = error.retryAfterSeconds { response.headers.add(name: "Retry-After", value: String(seconds)) }
         return response
     }
 

@@ -23,11 +23,17 @@ public final class HTTPServer: @unchecked Sendable {
         /// Port to bind; 0 picks a free one (see `start()`'s result).
         public var port = 8080
         public var maxBodyBytes = 16 * 1024 * 1024
+        /// Request bodies held in memory at once, summed over all connections; a request whose body does not fit
+        /// gets 503 + Retry-After before its body is read (see `BodyBudget`). At least `maxBodyBytes`.
+        public var maxBufferedBodyBytes = 512 * 1024 * 1024
         public var maxHeaderBytes = 16 * 1024
         public var maxHeaderCount = 100
         public var maxTargetBytes = 8 * 1024
         public var headerReadTimeout: Duration = .seconds(10)
         public var bodyIdleTimeout: Duration = .seconds(30)
+        /// From the end of a request's head to the end of its body → 408 (a trickling upload cannot hold a
+        /// connection for hours by sending a byte just inside `bodyIdleTimeout`).
+        public var bodyTimeout: Duration = .seconds(60)
         public var keepAliveIdleTimeout: Duration = .seconds(60)
         public var writeTimeout: Duration = .seconds(30)
         /// How long a closing connection drains unread request bytes so the client sees the response.
@@ -52,6 +58,7 @@ public final class HTTPServer: @unchecked Sendable {
             var timeouts = ConnectionTimeouts()
             timeouts.headerRead = headerReadTimeout
             timeouts.bodyIdle = bodyIdleTimeout
+            timeouts.body = bodyTimeout
             timeouts.keepAliveIdle = keepAliveIdleTimeout
             timeouts.write = writeTimeout
             timeouts.linger = lingerTimeout
@@ -88,6 +95,9 @@ public final class HTTPServer: @unchecked Sendable {
     private var shutdownDeadline: ContinuousClock.Instant?
     private var acceptPausedUntil: ContinuousClock.Instant?
     private var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
+    /// Body reservations of connections that closed while their handler still runs (it still holds the body),
+    /// given back when that handler's response arrives.
+    private var orphanedBodyBytes: [UInt64: Int] = [:]
 
     private static let listenerID: UInt64 = 0
     private static let wakeID: UInt64 = 1
@@ -137,6 +147,7 @@ public final class HTTPServer: @unchecked Sendable {
         context = ConnectionContext(
             router: router,
             limits: configuration.limits,
+            bodyBudget: BodyBudget(limit: max(configuration.maxBufferedBodyBytes, configuration.maxBodyBytes)),
             timeouts: configuration.timeouts,
             errorResponder: errorResponder,
             date: { [unowned self] in self.httpDate.now() })
@@ -295,8 +306,7 @@ public final class HTTPServer: @unchecked Sendable {
     /// Over the connection limit: a best-effort 503 without reading anything, then close.
     private func refuse(_ fd: Int32, remote: String, now: ContinuousClock.Instant) {
         let error = HTTPServerError.tooManyConnections
-        var response = errorResponder(error)
-        response.headers.replaceOrAdd(name: "Retry-After", value: "1")
+        let response = errorResponder(error)
         let bytes = ResponseSerializer.serialize(response, method: nil, close: true, keepAliveHTTP10: false, date: httpDate.now())
         _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         close(fd)
@@ -410,6 +420,11 @@ public final class HTTPServer: @unchecked Sendable {
     private func destroy(_ connection: Connection) {
         guard !connection.closed else { return }
         connection.closed = true
+        if connection.machine.state == .awaitingResponse, connection.machine.reservedBodyBytes > 0 {
+            orphanedBodyBytes[connection.id] = connection.machine.reservedBodyBytes
+        } else {
+            connection.machine.releaseBodyBudget()
+        }
         close(connection.fd)
         connections[connection.id] = nil
         lock.withLock { openConnections -= 1 }
@@ -441,6 +456,7 @@ public final class HTTPServer: @unchecked Sendable {
             return items
         }
         for item in delivered {
+            if let orphaned = orphanedBodyBytes.removeValue(forKey: item.id) { context.bodyBudget.release(orphaned) }
             guard let connection = connections[item.id], connection.dispatchSequence == item.sequence else { continue }
             execute(connection.machine.handlerResponded(item.response, now: now), on: connection, now: now)
         }

@@ -30,6 +30,7 @@ public struct HTTPServerError: Error, Equatable, Sendable, CustomStringConvertib
         case unsupportedMediaType = "unsupported_media_type"
         case invalidMultipart = "invalid_multipart"
         case tooManyConnections = "too_many_connections"
+        case tooManyUploads = "too_many_uploads"
 
         /// The response status this code maps to.
         public var status: HTTPStatus {
@@ -46,7 +47,7 @@ public struct HTTPServerError: Error, Equatable, Sendable, CustomStringConvertib
             case .notFound: return .notFound
             case .methodNotAllowed: return .methodNotAllowed
             case .unsupportedMediaType: return .unsupportedMediaType
-            case .tooManyConnections: return .serviceUnavailable
+            case .tooManyConnections, .tooManyUploads: return .serviceUnavailable
             default: return .badRequest
             }
         }
@@ -68,6 +69,14 @@ public struct HTTPServerError: Error, Equatable, Sendable, CustomStringConvertib
 
     /// The HTTP status of the response that reports this error.
     public var status: HTTPStatus { code.status }
+
+    /// For refusals that pass: the `Retry-After` to send, in seconds.
+    public var retryAfterSeconds: Int? {
+        switch code {
+        case .tooManyConnections, .tooManyUploads: return 1
+        default: return nil
+        }
+    }
 
     /// Whether the connection must be closed after reporting this error (framing may be lost).
     public var closesConnection: Bool {
@@ -162,4 +171,8 @@ extension HTTPServerError {
     }
     /// `too_many_connections`.
     public static let tooManyConnections = HTTPServerError(.tooManyConnections, "The server has too many open connections; retry shortly.")
+    /// `too_many_uploads`.
+    public static func tooManyUploads(limit: Int) -> HTTPServerError {
+        HTTPServerError(.tooManyUploads, "The server is already holding \(limit) bytes of request bodies, its limit; retry shortly.")
+    }
 }

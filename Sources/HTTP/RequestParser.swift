@@ -85,6 +85,9 @@ public struct RequestParser {
                 String(decoding: headBuffer[(methodEnd + 1)..<targetEnd], as: UTF8.self))
     }
 
+    /// Body bytes received so far for the request being parsed (what it holds in memory).
+    public var bufferedBodyBytes: Int { body.count }
+
     /// Whether the parser sits between messages with nothing buffered.
     public var isBetweenMessages: Bool { state == .start }
 
@@ -273,9 +276,11 @@ public struct RequestParser {
 
             case .chunkSize:
                 if let v = ASCII.hexValue(b) {
+                    // Leading zeros are allowed; checking against the limit after every digit keeps the value
+                    // far from overflow (limit ≤ 2^30, so the next step stays below 2^35).
                     chunkSizeDigits += 1
                     remaining = remaining &* 16 &+ v
-                    if chunkSizeDigits > 16 || remaining > limits.maxBodyBytes - body.count {
+                    if remaining > limits.maxBodyBytes - body.count {
                         return fail(.payloadTooLarge(limit: limits.maxBodyBytes))
                     }
                 } else if chunkSizeDigits == 0 {

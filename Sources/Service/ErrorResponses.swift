@@ -22,6 +22,7 @@ public enum ErrorResponses {
         if error.code == .methodNotAllowed {
             response.headers.replaceOrAdd(name: "Allow", value: error.allowedMethods.map(\.rawValue).joined(separator: ", "))
         }
+        if let seconds = error.retryAfterSeconds { response.headers.replaceOrAdd(name: "Retry-After", value: String(seconds)) }
         return response
     }
 

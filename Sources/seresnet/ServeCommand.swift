@@ -43,6 +43,12 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Largest request body in bytes; larger ones get 413 (env SERESNET_MAX_BODY_BYTES, default 16777216).")
     var maxBodyBytes: Int?
 
+    @Option(help: "Request bodies held in memory at once over all connections, in bytes, at least --max-body-bytes; an upload that does not fit gets 503 + Retry-After before its body is read (env SERESNET_MAX_BUFFERED_BODY_BYTES, default 536870912).")
+    var maxBufferedBodyBytes: Int?
+
+    @Option(help: "Seconds a client has to send a request's body once its headers are in, however steadily it trickles; then 408 (env SERESNET_BODY_TIMEOUT_S, default 60).")
+    var bodyTimeoutS: Int?
+
     @Option(help: "Largest image in pixels, checked before decoding; larger ones get 422 (env SERESNET_MAX_PIXELS, default 50000000).")
     var maxPixels: Int?
 
@@ -95,6 +101,9 @@ struct ServeCommand: ParsableCommand {
         http.host = Environment.string(host, "SERESNET_HOST", default: "::")
         http.port = try Environment.int(port, "PORT", default: 8080, range: 0...65535, flagName: "--port")
         http.maxBodyBytes = try Environment.int(maxBodyBytes, "SERESNET_MAX_BODY_BYTES", default: 16 << 20, range: 1...(1 << 30), flagName: "--max-body-bytes")
+        http.maxBufferedBodyBytes = try Environment.int(maxBufferedBodyBytes, "SERESNET_MAX_BUFFERED_BODY_BYTES", default: max(512 << 20, http.maxBodyBytes),
+                                                        range: http.maxBodyBytes...(1 << 40), flagName: "--max-buffered-body-bytes")
+        http.bodyTimeout = .seconds(try Environment.int(bodyTimeoutS, "SERESNET_BODY_TIMEOUT_S", default: 60, range: 1...3600, flagName: "--body-timeout-s"))
         http.maxConnections = try Environment.int(maxConnections, "SERESNET_MAX_CONNECTIONS", default: 1024, range: 1...100_000, flagName: "--max-connections")
         http.headerReadTimeout = .seconds(try Environment.int(headerTimeoutS, "SERESNET_HEADER_TIMEOUT_S", default: 10, range: 1...3600, flagName: "--header-timeout-s"))
         http.keepAliveIdleTimeout = .seconds(try Environment.int(keepAliveTimeoutS, "SERESNET_KEEP_ALIVE_TIMEOUT_S", default: 60, range: 1...3600, flagName: "--keep-alive-timeout-s"))

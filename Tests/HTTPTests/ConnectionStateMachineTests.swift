@@ -19,7 +19,7 @@ struct MachineHarness {
         return router
     }
 
-    init(errorResponder: @escaping (HTTPServerError) -> HTTPResponse = HTTPResponse.defaultError) {
+    init(errorResponder: @escaping (HTTPServerError) -> HTTPResponse = HTTPResponse.defaultError, bodyBudget: BodyBudget = BodyBudget(limit: 1000)) {
         var limits = RequestParser.Limits()
         limits.maxBodyBytes = 100
         var timeouts = ConnectionTimeouts()
@@ -28,7 +28,7 @@ struct MachineHarness {
         timeouts.keepAliveIdle = .seconds(60)
         timeouts.write = .seconds(30)
         timeouts.linger = .seconds(2)
-        let context = ConnectionContext(router: Self.router(), limits: limits, timeouts: timeouts,
+        let context = ConnectionContext(router: Self.router(), limits: limits, bodyBudget: bodyBudget, timeouts: timeouts,
                                         errorResponder: errorResponder, date: { "Sat, 28 Nov 2026 00:00:00 GMT" })
         t0 = ContinuousClock.now
         machine = ConnectionStateMachine(context: context, remoteAddress: "127.0.0.1:5555", now: t0)
@@ -319,4 +319,73 @@ func expectContinueGetsTheFinalStatusAtOnce(_ request: String, _ status: String)
     let noBody = empty.receive("POST /images HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n")
     #expect(try #require(noBody.writes.first).hasPrefix("HTTP/1.1 415"))
     #expect(!noBody.closes)
+}
+
+@Test func bodyDeadlineEndsATrickleThatKeepsInsideTheIdleTimeout() throws {
+    var h = MachineHarness()
+    _ = h.receive("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 90\r\n\r\n", at: 0)
+    var t = 0.0
+    while t + 4 < 60 {
+        t += 4  // one byte every 4 s: never idle for the 5 s bodyIdle timeout
+        _ = h.receive("x", at: t)
+        #expect(h.tick(t + 0.5).isEmpty)
+    }
+    let a = h.tick(60)
+    #expect(try #require(a.writes.first).hasPrefix("HTTP/1.1 408"))
+    #expect(a.closes)
+}
+
+@Test func bodiesShareOneBudgetAcrossConnections() throws {
+    let budget = BodyBudget(limit: 150)
+    var first = MachineHarness(bodyBudget: budget)
+    var second = MachineHarness(bodyBudget: budget)
+    // The first upload's declared length is reserved from its head on, before its body arrives.
+    #expect(first.receive("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n").writes.isEmpty)
+    #expect(budget.reserved == 100)
+    // The second does not fit: 503 + Retry-After from its head alone, no 100 Continue, connection closed.
+    let refused = second.receive("POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 60\r\n\r\n")
+    let response = try #require(refused.writes.first)
+    #expect(refused.writes.count == 1 && response.hasPrefix("HTTP/1.1 503"))
+    #expect(response.contains("Retry-After: 1\r\n") && response.contains("\"code\":\"too_many_uploads\""))
+    #expect(refused.closes && budget.reserved == 100)
+    // Once the first is answered its bytes are given back and the same upload fits.
+    let done = first.answer(first.receive(String(repeating: "a", count: 100)))
+    #expect(try #require(done.writes.first).hasPrefix("HTTP/1.1 200"))
+    #expect(budget.reserved == 0)
+    var third = MachineHarness(bodyBudget: budget)
+    #expect(third.receive("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 60\r\n\r\n").writes.isEmpty)
+    #expect(budget.reserved == 60)
+    // A connection that goes away mid-body gives its reservation back through the server.
+    _ = third.machine.peerClosed(now: third.at(1))
+    third.machine.releaseBodyBudget()
+    #expect(budget.reserved == 0)
+}
+
+@Test func chunkedBodiesAreCountedAsTheyGrow() throws {
+    let budget = BodyBudget(limit: 150)
+    var holder = MachineHarness(bodyBudget: budget)
+    _ = holder.receive("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n")
+    var chunked = MachineHarness(bodyBudget: budget)
+    let head = chunked.receive("POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n")
+    #expect(head.writes.isEmpty && budget.reserved == 100)
+    #expect(chunked.receive("28\r\n" + String(repeating: "b", count: 40) + "\r\n").writes.isEmpty)
+    #expect(budget.reserved == 140)
+    let over = chunked.receive("14\r\n" + String(repeating: "c", count: 20) + "\r\n")
+    #expect(try #require(over.writes.first).hasPrefix("HTTP/1.1 503"))
+    #expect(over.closes && budget.reserved == 100)
+}
+
+@Test func halfCloseAfterPipelinedRequestsStillDeliversQueuedResponses() throws {
+    var h = MachineHarness()
+    let a = h.answer(h.receive("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n"))
+    #expect(a.writes.count == 1)
+    // The response is still queued in the socket layer when the client's FIN arrives.
+    h.machine.outputChanged(pending: true, progressed: true, now: h.at(0))
+    let closed = Actions(h.machine.peerClosed(now: h.at(0.1)))
+    #expect(closed.closes && !closed.closesNow)
+    #expect(!h.machine.wantsRead)
+    #expect(h.tick(0.2).isEmpty)
+    // Written out: nothing to linger for, the next tick closes.
+    h.machine.outputChanged(pending: false, progressed: true, now: h.at(0.3))
+    #expect(h.tick(0.35).closesNow)
 }

@@ -121,8 +121,19 @@ final class LogCollector: @unchecked Sendable {
     var all: [ResponseLog] { lock.withLock { logs } }
 }
 
-/// Routes the live tests use.
-func testRouter() -> Router {
+/// A response the test sends when it chooses: a handler that is "slow" for exactly as long as the test
+/// needs, with no sleeps whose length a busy machine could outrun.
+final class HeldResponse: @unchecked Sendable {
+    private let lock = NSLock()
+    private var respond: (@Sendable (HTTPResponse) -> Void)?
+
+    func hold(_ respond: @escaping @Sendable (HTTPResponse) -> Void) { lock.withLock { self.respond = respond } }
+    var isHeld: Bool { lock.withLock { respond != nil } }
+    func release(_ response: HTTPResponse) { lock.withLock { respond }?(response) }
+}
+
+/// Routes the live tests use; `GET /held` answers only when the test releases `held`.
+func testRouter(held: HeldResponse? = nil) -> Router {
     var router = Router()
     router.add(.get, "/hello") { _, respond in respond(.text("hello")) }
     router.add(.post, "/echo") { request, respond in
@@ -133,6 +144,9 @@ func testRouter() -> Router {
     router.add(.get, "/slow") { request, respond in
         let ms = Int(request.query["ms"] ?? "300") ?? 300
         DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(ms)) { respond(.text("slow")) }
+    }
+    if let held {
+        router.add(.get, "/held") { _, respond in held.hold(respond) }
     }
     router.add(.get, "/big") { _, respond in respond(HTTPResponse(body: [UInt8](repeating: 65, count: 32 << 20))) }
     router.add(.get, "/query") { request, respond in

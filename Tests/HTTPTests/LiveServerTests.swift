@@ -43,24 +43,25 @@ struct LiveServerTests {
         }
     }
 
-    /// curl waits 1 s for `100 Continue` when a server ignores the expectation, then logs "Done waiting for
-    /// 100-continue"; its verbose log shows whether that happened, without timing anything.
+    /// curl waits for `100 Continue` (1 s by default, 30 s here so a busy machine cannot run it out) when a
+    /// server ignores the expectation, then logs "Done waiting for 100-continue"; its verbose log shows whether
+    /// that happened, without timing anything.
     @Test func curlWithExpectContinueDoesNotStall() throws {
         try withLiveServer { _, port, _ in
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("http-expect-\(port).bin")
             try Data(repeating: 7, count: 200_000).write(to: file)
             defer { try? FileManager.default.removeItem(at: file) }
             let (status, out, err) = try run("curl", ["-sS", "-v", "-o", "/dev/null", "-w", "%{http_code} %{size_download}",
-                                                      "-H", "Expect: 100-continue", "--data-binary", "@\(file.path)",
-                                                      "http://127.0.0.1:\(port)/echo"])
+                                                      "-H", "Expect: 100-continue", "--expect100-timeout", "30", "--data-binary",
+                                                      "@\(file.path)", "http://127.0.0.1:\(port)/echo"])
             #expect(status == 0, "\(err)")
             #expect(out == "200 200000")
             #expect(err.contains("< HTTP/1.1 100 Continue"), "\(err)")
             #expect(!err.contains("Done waiting for 100-continue"), "\(err)")
 
             let (_, out404, err404) = try run("curl", ["-sS", "-v", "-o", "/dev/null", "-w", "%{http_code}",
-                                                       "-H", "Expect: 100-continue", "--data-binary", "@\(file.path)",
-                                                       "http://127.0.0.1:\(port)/missing"])
+                                                       "-H", "Expect: 100-continue", "--expect100-timeout", "30", "--data-binary",
+                                                       "@\(file.path)", "http://127.0.0.1:\(port)/missing"])
             #expect(out404 == "404")
             #expect(!err404.contains("100 Continue"), "\(err404)")
             #expect(!err404.contains("Done waiting for 100-continue"), "\(err404)")
@@ -157,6 +158,32 @@ struct LiveServerTests {
         }
     }
 
+    @Test func uploadsBeyondTheBodyBudgetAreRefusedUntilOneFinishes() throws {
+        try withLiveServer({ $0.maxBodyBytes = 600; $0.maxBufferedBodyBytes = 1000 }) { _, port, _ in
+            let body = String(repeating: "a", count: 600)
+            let first = try RawClient(port: port)
+            first.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 600\r\n\r\n" + body.prefix(100))
+            // Barrier: the loop polls every accepted connection each turn, so once a later connection is answered
+            // the first one's head (sent before it connected) has been read.
+            let barrier = try RawClient(port: port)
+            barrier.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(barrier.readResponse()?.status == 200)
+            // The second upload's declared 600 bytes do not fit beside the first's: refused from its head.
+            let second = try RawClient(port: port)
+            second.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 600\r\n\r\n")
+            let refused = try #require(second.readResponse())
+            #expect(refused.status == 503 && refused.headers["Retry-After"] == "1")
+            #expect(refused.text.contains("too_many_uploads"))
+            #expect(second.waitForClose())
+            // Once the first is answered, the budget is back and the same upload goes through.
+            first.send(String(body.dropFirst(100)))
+            #expect(first.readResponse()?.body.count == 600)
+            let third = try RawClient(port: port)
+            third.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 600\r\n\r\n" + body)
+            #expect(third.readResponse()?.status == 200)
+        }
+    }
+
     @Test func connectionsBeyondTheLimitAreRefusedQuickly() throws {
         try withLiveServer({ $0.maxConnections = 4 }) { server, port, _ in
             let held = try (0..<4).map { _ in try RawClient(port: port) }
@@ -176,9 +203,11 @@ struct LiveServerTests {
     }
 
     @Test func slowHandlerDoesNotBlockOtherConnections() throws {
-        try withLiveServer { _, port, _ in
+        let held = HeldResponse()
+        try withLiveServer(router: testRouter(held: held)) { _, port, _ in
             let slow = try RawClient(port: port)
-            slow.send("GET /slow?ms=1500 HTTP/1.1\r\nHost: x\r\n\r\n")
+            slow.send("GET /held HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(eventually { held.isHeld })
             let fast = try RawClient(port: port)
             for _ in 0..<20 {
                 fast.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -186,6 +215,7 @@ struct LiveServerTests {
             }
             // All fast answers arrived while the slow handler was still working.
             #expect(!slow.hasPendingData())
+            held.release(.text("slow"))
             #expect(slow.readResponse()?.text == "slow")
         }
     }
@@ -195,14 +225,13 @@ struct LiveServerTests {
             let client = try RawClient(port: port)
             var small: Int32 = 4096
             setsockopt(client.fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+            // Taken before the request is sent, so the server's write timer cannot have started earlier.
+            let start = ContinuousClock.now
             client.send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
             #expect(eventually { server.acceptedConnectionCount == 1 })
-            let start = Date()
-            usleep(100_000)
-            #expect(server.connectionCount == 1)
             #expect(eventually(within: 8) { server.connectionCount == 0 })
             // The handler answers at once; only the write timeout can end this connection.
-            #expect(Date().timeIntervalSince(start) >= 0.4)
+            #expect(start.duration(to: .now) >= .milliseconds(500))
         }
     }
 
@@ -211,21 +240,22 @@ struct LiveServerTests {
         configuration.port = 0
         configuration.shutdownDeadline = .seconds(5)
         configuration.lingerTimeout = .milliseconds(200)
-        let server = HTTPServer(configuration: configuration, router: testRouter())
+        let held = HeldResponse()
+        let server = HTTPServer(configuration: configuration, router: testRouter(held: held))
         let port = try server.start()
         let idle = try RawClient(port: port)
         idle.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(idle.readResponse()?.status == 200)
         let busy = try RawClient(port: port)
-        busy.send("GET /slow?ms=1500 HTTP/1.1\r\nHost: x\r\n\r\n")
-        #expect(eventually { server.connectionCount == 2 })
-        usleep(100_000)
+        busy.send("GET /held HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(eventually { held.isHeld })
         let stopped = DispatchSemaphore(value: 0)
         server.shutdown { stopped.signal() }
         // The idle keep-alive connection is closed at once, before the in-flight request finishes; that one
         // completes with Connection: close.
         #expect(idle.waitForClose())
         #expect(!busy.hasPendingData())
+        held.release(.text("slow"))
         let response = try #require(busy.readResponse())
         #expect(response.status == 200 && response.text == "slow")
         #expect(response.headers["Connection"] == "close")

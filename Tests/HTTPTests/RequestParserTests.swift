@@ -48,6 +48,7 @@ let validCases: [ParserCase] = [
                "POST /u HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;a=b;c=\"d\\\"e\";f\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n",
                [("POST", "/u", "hello world")]),
     ParserCase("chunked, uppercase hex and zero padding", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\nA\r\n0123456789\r\n000\r\n\r\n", [("POST", "/", "0123456789")]),
+    ParserCase("chunk size with twenty leading zeros", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n00000000000000000005\r\nhello\r\n0\r\n\r\n", [("POST", "/", "hello")]),
     ParserCase("chunked empty body", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", [("POST", "/", "")]),
     ParserCase("three pipelined requests",
                "GET /a HTTP/1.1\r\nHost: a\r\n\r\nPOST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhiGET /c HTTP/1.1\r\nHost: a\r\n\r\n",
