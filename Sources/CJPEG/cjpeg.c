@@ -43,6 +43,7 @@ static cjpeg_status status_for_code(int code) {
     case JERR_EMPTY_IMAGE:
         return CJPEG_UNSUPPORTED;
     case JERR_OUT_OF_MEMORY:
+    case JERR_NO_BACKING_STORE:  // what libjpeg raises once max_memory_to_use is exceeded
         return CJPEG_OUT_OF_MEMORY;
     default:
         return CJPEG_CORRUPT;
@@ -52,6 +53,15 @@ static cjpeg_status status_for_code(int code) {
 /// Records libjpeg's formatted message and status, then abandons the current call.
 static void fail_with_libjpeg_message(j_common_ptr cinfo) {
     struct cjpeg_decoder *decoder = (struct cjpeg_decoder *)cinfo;
+    if (cinfo->err->msg_code == JERR_NO_BACKING_STORE) {
+        // libjpeg's own text ("Backing store not supported") would mean nothing to a client.
+        snprintf(decoder->message, sizeof decoder->message,
+                 "Decoding this JPEG needs more than %ld bytes of coefficient memory (a progressive or multi-scan "
+                 "file this large); send it as a baseline JPEG or at a smaller size",
+                 cinfo->mem->max_memory_to_use);
+        decoder->failure = CJPEG_OUT_OF_MEMORY;
+        longjmp(decoder->jump, 1);
+    }
     (*cinfo->err->format_message)(cinfo, decoder->message);
     decoder->failure = status_for_code(cinfo->err->msg_code);
     longjmp(decoder->jump, 1);
@@ -182,11 +192,12 @@ cjpeg_status cjpeg_read_header(cjpeg_decoder *decoder, const unsigned char *data
     return CJPEG_OK;
 }
 
-cjpeg_status cjpeg_start(cjpeg_decoder *decoder, int scale_eighths, int max_scans, int *out_width,
-                         int *out_height) {
-    if (decoder->stage != STAGE_HEADER || scale_eighths < 1 || scale_eighths > 8 || max_scans < 1) {
-        return misuse(decoder, "cjpeg_start called out of order, with a scale outside 1...8 or no scans");
+cjpeg_status cjpeg_start(cjpeg_decoder *decoder, int scale_eighths, int max_scans, long max_memory,
+                         int *out_width, int *out_height) {
+    if (decoder->stage != STAGE_HEADER || scale_eighths < 1 || scale_eighths > 8 || max_scans < 1 || max_memory < 1) {
+        return misuse(decoder, "cjpeg_start called out of order, with a scale outside 1...8, no scans or no memory");
     }
+    decoder->cinfo.mem->max_memory_to_use = max_memory;
     decoder->max_scans = max_scans < CJPEG_MAX_SCANS ? max_scans : CJPEG_MAX_SCANS;
     if (setjmp(decoder->jump)) {
         decoder->stage = STAGE_FAILED;

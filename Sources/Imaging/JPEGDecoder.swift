@@ -9,11 +9,17 @@ public struct DecodeLimits: Sendable, Equatable {
     /// 7000² pixels and 253 scans took 5.8 s here. The default (2 × 10⁹, about 1 s) allows 40 scans at
     /// 50 MP, 166 at 12 MP and the absolute cap of 256 below 7.8 MP; encoders write about 10.
     public var maxProgressiveScanPixels: Int
+    /// Most memory libjpeg may take for one decode. Progressive and multi-scan files keep every DCT coefficient
+    /// of the full-size frame (2 bytes per sample, whatever the output scale): 150 MB for a 50 MP 4:2:0 file,
+    /// 400 MB for a 50 MP CMYK one. The default (256 MiB) admits every 4:2:0 file under `maxPixels` and
+    /// keeps two concurrent decodes within half a gigabyte; baseline files need only a few rows.
+    public var maxDecoderMemory: Int
 
     /// Limits with the given budgets.
-    public init(maxPixels: Int = 50_000_000, maxProgressiveScanPixels: Int = 2_000_000_000) {
+    public init(maxPixels: Int = 50_000_000, maxProgressiveScanPixels: Int = 2_000_000_000, maxDecoderMemory: Int = 256 << 20) {
         self.maxPixels = maxPixels
         self.maxProgressiveScanPixels = maxProgressiveScanPixels
+        self.maxDecoderMemory = maxDecoderMemory
     }
 
     /// Scans allowed for a `pixels`-pixel frame: the work budget divided by the frame, between 1 and the
@@ -113,7 +119,7 @@ public func decodeJPEG(
     let eighths = jpegDecodeScale(width: storedWidth, height: storedHeight, targetShorterSide: targetShorterSide)
     var width: Int32 = 0, height: Int32 = 0
     let maxScans = limits.maxScans(pixels: storedWidth * storedHeight)
-    let startStatus = cjpeg_start(decoder, Int32(eighths), Int32(maxScans), &width, &height)
+    let startStatus = cjpeg_start(decoder, Int32(eighths), Int32(maxScans), max(1, limits.maxDecoderMemory), &width, &height)
     guard startStatus == CJPEG_OK else { throw failure(startStatus) }
     let rowBytes = Int(width) * 3
     var readStatus = CJPEG_OK

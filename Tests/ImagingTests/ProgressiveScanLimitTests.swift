@@ -68,4 +68,22 @@ func manyScanProgressiveJPEG(width: Int = 8, height: Int = 8, acRefinements: Int
             try decodeJPEG(jpeg, targetShorterSide: nil)
         }
     }
+
+    @Test func coefficientMemoryIsBudgeted() throws {
+        // 4096² grey progressive: libjpeg keeps 4096² coefficients × 2 bytes = 32 MiB whatever the output scale.
+        let large = manyScanProgressiveJPEG(width: 4096, height: 4096, acRefinements: 0)
+        let image = try decodeJPEG(large, targetShorterSide: 256)
+        #expect(image.pixels.allSatisfy { $0 == 128 })
+        do {
+            _ = try decodeJPEG(large, limits: DecodeLimits(maxDecoderMemory: 16 << 20), targetShorterSide: 256)
+            Issue.record("a 32 MiB coefficient buffer was allowed under a 16 MiB budget")
+        } catch let error as ImageDecodeError {
+            guard case .exceedsDecodingLimits(let detail) = error else { Issue.record("\(error)"); return }
+            #expect(detail.contains("16777216 bytes") && detail.contains("baseline"), "\(detail)")
+        }
+        // A baseline file streams: the same budget decodes a 4096² photo.
+        let baseline = try Fixtures.image("astronaut-large-4096x4096.jpg")
+        let decoded = try decodeJPEG(baseline, limits: DecodeLimits(maxDecoderMemory: 16 << 20), targetShorterSide: 256)
+        #expect(decoded.width == 512 && decoded.height == 512)
+    }
 }

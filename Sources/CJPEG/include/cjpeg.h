@@ -69,9 +69,11 @@ cjpeg_status cjpeg_read_header(cjpeg_decoder *decoder, const unsigned char *data
 
 /// Chooses the DCT scale `scale_eighths`/8 (1...8) and starts decompression; reports the output size.
 /// For progressive files this consumes every scan, so corrupt or truncated scans fail here, and a file
-/// with more than `max_scans` scans (at most CJPEG_MAX_SCANS) fails with CJPEG_TOO_MANY_SCANS.
-cjpeg_status cjpeg_start(cjpeg_decoder *decoder, int scale_eighths, int max_scans, int *out_width,
-                         int *out_height);
+/// with more than `max_scans` scans (at most CJPEG_MAX_SCANS) fails with CJPEG_TOO_MANY_SCANS. libjpeg may
+/// use at most `max_memory` bytes for its buffers (libjpeg's max_memory_to_use; a progressive or multi-scan file
+/// keeps every DCT coefficient of the full-size image, whatever the scale); beyond, CJPEG_OUT_OF_MEMORY.
+cjpeg_status cjpeg_start(cjpeg_decoder *decoder, int scale_eighths, int max_scans, long max_memory,
+                         int *out_width, int *out_height);
 
 /// Decodes every row as interleaved RGB8 into `pixels` (`out_height` rows of `row_stride` bytes, each
 /// at least 3 × `out_width`). Grayscale is replicated. CMYK/YCCK is taken as Adobe stores it (inverted)
