@@ -31,20 +31,35 @@ public final class ServiceRoutes: @unchecked Sendable {
 
     private var current: (service: ClassificationService?, draining: Bool) { lock.withLock { (service, draining) } }
 
+    /// A handler that the in-flight gauge counts from the moment it is called until it responds.
+    private func counted(_ handler: @escaping HTTPHandler) -> HTTPHandler {
+        { [metrics] request, respond in
+            metrics.requestStarted()
+            handler(request) { response in
+                metrics.requestFinished()
+                respond(response)
+            }
+        }
+    }
+
     /// All routes: /classify, /healthz, /readyz, /v1/model, /metrics.
     public func makeRouter() -> Router {
         var router = Router()
+        func add(_ method: HTTPMethod, _ path: String, readsBody: Bool = true, headCheck: (@Sendable (HTTPRequestHead) -> HTTPResponse?)? = nil,
+                 _ handler: @escaping HTTPHandler) {
+            router.add(method, path, readsBody: readsBody, headCheck: headCheck, counted(handler))
+        }
         // Refusals that need no body are answered from the head, so a client sending `Expect: 100-continue`
         // does not upload an image only to be told the service is loading or full.
-        router.add(.post, "/classify", headCheck: { [self] head in
+        add(.post, "/classify", headCheck: { [self] head in
             guard let service = current.service else { return ErrorResponses.response(for: ServiceError.notReady) }
             if let refusal = service.refusalBeforeBody() { return ErrorResponses.response(for: refusal) }
             return nil
         }) { [self] request, respond in classify(request, respond) }
-        router.add(.get, "/healthz", readsBody: false) { request, respond in
+        add(.get, "/healthz", readsBody: false) { request, respond in
             respond(Self.withRequestID(.json(bytes: Array(#"{"status":"ok"}"#.utf8)), request))
         }
-        router.add(.get, "/readyz", readsBody: false) { [self] request, respond in
+        add(.get, "/readyz", readsBody: false) { [self] request, respond in
             let (service, draining) = current
             if draining {
                 respond(Self.withRequestID(ErrorResponses.response(for: ServiceError.draining), request))
@@ -54,14 +69,14 @@ public final class ServiceRoutes: @unchecked Sendable {
                 respond(Self.withRequestID(ErrorResponses.response(for: ServiceError.notReady), request))
             }
         }
-        router.add(.get, "/v1/model", readsBody: false) { [self] request, respond in
+        add(.get, "/v1/model", readsBody: false) { [self] request, respond in
             guard let service = current.service else {
                 return respond(Self.withRequestID(ErrorResponses.response(for: ServiceError.notReady), request))
             }
             let data = (try? JSONSerialization.data(withJSONObject: service.modelDescription(), options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
             respond(Self.withRequestID(.json(bytes: Array(data)), request))
         }
-        router.add(.get, "/metrics", readsBody: false) { [self] request, respond in
+        add(.get, "/metrics", readsBody: false) { [self] request, respond in
             var response = HTTPResponse(status: .ok, body: metrics.render())
             response.headers.replaceOrAdd(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")
             respond(Self.withRequestID(response, request))

@@ -214,6 +214,22 @@ func errorCode(_ response: HTTPResponse) -> String? {
         }
     }
 
+    @Test func inFlightGaugeCountsHandlersUntilTheyRespond() {
+        let routes = ServiceRoutes(metrics: ServiceMetrics(maxBatch: 1), accessLog: .init(label: "test"))
+        let router = routes.makeRouter()
+        func inFlight() -> String? {
+            let text = String(decoding: respond(router, makeRequest("/metrics", method: .get)).body, as: UTF8.self)
+            return text.split(separator: "\n").first { $0.hasPrefix("seresnet_requests_in_flight ") }.map { String($0.dropFirst(28)) }
+        }
+        // The /metrics request is itself being handled while it renders.
+        #expect(inFlight() == "1.0")
+        _ = respond(router, makeRequest("/healthz", method: .get))
+        _ = respond(router, makeRequest("/classify", body: Fixtures.image("cat-444.jpg")))  // 503 not_ready
+        _ = respond(router, makeRequest("/v1/model", method: .get))
+        // Every finished request was counted back down.
+        #expect(inFlight() == "1.0")
+    }
+
     @Test func readinessFollowsLoadingAndDraining() {
         let metrics = ServiceMetrics(maxBatch: 1)
         let routes = ServiceRoutes(metrics: metrics, accessLog: .init(label: "test"))
@@ -245,7 +261,7 @@ func errorCode(_ response: HTTPResponse) -> String? {
     }
 
     @Test func concurrentRequestsShareBatchesAndGetTheirOwnAnswers() {
-        let service = Self.service { $0.maxBatch = 4; $0.maxBatchDelay = .seconds(1); $0.engines = 1 }
+        let service = Self.service { $0.maxBatch = 4; $0.maxBatchDelay = .seconds(60); $0.engines = 1 }
         defer { service.stop() }
         let names = ["cat-baseline-420.jpg", "coffee-gray.jpg", "astronaut-restart.jpg", "cat-cmyk.jpg", "cat-444.jpg", "coffee-422.jpg"]
         let images = names.map { Fixtures.image($0) }
