@@ -82,8 +82,10 @@ public enum SyntheticWeights {
         }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let model = ModelDirectory(path: directory)
-        try writer.serialized().write(to: URL(fileURLWithPath: model.weightsPath), options: .atomic)
+        // config.json first: each file is written atomically, so a directory that has model.safetensors is complete
+        // even if an earlier run was killed half-way (scripts/quickstart.sh checks for that file).
         try config(preset: preset, seed: seed).write(to: URL(fileURLWithPath: model.configPath), options: .atomic)
+        try writer.serialized().write(to: URL(fileURLWithPath: model.weightsPath), options: .atomic)
     }
 
     /// config.json exactly as timm's `save_for_hf` lays it out, with timm's pretrained_cfg for seresnet50.

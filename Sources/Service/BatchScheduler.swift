@@ -152,7 +152,7 @@ final class BatchScheduler: @unchecked Sendable {
             }
             // Hold the batch open for more jobs, but no longer than the oldest job's delay budget.
             let remaining = clock.now.duration(to: due)
-            condition.wait(until: Date(timeIntervalSinceNow: Double(remaining.components.attoseconds) / 1e18 + Double(remaining.components.seconds)))
+            _ = condition.wait(until: Date(timeIntervalSinceNow: Double(remaining.components.attoseconds) / 1e18 + Double(remaining.components.seconds)))
         }
     }
 

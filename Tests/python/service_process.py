@@ -16,7 +16,12 @@ class ServiceProcess:
         environment = dict(os.environ, **(env or {}))
         self.process = subprocess.Popen([str(binary), "serve", "--model", str(model), "--host", "127.0.0.1", "--port", "0", *extra_args],
                                         stdout=subprocess.DEVNULL, stderr=self.log, env=environment)
-        self.port = self._wait_for_port()
+        try:
+            self.port = self._wait_for_port()
+        except BaseException:
+            self.process.kill()
+            self.process.wait()
+            raise
 
     def _wait_for_port(self, timeout=20):
         deadline = time.time() + timeout

@@ -17,10 +17,22 @@ def free_port():
         return s.getsockname()[1]
 
 
+def listening_port(log_text):
+    """The port from serve's JSON "listening" line (PORT=0 lets the kernel pick one: no race for a free port)."""
+    for line in log_text.splitlines():
+        if line.startswith("{"):
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if entry.get("message") == "listening":
+                return int(entry["port"])
+    return None
+
+
 def test_quickstart_serves_with_the_synthetic_fallback(tmp_path):
-    port = free_port()
     closed = free_port()
-    env = dict(os.environ, PORT=str(port), HF_ENDPOINT=f"http://127.0.0.1:{closed}", SERESNET_MODEL_DIR=str(tmp_path / "seresnet50"),
+    env = dict(os.environ, PORT="0", HF_ENDPOINT=f"http://127.0.0.1:{closed}", SERESNET_MODEL_DIR=str(tmp_path / "seresnet50"),
                SERESNET_HOST="127.0.0.1")
     log = open(tmp_path / "quickstart.log", "w")
     process = subprocess.Popen([str(ROOT / "scripts" / "quickstart.sh")], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -28,7 +40,10 @@ def test_quickstart_serves_with_the_synthetic_fallback(tmp_path):
         deadline = time.time() + 600
         while True:
             assert process.poll() is None, (tmp_path / "quickstart.log").read_text()
+            port = listening_port((tmp_path / "quickstart.log").read_text(errors="replace"))
             try:
+                if port is None:
+                    raise OSError("not listening yet")
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
                     if response.status == 200:
                         break
