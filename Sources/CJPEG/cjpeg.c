@@ -56,8 +56,7 @@ static void fail_with_libjpeg_message(j_common_ptr cinfo) {
     if (cinfo->err->msg_code == JERR_NO_BACKING_STORE) {
         // libjpeg's own text ("Backing store not supported") would mean nothing to a client.
         snprintf(decoder->message, sizeof decoder->message,
-                 "Decoding this JPEG needs more than %ld bytes of coefficient memory (a progressive or multi-scan "
-                 "file this large); send it as a baseline JPEG or at a smaller size",
+                 "a progressive or multi-scan file this large needs more than %ld bytes of coefficient memory",
                  cinfo->mem->max_memory_to_use);
         decoder->failure = CJPEG_OUT_OF_MEMORY;
         longjmp(decoder->jump, 1);
