@@ -29,6 +29,12 @@ struct InferenceOutcome: Sendable {
 /// bounded: `admit` refuses once `maxQueue` requests are admitted and not yet running, answering with a
 /// Retry-After derived from the queue length and recent batch latency, so latency cannot grow without
 /// bound. Jobs that waited longer than `requestTimeout` are answered 503 and not run.
+///
+/// It also keeps decoding and inference within the service's cores: a running batch holds its engine's
+/// threads, a decode (with its preprocessing) one core, and neither starts while that would exceed `cores`.
+/// An engine waiting for cores goes before decodes not yet started, so it waits at most for the decodes
+/// already running (a few milliseconds); otherwise a barrier-synchronised engine thread preempted by a
+/// decoder would leave its partner spinning.
 final class BatchScheduler: @unchecked Sendable {
     let maxBatch: Int
     let maxBatchDelay: Duration
@@ -44,10 +50,19 @@ final class BatchScheduler: @unchecked Sendable {
     private var admitted = 0
     private var recentBatchSeconds = 0.1
     private var stopped = false
+    /// The CPU budget shared by decoding and inference (see above).
+    let cores: Int
+    private var coresInUse = 0
+    private var enginesWaitingForCores = 0
+    /// The most cores ever in use at once (for tests and the curious).
+    private(set) var peakCoresInUse = 0
     private var threads: [Thread] = []
 
-    init(engines: [InferenceEngine], maxBatch: Int, maxBatchDelay: Duration, maxQueue: Int, requestTimeout: Duration, metrics: ServiceMetrics) {
+    /// `cores` defaults to the engines' threads together.
+    init(engines: [InferenceEngine], maxBatch: Int, maxBatchDelay: Duration, maxQueue: Int, requestTimeout: Duration, metrics: ServiceMetrics,
+         cores: Int? = nil) {
         precondition(!engines.isEmpty && engines.allSatisfy { $0.maxBatch >= maxBatch })
+        self.cores = max(cores ?? engines.reduce(0) { $0 + $1.threads }, engines.map(\.threads).max()!)
         self.engines = engines
         self.maxBatch = maxBatch
         self.maxBatchDelay = maxBatchDelay
@@ -100,6 +115,26 @@ final class BatchScheduler: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Waits for a core to decode on; pair with `endDecode`.
+    func beginDecode() {
+        condition.lock()
+        defer { condition.unlock() }
+        while coresInUse >= cores || enginesWaitingForCores > 0 { condition.wait() }
+        takeCoresLocked(1)
+    }
+
+    func endDecode() {
+        condition.lock()
+        coresInUse -= 1
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func takeCoresLocked(_ count: Int) {
+        coresInUse += count
+        peakCoresInUse = max(peakCoresInUse, coresInUse)
+    }
+
     /// Requests admitted and not yet running.
     var depth: Int {
         condition.lock()
@@ -123,13 +158,17 @@ final class BatchScheduler: @unchecked Sendable {
     }
 
     private func drive(_ engine: InferenceEngine) {
-        while let batch = nextBatch() {
+        while let batch = nextBatch(cores: engine.threads) {
             run(batch, on: engine)
+            condition.lock()
+            coresInUse -= engine.threads
+            condition.broadcast()
+            condition.unlock()
         }
     }
 
-    /// Blocks until a batch is due; nil once stopped and empty.
-    private func nextBatch() -> [InferenceJob]? {
+    /// Blocks until a batch is due and `cores` cores are free, then takes both; nil once stopped and empty.
+    private func nextBatch(cores engineCores: Int) -> [InferenceJob]? {
         condition.lock()
         defer { condition.unlock() }
         while true {
@@ -143,6 +182,14 @@ final class BatchScheduler: @unchecked Sendable {
             let moreComing = admitted > waiting.count
             let due = waiting[0].admitted + maxBatchDelay
             if waiting.count >= maxBatch || !moreComing || clock.now >= due || stopped {
+                if coresInUse + engineCores > cores {
+                    // Decodes already running finish first; new ones wait for this engine.
+                    enginesWaitingForCores += 1
+                    condition.wait()
+                    enginesWaitingForCores -= 1
+                    continue
+                }
+                takeCoresLocked(engineCores)
                 let count = min(maxBatch, waiting.count)
                 let batch = Array(waiting.prefix(count))
                 waiting.removeFirst(count)

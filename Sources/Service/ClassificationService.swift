@@ -79,7 +79,7 @@ public final class ClassificationService: @unchecked Sendable {
     public let labels: ClassLabels
     public let configuration: ServiceConfiguration
     public let metrics: ServiceMetrics
-    private let scheduler: BatchScheduler
+    let scheduler: BatchScheduler
     private let decoders: OperationQueue
     private let clock = ContinuousClock()
     private let stateLock = NSLock()
@@ -101,7 +101,8 @@ public final class ClassificationService: @unchecked Sendable {
         }
         DispatchQueue.concurrentPerform(iterations: engines.count) { engines[$0].run(batch: 1) }
         scheduler = BatchScheduler(engines: engines, maxBatch: configuration.maxBatch, maxBatchDelay: configuration.maxBatchDelay,
-                                   maxQueue: configuration.maxQueue, requestTimeout: configuration.requestTimeout, metrics: metrics)
+                                   maxQueue: configuration.maxQueue, requestTimeout: configuration.requestTimeout, metrics: metrics,
+                                   cores: configuration.threads)
         decoders = OperationQueue()
         decoders.name = "decode"
         decoders.maxConcurrentOperationCount = max(1, configuration.threads)
@@ -143,14 +144,18 @@ public final class ClassificationService: @unchecked Sendable {
         if let refusal = scheduler.admit() { return completion(.failure(refusal)) }
         let limits = DecodeLimits(maxPixels: configuration.maxPixels)
         decoders.addOperation { [self] in
+            // One core from the budget the engines share, for decoding and preprocessing.
+            scheduler.beginDecode()
             let decodeStart = clock.now
             let image: DecodedImage
             do {
                 image = try decodeJPEG(bytes, limits: limits, targetShorterSide: preprocessing.resizeShorterSide)
             } catch let error as ImageDecodeError {
+                scheduler.endDecode()
                 scheduler.release()
                 return completion(.failure(.image(error)))
             } catch {
+                scheduler.endDecode()
                 scheduler.release()
                 return completion(.failure(.image(.corrupt(detail: "\(error)"))))
             }
@@ -158,6 +163,7 @@ public final class ClassificationService: @unchecked Sendable {
             var tensor = [Float](repeating: 0, count: preprocessing.outputCount)
             tensor.withUnsafeMutableBufferPointer { Imaging.preprocess(image, config: preprocessing, into: $0) }
             let preprocessEnd = clock.now
+            scheduler.endDecode()
             let decodeTime = decodeStart.duration(to: preprocessStart), preprocessTime = preprocessStart.duration(to: preprocessEnd)
             metrics.recordDecode(decodeTime, preprocess: preprocessTime)
             let size = Classification.ImageSize(width: image.originalWidth, height: image.originalHeight)

@@ -288,6 +288,25 @@ func errorCode(_ response: HTTPResponse) -> String? {
         #expect(results.compactMap { $0?.batchSize }.allSatisfy { $0 <= 4 })
     }
 
+    @Test(arguments: [1, 2]) func decodingAndInferenceStayWithinTheCores(engines: Int) {
+        let service = Self.service { $0.threads = 2; $0.engines = engines; $0.maxBatch = 2 }
+        defer { service.stop() }
+        let names = ["cat-baseline-420.jpg", "coffee-gray.jpg", "astronaut-restart.jpg", "cat-cmyk.jpg", "cat-444.jpg", "coffee-422.jpg"]
+        let group = DispatchGroup()
+        for _ in 0..<3 {
+            for name in names {
+                group.enter()
+                service.classify(Fixtures.image(name), topK: 5) { result in
+                    #expect((try? result.get()) != nil)
+                    group.leave()
+                }
+            }
+        }
+        group.wait()
+        // Both cores were used at some point (a running batch holds its engine's threads), never more.
+        #expect(service.scheduler.peakCoresInUse == 2)
+    }
+
     @Test func twoEnginesServeTheSameAnswers() {
         let service = Self.service { $0.engines = 2; $0.maxBatch = 2 }
         defer { service.stop() }
