@@ -36,11 +36,12 @@ public struct HTTPServerError: Error, Equatable, Sendable, CustomStringConvertib
         public var status: HTTPStatus {
             switch self {
             case .uriTooLong: return .uriTooLong
-            case .httpVersionNotSupported: return .httpVersionNotSupported
             case .headersTooLarge, .tooManyHeaders: return .requestHeaderFieldsTooLarge
-            // RFC 9112 §6.1: a transfer coding the server does not understand is 501, the one 5xx a
-            // request can cause; it says "this server lacks the feature", not "the server failed".
-            case .unsupportedTransferCoding: return .notImplemented
+            // A transfer coding other than chunked and a major version other than 1 are where RFC 9112 suggests
+            // 501 and 505. Both are the client's doing, and proxies and load balancers count 5xx against the
+            // server (error-rate alerts, outlier ejection of a healthy replica), so they are 400s here, with
+            // their own codes saying what to change. Only refusals that pass (503) are 5xx.
+            case .httpVersionNotSupported, .unsupportedTransferCoding: return .badRequest
             case .payloadTooLarge: return .contentTooLarge
             case .expectationFailed: return .expectationFailed
             case .requestTimeout: return .requestTimeout
@@ -49,6 +50,14 @@ public struct HTTPServerError: Error, Equatable, Sendable, CustomStringConvertib
             case .unsupportedMediaType: return .unsupportedMediaType
             case .tooManyConnections, .tooManyUploads: return .serviceUnavailable
             default: return .badRequest
+            }
+        }
+
+        /// For refusals that pass: the `Retry-After` to send, in seconds.
+        public var retryAfterSeconds: Int? {
+            switch self {
+            case .tooManyConnections, .tooManyUploads: return 1
+            default: return nil
             }
         }
     }
@@ -71,12 +80,7 @@ public struct HTTPServerError: Error, Equatable, Sendable, CustomStringConvertib
     public var status: HTTPStatus { code.status }
 
     /// For refusals that pass: the `Retry-After` to send, in seconds.
-    public var retryAfterSeconds: Int? {
-        switch code {
-        case .tooManyConnections, .tooManyUploads: return 1
-        default: return nil
-        }
-    }
+    public var retryAfterSeconds: Int? { code.retryAfterSeconds }
 
     /// Whether the connection must be closed after reporting this error (framing may be lost).
     public var closesConnection: Bool {
@@ -139,7 +143,7 @@ extension HTTPServerError {
     public static let transferEncodingNotChunked = HTTPServerError(.transferEncodingNotChunked, "Transfer-Encoding must end with `chunked` exactly once (RFC 9112 §6.3).")
     /// `unsupported_transfer_coding`.
     public static func unsupportedTransferCoding(_ coding: String) -> HTTPServerError {
-        HTTPServerError(.unsupportedTransferCoding, "Transfer coding `\(coding)` is not implemented; send the body with `Transfer-Encoding: chunked` alone or with Content-Length.")
+        HTTPServerError(.unsupportedTransferCoding, "Transfer coding `\(coding)` is not supported; send the body with `Transfer-Encoding: chunked` alone or with Content-Length.")
     }
     /// `invalid_chunk`.
     public static func invalidChunk(_ detail: String) -> HTTPServerError {

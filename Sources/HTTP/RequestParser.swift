@@ -416,7 +416,7 @@ public struct RequestParser {
         return true
     }
 
-    /// `HTTP-version = "HTTP/" DIGIT "." DIGIT`; major versions other than 1 are 505.
+    /// `HTTP-version = "HTTP/" DIGIT "." DIGIT`; major versions other than 1 are `http_version_not_supported`.
     private mutating func checkVersion() -> HTTPServerError? {
         let v = headBuffer[versionStart...]
         guard v.count == 8, v.starts(with: "HTTP/".utf8) else {

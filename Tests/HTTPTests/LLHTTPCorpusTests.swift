@@ -27,9 +27,9 @@ let llhttpDeviations: [String: CorpusExpectation] = [
     "No HTTP version": .deviation(messages: 0, end: .failed(.malformedRequestLine), reason:
         "An HTTP/0.9 simple request has no version and expects no status line; RFC 9112 serves only 1.x, so 400."),
     "POST with `chunked` as last transfer-encoding": .deviation(messages: 0, end: .failed(.unsupportedTransferCoding), reason:
-        "RFC 9112 §6.1: a transfer coding the server does not implement (deflate) is answered 501; passing the still-deflated body to a handler as if it were the content would be wrong."),
+        "A transfer coding the server does not implement (deflate) is refused (400 unsupported_transfer_coding, where RFC 9112 §6.1 suggests 501: client input never gets a 5xx here); passing the still-deflated body to a handler as if it were the content would be wrong."),
     "POST with `chunked` as last transfer-encoding (multiple headers)": .deviation(messages: 0, end: .failed(.unsupportedTransferCoding), reason:
-        "Same as above: `deflate` is not implemented, 501 (RFC 9112 §6.1)."),
+        "Same as above: `deflate` is not implemented, 400 unsupported_transfer_coding."),
 ]
 
 extension LLHTTPCase {

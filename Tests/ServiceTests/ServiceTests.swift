@@ -154,6 +154,11 @@ func errorCode(_ response: HTTPResponse) -> String? {
         let response = respond(Self.router, makeRequest("/classify", headers: [("Content-Type", "multipart/form-data; boundary=b")], body: broken))
         #expect(response.status == .badRequest)
         #expect(errorCode(response) == "invalid_multipart")
+        // Only the exact media type is multipart: anything else is a body like any other, here not a JPEG.
+        let lookalike = respond(Self.router, makeRequest("/classify", headers: [("Content-Type", "multipart/form-datax; boundary=b")], body: noFile))
+        #expect(lookalike.status == .unsupportedMediaType && errorCode(lookalike) == "unsupported_media_type")
+        let spaced = respond(Self.router, makeRequest("/classify", headers: [("Content-Type", " Multipart/Form-Data ; boundary=b")], body: noFile))
+        #expect(errorCode(spaced) == "missing_file")
     }
 
     @Test(arguments: ["0", "1001", "abc", "+5", "-1", "", "5.0", "99999999999999999999"])
