@@ -9,6 +9,25 @@ public final class SignalHandlers: @unchecked Sendable {
     init(source: DispatchSourceRead) { self.source = source }
 }
 
+/// Where a signal-initiated shutdown has got to; touched only on the signal queue.
+private final class ShutdownProgress: @unchecked Sendable {
+    let server: HTTPServer
+    let onStopped: @Sendable () -> Void
+    var signalled = false
+    private var shuttingDown = false
+
+    init(server: HTTPServer, onStopped: @escaping @Sendable () -> Void) {
+        self.server = server
+        self.onStopped = onStopped
+    }
+
+    func shutDown() {
+        guard !shuttingDown else { return }
+        shuttingDown = true
+        server.shutdown(completion: onStopped)
+    }
+}
+
 /// The write end of the self-pipe the C signal handler writes to (async-signal-safe: one `write`).
 private var signalPipeWriteFD: Int32 = -1
 private var signalPipeReadFD: Int32 = -1
@@ -18,9 +37,10 @@ private func forwardSignal(_ number: Int32) {
     _ = write(signalPipeWriteFD, &byte, 1)
 }
 
-/// On the first SIGTERM or SIGINT: run `beforeShutdown` (e.g. flip readiness to 503), shut `server` down
-/// gracefully, then call `onStopped` (typically `exit(0)`). Only the executable should call this: it
-/// changes the process's signal dispositions.
+/// On the first SIGTERM or SIGINT: run `beforeShutdown` (e.g. flip readiness to 503), keep serving for
+/// `delay` (so load balancers polling readiness stop sending traffic while connections are still accepted),
+/// then shut `server` down gracefully and call `onStopped` (typically `exit(0)`). A second signal during the
+/// delay cuts it short. Only the executable should call this: it changes the process's signal dispositions.
 ///
 /// A `sigaction` handler feeding a self-pipe rather than a Dispatch signal source: whichever thread the
 /// kernel picks runs the handler, whereas a Dispatch source on Linux only sees the signal if no other thread
@@ -28,6 +48,7 @@ private func forwardSignal(_ number: Int32) {
 public func installSignalHandlers(for server: HTTPServer,
                                   signals: [Int32] = [SIGTERM, SIGINT],
                                   queue: DispatchQueue = DispatchQueue(label: "http.signals"),
+                                  delay: Duration = .zero,
                                   beforeShutdown: @escaping @Sendable () -> Void,
                                   onStopped: @escaping @Sendable () -> Void) -> SignalHandlers {
     // Responses go out with MSG_NOSIGNAL already; ignoring SIGPIPE also covers any other write a handler does.
@@ -42,15 +63,20 @@ public func installSignalHandlers(for server: HTTPServer,
         signalPipeReadFD = fds[0]
         signalPipeWriteFD = fds[1]
     }
-    var started = false
+    let progress = ShutdownProgress(server: server, onStopped: onStopped)
     let source = DispatchSource.makeReadSource(fileDescriptor: signalPipeReadFD, queue: queue)
     source.setEventHandler {
         var buffer = [UInt8](repeating: 0, count: 16)
         _ = read(signalPipeReadFD, &buffer, buffer.count)
-        guard !started else { return }
-        started = true
+        if progress.signalled { return progress.shutDown() }
+        progress.signalled = true
         beforeShutdown()
-        server.shutdown(completion: onStopped)
+        if delay > .zero {
+            let nanoseconds = Int(delay.components.seconds) * 1_000_000_000 + Int(delay.components.attoseconds / 1_000_000_000)
+            queue.asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) { progress.shutDown() }
+        } else {
+            progress.shutDown()
+        }
     }
     source.resume()
     for number in signals {

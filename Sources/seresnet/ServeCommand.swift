@@ -58,6 +58,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "On SIGTERM/SIGINT, how long in-flight requests may take to finish, in seconds (env SERESNET_DRAIN_TIMEOUT_S, default 30).")
     var drainTimeoutS: Int?
 
+    @Option(help: "On SIGTERM/SIGINT, seconds to keep accepting and serving with /readyz at 503 before draining, so load balancers that poll readiness stop routing first; a second signal ends it (env SERESNET_SHUTDOWN_DELAY_S, default 0).")
+    var shutdownDelayS: Int?
+
     @Option(help: "Open connections beyond which new ones get 503 and are closed (env SERESNET_MAX_CONNECTIONS, default 1024).")
     var maxConnections: Int?
 
@@ -108,6 +111,7 @@ struct ServeCommand: ParsableCommand {
         http.headerReadTimeout = .seconds(try Environment.int(headerTimeoutS, "SERESNET_HEADER_TIMEOUT_S", default: 10, range: 1...3600, flagName: "--header-timeout-s"))
         http.keepAliveIdleTimeout = .seconds(try Environment.int(keepAliveTimeoutS, "SERESNET_KEEP_ALIVE_TIMEOUT_S", default: 60, range: 1...3600, flagName: "--keep-alive-timeout-s"))
         http.shutdownDeadline = .seconds(try Environment.int(drainTimeoutS, "SERESNET_DRAIN_TIMEOUT_S", default: 30, range: 0...3600, flagName: "--drain-timeout-s"))
+        let shutdownDelay = try Environment.int(shutdownDelayS, "SERESNET_SHUTDOWN_DELAY_S", default: 0, range: 0...3600, flagName: "--shutdown-delay-s")
         let labelsPath = labels ?? ProcessInfo.processInfo.environment["SERESNET_LABELS"].flatMap { $0.isEmpty ? nil : $0 }
 
         let metrics = ServiceMetrics(maxBatch: service.maxBatch)
@@ -123,9 +127,10 @@ struct ServeCommand: ParsableCommand {
         nonisolated(unsafe) var pipeline: ClassificationService?
         let signals = installSignalHandlers(
             for: server,
+            delay: .seconds(shutdownDelay),
             beforeShutdown: {
                 routes.beginDraining()
-                logger.notice("draining", metadata: ["deadline_s": .stringConvertible(drainSeconds)])
+                logger.notice("draining", metadata: ["delay_s": .stringConvertible(shutdownDelay), "deadline_s": .stringConvertible(drainSeconds)])
             },
             onStopped: {
                 pipeline?.stop()

@@ -269,6 +269,41 @@ def test_sigterm_finishes_uploads_in_flight_and_exits_zero(binary, seresnet50_mo
         service.stop()
 
 
+def test_shutdown_delay_keeps_serving_with_readiness_at_503(binary):
+    service = ServiceProcess(binary, FIXTURES / "tiny-seresnet", "--shutdown-delay-s", "3")
+    try:
+        service.wait_ready()
+        service.process.send_signal(signal.SIGTERM)
+        deadline = time.time() + 30
+        while "draining" not in [e.get("message") for e in service.log_entries()]:
+            assert time.time() < deadline, "no draining log line within 30 s of SIGTERM"
+            time.sleep(0.02)
+        # New connections are still accepted: readiness says go elsewhere, requests are still answered.
+        status, _, body = service.get("/readyz")
+        assert status == 503 and json.loads(body)["error"]["code"] == "shutting_down"
+        assert service.post("/classify", (IMAGES / "cat-444.jpg").read_bytes())[0] == 200
+        assert service.process.poll() is None
+        # After the delay the server drains and exits on its own; a second signal would have cut the delay short.
+        assert service.process.wait(timeout=30) == 0
+    finally:
+        service.stop()
+
+
+def test_second_signal_ends_the_shutdown_delay(binary):
+    service = ServiceProcess(binary, FIXTURES / "tiny-seresnet", "--shutdown-delay-s", "600")
+    try:
+        service.wait_ready()
+        service.process.send_signal(signal.SIGTERM)
+        deadline = time.time() + 30
+        while "draining" not in [e.get("message") for e in service.log_entries()]:
+            assert time.time() < deadline, "no draining log line within 30 s of SIGTERM"
+            time.sleep(0.02)
+        service.process.send_signal(signal.SIGTERM)
+        assert service.process.wait(timeout=30) == 0
+    finally:
+        service.stop()
+
+
 def resident_kib(pid):
     with open(f"/proc/{pid}/status") as status:
         return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
