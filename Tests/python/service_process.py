@@ -44,6 +44,19 @@ class ServiceProcess:
                     pass
         return entries
 
+    def wait_for_log(self, message, timeout=30):
+        """Waits for a log line with this message (e.g. "draining" once SIGTERM has been handled)."""
+        deadline = time.time() + timeout
+        while message not in [e.get("message") for e in self.log_entries()]:
+            if time.time() > deadline:
+                raise TimeoutError(f"no {message!r} log line within {timeout} s: " + open(self.log.name).read())
+            time.sleep(0.02)
+
+    def terminate_and_wait_for_draining(self):
+        """Sends SIGTERM and returns once the server has flipped readiness (its "draining" line)."""
+        self.process.send_signal(signal.SIGTERM)
+        self.wait_for_log("draining")
+
     def wait_ready(self, timeout=30):
         deadline = time.time() + timeout
         while time.time() < deadline:
