@@ -18,8 +18,10 @@ public struct ConnectionTimeouts: Sendable, Equatable {
 
 /// Request-body bytes held in memory across all of a server's connections, against one limit, so that many
 /// concurrent uploads cannot add up past the memory the service was given (each is also bounded by
-/// `maxBodyBytes`). A body's bytes count from its head (its Content-Length; chunked bodies as they grow) until
-/// its response is delivered, since the handler holds the body until then. Event-loop thread only.
+/// `maxBodyBytes`). A body's bytes count as they arrive (so only bytes really sent can fill it: heads alone
+/// cannot lock uploads out) until its response is delivered, since the handler holds the body until then. A
+/// head whose Content-Length would not fit beside what is held now is refused at once, before its body is
+/// sent. Event-loop thread only.
 final class BodyBudget {
     let limit: Int
     private(set) var reserved = 0
@@ -32,6 +34,9 @@ final class BodyBudget {
         reserved += bytes
         return true
     }
+
+    /// Whether `bytes` more would fit now.
+    func fits(_ bytes: Int) -> Bool { bytes <= limit - reserved }
 
     func release(_ bytes: Int) {
         reserved -= bytes
@@ -102,6 +107,11 @@ struct ConnectionStateMachine {
     /// This connection's share of the server's `BodyBudget`, given back with the response (or by the server,
     /// via `releaseBodyBudget`, when the connection goes away).
     private(set) var reservedBodyBytes = 0
+    /// A handler is running for this connection's request (it holds the body until it responds).
+    private(set) var handlerRunning = false
+    /// Since when output has been queued without draining; read-side timers stand still meanwhile (the server
+    /// stops reading a connection whose responses pile up, so the client cannot be blamed for a slow request).
+    private var outputPendingSince: Instant?
 
     init(context: ConnectionContext, remoteAddress: String, now: Instant) {
         self.context = context
@@ -142,6 +152,7 @@ struct ConnectionStateMachine {
     /// The handler of the request in flight produced its response.
     mutating func handlerResponded(_ response: HTTPResponse, now: Instant) -> [Action] {
         guard state == .awaitingResponse else { return [] }
+        handlerRunning = false
         var actions = respond(response, now: now, forceClose: false, error: nil)
         if case .idle = state, !pendingInput.isEmpty {
             let input = pendingInput
@@ -176,10 +187,21 @@ struct ConnectionStateMachine {
     mutating func outputChanged(pending: Bool, progressed: Bool, now: Instant) {
         if !pending {
             writeDeadline = nil
+            if let pauseStart = outputPendingSince {
+                // Reading resumes: the read-side timers go on from where they stood when it stopped.
+                outputPendingSince = nil
+                func resumed(_ start: Instant) -> Instant { now - max(.zero, pauseStart - start) }
+                switch state {
+                case .readingHead(let start): state = .readingHead(since: resumed(start))
+                case .readingBody(let last, let deadline): state = .readingBody(lastProgress: resumed(last), deadline: deadline + (now - pauseStart))
+                default: break
+                }
+            }
             // The linger period of a closing connection starts once its last response is out.
             // (Nothing to linger for once the peer has closed its side.)
             if case .closing = state { state = .closing(deadline: peerHalfClosed ? now : now + context.timeouts.linger) }
         } else if progressed || writeDeadline == nil {
+            if outputPendingSince == nil { outputPendingSince = now }
             writeDeadline = now + context.timeouts.write
         }
     }
@@ -208,11 +230,11 @@ struct ConnectionStateMachine {
                 return [.closeNow]
             }
         case .readingHead(let since):
-            if now >= since + context.timeouts.headerRead {
+            if outputPendingSince == nil && now >= since + context.timeouts.headerRead {
                 return respondToError(.requestTimeout, now: now)
             }
         case .readingBody(let last, let deadline):
-            if now >= last + context.timeouts.bodyIdle || now >= deadline {
+            if outputPendingSince == nil && (now >= last + context.timeouts.bodyIdle || now >= deadline) {
                 return respondToError(.requestTimeout, now: now)
             }
         case .closing(let deadline):
@@ -242,7 +264,7 @@ struct ConnectionStateMachine {
                 requestBytesIn += input.count - offset
                 if case .readingBody(_, let deadline) = state {
                     state = .readingBody(lastProgress: now, deadline: deadline)
-                    if !reserveBufferedBody() { return actions + respondToError(.tooManyUploads(limit: context.bodyBudget.limit), now: now) }
+                    if !reserveBody(upTo: parser.bufferedBodyBytes) { return actions + respondToError(.tooManyUploads(limit: context.bodyBudget.limit), now: now) }
                 }
                 return actions
 
@@ -257,7 +279,8 @@ struct ConnectionStateMachine {
             case .complete(let body, let consumed):
                 requestBytesIn += consumed
                 offset += consumed
-                if !reserveBufferedBody() { return actions + respondToError(.tooManyUploads(limit: context.bodyBudget.limit), now: now) }
+                // (The parser has handed the body over and holds nothing now: count what it returned.)
+                if !reserveBody(upTo: body.count) { return actions + respondToError(.tooManyUploads(limit: context.bodyBudget.limit), now: now) }
                 guard let current = inFlight else { return actions }
                 if let early = current.earlyResponse {
                     actions += respond(early.response, now: now, forceClose: false, error: early.error)
@@ -266,6 +289,7 @@ struct ConnectionStateMachine {
                 }
                 guard let route = current.route else { return actions }
                 state = .awaitingResponse
+                handlerRunning = true
                 pendingInput = Array(input[offset...])
                 actions.append(.dispatch(route, HTTPRequest(head: current.head, body: body, remoteAddress: remoteAddress)))
                 return actions
@@ -278,9 +302,8 @@ struct ConnectionStateMachine {
         }
     }
 
-    /// Grows the reservation to what the parser holds (chunked bodies, whose size is not known up front).
-    private mutating func reserveBufferedBody() -> Bool {
-        let held = parser.bufferedBodyBytes
+    /// Grows the reservation to `held` body bytes received.
+    private mutating func reserveBody(upTo held: Int) -> Bool {
         guard held > reservedBodyBytes else { return true }
         guard context.bodyBudget.reserve(held - reservedBodyBytes) else { return false }
         reservedBodyBytes = held
@@ -296,19 +319,12 @@ struct ConnectionStateMachine {
     /// Routes a request whose head just arrived; returns false when processing of this input must stop.
     private mutating func startRequest(_ head: HTTPRequestHead, bodyAlreadyArrived: Bool, now: Instant, actions: inout [Action]) -> Bool {
         inFlight = InFlight(head: head, route: nil, earlyResponse: nil)
-        if case .contentLength(let n) = head.framing {
-            if n > context.limits.maxBodyBytes {
-                actions += respondToError(.payloadTooLarge(limit: context.limits.maxBodyBytes), now: now)
-                return false
-            }
-            // Declared up front, so it is refused before any of it is read (and before a 100 Continue).
-            guard context.bodyBudget.reserve(n) else {
-                actions += respondToError(.tooManyUploads(limit: context.bodyBudget.limit), now: now)
-                return false
-            }
-            reservedBodyBytes = n
+        if case .contentLength(let n) = head.framing, n > context.limits.maxBodyBytes {
+            actions += respondToError(.payloadTooLarge(limit: context.limits.maxBodyBytes), now: now)
+            return false
         }
         var early: (response: HTTPResponse, error: HTTPServerError?)?
+        var sendContinue = false
         switch context.router.match(method: head.method, path: head.path) {
         case .found(let route):
             inFlight?.route = route
@@ -316,11 +332,12 @@ struct ConnectionStateMachine {
                 early = (response, nil)
             } else if head.expectsContinue && head.framing.hasBody {
                 if route.readsBody {
-                    if !bodyAlreadyArrived { actions.append(.write(ResponseSerializer.continueBytes)) }
+                    sendContinue = !bodyAlreadyArrived
                 } else {
                     // The handler does not want the body: answer without it, and close since it stays unread.
                     closeAfterResponse = true
                     state = .awaitingResponse
+                    handlerRunning = true
                     actions.append(.dispatch(route, HTTPRequest(head: head, body: [], remoteAddress: remoteAddress)))
                     return false
                 }
@@ -340,6 +357,13 @@ struct ConnectionStateMachine {
             }
             inFlight?.earlyResponse = early
         }
+        // A body that will be read and cannot fit beside what is held now is refused before it is sent (and
+        // before any 100 Continue); its bytes are counted as they arrive.
+        if case .contentLength(let n) = head.framing, !context.bodyBudget.fits(n) {
+            actions += respondToError(.tooManyUploads(limit: context.bodyBudget.limit), now: now)
+            return false
+        }
+        if sendContinue { actions.append(.write(ResponseSerializer.continueBytes)) }
         if head.framing.hasBody { state = .readingBody(lastProgress: now, deadline: now + context.timeouts.body) }
         return true
     }
@@ -379,6 +403,8 @@ struct ConnectionStateMachine {
         if close {
             state = .closing(deadline: now + context.timeouts.linger)
             pendingInput = []
+            // Nothing more is parsed on this connection; a failed request's partial body goes now, not at close.
+            parser = RequestParser(limits: context.limits)
             return [.write(bytes), .log(log), .close]
         }
         state = .idle(since: now)

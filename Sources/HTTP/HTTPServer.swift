@@ -23,8 +23,8 @@ public final class HTTPServer: @unchecked Sendable {
         /// Port to bind; 0 picks a free one (see `start()`'s result).
         public var port = 8080
         public var maxBodyBytes = 16 * 1024 * 1024
-        /// Request bodies held in memory at once, summed over all connections; a request whose body does not fit
-        /// gets 503 + Retry-After before its body is read (see `BodyBudget`). At least `maxBodyBytes`.
+        /// Request-body bytes held in memory at once, summed over all connections and counted as they arrive; an
+        /// upload that cannot fit gets 503 + Retry-After (see `BodyBudget`). At least `maxBodyBytes`.
         public var maxBufferedBodyBytes = 512 * 1024 * 1024
         public var maxHeaderBytes = 16 * 1024
         public var maxHeaderCount = 100
@@ -420,7 +420,7 @@ public final class HTTPServer: @unchecked Sendable {
     private func destroy(_ connection: Connection) {
         guard !connection.closed else { return }
         connection.closed = true
-        if connection.machine.state == .awaitingResponse, connection.machine.reservedBodyBytes > 0 {
+        if connection.machine.handlerRunning, connection.machine.reservedBodyBytes > 0 {
             orphanedBodyBytes[connection.id] = connection.machine.reservedBodyBytes
         } else {
             connection.machine.releaseBodyBudget()

@@ -276,10 +276,11 @@ public struct RequestParser {
 
             case .chunkSize:
                 if let v = ASCII.hexValue(b) {
-                    // Leading zeros are allowed; checking against the limit after every digit keeps the value
-                    // far from overflow (limit ≤ 2^30, so the next step stays below 2^35).
+                    // Leading zeros are allowed; the size is checked against the limit after every digit, and
+                    // against overflow before it, whatever limit the caller chose.
                     chunkSizeDigits += 1
-                    remaining = remaining &* 16 &+ v
+                    if remaining > (Int.max - 15) / 16 { return fail(.payloadTooLarge(limit: limits.maxBodyBytes)) }
+                    remaining = remaining * 16 + v
                     if remaining > limits.maxBodyBytes - body.count {
                         return fail(.payloadTooLarge(limit: limits.maxBodyBytes))
                     }

@@ -67,11 +67,11 @@ public func installSignalHandlers(for server: HTTPServer,
     let source = DispatchSource.makeReadSource(fileDescriptor: signalPipeReadFD, queue: queue)
     source.setEventHandler {
         var buffer = [UInt8](repeating: 0, count: 16)
-        _ = read(signalPipeReadFD, &buffer, buffer.count)
+        let received = read(signalPipeReadFD, &buffer, buffer.count)  // one byte per signal
         if progress.signalled { return progress.shutDown() }
         progress.signalled = true
         beforeShutdown()
-        if delay > .zero {
+        if delay > .zero && received < 2 {
             let nanoseconds = Int(delay.components.seconds) * 1_000_000_000 + Int(delay.components.attoseconds / 1_000_000_000)
             queue.asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) { progress.shutDown() }
         } else {

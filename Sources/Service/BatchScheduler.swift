@@ -149,7 +149,7 @@ final class BatchScheduler: @unchecked Sendable {
         return max(1, Int((batches * recentBatchSeconds / Double(engines.count)).rounded(.up)))
     }
 
-    /// Lets the engine threads finish their current batch and exit once nothing is waiting.
+    /// Lets the engine threads finish what was admitted (decoding or waiting) and exit.
     func stop() {
         condition.lock()
         stopped = true
@@ -173,7 +173,8 @@ final class BatchScheduler: @unchecked Sendable {
         defer { condition.unlock() }
         while true {
             if waiting.isEmpty {
-                if stopped { return nil }
+                // Stopped: finish what was admitted (still decoding, or waiting) before exiting.
+                if stopped && admitted == 0 { return nil }
                 condition.wait()
                 continue
             }

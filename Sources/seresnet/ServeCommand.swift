@@ -43,7 +43,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Largest request body in bytes; larger ones get 413 (env SERESNET_MAX_BODY_BYTES, default 16777216).")
     var maxBodyBytes: Int?
 
-    @Option(help: "Request bodies held in memory at once over all connections, in bytes, at least --max-body-bytes; an upload that does not fit gets 503 + Retry-After before its body is read (env SERESNET_MAX_BUFFERED_BODY_BYTES, default 536870912).")
+    @Option(help: "Request-body bytes held in memory at once over all connections, counted as they arrive, at least --max-body-bytes; an upload that cannot fit gets 503 + Retry-After, from its head when it declares a Content-Length (env SERESNET_MAX_BUFFERED_BODY_BYTES, default 536870912).")
     var maxBufferedBodyBytes: Int?
 
     @Option(help: "Seconds a client has to send a request's body once its headers are in, however steadily it trickles; then 408 (env SERESNET_BODY_TIMEOUT_S, default 60).")

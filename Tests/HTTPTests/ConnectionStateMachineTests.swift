@@ -339,21 +339,24 @@ func expectContinueGetsTheFinalStatusAtOnce(_ request: String, _ status: String)
     let budget = BodyBudget(limit: 150)
     var first = MachineHarness(bodyBudget: budget)
     var second = MachineHarness(bodyBudget: budget)
-    // The first upload's declared length is reserved from its head on, before its body arrives.
-    #expect(first.receive("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n").writes.isEmpty)
-    #expect(budget.reserved == 100)
-    // The second does not fit: 503 + Retry-After from its head alone, no 100 Continue, connection closed.
-    let refused = second.receive("POST /echo HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 60\r\n\r\n")
+    // Bytes count as they arrive: a head alone holds nothing, so heads cannot lock uploads out.
+    #expect(first.receive("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n").writes.isEmpty)
+    #expect(budget.reserved == 0)
+    #expect(first.receive(String(repeating: "a", count: 90), at: 0.1).writes.isEmpty)
+    #expect(budget.reserved == 90)
+    // A declared length that cannot fit beside what is held now: 503 + Retry-After from the head alone,
+    // no 100 Continue, connection closed.
+    let refused = second.receive("POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 70\r\n\r\n")
     let response = try #require(refused.writes.first)
     #expect(refused.writes.count == 1 && response.hasPrefix("HTTP/1.1 503"))
     #expect(response.contains("Retry-After: 1\r\n") && response.contains("\"code\":\"too_many_uploads\""))
-    #expect(refused.closes && budget.reserved == 100)
+    #expect(refused.closes && budget.reserved == 90)
     // Once the first is answered its bytes are given back and the same upload fits.
-    let done = first.answer(first.receive(String(repeating: "a", count: 100)))
+    let done = first.answer(first.receive(String(repeating: "a", count: 10), at: 0.2))
     #expect(try #require(done.writes.first).hasPrefix("HTTP/1.1 200"))
     #expect(budget.reserved == 0)
     var third = MachineHarness(bodyBudget: budget)
-    #expect(third.receive("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 60\r\n\r\n").writes.isEmpty)
+    #expect(third.receive("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 70\r\n\r\n" + String(repeating: "b", count: 60)).writes.isEmpty)
     #expect(budget.reserved == 60)
     // A connection that goes away mid-body gives its reservation back through the server.
     _ = third.machine.peerClosed(now: third.at(1))
@@ -361,18 +364,41 @@ func expectContinueGetsTheFinalStatusAtOnce(_ request: String, _ status: String)
     #expect(budget.reserved == 0)
 }
 
-@Test func chunkedBodiesAreCountedAsTheyGrow() throws {
+@Test func bodiesThatOutgrowTheBudgetAreRefusedMidway() throws {
     let budget = BodyBudget(limit: 150)
     var holder = MachineHarness(bodyBudget: budget)
-    _ = holder.receive("POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n")
+    _ = holder.receive("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + String(repeating: "a", count: 100))
+    #expect(budget.reserved == 100)
+    // Chunked: counted as it grows.
     var chunked = MachineHarness(bodyBudget: budget)
-    let head = chunked.receive("POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n")
-    #expect(head.writes.isEmpty && budget.reserved == 100)
-    #expect(chunked.receive("28\r\n" + String(repeating: "b", count: 40) + "\r\n").writes.isEmpty)
+    #expect(chunked.receive("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n28\r\n" + String(repeating: "b", count: 40) + "\r\n").writes.isEmpty)
     #expect(budget.reserved == 140)
     let over = chunked.receive("14\r\n" + String(repeating: "c", count: 20) + "\r\n")
     #expect(try #require(over.writes.first).hasPrefix("HTTP/1.1 503"))
     #expect(over.closes && budget.reserved == 100)
+    // A whole chunked body in one read is counted too (the parser has handed it over by then).
+    var whole = MachineHarness(bodyBudget: budget)
+    let refused = whole.receive("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3C\r\n" + String(repeating: "d", count: 60) + "\r\n0\r\n\r\n")
+    #expect(try #require(refused.writes.first).hasPrefix("HTTP/1.1 503") && refused.dispatches.isEmpty)
+    #expect(budget.reserved == 100)
+    // Refusals that do not read the body are not the budget's business: 404 stays 404.
+    var lost = MachineHarness(bodyBudget: BodyBudget(limit: 0))
+    #expect(try #require(lost.receive("POST /nope HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello").writes.first).hasPrefix("HTTP/1.1 404"))
+}
+
+@Test func readTimersStandStillWhileResponsesAreQueued() throws {
+    var h = MachineHarness()
+    let a = h.answer(h.receive("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n"))
+    #expect(a.writes.count == 1)
+    // The client reads slowly: the response stays queued, and the server stops reading it.
+    h.machine.outputChanged(pending: true, progressed: false, now: h.at(0))
+    _ = h.receive("GET /hello HTTP/1.1\r\nHo", at: 0.5)
+    #expect(h.tick(20).isEmpty)  // no 408 for a head the server itself did not read (header timeout 10 s)
+    h.machine.outputChanged(pending: true, progressed: true, now: h.at(20))
+    h.machine.outputChanged(pending: false, progressed: true, now: h.at(25))
+    // The head arrived after reading stopped, so its 10 s run from when reading resumed.
+    #expect(h.tick(34.9).isEmpty)
+    #expect(try #require(h.tick(35).writes.first).hasPrefix("HTTP/1.1 408"))
 }
 
 @Test func halfCloseAfterPipelinedRequestsStillDeliversQueuedResponses() throws {

@@ -162,13 +162,13 @@ struct LiveServerTests {
         try withLiveServer({ $0.maxBodyBytes = 600; $0.maxBufferedBodyBytes = 1000 }) { _, port, _ in
             let body = String(repeating: "a", count: 600)
             let first = try RawClient(port: port)
-            first.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 600\r\n\r\n" + body.prefix(100))
+            first.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 600\r\n\r\n" + body.prefix(500))
             // Barrier: the loop polls every accepted connection each turn, so once a later connection is answered
             // the first one's head (sent before it connected) has been read.
             let barrier = try RawClient(port: port)
             barrier.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
             #expect(barrier.readResponse()?.status == 200)
-            // The second upload's declared 600 bytes do not fit beside the first's: refused from its head.
+            // The second upload's declared 600 bytes do not fit beside the first's 500 received: refused from its head.
             let second = try RawClient(port: port)
             second.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 600\r\n\r\n")
             let refused = try #require(second.readResponse())
@@ -176,7 +176,7 @@ struct LiveServerTests {
             #expect(refused.text.contains("too_many_uploads"))
             #expect(second.waitForClose())
             // Once the first is answered, the budget is back and the same upload goes through.
-            first.send(String(body.dropFirst(100)))
+            first.send(String(body.dropFirst(500)))
             #expect(first.readResponse()?.body.count == 600)
             let third = try RawClient(port: port)
             third.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 600\r\n\r\n" + body)
