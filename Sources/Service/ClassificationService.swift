@@ -8,7 +8,8 @@ import Inference
 public struct ServiceConfiguration: Sendable {
     /// Most images per engine batch.
     public var maxBatch = 8
-    /// How long a batch is held open for more images after the first arrives.
+    /// While more admitted images are still decoding, how long a batch is held open for the next one after the
+    /// latest arrival (see `BatchScheduler`).
     public var maxBatchDelay: Duration = .milliseconds(2)
     /// Requests admitted (decoding or waiting for the engine) before new ones get 503.
     public var maxQueue = 64

@@ -34,7 +34,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Most images per inference batch (env SERESNET_MAX_BATCH, default 8).")
     var maxBatch: Int?
 
-    @Option(help: "How long a batch waits for more images, in ms (env SERESNET_MAX_BATCH_DELAY_MS, default 2).")
+    @Option(help: "While more admitted images are still decoding, how long a batch waits for the next one after the latest arrival, in ms (env SERESNET_MAX_BATCH_DELAY_MS, default 2).")
     var maxBatchDelayMs: Int?
 
     @Option(help: "Requests admitted (decoding or queued) before new ones get 503 + Retry-After (env SERESNET_MAX_QUEUE, default 64).")

@@ -312,6 +312,30 @@ func errorCode(_ response: HTTPResponse) -> String? {
         #expect(service.scheduler.peakCoresInUse == 2)
     }
 
+    @Test func aBatchStaysOpenWhileImagesKeepArrivingWithinTheDelay() {
+        // Four images arrive 200 ms apart while the others are still "decoding" (admitted, not submitted): each
+        // gap is within the 500 ms delay, so they make one batch, although the last arrives 600 ms after the
+        // first was admitted (a delay counted from the oldest admission would have split them).
+        let metrics = ServiceMetrics(maxBatch: 4)
+        let engine = InferenceEngine(network: Fixtures.tinyModel.network, inputHeight: 32, inputWidth: 32, maxBatch: 4, threads: 1)
+        let scheduler = BatchScheduler(engines: [engine], maxBatch: 4, maxBatchDelay: .milliseconds(500), maxQueue: 8,
+                                       requestTimeout: .seconds(60), metrics: metrics)
+        defer { scheduler.stop() }
+        let sizes = BatchSizes()
+        let done = DispatchGroup()
+        for _ in 0..<4 { #expect(scheduler.admit() == nil) }
+        for i in 0..<4 {
+            if i > 0 { usleep(200_000) }
+            done.enter()
+            scheduler.submit(InferenceJob(tensor: [Float](repeating: 0.1, count: 3 * 32 * 32), topK: 1, admitted: .now) { result in
+                sizes.append((try? result.get())?.batchSize ?? 0)
+                done.leave()
+            })
+        }
+        done.wait()
+        #expect(sizes.all == [4, 4, 4, 4])
+    }
+
     @Test func twoEnginesServeTheSameAnswers() {
         let service = Self.service { $0.engines = 2; $0.maxBatch = 2 }
         defer { service.stop() }
@@ -358,4 +382,12 @@ func errorCode(_ response: HTTPResponse) -> String? {
         #expect(response.status.code == 500)
         #expect(!String(decoding: response.body, as: UTF8.self).contains("Secret"))
     }
+}
+
+/// Batch sizes reported to completions, from the engine thread.
+final class BatchSizes: @unchecked Sendable {
+    private let lock = NSLock()
+    private var sizes: [Int] = []
+    func append(_ size: Int) { lock.withLock { sizes.append(size) } }
+    var all: [Int] { lock.withLock { sizes } }
 }
