@@ -10,6 +10,9 @@ public struct ConnectionTimeouts: Sendable, Equatable {
     public var keepAliveIdle: Duration = .seconds(60)
     /// Longest time a pending response may make no progress (a client that does not read) → closed.
     public var write: Duration = .seconds(30)
+    /// Longest time queued responses may take to drain completely, progress or not (a client reading a byte
+    /// at a time just inside `write` would otherwise hold its connection indefinitely) → closed.
+    public var drain: Duration = .seconds(120)
     /// After the final response of a connection, how long unread request bytes are drained before
     /// closing, so the client sees the response rather than a reset.
     public var linger: Duration = .seconds(2)
@@ -219,6 +222,10 @@ struct ConnectionStateMachine {
     /// Applies whichever timeout has expired at `now`.
     mutating func tick(now: Instant) -> [Action] {
         if let writeDeadline, now >= writeDeadline {
+            state = .closed
+            return [.closeNow]
+        }
+        if let since = outputPendingSince, now >= since + context.timeouts.drain {
             state = .closed
             return [.closeNow]
         }

@@ -36,6 +36,8 @@ public final class HTTPServer: @unchecked Sendable {
         public var bodyTimeout: Duration = .seconds(60)
         public var keepAliveIdleTimeout: Duration = .seconds(60)
         public var writeTimeout: Duration = .seconds(30)
+        /// Longest time a connection's queued responses may take to drain, however slowly they progress.
+        public var drainTimeout: Duration = .seconds(120)
         /// How long a closing connection drains unread request bytes so the client sees the response.
         public var lingerTimeout: Duration = .seconds(2)
         /// Connections beyond this are answered 503 and closed at once.
@@ -61,6 +63,7 @@ public final class HTTPServer: @unchecked Sendable {
             timeouts.body = bodyTimeout
             timeouts.keepAliveIdle = keepAliveIdleTimeout
             timeouts.write = writeTimeout
+            timeouts.drain = drainTimeout
             timeouts.linger = lingerTimeout
             return timeouts
         }

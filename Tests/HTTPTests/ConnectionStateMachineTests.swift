@@ -415,3 +415,19 @@ func expectContinueGetsTheFinalStatusAtOnce(_ request: String, _ status: String)
     h.machine.outputChanged(pending: false, progressed: true, now: h.at(0.3))
     #expect(h.tick(0.35).closesNow)
 }
+
+@Test func aClientReadingByteByByteIsCutOffByTheDrainTimeout() {
+    var h = MachineHarness()
+    _ = h.answer(h.receive("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n"))
+    h.machine.outputChanged(pending: true, progressed: false, now: h.at(0))
+    _ = h.receive("GET /hello HTTP/1.1\r\nHo", at: 0.5)  // a next request started (its timer stands still meanwhile)
+    // A byte read every 25 s keeps inside the 30 s write timeout...
+    var t = 0.0
+    while t + 25 < 120 {
+        t += 25
+        h.machine.outputChanged(pending: true, progressed: true, now: h.at(t))
+        #expect(h.tick(t + 1).isEmpty)
+    }
+    // ...but not past the 120 s drain timeout.
+    #expect(h.tick(120).closesNow)
+}
