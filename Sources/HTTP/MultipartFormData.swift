@@ -23,10 +23,16 @@ public enum MultipartFormData {
     /// Largest header section of one part.
     public static let maxPartHeaderBytes = 8 * 1024
 
+    /// Whether a Content-Type's media type (parameters aside, case-insensitively) is multipart/form-data;
+    /// `multipart/form-datax` is not.
+    public static func isFormData(contentType: String) -> Bool {
+        guard let mediaType = splitParameters(Array(contentType.utf8)[...]).first?.name else { return false }
+        return HTTPHeaders.namesEqual(mediaType, "multipart/form-data")
+    }
+
     /// The boundary parameter of a `multipart/form-data` Content-Type, or an error saying what is wrong.
     public static func boundary(fromContentType contentType: String) throws -> [UInt8] {
-        let bytes = Array(contentType.utf8)
-        let parameters = splitParameters(bytes[...])
+        let parameters = splitParameters(Array(contentType.utf8)[...])
         guard let mediaType = parameters.first?.name, HTTPHeaders.namesEqual(mediaType, "multipart/form-data") else {
             throw HTTPServerError(.unsupportedMediaType, "Expected Content-Type multipart/form-data, got `\(contentType)`; send the file with `curl -F file=@image.jpg`.")
         }

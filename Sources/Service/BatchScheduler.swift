@@ -204,9 +204,8 @@ final class BatchScheduler: @unchecked Sendable {
                 metrics.setQueueDepth(admitted)
                 return batch
             }
-            // Hold the batch open for more jobs, but no longer than the oldest job's delay budget.
-            let remaining = clock.now.duration(to: due)
-            _ = condition.wait(until: Date(timeIntervalSinceNow: Double(remaining.components.attoseconds) / 1e18 + Double(remaining.components.seconds)))
+            // Hold the batch open for the next arrival, but no longer than the delay after the latest one.
+            _ = condition.wait(until: Date(timeIntervalSinceNow: clock.now.duration(to: due).inSeconds))
         }
     }
 
@@ -236,8 +235,7 @@ final class BatchScheduler: @unchecked Sendable {
                                              inference: elapsed, batchSize: live.count))
         }
         condition.lock()
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        recentBatchSeconds = 0.8 * recentBatchSeconds + 0.2 * seconds
+        recentBatchSeconds = 0.8 * recentBatchSeconds + 0.2 * elapsed.inSeconds
         condition.unlock()
         metrics.recordBatch(size: live.count, duration: elapsed, queueWaits: outcomes.map(\.queueWait))
         for (job, outcome) in zip(live, outcomes) { job.completion(.success(outcome)) }
@@ -255,4 +253,9 @@ final class BatchScheduler: @unchecked Sendable {
     static func milliseconds(_ duration: Duration) -> Int {
         Int(duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000)
     }
+}
+
+extension Duration {
+    /// The duration in seconds, as a Double (for `Date` deadlines and millisecond figures).
+    var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -238,7 +238,7 @@ public final class ClassificationService: @unchecked Sendable {
 
     /// A duration in milliseconds, to the microsecond (for JSON bodies and logs).
     public static func milliseconds(_ duration: Duration) -> Double {
-        rounded((Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18) * 1000, 3)
+        rounded(duration.inSeconds * 1000, 3)
     }
 
     static func rounded(_ value: Double, _ digits: Int) -> Double {

@@ -118,20 +118,13 @@ public final class ServiceRoutes: @unchecked Sendable {
         return value
     }
 
-    /// Whether a Content-Type's media type (before any parameters) is multipart/form-data, case-insensitively;
-    /// `multipart/form-datax` is not, and its body goes to the decoder like any other (→ 415 if not a JPEG).
-    static func isMultipartFormData(_ contentType: String) -> Bool {
-        let mediaType = contentType.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        return mediaType.trimmingCharacters(in: .whitespaces).lowercased() == "multipart/form-data"
-    }
-
     /// The image bytes: what the body is is decided by sniffing, not by the declared type. A body that
     /// starts like a JPEG is the image; a multipart/form-data body yields its first part carrying a file.
     static func imageBytes(of request: HTTPRequest) throws -> [UInt8] {
         let body = request.body
         guard !body.isEmpty else { throw ServiceError.emptyBody }
         let isJPEG = body.count >= 2 && body[0] == 0xFF && body[1] == 0xD8
-        if !isJPEG, let contentType = request.headers["Content-Type"], Self.isMultipartFormData(contentType) {
+        if !isJPEG, let contentType = request.headers["Content-Type"], MultipartFormData.isFormData(contentType: contentType) {
             let parts: [MultipartFormData.Part]
             do {
                 parts = try MultipartFormData.parse(body: body, contentType: contentType)

@@ -81,6 +81,15 @@ func refusesBadContentTypes(_ contentType: String, _ code: HTTPServerError.Code)
     #expect { try MultipartFormData.parse(body: [], contentType: contentType) } throws: { ($0 as? HTTPServerError)?.code == code }
 }
 
+@Test func formDataIsTheExactMediaType() {
+    for yes in ["multipart/form-data; boundary=b", "Multipart/Form-Data", " multipart/form-data ; boundary=b", "multipart/form-data"] {
+        #expect(MultipartFormData.isFormData(contentType: yes), "\(yes)")
+    }
+    for no in ["multipart/form-datax; boundary=b", "multipart/mixed; boundary=b", "form-data", "", "image/jpeg"] {
+        #expect(!MultipartFormData.isFormData(contentType: no), "\(no)")
+    }
+}
+
 @Test(arguments: [
     ("no boundary in body", ["just text"]),
     ("no closing boundary", ["--B", "Content-Disposition: form-data; name=a", "", "x"]),
