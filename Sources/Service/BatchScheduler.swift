@@ -121,19 +121,19 @@ final class BatchScheduler: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Waits for a core to decode on; pair with `endDecode`.
-    func beginDecode() {
+    /// Runs `body` (a decode and its preprocessing) once a core is free for it, and gives the core back after.
+    func withDecodeCore<T>(_ body: () -> T) -> T {
         condition.lock()
-        defer { condition.unlock() }
         while coresInUse >= cores || enginesWaitingForCores > 0 { condition.wait() }
         takeCoresLocked(1)
-    }
-
-    func endDecode() {
-        condition.lock()
-        coresInUse -= 1
-        condition.broadcast()
         condition.unlock()
+        defer {
+            condition.lock()
+            coresInUse -= 1
+            condition.broadcast()
+            condition.unlock()
+        }
+        return body()
     }
 
     private func takeCoresLocked(_ count: Int) {

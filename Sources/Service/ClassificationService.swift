@@ -145,27 +145,29 @@ public final class ClassificationService: @unchecked Sendable {
         if let refusal = scheduler.admit() { return completion(.failure(refusal)) }
         let limits = DecodeLimits(maxPixels: configuration.maxPixels)
         decoders.addOperation { [self] in
-            // One core from the budget the engines share, for decoding and preprocessing.
-            scheduler.beginDecode()
-            let decodeStart = clock.now
-            let image: DecodedImage
-            do {
-                image = try decodeJPEG(bytes, limits: limits, targetShorterSide: preprocessing.resizeShorterSide)
-            } catch let error as ImageDecodeError {
-                scheduler.endDecode()
-                scheduler.release()
-                return completion(.failure(.image(error)))
-            } catch {
-                scheduler.endDecode()
-                scheduler.release()
-                return completion(.failure(.image(.corrupt(detail: "\(error)"))))
+            // Decoding and preprocessing take one core from the budget the engines share.
+            let prepared = scheduler.withDecodeCore { () -> Result<(image: DecodedImage, tensor: [Float], decode: Duration, preprocess: Duration), ServiceError> in
+                let decodeStart = clock.now
+                let image: DecodedImage
+                do {
+                    image = try decodeJPEG(bytes, limits: limits, targetShorterSide: preprocessing.resizeShorterSide)
+                } catch let error as ImageDecodeError {
+                    return .failure(.image(error))
+                } catch {
+                    return .failure(.image(.corrupt(detail: "\(error)")))
+                }
+                let preprocessStart = clock.now
+                var tensor = [Float](repeating: 0, count: preprocessing.outputCount)
+                tensor.withUnsafeMutableBufferPointer { Imaging.preprocess(image, config: preprocessing, into: $0) }
+                return .success((image, tensor, decodeStart.duration(to: preprocessStart), preprocessStart.duration(to: clock.now)))
             }
-            let preprocessStart = clock.now
-            var tensor = [Float](repeating: 0, count: preprocessing.outputCount)
-            tensor.withUnsafeMutableBufferPointer { Imaging.preprocess(image, config: preprocessing, into: $0) }
-            let preprocessEnd = clock.now
-            scheduler.endDecode()
-            let decodeTime = decodeStart.duration(to: preprocessStart), preprocessTime = preprocessStart.duration(to: preprocessEnd)
+            let image: DecodedImage, tensor: [Float], decodeTime: Duration, preprocessTime: Duration
+            switch prepared {
+            case let .success(values): (image, tensor, decodeTime, preprocessTime) = values
+            case let .failure(error):
+                scheduler.release()
+                return completion(.failure(error))
+            }
             metrics.recordDecode(decodeTime, preprocess: preprocessTime)
             let size = Classification.ImageSize(width: image.originalWidth, height: image.originalHeight)
             scheduler.submit(InferenceJob(tensor: tensor, topK: topK, admitted: started) { [self] result in
