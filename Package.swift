@@ -7,14 +7,14 @@ import PackageDescription
 /// Kernels and parsers are hot loops over raw buffers: compile them with full optimization even in debug
 /// builds so `swift test` stays fast, and without exclusivity checks in the inner loops.
 let hotLoops: [SwiftSetting] = [
-    .unsafeFlags(["-Ounchecked"]),
+    .unsafeFlags(["-Ounchecked"])
 ]
 
 let package = Package(
     name: "seresnet",
     platforms: [.macOS(.v14)],
     products: [
-        .executable(name: "seresnet", targets: ["seresnet"]),
+        .executable(name: "seresnet", targets: ["seresnet"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),

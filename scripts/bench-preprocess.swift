@@ -25,7 +25,9 @@ enum PreprocessBenchmark {
         var output = [Float](repeating: 0, count: config.outputCount)
         for path in arguments[4...] {
             let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-            var total: [Double] = [], decode: [Double] = [], resize: [Double] = []
+            var total: [Double] = []
+            var decode: [Double] = []
+            var resize: [Double] = []
             var scale = 8
             // One untimed warm-up, then `iterations` timed runs of decode + preprocess.
             for run in 0...iterations {

@@ -26,7 +26,10 @@ private func summarize(_ input: [UInt8], chunks: [Range<Int>]) -> [String] {
                 precondition(body.count <= parser.limits.maxBodyBytes)
                 events.append("\(h.method) \(h.path) \(h.headers.count) \(body.count)")
                 head = nil
-                if !h.keepAlive { events.append("closed"); return events }
+                if !h.keepAlive {
+                    events.append("closed")
+                    return events
+                }
             case .failed(let error):
                 precondition(error.status.code >= 400 && error.status.code < 600)
                 events.append("failed \(error.code.rawValue)")

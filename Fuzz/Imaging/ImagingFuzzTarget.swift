@@ -4,10 +4,12 @@
 
 /// A small model input keeps each run fast; the geometry code is the same for any size.
 private let configs: [PreprocessConfig] = [
-    try! PreprocessConfig(inputHeight: 64, inputWidth: 64, cropPct: 0.95, interpolation: .bicubic,
-                          mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225]),
-    try! PreprocessConfig(inputHeight: 48, inputWidth: 48, cropPct: 1.2, interpolation: .bilinear,
-                          mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5]),
+    try! PreprocessConfig(
+        inputHeight: 64, inputWidth: 64, cropPct: 0.95, interpolation: .bicubic,
+        mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225]),
+    try! PreprocessConfig(
+        inputHeight: 48, inputWidth: 48, cropPct: 1.2, interpolation: .bilinear,
+        mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5]),
 ]
 
 /// Four megapixels: large enough for every seed, small enough that a mutated header claiming a huge

@@ -196,7 +196,8 @@ struct ConnectionStateMachine {
                 func resumed(_ start: Instant) -> Instant { now - max(.zero, pauseStart - start) }
                 switch state {
                 case .readingHead(let start): state = .readingHead(since: resumed(start))
-                case .readingBody(let last, let deadline): state = .readingBody(lastProgress: resumed(last), deadline: deadline + (now - pauseStart))
+                case .readingBody(let last, let deadline):
+                    state = .readingBody(lastProgress: resumed(last), deadline: deadline + (now - pauseStart))
                 default: break
                 }
             }
@@ -271,7 +272,9 @@ struct ConnectionStateMachine {
                 requestBytesIn += input.count - offset
                 if case .readingBody(_, let deadline) = state {
                     state = .readingBody(lastProgress: now, deadline: deadline)
-                    if !reserveBody(upTo: parser.bufferedBodyBytes) { return actions + respondToError(.tooManyUploads(limit: context.bodyBudget.limit), now: now) }
+                    if !reserveBody(upTo: parser.bufferedBodyBytes) {
+                        return actions + respondToError(.tooManyUploads(limit: context.bodyBudget.limit), now: now)
+                    }
                 }
                 return actions
 
@@ -287,7 +290,9 @@ struct ConnectionStateMachine {
                 requestBytesIn += consumed
                 offset += consumed
                 // (The parser has handed the body over and holds nothing now: count what it returned.)
-                if !reserveBody(upTo: body.count) { return actions + respondToError(.tooManyUploads(limit: context.bodyBudget.limit), now: now) }
+                if !reserveBody(upTo: body.count) {
+                    return actions + respondToError(.tooManyUploads(limit: context.bodyBudget.limit), now: now)
+                }
                 guard let current = inFlight else { return actions }
                 if let early = current.earlyResponse {
                     actions += respond(early.response, now: now, forceClose: false, error: early.error)
@@ -382,7 +387,8 @@ struct ConnectionStateMachine {
     /// Serializes a response, logs it, and moves to idle or closing.
     private mutating func respond(_ response: HTTPResponse, now: Instant, forceClose: Bool, error: HTTPServerError?) -> [Action] {
         let head = inFlight?.head
-        let close = forceClose || shuttingDown || closeAfterResponse || peerHalfClosed
+        let close =
+            forceClose || shuttingDown || closeAfterResponse || peerHalfClosed
             || !(head?.keepAlive ?? false)
             || response.headers.containsToken("close", in: "Connection")
         let bytes = ResponseSerializer.serialize(

@@ -4,7 +4,10 @@ public struct HTTPHeaders: Sequence, Equatable, Sendable, ExpressibleByDictionar
     public struct Field: Equatable, Sendable {
         public var name: String
         public var value: String
-        public init(name: String, value: String) { self.name = name; self.value = value }
+        public init(name: String, value: String) {
+            self.name = name
+            self.value = value
+        }
     }
 
     /// All fields, in order.
@@ -64,7 +67,7 @@ public struct HTTPHeaders: Sequence, Equatable, Sendable, ExpressibleByDictionar
         while true {
             switch (ia.next(), ib.next()) {
             case (nil, nil): return true
-            case let (x?, y?):
+            case (let x?, let y?):
                 if x != y && ASCII.lower(x) != ASCII.lower(y) { return false }
             default: return false
             }
@@ -76,7 +79,8 @@ extension String {
     /// Removes leading and trailing spaces and tabs (RFC 9110 OWS).
     func trimmingOWS() -> String {
         let bytes = Array(utf8)
-        var start = 0, end = bytes.count
+        var start = 0
+        var end = bytes.count
         while start < end, bytes[start] == ASCII.space || bytes[start] == ASCII.tab { start += 1 }
         while end > start, bytes[end - 1] == ASCII.space || bytes[end - 1] == ASCII.tab { end -= 1 }
         return String(decoding: bytes[start..<end], as: UTF8.self)

@@ -17,8 +17,14 @@ public struct HTTPMethod: Hashable, Sendable, CustomStringConvertible {
 public struct HTTPVersion: Hashable, Sendable, CustomStringConvertible {
     public let major: Int
     public let minor: Int
-    public init(major: Int, minor: Int) { self.major = major; self.minor = minor }
+    public init(major: Int, minor: Int) {
+        self.major = major
+        self.minor = minor
+    }
+    // swift-format-ignore: AlwaysUseLowerCamelCase
+    // (swift-nio's names for the two versions)
     public static let http1_0 = HTTPVersion(major: 1, minor: 0)
+    // swift-format-ignore: AlwaysUseLowerCamelCase
     public static let http1_1 = HTTPVersion(major: 1, minor: 1)
     public var description: String { "HTTP/\(major).\(minor)" }
 }

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A minimal blocking HTTP/1.1 GET for health checks (e.g. a container HEALTHCHECK without curl):
@@ -21,13 +22,21 @@ public enum HTTPProbe {
         while let info = candidate {
             candidate = info.pointee.ai_next
             let fd = socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
-            guard fd >= 0 else { lastErrno = errno; continue }
+            guard fd >= 0 else {
+                lastErrno = errno
+                continue
+            }
             defer { close(fd) }
             var limit = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
             setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-            guard connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else { lastErrno = errno; continue }
-            let request = Array("GET \(path) HTTP/1.1\r\nHost: \(host.contains(":") ? "[\(host)]" : host):\(port)\r\nConnection: close\r\nUser-Agent: seresnet-probe\r\n\r\n".utf8)
+            guard connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
+                lastErrno = errno
+                continue
+            }
+            let request = Array(
+                "GET \(path) HTTP/1.1\r\nHost: \(host.contains(":") ? "[\(host)]" : host):\(port)\r\nConnection: close\r\nUser-Agent: seresnet-probe\r\n\r\n"
+                    .utf8)
             guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == request.count else {
                 throw SocketError(operation: "send", errno: errno)
             }
@@ -40,7 +49,8 @@ public enum HTTPProbe {
             }
             // "HTTP/1.1 200 …": the three digits after the first space.
             guard let space = response.prefix(received).firstIndex(of: 0x20), space + 3 < received,
-                  let code = Int(String(decoding: response[space + 1...space + 3], as: UTF8.self)) else {
+                let code = Int(String(decoding: response[space + 1...space + 3], as: UTF8.self))
+            else {
                 throw SocketError(operation: "parse status line", errno: EPROTO)
             }
             return code

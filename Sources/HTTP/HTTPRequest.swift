@@ -49,8 +49,10 @@ public struct HTTPRequestHead: Equatable, Sendable {
     /// Whether the client sent `Expect: 100-continue` and waits before sending the body.
     public var expectsContinue: Bool
 
-    public init(method: HTTPMethod, target: String, path: String, query: QueryParameters, version: HTTPVersion,
-                headers: HTTPHeaders, framing: BodyFraming, keepAlive: Bool, expectsContinue: Bool) {
+    public init(
+        method: HTTPMethod, target: String, path: String, query: QueryParameters, version: HTTPVersion,
+        headers: HTTPHeaders, framing: BodyFraming, keepAlive: Bool, expectsContinue: Bool
+    ) {
         self.method = method
         self.target = target
         self.path = path
@@ -78,13 +80,17 @@ public struct HTTPRequest: Sendable {
 
     /// A request as the server would hand it to a handler, for calling handlers in-process (tests, tools):
     /// `target` is split and percent-decoded exactly as the parser does; throws `invalid_target` otherwise.
-    public init(method: HTTPMethod, target: String, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [],
-                remoteAddress: String = "127.0.0.1:0") throws {
+    public init(
+        method: HTTPMethod, target: String, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [],
+        remoteAddress: String = "127.0.0.1:0"
+    ) throws {
         let (path, query) = try RequestTarget.decode(Array(target.utf8)[...], method: method).get()
-        self.init(head: HTTPRequestHead(method: method, target: target, path: path, query: query, version: .http1_1,
-                                        headers: headers, framing: body.isEmpty ? .none : .contentLength(body.count),
-                                        keepAlive: true, expectsContinue: false),
-                  body: body, remoteAddress: remoteAddress)
+        self.init(
+            head: HTTPRequestHead(
+                method: method, target: target, path: path, query: query, version: .http1_1,
+                headers: headers, framing: body.isEmpty ? .none : .contentLength(body.count),
+                keepAlive: true, expectsContinue: false),
+            body: body, remoteAddress: remoteAddress)
     }
 
     public var method: HTTPMethod { head.method }
@@ -159,7 +165,8 @@ enum RequestTarget {
             let rawName = piece[piece.startIndex..<(eq ?? piece.endIndex)]
             let rawValue = eq.map { piece[($0 + 1)...] } ?? []
             guard let name = percentDecode(rawName, plusIsSpace: true),
-                  let value = percentDecode(rawValue, plusIsSpace: true) else { return nil }
+                let value = percentDecode(rawValue, plusIsSpace: true)
+            else { return nil }
             pairs.append((name, value))
         }
         return QueryParameters(pairs)
@@ -177,7 +184,8 @@ enum RequestTarget {
             let b = bytes[i]
             if b == ASCII.percent {
                 guard i + 2 < bytes.endIndex,
-                      let hi = ASCII.hexValue(bytes[i + 1]), let lo = ASCII.hexValue(bytes[i + 2]) else { return nil }
+                    let hi = ASCII.hexValue(bytes[i + 1]), let lo = ASCII.hexValue(bytes[i + 2])
+                else { return nil }
                 out.append(UInt8(hi * 16 + lo))
                 i += 3
             } else {

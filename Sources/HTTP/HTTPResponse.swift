@@ -4,7 +4,10 @@ import Foundation
 public struct HTTPStatus: Hashable, Sendable, CustomStringConvertible {
     public let code: Int
     public let reasonPhrase: String
-    public init(_ code: Int, _ reasonPhrase: String) { self.code = code; self.reasonPhrase = reasonPhrase }
+    public init(_ code: Int, _ reasonPhrase: String) {
+        self.code = code
+        self.reasonPhrase = reasonPhrase
+    }
     public var description: String { "\(code) \(reasonPhrase)" }
 
     public static let `continue` = HTTPStatus(100, "Continue")
@@ -111,7 +114,8 @@ enum ResponseSerializer {
         out.append(contentsOf: "\r\n".utf8)
         for field in response.headers.fields {
             if HTTPHeaders.namesEqual(field.name, "Content-Length") || HTTPHeaders.namesEqual(field.name, "Date")
-                || HTTPHeaders.namesEqual(field.name, "Connection") || HTTPHeaders.namesEqual(field.name, "Transfer-Encoding") {
+                || HTTPHeaders.namesEqual(field.name, "Connection") || HTTPHeaders.namesEqual(field.name, "Transfer-Encoding")
+            {
                 continue
             }
             appendSanitized(field.name, to: &out)
@@ -143,10 +147,16 @@ enum ResponseSerializer {
 
     @inline(__always)
     static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
-        if value < 10 { out.append(UInt8(48 + value)); return }
+        if value < 10 {
+            out.append(UInt8(48 + value))
+            return
+        }
         var digits: [UInt8] = []
         var v = value
-        while v > 0 { digits.append(UInt8(48 + v % 10)); v /= 10 }
+        while v > 0 {
+            digits.append(UInt8(48 + v % 10))
+            v /= 10
+        }
         out.append(contentsOf: digits.reversed())
     }
 

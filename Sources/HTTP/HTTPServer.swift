@@ -1,7 +1,8 @@
 import Dispatch
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A socket call failed while starting the server (bad host, port in use, out of descriptors).
@@ -110,11 +111,13 @@ public final class HTTPServer: @unchecked Sendable {
     /// A server answering `router`'s routes. `errorResponder` renders every error response (parse errors,
     /// timeouts, 404/405, 413…); `onResponse` sees one record per response, on the event-loop thread, so it
     /// must be quick. Handlers run on `handlerQueue`.
-    public init(configuration: Configuration = Configuration(),
-                router: Router,
-                errorResponder: @escaping @Sendable (HTTPServerError) -> HTTPResponse = { HTTPResponse.defaultError($0) },
-                onResponse: (@Sendable (ResponseLog) -> Void)? = nil,
-                handlerQueue: DispatchQueue = DispatchQueue(label: "http.handlers", attributes: .concurrent)) {
+    public init(
+        configuration: Configuration = Configuration(),
+        router: Router,
+        errorResponder: @escaping @Sendable (HTTPServerError) -> HTTPResponse = { HTTPResponse.defaultError($0) },
+        onResponse: (@Sendable (ResponseLog) -> Void)? = nil,
+        handlerQueue: DispatchQueue = DispatchQueue(label: "http.handlers", attributes: .concurrent)
+    ) {
         self.configuration = configuration
         self.router = router
         self.errorResponder = errorResponder
@@ -140,7 +143,10 @@ public final class HTTPServer: @unchecked Sendable {
         let listener = try Self.makeListener(host: configuration.host, port: configuration.port, backlog: configuration.listenBacklog)
         let port = try Self.localPort(listener)
         var pipeFDs: [Int32] = [-1, -1]
-        guard pipe(&pipeFDs) == 0 else { close(listener.fd); throw SocketError(operation: "pipe", errno: errno) }
+        guard pipe(&pipeFDs) == 0 else {
+            close(listener.fd)
+            throw SocketError(operation: "pipe", errno: errno)
+        }
         Self.makeNonBlocking(pipeFDs[0])
         Self.makeNonBlocking(pipeFDs[1])
         wakeReadFD = pipeFDs[0]
@@ -313,8 +319,10 @@ public final class HTTPServer: @unchecked Sendable {
         let bytes = ResponseSerializer.serialize(response, method: nil, close: true, keepAliveHTTP10: false, date: httpDate.now())
         _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         close(fd)
-        onResponse?(ResponseLog(method: nil, path: nil, route: nil, status: response.status.code, errorCode: error.code.rawValue,
-                                bytesIn: 0, bytesOut: bytes.count, duration: .zero, remoteAddress: remote, requestHeaders: HTTPHeaders()))
+        onResponse?(
+            ResponseLog(
+                method: nil, path: nil, route: nil, status: response.status.code, errorCode: error.code.rawValue,
+                bytesIn: 0, bytesOut: bytes.count, duration: .zero, remoteAddress: remote, requestHeaders: HTTPHeaders()))
     }
 
     private func handle(_ events: Int16, on connection: Connection, now: ContinuousClock.Instant) {
@@ -357,7 +365,8 @@ public final class HTTPServer: @unchecked Sendable {
                 }
             case .dispatch(let route, let request):
                 connection.dispatchSequence += 1
-                let id = connection.id, sequence = connection.dispatchSequence
+                let id = connection.id
+                let sequence = connection.dispatchSequence
                 handlerQueue.async { [self] in
                     route.handler(request) { response in self.post(id: id, sequence: sequence, response: response) }
                 }

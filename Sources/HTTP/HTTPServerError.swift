@@ -112,15 +112,21 @@ extension HTTPServerError {
         HTTPServerError(.httpVersionNotSupported, "HTTP version \(version) is not supported; use HTTP/1.1 or HTTP/1.0.")
     }
     /// `invalid_header_name`.
-    public static let invalidHeaderName = HTTPServerError(.invalidHeaderName, "A header field name contains a character that is not allowed in a token (RFC 9110 §5.1).")
+    public static let invalidHeaderName = HTTPServerError(
+        .invalidHeaderName, "A header field name contains a character that is not allowed in a token (RFC 9110 §5.1).")
     /// `whitespace_before_colon`.
-    public static let whitespaceBeforeColon = HTTPServerError(.whitespaceBeforeColon, "Whitespace between a header field name and the colon is not allowed (RFC 9112 §5.1); remove it.")
+    public static let whitespaceBeforeColon = HTTPServerError(
+        .whitespaceBeforeColon, "Whitespace between a header field name and the colon is not allowed (RFC 9112 §5.1); remove it.")
     /// `invalid_header_value`.
-    public static let invalidHeaderValue = HTTPServerError(.invalidHeaderValue, "A header field value contains a control character (RFC 9110 §5.5); remove it.")
+    public static let invalidHeaderValue = HTTPServerError(
+        .invalidHeaderValue, "A header field value contains a control character (RFC 9110 §5.5); remove it.")
     /// `obsolete_line_folding`.
-    public static let obsoleteLineFolding = HTTPServerError(.obsoleteLineFolding, "Header values folded over several lines (obs-fold, RFC 9112 §5.2) are not accepted; send each field on one line.")
+    public static let obsoleteLineFolding = HTTPServerError(
+        .obsoleteLineFolding,
+        "Header values folded over several lines (obs-fold, RFC 9112 §5.2) are not accepted; send each field on one line.")
     /// `invalid_line_ending`.
-    public static let invalidLineEnding = HTTPServerError(.invalidLineEnding, "Lines must end with CRLF; a bare CR or LF was found (RFC 9112 §2.2).")
+    public static let invalidLineEnding = HTTPServerError(
+        .invalidLineEnding, "Lines must end with CRLF; a bare CR or LF was found (RFC 9112 §2.2).")
     /// `headers_too_large`.
     public static func headersTooLarge(limit: Int) -> HTTPServerError {
         HTTPServerError(.headersTooLarge, "The header section is larger than \(limit) bytes; send fewer or shorter headers.")
@@ -132,18 +138,23 @@ extension HTTPServerError {
     /// `missing_host`.
     public static let missingHost = HTTPServerError(.missingHost, "HTTP/1.1 requests must carry a Host header (RFC 9112 §3.2).")
     /// `duplicate_host`.
-    public static let duplicateHost = HTTPServerError(.duplicateHost, "The request carries more than one Host header (RFC 9112 §3.2); send exactly one.")
+    public static let duplicateHost = HTTPServerError(
+        .duplicateHost, "The request carries more than one Host header (RFC 9112 §3.2); send exactly one.")
     /// `invalid_content_length`.
     public static func invalidContentLength(_ detail: String) -> HTTPServerError {
         HTTPServerError(.invalidContentLength, "Invalid Content-Length: \(detail). Send one decimal number of bytes.")
     }
     /// `content_length_with_transfer_encoding`.
-    public static let contentLengthWithTransferEncoding = HTTPServerError(.contentLengthWithTransferEncoding, "The request carries both Content-Length and Transfer-Encoding (RFC 9112 §6.3); send only one.")
+    public static let contentLengthWithTransferEncoding = HTTPServerError(
+        .contentLengthWithTransferEncoding, "The request carries both Content-Length and Transfer-Encoding (RFC 9112 §6.3); send only one.")
     /// `transfer_encoding_not_chunked`.
-    public static let transferEncodingNotChunked = HTTPServerError(.transferEncodingNotChunked, "Transfer-Encoding must end with `chunked` exactly once (RFC 9112 §6.3).")
+    public static let transferEncodingNotChunked = HTTPServerError(
+        .transferEncodingNotChunked, "Transfer-Encoding must end with `chunked` exactly once (RFC 9112 §6.3).")
     /// `unsupported_transfer_coding`.
     public static func unsupportedTransferCoding(_ coding: String) -> HTTPServerError {
-        HTTPServerError(.unsupportedTransferCoding, "Transfer coding `\(coding)` is not supported; send the body with `Transfer-Encoding: chunked` alone or with Content-Length.")
+        HTTPServerError(
+            .unsupportedTransferCoding,
+            "Transfer coding `\(coding)` is not supported; send the body with `Transfer-Encoding: chunked` alone or with Content-Length.")
     }
     /// `invalid_chunk`.
     public static func invalidChunk(_ detail: String) -> HTTPServerError {
@@ -151,7 +162,8 @@ extension HTTPServerError {
     }
     /// `chunk_extension_too_long`.
     public static func chunkExtensionTooLong(limit: Int) -> HTTPServerError {
-        HTTPServerError(.chunkExtensionTooLong, "A chunk extension is longer than \(limit) bytes; chunk extensions are ignored, so omit them.")
+        HTTPServerError(
+            .chunkExtensionTooLong, "A chunk extension is longer than \(limit) bytes; chunk extensions are ignored, so omit them.")
     }
     /// `payload_too_large`.
     public static func payloadTooLarge(limit: Int) -> HTTPServerError {
@@ -162,16 +174,18 @@ extension HTTPServerError {
         HTTPServerError(.expectationFailed, "Expect: \(value) is not supported; only `Expect: 100-continue` is.")
     }
     /// `request_timeout`.
-    public static let requestTimeout = HTTPServerError(.requestTimeout, "The request was not received in time; send the whole request promptly.")
+    public static let requestTimeout = HTTPServerError(
+        .requestTimeout, "The request was not received in time; send the whole request promptly.")
     /// `not_found`.
     public static func notFound(path: String) -> HTTPServerError {
         HTTPServerError(.notFound, "No resource at \(path).")
     }
     /// `method_not_allowed`.
     public static func methodNotAllowed(method: HTTPMethod, path: String, allowed: [HTTPMethod]) -> HTTPServerError {
-        HTTPServerError(.methodNotAllowed,
-                        "\(method) is not allowed on \(path); use \(allowed.map(\.rawValue).joined(separator: ", ")).",
-                        allowedMethods: allowed)
+        HTTPServerError(
+            .methodNotAllowed,
+            "\(method) is not allowed on \(path); use \(allowed.map(\.rawValue).joined(separator: ", ")).",
+            allowedMethods: allowed)
     }
     /// `too_many_connections`.
     public static let tooManyConnections = HTTPServerError(.tooManyConnections, "The server has too many open connections; retry shortly.")

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `multipart/form-data` bodies (RFC 7578 over RFC 2046 §5.1), as `curl -F name=value -F file=@photo.jpg`
@@ -34,11 +34,16 @@ public enum MultipartFormData {
     public static func boundary(fromContentType contentType: String) throws -> [UInt8] {
         let parameters = splitParameters(Array(contentType.utf8)[...])
         guard let mediaType = parameters.first?.name, HTTPHeaders.namesEqual(mediaType, "multipart/form-data") else {
-            throw HTTPServerError(.unsupportedMediaType, "Expected Content-Type multipart/form-data, got `\(contentType)`; send the file with `curl -F file=@image.jpg`.")
+            throw HTTPServerError(
+                .unsupportedMediaType,
+                "Expected Content-Type multipart/form-data, got `\(contentType)`; send the file with `curl -F file=@image.jpg`.")
         }
         guard let boundary = parameters.dropFirst().first(where: { HTTPHeaders.namesEqual($0.name, "boundary") })?.value,
-              (1...70).contains(boundary.utf8.count) else {
-            throw HTTPServerError(.invalidMultipart, "The multipart/form-data Content-Type has no valid boundary parameter (1–70 characters, RFC 2046 §5.1.1).")
+            (1...70).contains(boundary.utf8.count)
+        else {
+            throw HTTPServerError(
+                .invalidMultipart,
+                "The multipart/form-data Content-Type has no valid boundary parameter (1–70 characters, RFC 2046 §5.1.1).")
         }
         return Array(boundary.utf8)
     }
@@ -114,16 +119,20 @@ public enum MultipartFormData {
         var headers = HTTPHeaders()
         var lineStart = bytes.startIndex
         while lineStart < bytes.endIndex {
-            guard let lineEnd = find([ASCII.cr, ASCII.lf], in: bytes, from: lineStart) else { throw invalid("a part header line must end with CRLF") }
+            guard let lineEnd = find([ASCII.cr, ASCII.lf], in: bytes, from: lineStart) else {
+                throw invalid("a part header line must end with CRLF")
+            }
             let line = bytes[lineStart..<lineEnd]
             guard let colon = line.firstIndex(of: ASCII.colon), colon > line.startIndex,
-                  line[line.startIndex..<colon].allSatisfy(ASCII.isToken) else {
+                line[line.startIndex..<colon].allSatisfy(ASCII.isToken)
+            else {
                 throw invalid("a part header line is not `Name: value`")
             }
             let value = line[(colon + 1)...]
             guard value.allSatisfy(ASCII.isFieldValue) else { throw invalid("a part header value contains a control character") }
-            headers.add(name: String(decoding: line[line.startIndex..<colon], as: UTF8.self),
-                        value: String(decoding: value, as: UTF8.self).trimmingOWS())
+            headers.add(
+                name: String(decoding: line[line.startIndex..<colon], as: UTF8.self),
+                value: String(decoding: value, as: UTF8.self).trimmingOWS())
             lineStart = lineEnd + 2
         }
         return headers
@@ -153,7 +162,10 @@ public enum MultipartFormData {
         while i < bytes.endIndex {
             skipSpace()
             var name: [UInt8] = []
-            while i < bytes.endIndex, bytes[i] != ASCII.semicolon, bytes[i] != ASCII.equals || first { name.append(bytes[i]); i += 1 }
+            while i < bytes.endIndex, bytes[i] != ASCII.semicolon, bytes[i] != ASCII.equals || first {
+                name.append(bytes[i])
+                i += 1
+            }
             var value: [UInt8] = []
             if i < bytes.endIndex, bytes[i] == ASCII.equals {
                 i += 1
@@ -168,7 +180,10 @@ public enum MultipartFormData {
                     i += 1
                     while i < bytes.endIndex, bytes[i] != ASCII.semicolon { i += 1 }
                 } else {
-                    while i < bytes.endIndex, bytes[i] != ASCII.semicolon { value.append(bytes[i]); i += 1 }
+                    while i < bytes.endIndex, bytes[i] != ASCII.semicolon {
+                        value.append(bytes[i])
+                        i += 1
+                    }
                 }
             }
             if i < bytes.endIndex, bytes[i] == ASCII.semicolon { i += 1 }

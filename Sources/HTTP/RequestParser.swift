@@ -81,8 +81,10 @@ public struct RequestParser {
     /// The method and target of the request being parsed, once its request line has been read (for logs).
     public var requestLine: (method: String, target: String)? {
         guard targetEnd > 0 else { return nil }
-        return (String(decoding: headBuffer[0..<methodEnd], as: UTF8.self),
-                String(decoding: headBuffer[(methodEnd + 1)..<targetEnd], as: UTF8.self))
+        return (
+            String(decoding: headBuffer[0..<methodEnd], as: UTF8.self),
+            String(decoding: headBuffer[(methodEnd + 1)..<targetEnd], as: UTF8.self)
+        )
     }
 
     /// Body bytes received so far for the request being parsed (what it holds in memory).
@@ -123,8 +125,9 @@ public struct RequestParser {
             let b = input[i]
             switch state {
             case .start:
-                if b == ASCII.cr { state = .startLF }
-                else if ASCII.isToken(b) {
+                if b == ASCII.cr {
+                    state = .startLF
+                } else if ASCII.isToken(b) {
                     headBuffer.append(b)
                     state = .method
                 } else if b == ASCII.lf {
@@ -141,7 +144,9 @@ public struct RequestParser {
             case .method:
                 if ASCII.isToken(b) {
                     headBuffer.append(b)
-                    if headBuffer.count > limits.maxMethodBytes { return fail(.malformedRequestLine("the method is longer than \(limits.maxMethodBytes) bytes")) }
+                    if headBuffer.count > limits.maxMethodBytes {
+                        return fail(.malformedRequestLine("the method is longer than \(limits.maxMethodBytes) bytes"))
+                    }
                 } else if b == ASCII.space {
                     methodEnd = headBuffer.count
                     headBuffer.append(b)
@@ -155,7 +160,9 @@ public struct RequestParser {
                     headBuffer.append(b)
                     if headBuffer.count - methodEnd - 1 > limits.maxTargetBytes { return fail(.uriTooLong(limit: limits.maxTargetBytes)) }
                 } else if b == ASCII.space {
-                    if headBuffer.count == methodEnd + 1 { return fail(.malformedRequestLine("expected one space between method and target")) }
+                    if headBuffer.count == methodEnd + 1 {
+                        return fail(.malformedRequestLine("expected one space between method and target"))
+                    }
                     targetEnd = headBuffer.count
                     headBuffer.append(b)
                     versionStart = headBuffer.count
@@ -243,7 +250,9 @@ public struct RequestParser {
                 // Content-Length is checked as soon as its line ends, so a bad one fails before the rest of the head.
                 if nameEnd - fieldStart == 14 && nameEquals(fieldStart..<nameEnd, Self.contentLengthName) {
                     guard let n = Self.parseContentLength(headBuffer[valueStart..<valueEnd]) else {
-                        return fail(.invalidContentLength("`\(String(decoding: headBuffer[valueStart..<valueEnd], as: UTF8.self))` is not a decimal number of bytes"))
+                        return fail(
+                            .invalidContentLength(
+                                "`\(String(decoding: headBuffer[valueStart..<valueEnd], as: UTF8.self))` is not a decimal number of bytes"))
                     }
                     if let previous = earlyContentLength, previous != n {
                         return fail(.invalidContentLength("the request carries differing lengths \(previous) and \(n)"))
@@ -296,7 +305,7 @@ public struct RequestParser {
                 }
 
             case .chunkExtNameStart, .chunkExtName, .chunkExtValueStart, .chunkExtToken,
-                 .chunkExtQuoted, .chunkExtQuotedPair, .chunkExtAfterQuoted:
+                .chunkExtQuoted, .chunkExtQuotedPair, .chunkExtAfterQuoted:
                 chunkExtensionBytes += 1
                 if chunkExtensionBytes > limits.maxChunkExtensionBytes {
                     return fail(.chunkExtensionTooLong(limit: limits.maxChunkExtensionBytes))
@@ -355,25 +364,42 @@ public struct RequestParser {
             state = .chunkExtName
         case .chunkExtName, .chunkExtToken:
             if ASCII.isToken(b) { return nil }
-            if b == ASCII.semicolon { state = .chunkExtNameStart }
-            else if b == ASCII.equals && state == .chunkExtName { state = .chunkExtValueStart }
-            else if b == ASCII.cr { state = .chunkSizeLF }
-            else { return .invalidChunk("invalid character in a chunk extension") }
+            if b == ASCII.semicolon {
+                state = .chunkExtNameStart
+            } else if b == ASCII.equals && state == .chunkExtName {
+                state = .chunkExtValueStart
+            } else if b == ASCII.cr {
+                state = .chunkSizeLF
+            } else {
+                return .invalidChunk("invalid character in a chunk extension")
+            }
         case .chunkExtValueStart:
-            if b == ASCII.quote { state = .chunkExtQuoted }
-            else if ASCII.isToken(b) { state = .chunkExtToken }
-            else { return .invalidChunk("a chunk extension value must be a token or a quoted string") }
+            if b == ASCII.quote {
+                state = .chunkExtQuoted
+            } else if ASCII.isToken(b) {
+                state = .chunkExtToken
+            } else {
+                return .invalidChunk("a chunk extension value must be a token or a quoted string")
+            }
         case .chunkExtQuoted:
-            if b == ASCII.quote { state = .chunkExtAfterQuoted }
-            else if b == ASCII.backslash { state = .chunkExtQuotedPair }
-            else if !ASCII.isFieldValue(b) { return .invalidChunk("unterminated quoted string in a chunk extension") }
+            if b == ASCII.quote {
+                state = .chunkExtAfterQuoted
+            } else if b == ASCII.backslash {
+                state = .chunkExtQuotedPair
+            } else if !ASCII.isFieldValue(b) {
+                return .invalidChunk("unterminated quoted string in a chunk extension")
+            }
         case .chunkExtQuotedPair:
             guard ASCII.isFieldValue(b) else { return .invalidChunk("invalid escape in a chunk extension") }
             state = .chunkExtQuoted
         case .chunkExtAfterQuoted:
-            if b == ASCII.semicolon { state = .chunkExtNameStart }
-            else if b == ASCII.cr { state = .chunkSizeLF }
-            else { return .invalidChunk("invalid character after a quoted chunk extension") }
+            if b == ASCII.semicolon {
+                state = .chunkExtNameStart
+            } else if b == ASCII.cr {
+                state = .chunkSizeLF
+            } else {
+                return .invalidChunk("invalid character after a quoted chunk extension")
+            }
         default:
             break
         }
@@ -384,20 +410,34 @@ public struct RequestParser {
     private mutating func trailer(_ b: UInt8) -> HTTPServerError? {
         switch state {
         case .trailerLineStart:
-            if ASCII.isToken(b) { state = .trailerName }
-            else if b == ASCII.cr { state = .trailerEndLF }
-            else if b == ASCII.space || b == ASCII.tab { return .obsoleteLineFolding }
-            else if b == ASCII.lf { return .invalidLineEnding }
-            else { return .invalidHeaderName }
+            if ASCII.isToken(b) {
+                state = .trailerName
+            } else if b == ASCII.cr {
+                state = .trailerEndLF
+            } else if b == ASCII.space || b == ASCII.tab {
+                return .obsoleteLineFolding
+            } else if b == ASCII.lf {
+                return .invalidLineEnding
+            } else {
+                return .invalidHeaderName
+            }
         case .trailerName:
             if ASCII.isToken(b) { return nil }
-            if b == ASCII.colon { state = .trailerValue }
-            else if b == ASCII.space || b == ASCII.tab { return .whitespaceBeforeColon }
-            else { return .invalidHeaderName }
+            if b == ASCII.colon {
+                state = .trailerValue
+            } else if b == ASCII.space || b == ASCII.tab {
+                return .whitespaceBeforeColon
+            } else {
+                return .invalidHeaderName
+            }
         case .trailerValue:
-            if b == ASCII.cr { state = .trailerLF }
-            else if b == ASCII.lf { return .invalidLineEnding }
-            else if !ASCII.isFieldValue(b) { return .invalidHeaderValue }
+            if b == ASCII.cr {
+                state = .trailerLF
+            } else if b == ASCII.lf {
+                return .invalidLineEnding
+            } else if !ASCII.isFieldValue(b) {
+                return .invalidHeaderValue
+            }
         case .trailerLF:
             guard b == ASCII.lf else { return .invalidLineEnding }
             state = .trailerLineStart
@@ -423,7 +463,9 @@ public struct RequestParser {
         guard v.count == 8, v.starts(with: "HTTP/".utf8) else {
             return .malformedRequestLine("expected `HTTP/1.1` after the target")
         }
-        let major = v[versionStart + 5], dot = v[versionStart + 6], minor = v[versionStart + 7]
+        let major = v[versionStart + 5]
+        let dot = v[versionStart + 6]
+        let minor = v[versionStart + 7]
         guard (48...57).contains(major), dot == UInt8(ascii: "."), (48...57).contains(minor) else {
             return .malformedRequestLine("expected `HTTP/1.1` after the target")
         }
@@ -440,7 +482,8 @@ public struct RequestParser {
         var contentLength: Int?
         var sawTransferEncoding = false
         var codings: [String] = []
-        var keepAliveToken = false, closeToken = false
+        var keepAliveToken = false
+        var closeToken = false
         var expectation: String?
         for field in fields {
             let name = String(decoding: headBuffer[field.name], as: UTF8.self)
@@ -511,17 +554,19 @@ public struct RequestParser {
         case .success(let value): decoded = value
         case .failure(let failure): return .failure(failure)
         }
-        return .success(HTTPRequestHead(
-            method: method,
-            target: String(decoding: targetBytes, as: UTF8.self),
-            path: decoded.0,
-            query: decoded.1,
-            version: version,
-            headers: headers,
-            framing: framing,
-            keepAlive: keepAlive,
-            expectsContinue: expectsContinue
-        ))
+        return .success(
+            HTTPRequestHead(
+                method: method,
+                target: String(decoding: targetBytes, as: UTF8.self),
+                path: decoded.0,
+                query: decoded.1,
+                version: version,
+                headers: headers,
+                framing: framing,
+                keepAlive: keepAlive,
+                expectsContinue: expectsContinue
+            )
+        )
         .map { head in
             self.framing = framing
             return head
@@ -533,7 +578,8 @@ public struct RequestParser {
     static func parseContentLength(_ bytes: ArraySlice<UInt8>) -> Int? {
         var result: Int?
         for element in bytes.split(separator: ASCII.comma, omittingEmptySubsequences: false) {
-            var start = element.startIndex, end = element.endIndex
+            var start = element.startIndex
+            var end = element.endIndex
             while start < end, element[start] == ASCII.space || element[start] == ASCII.tab { start += 1 }
             while end > start, element[end - 1] == ASCII.space || element[end - 1] == ASCII.tab { end -= 1 }
             guard start < end, end - start <= 18 else { return nil }

@@ -22,8 +22,10 @@ public struct ResponseLog: Sendable {
     /// Headers of the response as the application produced it (e.g. its `X-Request-ID`, `Server-Timing`).
     public var responseHeaders: HTTPHeaders
 
-    public init(method: String?, path: String?, route: String?, status: Int, errorCode: String?, bytesIn: Int, bytesOut: Int,
-                duration: Duration, remoteAddress: String, requestHeaders: HTTPHeaders, responseHeaders: HTTPHeaders = HTTPHeaders()) {
+    public init(
+        method: String?, path: String?, route: String?, status: Int, errorCode: String?, bytesIn: Int, bytesOut: Int,
+        duration: Duration, remoteAddress: String, requestHeaders: HTTPHeaders, responseHeaders: HTTPHeaders = HTTPHeaders()
+    ) {
         self.method = method
         self.path = path
         self.route = route

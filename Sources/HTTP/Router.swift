@@ -33,9 +33,11 @@ public struct Router: Sendable {
 
     /// Registers `handler` for `method` on the exact path `path`, replacing an earlier registration.
     /// `headCheck` may refuse a request from its head alone, before the body is read (see `Route.headCheck`).
-    public mutating func add(_ method: HTTPMethod, _ path: String, readsBody: Bool = true,
-                             headCheck: (@Sendable (HTTPRequestHead) -> HTTPResponse?)? = nil,
-                             _ handler: @escaping HTTPHandler) {
+    public mutating func add(
+        _ method: HTTPMethod, _ path: String, readsBody: Bool = true,
+        headCheck: (@Sendable (HTTPRequestHead) -> HTTPResponse?)? = nil,
+        _ handler: @escaping HTTPHandler
+    ) {
         routes[path, default: [:]][method] = Route(method: method, path: path, readsBody: readsBody, headCheck: headCheck, handler: handler)
     }
 

@@ -1,6 +1,7 @@
 import Dispatch
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Keeps the signal handling installed by `installSignalHandlers` alive.
@@ -45,12 +46,14 @@ private func forwardSignal(_ number: Int32) {
 /// A `sigaction` handler feeding a self-pipe rather than a Dispatch signal source: whichever thread the
 /// kernel picks runs the handler, whereas a Dispatch source on Linux only sees the signal if no other thread
 /// receives (and, with `SIG_IGN`, drops) it first.
-public func installSignalHandlers(for server: HTTPServer,
-                                  signals: [Int32] = [SIGTERM, SIGINT],
-                                  queue: DispatchQueue = DispatchQueue(label: "http.signals"),
-                                  delay: Duration = .zero,
-                                  beforeShutdown: @escaping @Sendable () -> Void,
-                                  onStopped: @escaping @Sendable () -> Void) -> SignalHandlers {
+public func installSignalHandlers(
+    for server: HTTPServer,
+    signals: [Int32] = [SIGTERM, SIGINT],
+    queue: DispatchQueue = DispatchQueue(label: "http.signals"),
+    delay: Duration = .zero,
+    beforeShutdown: @escaping @Sendable () -> Void,
+    onStopped: @escaping @Sendable () -> Void
+) -> SignalHandlers {
     // Responses go out with MSG_NOSIGNAL already; ignoring SIGPIPE also covers any other write a handler does.
     signal(SIGPIPE, SIG_IGN)
     if signalPipeReadFD < 0 {

@@ -35,7 +35,8 @@ public enum ExifOrientation: Int, Sendable, CaseIterable {
         }
         func u16(_ at: Int) -> Int? {
             guard at >= 0, at + 2 <= tiff.count else { return nil }
-            let a = Int(tiff[at]), b = Int(tiff[at + 1])
+            let a = Int(tiff[at])
+            let b = Int(tiff[at + 1])
             return bigEndian ? a << 8 | b : b << 8 | a
         }
         func u32(_ at: Int) -> Int? {
@@ -50,9 +51,9 @@ public enum ExifOrientation: Int, Sendable, CaseIterable {
             guard tag == 0x0112, count == 1 else { continue }
             let value: Int?
             switch type {
-            case 1: value = Int(tiff[at + 8]) // BYTE
-            case 3: value = u16(at + 8) // SHORT, the type the standard prescribes
-            case 4: value = u32(at + 8) // LONG
+            case 1: value = Int(tiff[at + 8])  // BYTE
+            case 3: value = u16(at + 8)  // SHORT, the type the standard prescribes
+            case 4: value = u32(at + 8)  // LONG
             default: value = nil
             }
             // Later duplicates override earlier ones (Pillow stores tags in a dict); out-of-range values

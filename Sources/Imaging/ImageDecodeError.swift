@@ -35,7 +35,8 @@ public enum ImageDecodeError: Error, Equatable, Sendable {
         case .tooManyPixels(let width, let height, let limit):
             return "The image is \(width)×\(height) = \(width * height) pixels, more than the limit of \(limit); send a smaller image."
         case .exceedsDecodingLimits(let detail):
-            return "The JPEG image needs more decoding work or memory than allowed (\(detail)); re-encode it as a baseline JPEG or send it smaller."
+            return
+                "The JPEG image needs more decoding work or memory than allowed (\(detail)); re-encode it as a baseline JPEG or send it smaller."
         }
     }
 }

@@ -52,12 +52,15 @@ public struct DecodedImage: Sendable {
         guard width > 0, height > 0, pixels.count == width * height * 3 else {
             fatalError("DecodedImage: \(pixels.count) bytes is not \(width)×\(height) RGB8")
         }
-        self.init(width: width, height: height, pixels: pixels, originalWidth: width, originalHeight: height,
-                  scaleEighths: 8, orientation: .up)
+        self.init(
+            width: width, height: height, pixels: pixels, originalWidth: width, originalHeight: height,
+            scaleEighths: 8, orientation: .up)
     }
 
-    init(width: Int, height: Int, pixels: [UInt8], originalWidth: Int, originalHeight: Int,
-         scaleEighths: Int, orientation: ExifOrientation) {
+    init(
+        width: Int, height: Int, pixels: [UInt8], originalWidth: Int, originalHeight: Int,
+        scaleEighths: Int, orientation: ExifOrientation
+    ) {
         self.width = width
         self.height = height
         self.pixels = pixels
@@ -107,17 +110,20 @@ public func decodeJPEG(
     var header = cjpeg_header()
     let headerStatus = cjpeg_read_header(decoder, base.assumingMemoryBound(to: UInt8.self), bytes.count, &header)
     guard headerStatus == CJPEG_OK else { throw failure(headerStatus) }
-    let storedWidth = Int(header.width), storedHeight = Int(header.height)
+    let storedWidth = Int(header.width)
+    let storedHeight = Int(header.height)
     // The budget is checked against the frame header, before libjpeg or we allocate anything image-sized.
     guard storedWidth * storedHeight <= limits.maxPixels else {
         throw ImageDecodeError.tooManyPixels(width: storedWidth, height: storedHeight, limit: limits.maxPixels)
     }
-    let orientation = header.exif.map {
-        ExifOrientation(exifTIFF: UnsafeRawBufferPointer(start: $0, count: header.exif_length))
-    } ?? .up
+    let orientation =
+        header.exif.map {
+            ExifOrientation(exifTIFF: UnsafeRawBufferPointer(start: $0, count: header.exif_length))
+        } ?? .up
 
     let eighths = jpegDecodeScale(width: storedWidth, height: storedHeight, targetShorterSide: targetShorterSide)
-    var width: Int32 = 0, height: Int32 = 0
+    var width: Int32 = 0
+    var height: Int32 = 0
     let maxScans = limits.maxScans(pixels: storedWidth * storedHeight)
     let startStatus = cjpeg_start(decoder, Int32(eighths), Int32(maxScans), max(1, limits.maxDecoderMemory), &width, &height)
     guard startStatus == CJPEG_OK else { throw failure(startStatus) }

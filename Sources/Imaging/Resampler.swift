@@ -154,7 +154,12 @@ func resampleRowsHorizontally(
                     for i in 0..<outWidth {
                         var pixel = upper + first[i] * 3
                         let k = weights.baseAddress! + i * taps
-                        var r0 = half, g0 = half, b0 = half, r1 = half, g1 = half, b1 = half
+                        var r0 = half
+                        var g0 = half
+                        var b0 = half
+                        var r1 = half
+                        var g1 = half
+                        var b1 = half
                         for t in 0..<count[i] {
                             let w = k[t]
                             r0 &+= Int32(pixel[0]) &* w
@@ -182,7 +187,9 @@ func resampleRowsHorizontally(
                     for i in 0..<outWidth {
                         var pixel = sourceRow + first[i] * 3
                         let k = weights.baseAddress! + i * taps
-                        var red = half, green = half, blue = half
+                        var red = half
+                        var green = half
+                        var blue = half
                         for t in 0..<count[i] {
                             let w = k[t]
                             red &+= Int32(pixel[0]) &* w
@@ -237,10 +244,12 @@ func resizeRGB(
     _ pixels: [UInt8], width: Int, height: Int, toWidth outWidth: Int, height outHeight: Int,
     filter: Interpolation
 ) -> [UInt8] {
-    let horizontal = outWidth == width
+    let horizontal =
+        outWidth == width
         ? AxisTaps(identityOver: 0..<outWidth)
         : AxisTaps(filter: filter, inSize: width, in0: 0, in1: Double(width), outSize: outWidth, outputs: 0..<outWidth)
-    let vertical = outHeight == height
+    let vertical =
+        outHeight == height
         ? AxisTaps(identityOver: 0..<outHeight)
         : AxisTaps(filter: filter, inSize: height, in0: 0, in1: Double(height), outSize: outHeight, outputs: 0..<outHeight)
     let rows = vertical.sourceSpan

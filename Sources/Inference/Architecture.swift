@@ -26,7 +26,9 @@ public struct BottleneckSpec: Sendable, Equatable {
     public var conv1: ConvolutionShape { ConvolutionShape(outChannels: width, inChannels: inChannels, kernel: 1, stride: 1, padding: 0) }
     public var conv2: ConvolutionShape { ConvolutionShape(outChannels: width, inChannels: width, kernel: 3, stride: stride, padding: 1) }
     public var conv3: ConvolutionShape { ConvolutionShape(outChannels: outChannels, inChannels: width, kernel: 1, stride: 1, padding: 0) }
-    public var downsample: ConvolutionShape { ConvolutionShape(outChannels: outChannels, inChannels: inChannels, kernel: 1, stride: stride, padding: 0) }
+    public var downsample: ConvolutionShape {
+        ConvolutionShape(outChannels: outChannels, inChannels: inChannels, kernel: 1, stride: stride, padding: 0)
+    }
 }
 
 /// A ResNet/SE-ResNet with bottleneck blocks, as derived from a checkpoint's tensor names and shapes.
@@ -46,7 +48,9 @@ public struct ResNetArchitecture: Sendable, Equatable {
     public var featureCount: Int { stages.last!.last!.outChannels }
     /// Whether every block has squeeze-excitation (false for a plain ResNet).
     public var hasSqueezeExcitation: Bool { stages.allSatisfy { $0.allSatisfy { $0.seWidth != nil } } }
-    public var stem: ConvolutionShape { ConvolutionShape(outChannels: stemWidth, inChannels: inputChannels, kernel: 7, stride: 2, padding: 3) }
+    public var stem: ConvolutionShape {
+        ConvolutionShape(outChannels: stemWidth, inChannels: inputChannels, kernel: 7, stride: 2, padding: 3)
+    }
 
     /// Every parameter tensor the architecture needs, with its shape (BN tensors included, buffers too).
     public var expectedTensors: [(name: String, shape: [Int])] {
@@ -59,9 +63,12 @@ public struct ResNetArchitecture: Sendable, Equatable {
         for (s, stage) in stages.enumerated() {
             for (b, block) in stage.enumerated() {
                 let p = "layer\(s + 1).\(b)"
-                tensors.append(("\(p).conv1.weight", block.conv1.weightShape)); batchNorm("\(p).bn1", block.width)
-                tensors.append(("\(p).conv2.weight", block.conv2.weightShape)); batchNorm("\(p).bn2", block.width)
-                tensors.append(("\(p).conv3.weight", block.conv3.weightShape)); batchNorm("\(p).bn3", block.outChannels)
+                tensors.append(("\(p).conv1.weight", block.conv1.weightShape))
+                batchNorm("\(p).bn1", block.width)
+                tensors.append(("\(p).conv2.weight", block.conv2.weightShape))
+                batchNorm("\(p).bn2", block.width)
+                tensors.append(("\(p).conv3.weight", block.conv3.weightShape))
+                batchNorm("\(p).bn3", block.outChannels)
                 if let rd = block.seWidth {
                     tensors.append(("\(p).se.fc1.weight", [rd, block.outChannels, 1, 1]))
                     tensors.append(("\(p).se.fc1.bias", [rd]))
@@ -87,12 +94,14 @@ public struct ResNetArchitecture: Sendable, Equatable {
                 throw CheckpointError.missingTensor(tensor: name, expectedShape: [])
             }
             guard found.count == rank else {
-                throw CheckpointError.unsupportedArchitecture(reason: "'\(name)' has rank \(found.count) (shape \(found)), expected rank \(rank)")
+                throw CheckpointError.unsupportedArchitecture(
+                    reason: "'\(name)' has rank \(found.count) (shape \(found)), expected rank \(rank)")
             }
             return found
         }
         if shapes["conv1.0.weight"] != nil {
-            throw CheckpointError.unsupportedArchitecture(reason: "deep stem ('conv1.0.weight', ResNet-D/C variants) is not supported; expected a 7×7 'conv1.weight'")
+            throw CheckpointError.unsupportedArchitecture(
+                reason: "deep stem ('conv1.0.weight', ResNet-D/C variants) is not supported; expected a 7×7 'conv1.weight'")
         }
         let stem = try shape("conv1.weight", rank: 4)
         guard stem[2] == 7, stem[3] == 7 else {
@@ -113,7 +122,8 @@ public struct ResNetArchitecture: Sendable, Equatable {
         }
         let stageCount = blockCounts.keys.max()!
         guard stageCount <= 8, blockCounts.values.allSatisfy({ $0 <= 256 }) else {
-            throw CheckpointError.unsupportedArchitecture(reason: "implausible depth \(blockCounts.sorted { $0.key < $1.key }.map(\.value))")
+            throw CheckpointError.unsupportedArchitecture(
+                reason: "implausible depth \(blockCounts.sorted { $0.key < $1.key }.map(\.value))")
         }
 
         var stages: [[BottleneckSpec]] = []
@@ -126,14 +136,16 @@ public struct ResNetArchitecture: Sendable, Equatable {
             for b in 0..<depth {
                 let p = "layer\(s).\(b)"
                 if shapes["\(p).conv3.weight"] == nil, shapes["\(p).conv2.weight"] != nil {
-                    throw CheckpointError.unsupportedArchitecture(reason: "'\(p)' has no conv3: basic blocks (ResNet-18/34) are not supported, only bottlenecks")
+                    throw CheckpointError.unsupportedArchitecture(
+                        reason: "'\(p)' has no conv3: basic blocks (ResNet-18/34) are not supported, only bottlenecks")
                 }
                 let conv1 = try shape("\(p).conv1.weight", rank: 4)
                 let conv2 = try shape("\(p).conv2.weight", rank: 4)
                 let conv3 = try shape("\(p).conv3.weight", rank: 4)
                 let width = conv1[0]
                 if conv2[1] != width, conv2[1] > 0, width % conv2[1] == 0, conv2[2] == 3, conv2[3] == 3 {
-                    throw CheckpointError.unsupportedArchitecture(reason: "'\(p).conv2.weight' \(conv2) is a grouped convolution (ResNeXt); not supported")
+                    throw CheckpointError.unsupportedArchitecture(
+                        reason: "'\(p).conv2.weight' \(conv2) is a grouped convolution (ResNeXt); not supported")
                 }
                 var seWidth: Int?
                 if shapes["\(p).se.fc1.weight"] != nil {
@@ -144,8 +156,10 @@ public struct ResNetArchitecture: Sendable, Equatable {
                 if (stride != 1 || channels != conv3[0]) && !hasDownsample {
                     throw CheckpointError.missingTensor(tensor: "\(p).downsample.0.weight", expectedShape: [conv3[0], channels, 1, 1])
                 }
-                blocks.append(BottleneckSpec(inChannels: channels, width: width, outChannels: conv3[0],
-                                             stride: stride, hasDownsample: hasDownsample, seWidth: seWidth))
+                blocks.append(
+                    BottleneckSpec(
+                        inChannels: channels, width: width, outChannels: conv3[0],
+                        stride: stride, hasDownsample: hasDownsample, seWidth: seWidth))
                 channels = conv3[0]
             }
             stages.append(blocks)

@@ -27,29 +27,29 @@ public enum CheckpointError: Error, Equatable, Sendable, CustomStringConvertible
 
     public var description: String {
         switch self {
-        case let .unreadable(path, reason):
+        case .unreadable(let path, let reason):
             return "cannot read \(path): \(reason)"
-        case let .truncated(path, reason):
+        case .truncated(let path, let reason):
             return "\(path) is truncated: \(reason)"
-        case let .absurdHeaderLength(path, length, size):
+        case .absurdHeaderLength(let path, let length, let size):
             return "\(path): header length \(length) does not fit a file of \(size) bytes (not a safetensors file?)"
-        case let .malformedHeader(path, reason):
+        case .malformedHeader(let path, let reason):
             return "\(path): malformed safetensors header: \(reason)"
-        case let .badTensorEntry(tensor, reason):
+        case .badTensorEntry(let tensor, let reason):
             return "tensor '\(tensor)': \(reason)"
-        case let .offsetOutOfRange(tensor, begin, end, dataSize):
+        case .offsetOutOfRange(let tensor, let begin, let end, let dataSize):
             return "tensor '\(tensor)': data offsets [\(begin), \(end)) fall outside the \(dataSize)-byte data section"
-        case let .missingTensor(tensor, shape):
+        case .missingTensor(let tensor, let shape):
             return "tensor '\(tensor)' is missing (expected shape \(shape)); is this a timm ResNet/SE-ResNet checkpoint?"
-        case let .unexpectedTensor(tensor, shape):
+        case .unexpectedTensor(let tensor, let shape):
             return "unexpected tensor '\(tensor)' with shape \(shape): the derived ResNet/SE-ResNet architecture has no such parameter"
-        case let .shapeMismatch(tensor, expected, found):
+        case .shapeMismatch(let tensor, let expected, let found):
             return "tensor '\(tensor)' has shape \(found), expected \(expected)"
-        case let .unsupportedDType(tensor, dtype):
+        case .unsupportedDType(let tensor, let dtype):
             return "tensor '\(tensor)' has dtype \(dtype); only F32, F16 and BF16 are supported"
-        case let .unsupportedArchitecture(reason):
+        case .unsupportedArchitecture(let reason):
             return "unsupported architecture: \(reason)"
-        case let .badConfig(path, reason):
+        case .badConfig(let path, let reason):
             return "\(path): \(reason)"
         }
     }

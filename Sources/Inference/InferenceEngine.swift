@@ -82,25 +82,31 @@ public final class InferenceEngine {
     private func forward(batch n: Int) {
         let w = workspace
         let architecture = network.architecture
-        var height = inputHeight, width = inputWidth
+        var height = inputHeight
+        var width = inputWidth
         let profile = self.profile
         profile?.beginPass()
 
         // Stem: (N, 3, H, W) → conv 7×7/2 + BN + ReLU → (64, N, H/2, W/2) → maxpool 3×3/2 → (64, N, H/4, W/4)
         let stemInput = PlanarTensor.imageMajor(input, channels: architecture.inputChannels, batch: n, height: height, width: width)
-        height = network.stem.shape.outputSide(height); width = network.stem.shape.outputSide(width)
+        height = network.stem.shape.outputSide(height)
+        width = network.stem.shape.outputSide(width)
         convolutions.run(network.stem, input: stemInput, output: w.t1, epilogue: .biasReLU)
-        Kernels.maxPool3x3Stride2(.channelMajor(w.t1, channels: architecture.stemWidth, batch: n, height: height, width: width), into: w.x, loop: loop)
-        height = (height - 1) / 2 + 1; width = (width - 1) / 2 + 1
+        Kernels.maxPool3x3Stride2(
+            .channelMajor(w.t1, channels: architecture.stemWidth, batch: n, height: height, width: width), into: w.x, loop: loop)
+        height = (height - 1) / 2 + 1
+        width = (width - 1) / 2 + 1
         profile?.mark("stem")
 
-        var current = w.x, next = w.y
+        var current = w.x
+        var next = w.y
         for (stageIndex, stage) in network.stages.enumerated() {
             let name = "layer\(stageIndex + 1)"
             for block in stage {
                 let spec = block.spec
                 let x = PlanarTensor.channelMajor(current, channels: spec.inChannels, batch: n, height: height, width: width)
-                let outHeight = block.conv2.shape.outputSide(height), outWidth = block.conv2.shape.outputSide(width)
+                let outHeight = block.conv2.shape.outputSide(height)
+                let outWidth = block.conv2.shape.outputSide(width)
 
                 // conv1 1×1 + BN + ReLU: (Cin, N, H, W) → (width, N, H, W)
                 convolutions.run(block.conv1, input: x, output: w.t1, epilogue: .biasReLU)
@@ -114,13 +120,15 @@ public final class InferenceEngine {
                 }
                 profile?.mark("\(name) conv2")
                 // conv3 1×1 + BN: → (Cout, N, H/s, W/s)
-                convolutions.run(block.conv3, input: .channelMajor(w.t2, channels: spec.width, batch: n, height: outHeight, width: outWidth),
-                                 output: next, epilogue: .bias)
+                convolutions.run(
+                    block.conv3, input: .channelMajor(w.t2, channels: spec.width, batch: n, height: outHeight, width: outWidth),
+                    output: next, epilogue: .bias)
                 profile?.mark("\(name) conv3")
                 // SE: channel means → MLP → per-(channel, image) scale
                 var scale: UnsafePointer<Float>? = nil
                 if let se = block.squeezeExcitation {
-                    Kernels.channelMeans(next, channels: spec.outChannels, batch: n, planeSize: outHeight * outWidth, into: w.means, loop: loop)
+                    Kernels.channelMeans(
+                        next, channels: spec.outChannels, batch: n, planeSize: outHeight * outWidth, into: w.means, loop: loop)
                     Kernels.squeezeExcitation(se, means: w.means, batch: n, hidden: w.hidden, scale: w.scale, loop: loop)
                     scale = UnsafePointer(w.scale)
                     profile?.mark("\(name) se")
@@ -133,11 +141,13 @@ public final class InferenceEngine {
                     profile?.mark("\(name) downsample")
                 }
                 // y = relu(conv3 · se_scale + shortcut)
-                Kernels.scaleAddReLU(next, scale: scale, shortcut: shortcut, channels: spec.outChannels, batch: n,
-                                     planeSize: outHeight * outWidth, loop: loop)
+                Kernels.scaleAddReLU(
+                    next, scale: scale, shortcut: shortcut, channels: spec.outChannels, batch: n,
+                    planeSize: outHeight * outWidth, loop: loop)
                 profile?.mark("\(name) add")
                 swap(&current, &next)
-                height = outHeight; width = outWidth
+                height = outHeight
+                width = outWidth
             }
         }
 
@@ -145,8 +155,9 @@ public final class InferenceEngine {
         Kernels.channelMeans(current, channels: architecture.featureCount, batch: n, planeSize: height * width, into: w.means, loop: loop)
         network.classifierWeight.withUnsafeBufferPointer { weight in
             network.classifierBias.withUnsafeBufferPointer { bias in
-                Kernels.classifier(features: w.means, batch: n, featureCount: architecture.featureCount,
-                                   weight: weight.baseAddress!, bias: bias.baseAddress!, classes: architecture.numClasses, into: logits, loop: loop)
+                Kernels.classifier(
+                    features: w.means, batch: n, featureCount: architecture.featureCount,
+                    weight: weight.baseAddress!, bias: bias.baseAddress!, classes: architecture.numClasses, into: logits, loop: loop)
             }
         }
         profile?.mark("head")
@@ -167,22 +178,26 @@ public final class InferenceEngine {
     /// convolution counts: Winograd does fewer).
     private static func multiplyAccumulatesByPart(_ network: SEResNet, height: Int, width: Int) -> [String: Int] {
         var parts: [String: Int] = [:]
-        var h = network.stem.shape.outputSide(height), w = network.stem.shape.outputSide(width)
+        var h = network.stem.shape.outputSide(height)
+        var w = network.stem.shape.outputSide(width)
         func macs(_ layer: ConvolutionLayer, _ outH: Int, _ outW: Int) -> Int {
             layer.shape.outChannels * layer.shape.inChannels * layer.shape.kernel * layer.shape.kernel * outH * outW
         }
         parts["stem"] = macs(network.stem, h, w)
-        h = (h - 1) / 2 + 1; w = (w - 1) / 2 + 1
+        h = (h - 1) / 2 + 1
+        w = (w - 1) / 2 + 1
         for (stageIndex, stage) in network.stages.enumerated() {
             let name = "layer\(stageIndex + 1)"
             for block in stage {
-                let oh = block.conv2.shape.outputSide(h), ow = block.conv2.shape.outputSide(w)
+                let oh = block.conv2.shape.outputSide(h)
+                let ow = block.conv2.shape.outputSide(w)
                 parts["\(name) conv1", default: 0] += macs(block.conv1, h, w)
                 parts["\(name) conv2", default: 0] += macs(block.conv2, oh, ow)
                 parts["\(name) conv3", default: 0] += macs(block.conv3, oh, ow)
                 if let d = block.downsample { parts["\(name) downsample", default: 0] += macs(d, oh, ow) }
                 if let se = block.squeezeExcitation { parts["\(name) se", default: 0] += 2 * se.channels * se.hidden }
-                h = oh; w = ow
+                h = oh
+                w = ow
             }
         }
         parts["head"] = network.architecture.numClasses * network.architecture.featureCount
@@ -203,15 +218,24 @@ private struct Workspace {
     let means, hidden, scale: UnsafeMutablePointer<Float>
 
     init(network: SEResNet, height: Int, width: Int, batch: Int) {
-        var activation = 0, intermediate = 0, shortcutSize = 0, channels = 0, hiddenSize = 1, winogradIn = 0, winogradOut = 0
-        var h = network.stem.shape.outputSide(height), w = network.stem.shape.outputSide(width)
+        var activation = 0
+        var intermediate = 0
+        var shortcutSize = 0
+        var channels = 0
+        var hiddenSize = 1
+        var winogradIn = 0
+        var winogradOut = 0
+        var h = network.stem.shape.outputSide(height)
+        var w = network.stem.shape.outputSide(width)
         let stem = network.stem.shape
         intermediate = stem.outChannels * h * w
-        h = (h - 1) / 2 + 1; w = (w - 1) / 2 + 1
+        h = (h - 1) / 2 + 1
+        w = (w - 1) / 2 + 1
         activation = stem.outChannels * h * w
         for block in network.stages.joined() {
             let spec = block.spec
-            let oh = block.conv2.shape.outputSide(h), ow = block.conv2.shape.outputSide(w)
+            let oh = block.conv2.shape.outputSide(h)
+            let ow = block.conv2.shape.outputSide(w)
             intermediate = max(intermediate, spec.width * h * w)
             activation = max(activation, spec.outChannels * oh * ow, spec.inChannels * h * w)
             if spec.hasDownsample { shortcutSize = max(shortcutSize, spec.outChannels * oh * ow) }
@@ -219,20 +243,27 @@ private struct Workspace {
             hiddenSize = max(hiddenSize, spec.seWidth ?? 1)
             if block.conv2Winograd != nil {
                 let sizes = WinogradWeights.scratchSizes(inChannels: spec.width, outChannels: spec.width, batch: 1, height: h, width: w)
-                winogradIn = max(winogradIn, sizes.input); winogradOut = max(winogradOut, sizes.product)
+                winogradIn = max(winogradIn, sizes.input)
+                winogradOut = max(winogradOut, sizes.product)
             }
-            h = oh; w = ow
+            h = oh
+            w = ow
         }
         func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
             let pointer = UnsafeMutablePointer<Float>.allocate(capacity: max(1, count * batch))
             pointer.initialize(repeating: 0, count: max(1, count * batch))
             return pointer
         }
-        x = buffer(activation); y = buffer(activation)
-        t1 = buffer(intermediate); t2 = buffer(intermediate)
+        x = buffer(activation)
+        y = buffer(activation)
+        t1 = buffer(intermediate)
+        t2 = buffer(intermediate)
         shortcut = buffer(shortcutSize)
-        winogradInput = buffer(winogradIn); winogradProducts = buffer(winogradOut)
-        means = buffer(channels); hidden = buffer(hiddenSize); scale = buffer(channels)
+        winogradInput = buffer(winogradIn)
+        winogradProducts = buffer(winogradOut)
+        means = buffer(channels)
+        hidden = buffer(hiddenSize)
+        scale = buffer(channels)
     }
 
     func deallocate() {

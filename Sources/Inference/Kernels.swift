@@ -18,7 +18,10 @@ struct ParallelLoop: Sendable {
     /// Calls `body` on disjoint subranges covering 0..<count (in parallel when threads > 1 and it pays).
     func run(_ count: Int, minimumPerThread: Int = 1, _ body: (Range<Int>) -> Void) {
         let parts = min(threads, max(1, count / max(1, minimumPerThread)))
-        if parts <= 1 { body(0..<count); return }
+        if parts <= 1 {
+            body(0..<count)
+            return
+        }
         pool.run(parts: parts) { part in body(count * part / parts..<count * (part + 1) / parts) }
     }
 
@@ -42,14 +45,16 @@ struct PlanarTensor {
 
     /// (C, N, H, W) tensor in `data`.
     static func channelMajor(_ data: UnsafeMutablePointer<Float>, channels: Int, batch: Int, height: Int, width: Int) -> PlanarTensor {
-        PlanarTensor(data: data, channels: channels, batch: batch, height: height, width: width,
-                     channelStride: batch * height * width, imageStride: height * width)
+        PlanarTensor(
+            data: data, channels: channels, batch: batch, height: height, width: width,
+            channelStride: batch * height * width, imageStride: height * width)
     }
 
     /// (N, C, H, W) tensor in `data`.
     static func imageMajor(_ data: UnsafeMutablePointer<Float>, channels: Int, batch: Int, height: Int, width: Int) -> PlanarTensor {
-        PlanarTensor(data: data, channels: channels, batch: batch, height: height, width: width,
-                     channelStride: height * width, imageStride: channels * height * width)
+        PlanarTensor(
+            data: data, channels: channels, batch: batch, height: height, width: width,
+            channelStride: height * width, imageStride: channels * height * width)
     }
 
     /// Columns of the GEMM view (N·H·W) when channel-major.
@@ -62,27 +67,36 @@ struct PlanarTensor {
 /// The engine's kernels. Each has a naive twin in the tests.
 enum Kernels {
     /// C(m×n) = A(m×k) · B(k×n), row-major, with leading dimensions.
-    static func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                     c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1,
-                    a, Int32(lda), b, Int32(ldb), accumulate ? 1 : 0, c, Int32(ldc))
+    static func gemm(
+        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false
+    ) {
+        cblas_sgemm(
+            CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1,
+            a, Int32(lda), b, Int32(ldb), accumulate ? 1 : 0, c, Int32(ldc))
     }
 
     /// Unfolds k×k patches for output columns `columns` (of n·Ho·Wo in (n, oy, ox) order): row (c, ky, kx) —
     /// PyTorch's weight order — of `output` holds the input pixel each column's patch sees there, 0 in the padding.
     /// (C, N, H, W) or (N, C, H, W) → (C·k·k, |columns|), rows `leadingDimension` apart.
-    static func im2col(_ input: PlanarTensor, kernel: Int, stride: Int, padding: Int, outHeight outH: Int, outWidth outW: Int,
-                       rows: Range<Int>, columns: Range<Int>, into output: UnsafeMutablePointer<Float>, leadingDimension: Int) {
+    static func im2col(
+        _ input: PlanarTensor, kernel: Int, stride: Int, padding: Int, outHeight outH: Int, outWidth outW: Int,
+        rows: Range<Int>, columns: Range<Int>, into output: UnsafeMutablePointer<Float>, leadingDimension: Int
+    ) {
         let planeSize = outH * outW
         for row in rows {
-            let c = row / (kernel * kernel), ky = (row / kernel) % kernel, kx = row % kernel
+            let c = row / (kernel * kernel)
+            let ky = (row / kernel) % kernel
+            let kx = row % kernel
             // Output columns [lo, hi) of an output row read inside the input row: 0 ≤ ox·stride − padding + kx < W.
             let lo = min(outW, max(0, ceilDivide(padding - kx, stride)))
             let hi = min(outW, max(lo, floorDivide(input.width - 1 + padding - kx, stride) + 1))
             let out = output + (row - rows.lowerBound) * leadingDimension - columns.lowerBound
             var j = columns.lowerBound
             while j < columns.upperBound {
-                let n = j / planeSize, oy = (j % planeSize) / outW, ox0 = j % outW
+                let n = j / planeSize
+                let oy = (j % planeSize) / outW
+                let ox0 = j % outW
                 let end = min(columns.upperBound, j + outW - ox0)  // this segment: one output row, ox0..<ox0+(end−j)
                 let ox1 = ox0 + end - j
                 let iy = oy * stride - padding + ky
@@ -90,7 +104,8 @@ enum Kernels {
                     (out + j).update(repeating: 0, count: end - j)
                 } else {
                     let source = input.data + c * input.channelStride + n * input.imageStride + iy * input.width - padding + kx
-                    let a = min(max(lo, ox0), ox1), b = max(min(hi, ox1), a)
+                    let a = min(max(lo, ox0), ox1)
+                    let b = max(min(hi, ox1), a)
                     if a > ox0 { (out + j).update(repeating: 0, count: a - ox0) }
                     let target = out + j - ox0
                     if stride == 1 {
@@ -107,15 +122,19 @@ enum Kernels {
 
     /// The input of a strided 1×1 convolution for output columns `columns`: every `stride`-th pixel.
     /// (C, N, H, W) → (C, |columns|), rows `leadingDimension` apart.
-    static func subsample(_ input: PlanarTensor, stride: Int, outHeight outH: Int, outWidth outW: Int,
-                          rows: Range<Int>, columns: Range<Int>, into output: UnsafeMutablePointer<Float>, leadingDimension: Int) {
+    static func subsample(
+        _ input: PlanarTensor, stride: Int, outHeight outH: Int, outWidth outW: Int,
+        rows: Range<Int>, columns: Range<Int>, into output: UnsafeMutablePointer<Float>, leadingDimension: Int
+    ) {
         let planeSize = outH * outW
         for c in rows {
             let out = output + (c - rows.lowerBound) * leadingDimension - columns.lowerBound
             var j = columns.lowerBound
             // One output row segment at a time, so the divisions happen per row rather than per pixel.
             while j < columns.upperBound {
-                let n = j / planeSize, oy = (j % planeSize) / outW, ox0 = j % outW
+                let n = j / planeSize
+                let oy = (j % planeSize) / outW
+                let ox0 = j % outW
                 let end = min(columns.upperBound, j + outW - ox0)
                 let source = input.data + c * input.channelStride + n * input.imageStride + oy * stride * input.width
                 let target = out + j - ox0
@@ -126,7 +145,9 @@ enum Kernels {
     }
 
     /// x[c, 0..<width] = values[c] for the given rows (a bias to accumulate a GEMM onto). Rows are `leadingDimension` apart.
-    static func fillRows(_ x: UnsafeMutablePointer<Float>, rows: Range<Int>, width: Int, leadingDimension: Int, values: UnsafePointer<Float>) {
+    static func fillRows(
+        _ x: UnsafeMutablePointer<Float>, rows: Range<Int>, width: Int, leadingDimension: Int, values: UnsafePointer<Float>
+    ) {
         for c in rows { (x + c * leadingDimension).update(repeating: values[c], count: width) }
     }
 
@@ -139,8 +160,10 @@ enum Kernels {
     }
 
     /// means[c, n] = mean over H·W of x[c, n, ·] (SE's squeeze and the head's global pooling). (C, N, H, W) → (C, N)
-    static func channelMeans(_ x: UnsafePointer<Float>, channels: Int, batch: Int, planeSize: Int,
-                             into means: UnsafeMutablePointer<Float>, loop: ParallelLoop) {
+    static func channelMeans(
+        _ x: UnsafePointer<Float>, channels: Int, batch: Int, planeSize: Int,
+        into means: UnsafeMutablePointer<Float>, loop: ParallelLoop
+    ) {
         let inverse = 1 / Float(planeSize)
         loop.run(channels * batch, minimumPerThread: 16) { range in
             for plane in range {
@@ -153,19 +176,25 @@ enum Kernels {
                     j += 8
                 }
                 var sum = lanes.sum()
-                while j < planeSize { sum += row[j]; j += 1 }
+                while j < planeSize {
+                    sum += row[j]
+                    j += 1
+                }
                 means[plane] = sum * inverse
             }
         }
     }
 
     /// y[c, n, ·] = relu(x[c, n, ·] · scale[c, n] + shortcut[c, n, ·]); scale nil means 1. y may alias x.
-    static func scaleAddReLU(_ x: UnsafeMutablePointer<Float>, scale: UnsafePointer<Float>?, shortcut: UnsafePointer<Float>,
-                             channels: Int, batch: Int, planeSize: Int, loop: ParallelLoop) {
+    static func scaleAddReLU(
+        _ x: UnsafeMutablePointer<Float>, scale: UnsafePointer<Float>?, shortcut: UnsafePointer<Float>,
+        channels: Int, batch: Int, planeSize: Int, loop: ParallelLoop
+    ) {
         loop.run(channels * batch, minimumPerThread: 8) { range in
             for plane in range {
                 let s = scale?[plane] ?? 1
-                let row = x + plane * planeSize, skip = shortcut + plane * planeSize
+                let row = x + plane * planeSize
+                let skip = shortcut + plane * planeSize
                 for j in 0..<planeSize { row[j] = max(row[j] * s + skip[j], 0) }
             }
         }
@@ -174,12 +203,15 @@ enum Kernels {
     /// Squeeze-excitation MLP on pooled means: scale(C×N) = σ(W2 · relu(W1 · means + b1) + b2).
     /// `hidden` is scratch of (se.hidden × N). Each layer's rows are split over the loop's threads: at batch 1
     /// these are matrix-vector products that only stream the weights, so both cores share the reading.
-    static func squeezeExcitation(_ se: SqueezeExcitation, means: UnsafePointer<Float>, batch: Int,
-                                  hidden: UnsafeMutablePointer<Float>, scale: UnsafeMutablePointer<Float>, loop: ParallelLoop) {
+    static func squeezeExcitation(
+        _ se: SqueezeExcitation, means: UnsafePointer<Float>, batch: Int,
+        hidden: UnsafeMutablePointer<Float>, scale: UnsafeMutablePointer<Float>, loop: ParallelLoop
+    ) {
         se.reduceWeight.withUnsafeBufferPointer { w1 in
             loop.run(se.hidden, minimumPerThread: 16) { rows in
-                gemm(m: rows.count, n: batch, k: se.channels, a: w1.baseAddress! + rows.lowerBound * se.channels, lda: se.channels,
-                     b: means, ldb: batch, c: hidden + rows.lowerBound * batch, ldc: batch)
+                gemm(
+                    m: rows.count, n: batch, k: se.channels, a: w1.baseAddress! + rows.lowerBound * se.channels, lda: se.channels,
+                    b: means, ldb: batch, c: hidden + rows.lowerBound * batch, ldc: batch)
                 for r in rows {
                     for n in 0..<batch { hidden[r * batch + n] = max(hidden[r * batch + n] + se.reduceBias[r], 0) }
                 }
@@ -187,8 +219,9 @@ enum Kernels {
         }
         se.expandWeight.withUnsafeBufferPointer { w2 in
             loop.run(se.channels, minimumPerThread: 64) { rows in
-                gemm(m: rows.count, n: batch, k: se.hidden, a: w2.baseAddress! + rows.lowerBound * se.hidden, lda: se.hidden,
-                     b: hidden, ldb: batch, c: scale + rows.lowerBound * batch, ldc: batch)
+                gemm(
+                    m: rows.count, n: batch, k: se.hidden, a: w2.baseAddress! + rows.lowerBound * se.hidden, lda: se.hidden,
+                    b: hidden, ldb: batch, c: scale + rows.lowerBound * batch, ldc: batch)
                 for c in rows {
                     for n in 0..<batch {
                         let z = scale[c * batch + n] + se.expandBias[c]
@@ -201,10 +234,12 @@ enum Kernels {
 
     /// 3×3 stride-2 pad-1 max pooling (padding never wins, as in PyTorch). (C, N, H, W) → (C, N, H', W')
     static func maxPool3x3Stride2(_ input: PlanarTensor, into output: UnsafeMutablePointer<Float>, loop: ParallelLoop) {
-        let outH = (input.height + 2 - 3) / 2 + 1, outW = (input.width + 2 - 3) / 2 + 1
+        let outH = (input.height + 2 - 3) / 2 + 1
+        let outW = (input.width + 2 - 3) / 2 + 1
         loop.run(input.channels * input.batch, minimumPerThread: 8) { range in
             for plane in range {
-                let c = plane / input.batch, n = plane % input.batch
+                let c = plane / input.batch
+                let n = plane % input.batch
                 let source = input.data + c * input.channelStride + n * input.imageStride
                 let out = output + plane * outH * outW
                 // Per output row: the column-wise max of its (up to) three input rows, then the max of each
@@ -212,7 +247,8 @@ enum Kernels {
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: input.width) { rowMax in
                     let v = rowMax.baseAddress!
                     for oy in 0..<outH {
-                        let y0 = max(0, 2 * oy - 1), y1 = min(input.height - 1, 2 * oy + 1)
+                        let y0 = max(0, 2 * oy - 1)
+                        let y1 = min(input.height - 1, 2 * oy + 1)
                         v.update(from: source + y0 * input.width, count: input.width)
                         for y in y0..<y1 {
                             let row = source + (y + 1) * input.width
@@ -232,14 +268,17 @@ enum Kernels {
 
     /// logits(N × classes) = featuresᵀ · Wᵀ + b, with features (C × N) and W (classes × C); classes split over
     /// the loop's threads (the weights are the bulk of the reading).
-    static func classifier(features: UnsafePointer<Float>, batch: Int, featureCount: Int,
-                           weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, classes: Int,
-                           into logits: UnsafeMutablePointer<Float>, loop: ParallelLoop) {
+    static func classifier(
+        features: UnsafePointer<Float>, batch: Int, featureCount: Int,
+        weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, classes: Int,
+        into logits: UnsafeMutablePointer<Float>, loop: ParallelLoop
+    ) {
         loop.run(classes, minimumPerThread: 64) { range in
             for n in 0..<batch { (logits + n * classes + range.lowerBound).update(from: bias + range.lowerBound, count: range.count) }
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasTrans, Int32(batch), Int32(range.count), Int32(featureCount), 1,
-                        features, Int32(batch), weight + range.lowerBound * featureCount, Int32(featureCount), 1,
-                        logits + range.lowerBound, Int32(classes))
+            cblas_sgemm(
+                CblasRowMajor, CblasTrans, CblasTrans, Int32(batch), Int32(range.count), Int32(featureCount), 1,
+                features, Int32(batch), weight + range.lowerBound * featureCount, Int32(featureCount), 1,
+                logits + range.lowerBound, Int32(classes))
         }
     }
 }

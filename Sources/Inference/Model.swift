@@ -85,16 +85,17 @@ public struct SEResNet: Sendable {
                         expandWeight: try reader.take("\(p).se.fc2.weight"), expandBias: try reader.take("\(p).se.fc2.bias"))
                 }
                 let conv2 = try reader.foldedConvolution("\(p).conv2", batchNorm: "\(p).bn2", shape: spec.conv2)
-                blocks.append(Bottleneck(
-                    spec: spec,
-                    conv1: try reader.foldedConvolution("\(p).conv1", batchNorm: "\(p).bn1", shape: spec.conv1),
-                    conv2: conv2,
-                    conv3: try reader.foldedConvolution("\(p).conv3", batchNorm: "\(p).bn3", shape: spec.conv3),
-                    downsample: spec.hasDownsample
-                        ? try reader.foldedConvolution("\(p).downsample.0", batchNorm: "\(p).downsample.1", shape: spec.downsample)
-                        : nil,
-                    squeezeExcitation: se,
-                    conv2Winograd: spec.stride == 1 ? WinogradWeights(conv2) : nil))
+                blocks.append(
+                    Bottleneck(
+                        spec: spec,
+                        conv1: try reader.foldedConvolution("\(p).conv1", batchNorm: "\(p).bn1", shape: spec.conv1),
+                        conv2: conv2,
+                        conv3: try reader.foldedConvolution("\(p).conv3", batchNorm: "\(p).bn3", shape: spec.conv3),
+                        downsample: spec.hasDownsample
+                            ? try reader.foldedConvolution("\(p).downsample.0", batchNorm: "\(p).downsample.1", shape: spec.downsample)
+                            : nil,
+                        squeezeExcitation: se,
+                        conv2Winograd: spec.stride == 1 ? WinogradWeights(conv2) : nil))
             }
             stages.append(blocks)
         }
@@ -118,8 +119,10 @@ private struct TensorReader {
     /// conv(x) then BN: y = γ (W∗x − μ)/√(σ²+ε) + β = (W·s) ∗ x + (β − μ·s), s = γ/√(σ²+ε), computed in Double.
     func foldedConvolution(_ conv: String, batchNorm bn: String, shape: ConvolutionShape) throws -> ConvolutionLayer {
         var weights = try take("\(conv).weight")
-        let gamma = try take("\(bn).weight"), beta = try take("\(bn).bias")
-        let mean = try take("\(bn).running_mean"), variance = try take("\(bn).running_var")
+        let gamma = try take("\(bn).weight")
+        let beta = try take("\(bn).bias")
+        let mean = try take("\(bn).running_mean")
+        let variance = try take("\(bn).running_var")
         let perOutput = weights.count / shape.outChannels
         var bias = [Float](repeating: 0, count: shape.outChannels)
         for o in 0..<shape.outChannels {

@@ -27,7 +27,9 @@ public struct ModelConfig: Sendable {
         let pretrained = root["pretrained_cfg"] as? [String: Any] ?? [:]
         let input = (pretrained["input_size"] as? [Any])?.compactMap { ($0 as? NSNumber)?.intValue } ?? [3, 224, 224]
         guard input.count == 3, input.allSatisfy({ $0 > 0 && $0 <= 4096 }) else {
-            throw CheckpointError.badConfig(path: path, reason: "pretrained_cfg.input_size must be [channels, height, width], found \(pretrained["input_size"] ?? "nothing")")
+            throw CheckpointError.badConfig(
+                path: path,
+                reason: "pretrained_cfg.input_size must be [channels, height, width], found \(pretrained["input_size"] ?? "nothing")")
         }
         self.architecture = architecture
         self.tag = pretrained["tag"] as? String
@@ -47,7 +49,8 @@ public struct ModelDirectory: Sendable {
     /// Reads and validates config and weights, folds BatchNorm and hashes the weights file (concurrently).
     public func load() throws -> LoadedModel {
         guard let configData = FileManager.default.contents(atPath: configPath) else {
-            throw CheckpointError.unreadable(path: configPath, reason: FileManager.default.fileExists(atPath: configPath) ? "cannot read file" : "no such file")
+            throw CheckpointError.unreadable(
+                path: configPath, reason: FileManager.default.fileExists(atPath: configPath) ? "cannot read file" : "no such file")
         }
         let config = try ModelConfig(json: configData, path: configPath)
         let file = try SafetensorsFile(path: weightsPath)
@@ -64,7 +67,9 @@ public struct ModelDirectory: Sendable {
         }
         hashing.wait()
         if config.inputSize[0] != network.architecture.inputChannels {
-            throw CheckpointError.badConfig(path: configPath, reason: "input_size has \(config.inputSize[0]) channels but conv1.weight expects \(network.architecture.inputChannels)")
+            throw CheckpointError.badConfig(
+                path: configPath,
+                reason: "input_size has \(config.inputSize[0]) channels but conv1.weight expects \(network.architecture.inputChannels)")
         }
         return LoadedModel(network: network, config: config, weightsSHA256: digest, weightsBytes: file.fileSize)
     }

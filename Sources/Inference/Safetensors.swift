@@ -1,13 +1,26 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Element types a safetensors header may declare, with their size in bytes.
 public enum SafetensorsDType: String, Sendable, CaseIterable {
-    case f64 = "F64", f32 = "F32", f16 = "F16", bf16 = "BF16"
-    case i64 = "I64", i32 = "I32", i16 = "I16", i8 = "I8", u8 = "U8", u16 = "U16", u32 = "U32", u64 = "U64"
-    case bool = "BOOL", f8e4m3 = "F8_E4M3", f8e5m2 = "F8_E5M2"
+    case f64 = "F64"
+    case f32 = "F32"
+    case f16 = "F16"
+    case bf16 = "BF16"
+    case i64 = "I64"
+    case i32 = "I32"
+    case i16 = "I16"
+    case i8 = "I8"
+    case u8 = "U8"
+    case u16 = "U16"
+    case u32 = "U32"
+    case u64 = "U64"
+    case bool = "BOOL"
+    case f8e4m3 = "F8_E4M3"
+    case f8e5m2 = "F8_E5M2"
 
     /// Bytes per element.
     public var size: Int {
@@ -127,8 +140,8 @@ public final class SafetensorsFile {
         // Offsets first: in a truncated file every entry past the end is reported the same way, whatever order
         // the JSON object's keys come in.
         guard let offsets = fields["data_offsets"] as? [Any], offsets.count == 2,
-              let beginNumber = offsets[0] as? NSNumber, let endNumber = offsets[1] as? NSNumber,
-              let begin = Int(exactly: beginNumber.doubleValue), let end = Int(exactly: endNumber.doubleValue)
+            let beginNumber = offsets[0] as? NSNumber, let endNumber = offsets[1] as? NSNumber,
+            let begin = Int(exactly: beginNumber.doubleValue), let end = Int(exactly: endNumber.doubleValue)
         else {
             throw CheckpointError.badTensorEntry(tensor: name, reason: "'data_offsets' must be two integers [begin, end]")
         }
@@ -146,7 +159,8 @@ public final class SafetensorsFile {
             }
             let (product, overflow) = count.multipliedReportingOverflow(by: dim)
             guard !overflow, product <= end - begin else {
-                throw CheckpointError.badTensorEntry(tensor: name, reason: "shape \(shapeValues) has more elements than its \(end - begin) data bytes")
+                throw CheckpointError.badTensorEntry(
+                    tensor: name, reason: "shape \(shapeValues) has more elements than its \(end - begin) data bytes")
             }
             count = product
             shape.append(dim)
@@ -240,7 +254,9 @@ public struct SafetensorsWriter {
         var header: [String: Any] = ["__metadata__": metadata]
         var offset = 0
         for tensor in ordered {
-            header[tensor.name] = ["dtype": tensor.dtype.rawValue, "shape": tensor.shape, "data_offsets": [offset, offset + tensor.bytes.count]]
+            header[tensor.name] = [
+                "dtype": tensor.dtype.rawValue, "shape": tensor.shape, "data_offsets": [offset, offset + tensor.bytes.count],
+            ]
             offset += tensor.bytes.count
         }
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])

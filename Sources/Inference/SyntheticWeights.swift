@@ -8,7 +8,9 @@ public enum SyntheticWeights {
 
         /// Stem width, bottleneck widths, depths, SE or not — timm's definitions (tiny: the fixture's shape).
         public var architecture: ResNetArchitecture {
-            let depths: [Int], widths: [Int], se: Bool
+            let depths: [Int]
+            let widths: [Int]
+            let se: Bool
             switch self {
             case .seresnet50: (depths, widths, se) = ([3, 4, 6, 3], [64, 128, 256, 512], true)
             case .seresnet101: (depths, widths, se) = ([3, 4, 23, 3], [64, 128, 256, 512], true)
@@ -19,15 +21,17 @@ public enum SyntheticWeights {
             var channels = 64
             var stages: [[BottleneckSpec]] = []
             for (s, (depth, width)) in zip(depths, widths).enumerated() {
-                stages.append((0..<depth).map { b in
-                    let out = width * 4
-                    // timm's SEModule: rd_channels = make_divisible(channels / 16, 8)
-                    let reduced = max(8, (out / 16 + 4) / 8 * 8)
-                    let spec = BottleneckSpec(inChannels: b == 0 ? channels : out, width: width, outChannels: out,
-                                              stride: (s > 0 && b == 0) ? 2 : 1, hasDownsample: b == 0,
-                                              seWidth: se ? reduced : nil)
-                    return spec
-                })
+                stages.append(
+                    (0..<depth).map { b in
+                        let out = width * 4
+                        // timm's SEModule: rd_channels = make_divisible(channels / 16, 8)
+                        let reduced = max(8, (out / 16 + 4) / 8 * 8)
+                        let spec = BottleneckSpec(
+                            inChannels: b == 0 ? channels : out, width: width, outChannels: out,
+                            stride: (s > 0 && b == 0) ? 2 : 1, hasDownsample: b == 0,
+                            seWidth: se ? reduced : nil)
+                        return spec
+                    })
                 channels = width * 4
             }
             return ResNetArchitecture(inputChannels: 3, stemWidth: 64, stages: stages, numClasses: 1000)
@@ -48,7 +52,8 @@ public enum SyntheticWeights {
         for (name, shape) in architecture.expectedTensors {
             let count = shape.reduce(1, *)
             let field = name.split(separator: ".").last!
-            let isBatchNorm = ["running_mean", "running_var"].contains(field) || (shape.count == 1 && !name.contains("se.") && !name.hasPrefix("fc."))
+            let isBatchNorm =
+                ["running_mean", "running_var"].contains(field) || (shape.count == 1 && !name.contains("se.") && !name.hasPrefix("fc."))
             var values = [Float](repeating: 0, count: count)
             switch field {
             case "weight" where shape.count == 4:

@@ -13,7 +13,8 @@ public struct WinogradWeights: Sendable {
     /// Transforms a folded 3×3 stride-1 layer (in Double, then rounded once).
     init(_ layer: ConvolutionLayer) {
         precondition(layer.shape.kernel == 3 && layer.shape.stride == 1 && layer.shape.padding == 1)
-        let cout = layer.shape.outChannels, cin = layer.shape.inChannels
+        let cout = layer.shape.outChannels
+        let cin = layer.shape.inChannels
         // G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]
         let g: [Double] = [1, 0, 0, 0.5, 0.5, 0.5, 0.5, -0.5, 0.5, 0, 0, 1]
         var u = [Float](repeating: 0, count: 16 * cout * cin)
@@ -26,7 +27,9 @@ public struct WinogradWeights: Sendable {
                             // t = G · k (4×3), then U = t · Gᵀ (4×4)
                             for r in 0..<4 {
                                 for c in 0..<3 {
-                                    t[r * 3 + c] = g[r * 3] * Double(kernel[c]) + g[r * 3 + 1] * Double(kernel[3 + c]) + g[r * 3 + 2] * Double(kernel[6 + c])
+                                    t[r * 3 + c] =
+                                        g[r * 3] * Double(kernel[c]) + g[r * 3 + 1] * Double(kernel[3 + c]) + g[r * 3 + 2]
+                                        * Double(kernel[6 + c])
                                 }
                             }
                             for r in 0..<4 {
@@ -63,12 +66,18 @@ public struct WinogradWeights: Sendable {
 
     /// y = relu(conv3×3(x) + bias), (Cin, N, H, W) → (Cout, N, H, W), x channel-major.
     /// `transformedInput` and `products` must hold `scratchSizes` floats.
-    func run(input x: PlanarTensor, output: UnsafeMutablePointer<Float>, transformedInput v: UnsafeMutablePointer<Float>,
-             products m: UnsafeMutablePointer<Float>, loop: ParallelLoop) {
-        let height = x.height, width = x.width, batch = x.batch
-        let tilesHigh = (height + 1) / 2, tilesWide = (width + 1) / 2
+    func run(
+        input x: PlanarTensor, output: UnsafeMutablePointer<Float>, transformedInput v: UnsafeMutablePointer<Float>,
+        products m: UnsafeMutablePointer<Float>, loop: ParallelLoop
+    ) {
+        let height = x.height
+        let width = x.width
+        let batch = x.batch
+        let tilesHigh = (height + 1) / 2
+        let tilesWide = (width + 1) / 2
         let tiles = batch * tilesHigh * tilesWide
-        let cin = inChannels, cout = outChannels
+        let cin = inChannels
+        let cout = outChannels
 
         // V[ξ][ci][tile] = (Bᵀ d B)[ξ], d the 4×4 input patch at (2ty − 1, 2tx − 1), zero outside the image.
         // One row of tiles at a time: the four input rows are copied zero-padded into `d` (4 × padded width), Bᵀ
@@ -76,55 +85,72 @@ public struct WinogradWeights: Sendable {
         // of the strip are consecutive in V, so every pass is a contiguous loop rather than 16 scattered stores.
         // Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]
         let padded = 2 * tilesWide + 2
-        loop.run(cin) { channels in withUnsafeTemporaryAllocation(of: Float.self, capacity: 8 * padded) { scratch in
-            let d = scratch.baseAddress!, t = d + 4 * padded
-            let step = cin * tiles
-            for ci in channels {
-                for n in 0..<batch {
-                    let plane = x.data + ci * x.channelStride + n * x.imageStride
-                    for ty in 0..<tilesHigh {
-                        // d[r][p] = input (2ty − 1 + r, p − 1), zero outside the image.
-                        for r in 0..<4 {
-                            let row = d + r * padded, y = 2 * ty - 1 + r
-                            if y >= 0 && y < height {
-                                row[0] = 0
-                                (row + 1).update(from: plane + y * width, count: width)
-                                (row + 1 + width).update(repeating: 0, count: padded - 1 - width)
-                            } else {
-                                row.update(repeating: 0, count: padded)
+        loop.run(cin) { channels in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 8 * padded) { scratch in
+                let d = scratch.baseAddress!
+                let t = d + 4 * padded
+                let step = cin * tiles
+                for ci in channels {
+                    for n in 0..<batch {
+                        let plane = x.data + ci * x.channelStride + n * x.imageStride
+                        for ty in 0..<tilesHigh {
+                            // d[r][p] = input (2ty − 1 + r, p − 1), zero outside the image.
+                            for r in 0..<4 {
+                                let row = d + r * padded
+                                let y = 2 * ty - 1 + r
+                                if y >= 0 && y < height {
+                                    row[0] = 0
+                                    (row + 1).update(from: plane + y * width, count: width)
+                                    (row + 1 + width).update(repeating: 0, count: padded - 1 - width)
+                                } else {
+                                    row.update(repeating: 0, count: padded)
+                                }
                             }
-                        }
-                        let d0 = d, d1 = d + padded, d2 = d + 2 * padded, d3 = d + 3 * padded
-                        let t0 = t, t1 = t + padded, t2 = t + 2 * padded, t3 = t + 3 * padded
-                        for p in 0..<padded {
-                            t0[p] = d0[p] - d2[p]
-                            t1[p] = d1[p] + d2[p]
-                            t2[p] = d2[p] - d1[p]
-                            t3[p] = d1[p] - d3[p]
-                        }
-                        let strip = v + ci * tiles + (n * tilesHigh + ty) * tilesWide
-                        for r in 0..<4 {
-                            let row = t + r * padded
-                            let v0 = strip + (r * 4) * step, v1 = v0 + step, v2 = v1 + step, v3 = v2 + step
-                            for tx in 0..<tilesWide {
-                                let a = row[2 * tx], b = row[2 * tx + 1], c = row[2 * tx + 2], e = row[2 * tx + 3]
-                                v0[tx] = a - c
-                                v1[tx] = b + c
-                                v2[tx] = c - b
-                                v3[tx] = b - e
+                            let d0 = d
+                            let d1 = d + padded
+                            let d2 = d + 2 * padded
+                            let d3 = d + 3 * padded
+                            let t0 = t
+                            let t1 = t + padded
+                            let t2 = t + 2 * padded
+                            let t3 = t + 3 * padded
+                            for p in 0..<padded {
+                                t0[p] = d0[p] - d2[p]
+                                t1[p] = d1[p] + d2[p]
+                                t2[p] = d2[p] - d1[p]
+                                t3[p] = d1[p] - d3[p]
+                            }
+                            let strip = v + ci * tiles + (n * tilesHigh + ty) * tilesWide
+                            for r in 0..<4 {
+                                let row = t + r * padded
+                                let v0 = strip + (r * 4) * step
+                                let v1 = v0 + step
+                                let v2 = v1 + step
+                                let v3 = v2 + step
+                                for tx in 0..<tilesWide {
+                                    let a = row[2 * tx]
+                                    let b = row[2 * tx + 1]
+                                    let c = row[2 * tx + 2]
+                                    let e = row[2 * tx + 3]
+                                    v0[tx] = a - c
+                                    v1[tx] = b + c
+                                    v2[tx] = c - b
+                                    v3[tx] = b - e
+                                }
                             }
                         }
                     }
                 }
             }
-        } }
+        }
 
         // M[ξ] = U[ξ] (Cout × Cin) · V[ξ] (Cin × tiles), the 16 products split over threads.
         transformed.withUnsafeBufferPointer { u in
             loop.run(16) { points in
                 for xi in points {
-                    Kernels.gemm(m: cout, n: tiles, k: cin, a: u.baseAddress! + xi * cout * cin, lda: cin,
-                                 b: v + xi * cin * tiles, ldb: tiles, c: m + xi * cout * tiles, ldc: tiles)
+                    Kernels.gemm(
+                        m: cout, n: tiles, k: cin, a: u.baseAddress! + xi * cout * cin, lda: cin,
+                        b: v + xi * cin * tiles, ldb: tiles, c: m + xi * cout * tiles, ldc: tiles)
                 }
             }
         }
@@ -133,41 +159,50 @@ public struct WinogradWeights: Sendable {
         // One row of tiles at a time: Aᵀ down the columns into `s` (2 rows × 4 columns × tiles of the strip, each
         // a contiguous run over the strip's tiles), then A across each tile.
         bias.withUnsafeBufferPointer { bias in
-            loop.run(cout) { channels in withUnsafeTemporaryAllocation(of: Float.self, capacity: 8 * tilesWide) { scratch in
-                let s = scratch.baseAddress!
-                let step = cout * tiles
-                for co in channels {
-                    let b = bias[co]
-                    for n in 0..<batch {
-                        let plane = output + co * batch * height * width + n * height * width
-                        for ty in 0..<tilesHigh {
-                            let strip = m + co * tiles + (n * tilesHigh + ty) * tilesWide
-                            for c in 0..<4 {
-                                let p0 = strip + c * step, p1 = p0 + 4 * step, p2 = p1 + 4 * step, p3 = p2 + 4 * step
-                                let s0 = s + c * tilesWide, s1 = s + (4 + c) * tilesWide
-                                for tx in 0..<tilesWide {
-                                    s0[tx] = p0[tx] + p1[tx] + p2[tx]
-                                    s1[tx] = p1[tx] - p2[tx] - p3[tx]
+            loop.run(cout) { channels in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: 8 * tilesWide) { scratch in
+                    let s = scratch.baseAddress!
+                    let step = cout * tiles
+                    for co in channels {
+                        let b = bias[co]
+                        for n in 0..<batch {
+                            let plane = output + co * batch * height * width + n * height * width
+                            for ty in 0..<tilesHigh {
+                                let strip = m + co * tiles + (n * tilesHigh + ty) * tilesWide
+                                for c in 0..<4 {
+                                    let p0 = strip + c * step
+                                    let p1 = p0 + 4 * step
+                                    let p2 = p1 + 4 * step
+                                    let p3 = p2 + 4 * step
+                                    let s0 = s + c * tilesWide
+                                    let s1 = s + (4 + c) * tilesWide
+                                    for tx in 0..<tilesWide {
+                                        s0[tx] = p0[tx] + p1[tx] + p2[tx]
+                                        s1[tx] = p1[tx] - p2[tx] - p3[tx]
+                                    }
                                 }
-                            }
-                            let y = 2 * ty
-                            for r in 0..<2 where y + r < height {
-                                let row = plane + (y + r) * width
-                                let c0 = s + (4 * r) * tilesWide, c1 = c0 + tilesWide, c2 = c1 + tilesWide, c3 = c2 + tilesWide
-                                // Whole tiles, then the last tile's left column alone when the width is odd.
-                                for tx in 0..<width / 2 {
-                                    row[2 * tx] = max(c0[tx] + c1[tx] + c2[tx] + b, 0)
-                                    row[2 * tx + 1] = max(c1[tx] - c2[tx] - c3[tx] + b, 0)
-                                }
-                                if width % 2 == 1 {
-                                    let tx = width / 2
-                                    row[2 * tx] = max(c0[tx] + c1[tx] + c2[tx] + b, 0)
+                                let y = 2 * ty
+                                for r in 0..<2 where y + r < height {
+                                    let row = plane + (y + r) * width
+                                    let c0 = s + (4 * r) * tilesWide
+                                    let c1 = c0 + tilesWide
+                                    let c2 = c1 + tilesWide
+                                    let c3 = c2 + tilesWide
+                                    // Whole tiles, then the last tile's left column alone when the width is odd.
+                                    for tx in 0..<width / 2 {
+                                        row[2 * tx] = max(c0[tx] + c1[tx] + c2[tx] + b, 0)
+                                        row[2 * tx + 1] = max(c1[tx] - c2[tx] - c3[tx] + b, 0)
+                                    }
+                                    if width % 2 == 1 {
+                                        let tx = width / 2
+                                        row[2 * tx] = max(c0[tx] + c1[tx] + c2[tx] + b, 0)
+                                    }
                                 }
                             }
                         }
                     }
                 }
-            } }
+            }
         }
     }
 }

@@ -32,7 +32,10 @@ final class WorkerPool: @unchecked Sendable {
     /// returns when all are done. Not reentrant: one region at a time (the engine is single-caller).
     func run(parts: Int, _ body: (Int) -> Void) {
         precondition(parts >= 1 && parts <= parallelism)
-        if parts == 1 { body(0); return }
+        if parts == 1 {
+            body(0)
+            return
+        }
         withoutActuallyEscaping(body) { body in
             shared.begin(parts: parts, body)
             body(0)

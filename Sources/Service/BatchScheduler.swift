@@ -64,8 +64,11 @@ final class BatchScheduler: @unchecked Sendable {
     private var threads: [Thread] = []
 
     /// `cores` defaults to the engines' threads together.
-    init(engines: [InferenceEngine], maxBatch: Int, maxBatchDelay: Duration, maxQueue: Int, requestTimeout: Duration, metrics: ServiceMetrics,
-         cores: Int? = nil) {
+    init(
+        engines: [InferenceEngine], maxBatch: Int, maxBatchDelay: Duration, maxQueue: Int, requestTimeout: Duration,
+        metrics: ServiceMetrics,
+        cores: Int? = nil
+    ) {
         precondition(!engines.isEmpty && engines.allSatisfy { $0.maxBatch >= maxBatch })
         self.cores = max(cores ?? engines.reduce(0) { $0 + $1.threads }, engines.map(\.threads).max()!)
         self.engines = engines
@@ -215,7 +218,9 @@ final class BatchScheduler: @unchecked Sendable {
         for job in jobs {
             let waited = job.admitted.duration(to: start)
             if waited > requestTimeout {
-                job.completion(.failure(.queueTimeout(waitedMilliseconds: Self.milliseconds(waited), limitMilliseconds: Self.milliseconds(requestTimeout))))
+                job.completion(
+                    .failure(
+                        .queueTimeout(waitedMilliseconds: Self.milliseconds(waited), limitMilliseconds: Self.milliseconds(requestTimeout))))
             } else {
                 live.append(job)
             }
@@ -231,8 +236,10 @@ final class BatchScheduler: @unchecked Sendable {
         var outcomes: [InferenceOutcome] = []
         for (slot, job) in live.enumerated() {
             let row = UnsafeBufferPointer(rebasing: logits[slot * classes..<(slot + 1) * classes])
-            outcomes.append(InferenceOutcome(predictions: Self.topSoftmax(row, k: job.topK), queueWait: job.admitted.duration(to: start),
-                                             inference: elapsed, batchSize: live.count))
+            outcomes.append(
+                InferenceOutcome(
+                    predictions: Self.topSoftmax(row, k: job.topK), queueWait: job.admitted.duration(to: start),
+                    inference: elapsed, batchSize: live.count))
         }
         condition.lock()
         recentBatchSeconds = 0.8 * recentBatchSeconds + 0.2 * elapsed.inSeconds

@@ -16,7 +16,9 @@ public struct ClassLabels: Sendable {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw LabelsError.unreadable(path: path)
         }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
+            String($0).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
         if lines.last == "" { lines.removeLast() }
         guard lines.count == expectedCount else {
             throw LabelsError.wrongCount(path: path, found: lines.count, expected: expectedCount)
@@ -34,8 +36,8 @@ public enum LabelsError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .unreadable(path): return "cannot read labels file \(path)"
-        case let .wrongCount(path, found, expected): return "\(path) has \(found) labels but the model has \(expected) classes"
+        case .unreadable(let path): return "cannot read labels file \(path)"
+        case .wrongCount(let path, let found, let expected): return "\(path) has \(found) labels but the model has \(expected) classes"
         }
     }
 }

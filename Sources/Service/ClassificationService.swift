@@ -59,7 +59,8 @@ public struct Classification: Sendable {
         let predictionsJSON = predictions.map {
             #"{"index":\#($0.index),"label":\#(HTTPResponse.jsonStringLiteral($0.label)),"score":\#($0.score)}"#
         }.joined(separator: ",")
-        let json = #"{"predictions":[\#(predictionsJSON)],"model":\#(HTTPResponse.jsonStringLiteral(model)),"#
+        let json =
+            #"{"predictions":[\#(predictionsJSON)],"model":\#(HTTPResponse.jsonStringLiteral(model)),"#
             + #""image":{"width":\#(image.width),"height":\#(image.height)},"#
             + #""timing_ms":{"queue":\#(timing.queue),"decode":\#(timing.decode),"preprocess":\#(timing.preprocess),"#
             + #""inference":\#(timing.inference),"total":\#(timing.total)}}"#
@@ -97,13 +98,15 @@ public final class ClassificationService: @unchecked Sendable {
         self.configuration = configuration
         self.metrics = metrics
         let engines = (0..<max(1, configuration.engines)).map { _ in
-            InferenceEngine(network: model.network, inputHeight: preprocessing.inputHeight, inputWidth: preprocessing.inputWidth,
-                            maxBatch: configuration.maxBatch, threads: configuration.threadsPerEngine)
+            InferenceEngine(
+                network: model.network, inputHeight: preprocessing.inputHeight, inputWidth: preprocessing.inputWidth,
+                maxBatch: configuration.maxBatch, threads: configuration.threadsPerEngine)
         }
         DispatchQueue.concurrentPerform(iterations: engines.count) { engines[$0].run(batch: 1) }
-        scheduler = BatchScheduler(engines: engines, maxBatch: configuration.maxBatch, maxBatchDelay: configuration.maxBatchDelay,
-                                   maxQueue: configuration.maxQueue, requestTimeout: configuration.requestTimeout, metrics: metrics,
-                                   cores: configuration.threads)
+        scheduler = BatchScheduler(
+            engines: engines, maxBatch: configuration.maxBatch, maxBatchDelay: configuration.maxBatchDelay,
+            maxQueue: configuration.maxQueue, requestTimeout: configuration.requestTimeout, metrics: metrics,
+            cores: configuration.threads)
         decoders = OperationQueue()
         decoders.name = "decode"
         decoders.maxConcurrentOperationCount = max(1, configuration.threads)
@@ -146,7 +149,8 @@ public final class ClassificationService: @unchecked Sendable {
         let limits = DecodeLimits(maxPixels: configuration.maxPixels)
         decoders.addOperation { [self] in
             // Decoding and preprocessing take one core from the budget the engines share.
-            let prepared = scheduler.withDecodeCore { () -> Result<(image: DecodedImage, tensor: [Float], decode: Duration, preprocess: Duration), ServiceError> in
+            let prepared = scheduler.withDecodeCore {
+                () -> Result<(image: DecodedImage, tensor: [Float], decode: Duration, preprocess: Duration), ServiceError> in
                 let decodeStart = clock.now
                 let image: DecodedImage
                 do {
@@ -161,28 +165,36 @@ public final class ClassificationService: @unchecked Sendable {
                 tensor.withUnsafeMutableBufferPointer { Imaging.preprocess(image, config: preprocessing, into: $0) }
                 return .success((image, tensor, decodeStart.duration(to: preprocessStart), preprocessStart.duration(to: clock.now)))
             }
-            let image: DecodedImage, tensor: [Float], decodeTime: Duration, preprocessTime: Duration
+            let image: DecodedImage
+            let tensor: [Float]
+            let decodeTime: Duration
+            let preprocessTime: Duration
             switch prepared {
-            case let .success(values): (image, tensor, decodeTime, preprocessTime) = values
-            case let .failure(error):
+            case .success(let values): (image, tensor, decodeTime, preprocessTime) = values
+            case .failure(let error):
                 scheduler.release()
                 return completion(.failure(error))
             }
             metrics.recordDecode(decodeTime, preprocess: preprocessTime)
             let size = Classification.ImageSize(width: image.originalWidth, height: image.originalHeight)
-            scheduler.submit(InferenceJob(tensor: tensor, topK: topK, admitted: started) { [self] result in
-                completion(result.map { outcome in
-                    let total = started.duration(to: clock.now)
-                    return Classification(
-                        predictions: outcome.predictions.map { .init(index: $0.index, label: labels[$0.index], score: Self.rounded($0.score, 6)) },
-                        model: model.config.name,
-                        image: size,
-                        timing: .init(queue: Self.milliseconds(outcome.queueWait - decodeTime - preprocessTime),
-                                      decode: Self.milliseconds(decodeTime), preprocess: Self.milliseconds(preprocessTime),
-                                      inference: Self.milliseconds(outcome.inference), total: Self.milliseconds(total)),
-                        batchSize: outcome.batchSize)
+            scheduler.submit(
+                InferenceJob(tensor: tensor, topK: topK, admitted: started) { [self] result in
+                    completion(
+                        result.map { outcome in
+                            let total = started.duration(to: clock.now)
+                            return Classification(
+                                predictions: outcome.predictions.map {
+                                    .init(index: $0.index, label: labels[$0.index], score: Self.rounded($0.score, 6))
+                                },
+                                model: model.config.name,
+                                image: size,
+                                timing: .init(
+                                    queue: Self.milliseconds(outcome.queueWait - decodeTime - preprocessTime),
+                                    decode: Self.milliseconds(decodeTime), preprocess: Self.milliseconds(preprocessTime),
+                                    inference: Self.milliseconds(outcome.inference), total: Self.milliseconds(total)),
+                                batchSize: outcome.batchSize)
+                        })
                 })
-            })
         }
     }
 

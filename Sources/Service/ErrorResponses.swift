@@ -12,7 +12,9 @@ public enum ErrorResponses {
         case let error as ServiceError: return response(for: error)
         case let error as HTTPServerError: return response(for: error)
         case let error as ImageDecodeError: return response(for: ServiceError.image(error))
-        default: return body(status: .internalServerError, code: "internal_error", message: "Internal server error; the request was not processed.")
+        default:
+            return body(
+                status: .internalServerError, code: "internal_error", message: "Internal server error; the request was not processed.")
         }
     }
 
@@ -29,29 +31,40 @@ public enum ErrorResponses {
     public static func response(for error: ServiceError) -> HTTPResponse {
         switch error {
         case .emptyBody:
-            return body(status: .badRequest, code: "empty_body", message: "The request body is empty; send JPEG bytes (curl --data-binary @image.jpg) or a multipart form file (curl -F file=@image.jpg).")
-        case let .invalidTopK(value, classes):
-            return body(status: .badRequest, code: "invalid_top_k", message: "top_k must be an integer from 1 to \(classes); got '\(value)'.")
-        case let .invalidMultipart(reason):
+            return body(
+                status: .badRequest, code: "empty_body",
+                message:
+                    "The request body is empty; send JPEG bytes (curl --data-binary @image.jpg) or a multipart form file (curl -F file=@image.jpg)."
+            )
+        case .invalidTopK(let value, let classes):
+            return body(
+                status: .badRequest, code: "invalid_top_k", message: "top_k must be an integer from 1 to \(classes); got '\(value)'.")
+        case .invalidMultipart(let reason):
             return body(status: .badRequest, code: "invalid_multipart", message: "The multipart/form-data body is malformed: \(reason)")
         case .noFileInMultipart:
-            return body(status: .badRequest, code: "missing_file", message: "The multipart/form-data body has no file part; send the image as a file field (curl -F file=@image.jpg).")
-        case let .image(imageError):
+            return body(
+                status: .badRequest, code: "missing_file",
+                message: "The multipart/form-data body has no file part; send the image as a file field (curl -F file=@image.jpg).")
+        case .image(let imageError):
             return response(for: imageError)
         case .notReady:
             var response = body(status: .serviceUnavailable, code: "not_ready", message: "The model is still loading; retry shortly.")
             response.headers.replaceOrAdd(name: "Retry-After", value: "1")
             return response
         case .draining:
-            return body(status: .serviceUnavailable, code: "shutting_down", message: "The service is shutting down; send the request to another replica.")
-        case let .overloaded(retryAfter, limit):
-            var response = body(status: .serviceUnavailable, code: "overloaded",
-                                message: "The service is at capacity (\(limit) requests queued); retry after \(retryAfter) s.")
+            return body(
+                status: .serviceUnavailable, code: "shutting_down",
+                message: "The service is shutting down; send the request to another replica.")
+        case .overloaded(let retryAfter, let limit):
+            var response = body(
+                status: .serviceUnavailable, code: "overloaded",
+                message: "The service is at capacity (\(limit) requests queued); retry after \(retryAfter) s.")
             response.headers.replaceOrAdd(name: "Retry-After", value: String(retryAfter))
             return response
-        case let .queueTimeout(waited, limit):
-            var response = body(status: .serviceUnavailable, code: "queue_timeout",
-                                message: "The request waited \(waited) ms in the queue, longer than the \(limit) ms limit, and was not run; retry later.")
+        case .queueTimeout(let waited, let limit):
+            var response = body(
+                status: .serviceUnavailable, code: "queue_timeout",
+                message: "The request waited \(waited) ms in the queue, longer than the \(limit) ms limit, and was not run; retry later.")
             response.headers.replaceOrAdd(name: "Retry-After", value: "1")
             return response
         }

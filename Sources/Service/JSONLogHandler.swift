@@ -26,7 +26,9 @@ public struct JSONLogHandler: LogHandler {
         object["level"] = event.level.rawValue
         object["logger"] = label
         object["message"] = "\(event.message)"
-        guard var line = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+        guard var line = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
+            return
+        }
         line.append(0x0A)
         Self.lock.withLock { FileHandle.standardError.write(line) }
     }
@@ -34,13 +36,13 @@ public struct JSONLogHandler: LogHandler {
     /// Numbers stay numbers when they look like numbers, so log processors can aggregate them.
     private static func json(_ value: Logger.Metadata.Value) -> Any {
         switch value {
-        case let .string(string): return string
-        case let .stringConvertible(convertible):
+        case .string(let string): return string
+        case .stringConvertible(let convertible):
             if let number = convertible as? Int { return number }
             if let number = convertible as? Double { return number }
             return convertible.description
-        case let .array(values): return values.map(json)
-        case let .dictionary(pairs): return pairs.mapValues(json)
+        case .array(let values): return values.map(json)
+        case .dictionary(let pairs): return pairs.mapValues(json)
         }
     }
 
@@ -50,7 +52,8 @@ public struct JSONLogHandler: LogHandler {
         var seconds = now.tv_sec
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
-                      Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(now.tv_nsec / 1_000_000))
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
+            Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(now.tv_nsec / 1_000_000))
     }
 }

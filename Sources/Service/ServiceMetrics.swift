@@ -19,26 +19,48 @@ public final class ServiceMetrics: Sendable {
         func descriptor(_ name: String, unit: String, _ help: String) -> MetricNameDescriptor {
             MetricNameDescriptor(namespace: "seresnet", metricName: name, unitName: unit, helpText: help)
         }
-        queueWait = registry.makeDurationHistogram(descriptor: descriptor("queue_wait", unit: "seconds", "Time from admission until the request's batch starts, decoding included."), buckets: Self.latencyBuckets)
-        decode = registry.makeDurationHistogram(descriptor: descriptor("decode", unit: "seconds", "JPEG decoding time per image."), buckets: Self.latencyBuckets)
-        preprocess = registry.makeDurationHistogram(descriptor: descriptor("preprocess", unit: "seconds", "Resize, crop and normalize time per image."), buckets: Self.latencyBuckets)
-        inference = registry.makeDurationHistogram(descriptor: descriptor("inference", unit: "seconds", "Engine time per batch."), buckets: Self.latencyBuckets)
-        batchSize = registry.makeValueHistogram(descriptor: descriptor("batch", unit: "size", "Images per engine batch."),
-                                                buckets: (1...max(1, maxBatch)).map(Double.init))
+        queueWait = registry.makeDurationHistogram(
+            descriptor: descriptor(
+                "queue_wait", unit: "seconds", "Time from admission until the request's batch starts, decoding included."),
+            buckets: Self.latencyBuckets)
+        decode = registry.makeDurationHistogram(
+            descriptor: descriptor("decode", unit: "seconds", "JPEG decoding time per image."), buckets: Self.latencyBuckets)
+        preprocess = registry.makeDurationHistogram(
+            descriptor: descriptor("preprocess", unit: "seconds", "Resize, crop and normalize time per image."),
+            buckets: Self.latencyBuckets)
+        inference = registry.makeDurationHistogram(
+            descriptor: descriptor("inference", unit: "seconds", "Engine time per batch."), buckets: Self.latencyBuckets)
+        batchSize = registry.makeValueHistogram(
+            descriptor: descriptor("batch", unit: "size", "Images per engine batch."),
+            buckets: (1...max(1, maxBatch)).map(Double.init))
         inFlight = registry.makeGauge(descriptor: descriptor("requests_in_flight", unit: "", "HTTP requests being handled."))
-        queueDepth = registry.makeGauge(descriptor: descriptor("queue_depth", unit: "", "Classification requests admitted and not yet in a running batch."))
-        imagesClassified = registry.makeCounter(descriptor: descriptor("images_classified", unit: "total", "Images classified successfully."))
-        residentMemory = registry.makeGauge(descriptor: MetricNameDescriptor(metricName: "process_resident_memory", unitName: "bytes", helpText: "Resident memory size in bytes."))
-        startTime = registry.makeGauge(descriptor: MetricNameDescriptor(metricName: "process_start_time", unitName: "seconds", helpText: "Start time of the process since the Unix epoch in seconds."))
+        queueDepth = registry.makeGauge(
+            descriptor: descriptor("queue_depth", unit: "", "Classification requests admitted and not yet in a running batch."))
+        imagesClassified = registry.makeCounter(
+            descriptor: descriptor("images_classified", unit: "total", "Images classified successfully."))
+        residentMemory = registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                metricName: "process_resident_memory", unitName: "bytes", helpText: "Resident memory size in bytes."))
+        startTime = registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                metricName: "process_start_time", unitName: "seconds",
+                helpText: "Start time of the process since the Unix epoch in seconds."))
         startTime.set(Date().timeIntervalSince1970 - ProcessInfo.processInfo.systemUptime + Self.processStartUptime())
     }
 
     /// One finished HTTP request (any route, any status).
     public func recordRequest(route: String, status: Int, duration: Duration) {
-        registry.makeCounter(descriptor: MetricNameDescriptor(namespace: "seresnet", metricName: "http_requests", unitName: "total", helpText: "HTTP requests by route and status code."),
-                             labels: [("route", route), ("status", String(status))]).increment()
-        registry.makeDurationHistogram(descriptor: MetricNameDescriptor(namespace: "seresnet", metricName: "http_request_duration", unitName: "seconds", helpText: "HTTP request duration by route, from the first request byte to the response."),
-                                       labels: [("route", route)], buckets: Self.latencyBuckets).record(duration)
+        registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                namespace: "seresnet", metricName: "http_requests", unitName: "total", helpText: "HTTP requests by route and status code."),
+            labels: [("route", route), ("status", String(status))]
+        ).increment()
+        registry.makeDurationHistogram(
+            descriptor: MetricNameDescriptor(
+                namespace: "seresnet", metricName: "http_request_duration", unitName: "seconds",
+                helpText: "HTTP request duration by route, from the first request byte to the response."),
+            labels: [("route", route)], buckets: Self.latencyBuckets
+        ).record(duration)
     }
 
     func recordDecode(_ duration: Duration, preprocess preprocessDuration: Duration) {
@@ -74,7 +96,8 @@ public final class ServiceMetrics: Sendable {
     /// Seconds after boot at which this process started (field 22 of /proc/self/stat, in clock ticks).
     static func processStartUptime() -> Double {
         guard let text = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
-              let close = text.lastIndex(of: ")") else { return ProcessInfo.processInfo.systemUptime }
+            let close = text.lastIndex(of: ")")
+        else { return ProcessInfo.processInfo.systemUptime }
         let fields = text[text.index(after: close)...].split(separator: " ")
         // After "pid (comm)", fields start at #3 (state); start time is #22.
         guard fields.count > 19, let ticks = Double(fields[19]) else { return ProcessInfo.processInfo.systemUptime }

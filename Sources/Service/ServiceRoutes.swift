@@ -45,17 +45,22 @@ public final class ServiceRoutes: @unchecked Sendable {
     /// All routes: /classify, /healthz, /readyz, /v1/model, /metrics.
     public func makeRouter() -> Router {
         var router = Router()
-        func add(_ method: HTTPMethod, _ path: String, readsBody: Bool = true, headCheck: (@Sendable (HTTPRequestHead) -> HTTPResponse?)? = nil,
-                 _ handler: @escaping HTTPHandler) {
+        func add(
+            _ method: HTTPMethod, _ path: String, readsBody: Bool = true, headCheck: (@Sendable (HTTPRequestHead) -> HTTPResponse?)? = nil,
+            _ handler: @escaping HTTPHandler
+        ) {
             router.add(method, path, readsBody: readsBody, headCheck: headCheck, counted(handler))
         }
         // Refusals that need no body are answered from the head, so a client sending `Expect: 100-continue`
         // does not upload an image only to be told the service is loading or full.
-        add(.post, "/classify", headCheck: { [self] head in
-            guard let service = current.service else { return ErrorResponses.response(for: ServiceError.notReady) }
-            if let refusal = service.refusalBeforeBody() { return ErrorResponses.response(for: refusal) }
-            return nil
-        }) { [self] request, respond in classify(request, respond) }
+        add(
+            .post, "/classify",
+            headCheck: { [self] head in
+                guard let service = current.service else { return ErrorResponses.response(for: ServiceError.notReady) }
+                if let refusal = service.refusalBeforeBody() { return ErrorResponses.response(for: refusal) }
+                return nil
+            }
+        ) { [self] request, respond in classify(request, respond) }
         add(.get, "/healthz", readsBody: false) { request, respond in
             respond(Self.withRequestID(.json(bytes: Array(#"{"status":"ok"}"#.utf8)), request))
         }
@@ -73,7 +78,9 @@ public final class ServiceRoutes: @unchecked Sendable {
             guard let service = current.service else {
                 return respond(Self.withRequestID(ErrorResponses.response(for: ServiceError.notReady), request))
             }
-            let data = (try? JSONSerialization.data(withJSONObject: service.modelDescription(), options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+            let data =
+                (try? JSONSerialization.data(withJSONObject: service.modelDescription(), options: [.sortedKeys, .withoutEscapingSlashes]))
+                ?? Data()
             respond(Self.withRequestID(.json(bytes: Array(data)), request))
         }
         add(.get, "/metrics", readsBody: false) { [self] request, respond in
@@ -99,11 +106,11 @@ public final class ServiceRoutes: @unchecked Sendable {
         }
         service.classify(image, topK: topK) { result in
             switch result {
-            case let .success(classification):
+            case .success(let classification):
                 var response = HTTPResponse.json(bytes: classification.jsonBytes())
                 response.headers.replaceOrAdd(name: "Server-Timing", value: classification.serverTiming)
                 respond(Self.withRequestID(response, request))
-            case let .failure(error):
+            case .failure(let error):
                 respond(Self.withRequestID(ErrorResponses.response(for: error), request))
             }
         }
@@ -112,7 +119,9 @@ public final class ServiceRoutes: @unchecked Sendable {
     /// `top_k`: absent → 5 (or the class count if smaller); otherwise digits only, 1…classes.
     static func topK(_ query: QueryParameters, classes: Int) throws -> Int {
         guard let text = query["top_k"] else { return min(5, classes) }
-        guard !text.isEmpty, text.count <= 9, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let value = Int(text), value >= 1, value <= classes else {
+        guard !text.isEmpty, text.count <= 9, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let value = Int(text), value >= 1,
+            value <= classes
+        else {
             throw ServiceError.invalidTopK(value: String(text.prefix(32)), classes: classes)
         }
         return value
@@ -147,7 +156,8 @@ public final class ServiceRoutes: @unchecked Sendable {
 
     static func requestID(for request: HTTPRequest) -> String {
         if let given = request.headers["X-Request-ID"], !given.isEmpty, given.utf8.count <= 128,
-           given.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) {
+            given.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
+        {
             return given
         }
         return UUID().uuidString.lowercased()

@@ -28,13 +28,18 @@ struct BenchCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Read the batch from a raw float32 file of batch×C×H×W values instead of random data.", valueName: "file"))
     var input: String?
 
-    @Option(help: ArgumentHelp("Write the logits of the last iteration (batch×classes float32, little-endian) to this file.", valueName: "file"))
+    @Option(
+        help: ArgumentHelp("Write the logits of the last iteration (batch×classes float32, little-endian) to this file.", valueName: "file")
+    )
     var dumpLogits: String?
 
     @Option(help: "Seed for the random input.")
     var seed: UInt64 = 1
 
-    @Flag(help: "Also report where a forward pass spends its time: the stem, each stage's conv1, conv2, conv3, SE, downsample and residual add, the head.")
+    @Flag(
+        help:
+            "Also report where a forward pass spends its time: the stem, each stage's conv1, conv2, conv3, SE, downsample and residual add, the head."
+    )
     var profile = false
 
     func validate() throws {
@@ -50,17 +55,22 @@ struct BenchCommand: ParsableCommand {
         do { loaded = try ModelDirectory(path: modelOptions.model).load() } catch { fail("\(error)") }
         let loadMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e6
         let size = loaded.config.inputSize
-        let engine = InferenceEngine(network: loaded.network, inputHeight: size[1], inputWidth: size[2], maxBatch: batch,
-                                     threads: threads ?? ProcessorBudget.available())
+        let engine = InferenceEngine(
+            network: loaded.network, inputHeight: size[1], inputWidth: size[2], maxBatch: batch,
+            threads: threads ?? ProcessorBudget.available())
         if let input {
             guard let data = FileManager.default.contents(atPath: input) else { fail("cannot read \(input)") }
             guard data.count == batch * engine.inputSize * 4 else {
-                fail("\(input) has \(data.count) bytes; batch \(batch) of \(size.map(String.init).joined(separator: "×")) float32 needs \(batch * engine.inputSize * 4)")
+                fail(
+                    "\(input) has \(data.count) bytes; batch \(batch) of \(size.map(String.init).joined(separator: "×")) float32 needs \(batch * engine.inputSize * 4)"
+                )
             }
             data.withUnsafeBytes { raw in
                 for slot in 0..<batch {
                     let values = engine.inputSlot(slot)
-                    for i in 0..<values.count { values[i] = raw.loadUnaligned(fromByteOffset: 4 * (slot * engine.inputSize + i), as: Float.self) }
+                    for i in 0..<values.count {
+                        values[i] = raw.loadUnaligned(fromByteOffset: 4 * (slot * engine.inputSize + i), as: Float.self)
+                    }
                 }
             }
         } else {
@@ -68,14 +78,16 @@ struct BenchCommand: ParsableCommand {
             for slot in 0..<batch {
                 let values = engine.inputSlot(slot)
                 for i in 0..<values.count {
-                    state = state &* 6364136223846793005 &+ 1442695040888963407
+                    state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
                     values[i] = Float(Int64(bitPattern: state >> 11) % 4000) / 1000 - 2
                 }
             }
         }
         let stageProfile = profile ? StageProfile() : nil
         let result = EngineBenchmark(engine: engine, batch: batch, iterations: iterations, warmup: warmup, profile: stageProfile)
-        let parts = (stageProfile?.parts ?? []).map { (name: $0.name, milliseconds: $0.milliseconds / Double(max(1, stageProfile!.passes))) }
+        let parts = (stageProfile?.parts ?? []).map {
+            (name: $0.name, milliseconds: $0.milliseconds / Double(max(1, stageProfile!.passes)))
+        }
         let profiledTotal = parts.reduce(0) { $0 + $1.milliseconds }
         if let dumpLogits {
             let logits = engine.run(batch: batch)
@@ -93,7 +105,8 @@ struct BenchCommand: ParsableCommand {
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
-            print("""
+            print(
+                """
                 model \(loaded.config.name)  batch \(batch)  threads \(result.threads)  iterations \(iterations)
                 load (validate, fold BatchNorm, SHA-256): \(format(loadMilliseconds)) ms  sha256 \(loaded.weightsSHA256)
                 latency per batch: median \(format(result.medianMilliseconds)) ms  p90 \(format(result.p90Milliseconds)) ms  min \(format(result.minMilliseconds)) ms
@@ -106,7 +119,9 @@ struct BenchCommand: ParsableCommand {
                     let name = part.name.padding(toLength: 18, withPad: " ", startingAt: 0)
                     let macs = engine.multiplyAccumulatesByPart[part.name] ?? 0
                     let rate = macs > 0 ? format(2 * Double(macs * batch) / (part.milliseconds / 1000) / 1e9).leftPadded(8) : "       -"
-                    print("  \(name) \(format(part.milliseconds).leftPadded(8)) ms  \(format(100 * part.milliseconds / max(profiledTotal, 1e-9)).leftPadded(6)) %  \(rate) GFLOP/s")
+                    print(
+                        "  \(name) \(format(part.milliseconds).leftPadded(8)) ms  \(format(100 * part.milliseconds / max(profiledTotal, 1e-9)).leftPadded(6)) %  \(rate) GFLOP/s"
+                    )
                 }
             }
         }
@@ -115,6 +130,6 @@ struct BenchCommand: ParsableCommand {
     private func format(_ value: Double) -> String { String(format: "%.2f", value) }
 }
 
-private extension String {
-    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+extension String {
+    fileprivate func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
 }

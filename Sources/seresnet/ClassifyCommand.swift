@@ -19,7 +19,8 @@ struct ClassifyCommand: ParsableCommand {
     @Option(help: "Inference threads (default: CPUs available to the process).")
     var threads: Int?
 
-    @Option(help: ArgumentHelp("Class labels, one per line (default for 1000-class models: the shipped ImageNet-1k list).", valueName: "file"))
+    @Option(
+        help: ArgumentHelp("Class labels, one per line (default for 1000-class models: the shipped ImageNet-1k list).", valueName: "file"))
     var labels: String?
 
     @Argument(help: "JPEG files.")
@@ -33,7 +34,9 @@ struct ClassifyCommand: ParsableCommand {
     func run() throws {
         LoggingSystem.bootstrap { JSONLogHandler(label: $0, level: .warning) }
         let model: LoadedModel
-        do { model = try ModelDirectory(path: modelOptions.model).load() } catch { fail("cannot load model from \(modelOptions.model): \(error)") }
+        do { model = try ModelDirectory(path: modelOptions.model).load() } catch {
+            fail("cannot load model from \(modelOptions.model): \(error)")
+        }
         let classes = model.network.architecture.numClasses
         guard (1...classes).contains(topK) else { throw ValidationError("--top-k must be in 1...\(classes)") }
         var configuration = ServiceConfiguration()
@@ -42,8 +45,9 @@ struct ClassifyCommand: ParsableCommand {
         configuration.maxBatchDelay = .zero
         configuration.maxQueue = 1
         let classLabels = try LabelFiles.labels(explicit: labels, classes: classes, logger: Logger(label: "seresnet"))
-        let service = try ClassificationService(model: model, labels: classLabels, configuration: configuration,
-                                                metrics: ServiceMetrics(maxBatch: 1))
+        let service = try ClassificationService(
+            model: model, labels: classLabels, configuration: configuration,
+            metrics: ServiceMetrics(maxBatch: 1))
         service.markReady()
         var failed = false
         for path in images {
@@ -53,9 +57,9 @@ struct ClassifyCommand: ParsableCommand {
                 continue
             }
             switch service.classifySynchronously(Array(data), topK: topK) {
-            case let .success(classification):
+            case .success(let classification):
                 print(String(decoding: classification.jsonBytes(), as: UTF8.self))
-            case let .failure(error):
+            case .failure(let error):
                 let response = ErrorResponses.response(for: error)
                 print(String(decoding: response.body, as: UTF8.self))
                 failed = true

@@ -22,7 +22,8 @@ enum LabelFiles {
         for path in candidates where FileManager.default.fileExists(atPath: path) {
             return try ClassLabels(contentsOfFile: path, expectedCount: classes)
         }
-        logger.warning("ImageNet-1k label list not found; answering class_<i>", metadata: ["searched": .array(candidates.map { .string($0) })])
+        logger.warning(
+            "ImageNet-1k label list not found; answering class_<i>", metadata: ["searched": .array(candidates.map { .string($0) })])
         return .generic(count: classes)
     }
 }

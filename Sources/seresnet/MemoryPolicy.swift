@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Keeps request bodies from pinning memory after a burst of large uploads.
@@ -17,17 +18,17 @@ enum MemoryPolicy {
     /// Applies the fixed threshold unless `GLIBC_TUNABLES` already sets one. Returns what was done, for the log.
     static func apply() -> String {
         #if canImport(Glibc)
-        if let tunables = ProcessInfo.processInfo.environment["GLIBC_TUNABLES"], tunables.contains("malloc.mmap_threshold") {
-            return "left to GLIBC_TUNABLES"
-        }
-        // Glibc's Swift module does not export mallopt; it is a plain exported symbol of libc.
-        guard let symbol = dlsym(nil, "mallopt") else { return "mallopt unavailable" }
-        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
-        let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
-        let mmapThreshold: Int32 = -3  // M_MMAP_THRESHOLD in <malloc.h>
-        return mallopt(mmapThreshold, largeBlockBytes) == 1 ? "mmap threshold \(largeBlockBytes) bytes" : "mallopt refused"
+            if let tunables = ProcessInfo.processInfo.environment["GLIBC_TUNABLES"], tunables.contains("malloc.mmap_threshold") {
+                return "left to GLIBC_TUNABLES"
+            }
+            // Glibc's Swift module does not export mallopt; it is a plain exported symbol of libc.
+            guard let symbol = dlsym(nil, "mallopt") else { return "mallopt unavailable" }
+            typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+            let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
+            let mmapThreshold: Int32 = -3  // M_MMAP_THRESHOLD in <malloc.h>
+            return mallopt(mmapThreshold, largeBlockBytes) == 1 ? "mmap threshold \(largeBlockBytes) bytes" : "mallopt refused"
         #else
-        return "not glibc"
+            return "not glibc"
         #endif
     }
 }

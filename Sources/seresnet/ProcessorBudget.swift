@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// How many CPUs this process may really use: the affinity mask, capped by a cgroup CPU quota
@@ -35,7 +36,8 @@ enum ProcessorBudget {
             return Int((quota / period).rounded(.up))
         }
         if let quotaText = read("/sys/fs/cgroup/cpu/cpu.cfs_quota_us"), let quota = Double(quotaText), quota > 0,
-           let periodText = read("/sys/fs/cgroup/cpu/cpu.cfs_period_us"), let period = Double(periodText), period > 0 {
+            let periodText = read("/sys/fs/cgroup/cpu/cpu.cfs_period_us"), let period = Double(periodText), period > 0
+        {
             return Int((quota / period).rounded(.up))
         }
         return nil

@@ -13,9 +13,11 @@ struct SeresnetCommand: ParsableCommand {
 
 /// `--model DIR`, shared by every command that loads a model.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp(
-        "Model directory in timm's Hugging Face layout (model.safetensors + config.json).",
-        discussion: "Default: $SERESNET_MODEL_DIR, else weights/seresnet50.", valueName: "dir"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Model directory in timm's Hugging Face layout (model.safetensors + config.json).",
+            discussion: "Default: $SERESNET_MODEL_DIR, else weights/seresnet50.", valueName: "dir"))
     var model: String = ProcessInfo.processInfo.environment["SERESNET_MODEL_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "weights/seresnet50"
 }
 

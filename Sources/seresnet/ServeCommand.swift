@@ -34,7 +34,10 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Most images per inference batch (env SERESNET_MAX_BATCH, default 8).")
     var maxBatch: Int?
 
-    @Option(help: "While more admitted images are still decoding, how long a batch waits for the next one after the latest arrival, in ms (env SERESNET_MAX_BATCH_DELAY_MS, default 2).")
+    @Option(
+        help:
+            "While more admitted images are still decoding, how long a batch waits for the next one after the latest arrival, in ms (env SERESNET_MAX_BATCH_DELAY_MS, default 2)."
+    )
     var maxBatchDelayMs: Int?
 
     @Option(help: "Requests admitted (decoding or queued) before new ones get 503 + Retry-After (env SERESNET_MAX_QUEUE, default 64).")
@@ -43,22 +46,35 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Largest request body in bytes; larger ones get 413 (env SERESNET_MAX_BODY_BYTES, default 16777216).")
     var maxBodyBytes: Int?
 
-    @Option(help: "Request-body bytes held in memory at once over all connections, counted as they arrive, at least --max-body-bytes; an upload that cannot fit gets 503 + Retry-After, from its head when it declares a Content-Length (env SERESNET_MAX_BUFFERED_BODY_BYTES, default 536870912).")
+    @Option(
+        help:
+            "Request-body bytes held in memory at once over all connections, counted as they arrive, at least --max-body-bytes; an upload that cannot fit gets 503 + Retry-After, from its head when it declares a Content-Length (env SERESNET_MAX_BUFFERED_BODY_BYTES, default 536870912)."
+    )
     var maxBufferedBodyBytes: Int?
 
-    @Option(help: "Seconds a client has to send a request's body once its headers are in, however steadily it trickles; then 408 (env SERESNET_BODY_TIMEOUT_S, default 60).")
+    @Option(
+        help:
+            "Seconds a client has to send a request's body once its headers are in, however steadily it trickles; then 408 (env SERESNET_BODY_TIMEOUT_S, default 60)."
+    )
     var bodyTimeoutS: Int?
 
     @Option(help: "Largest image in pixels, checked before decoding; larger ones get 422 (env SERESNET_MAX_PIXELS, default 50000000).")
     var maxPixels: Int?
 
-    @Option(help: "A request that waited longer than this many ms for the engine gets 503 and is not run (env SERESNET_REQUEST_TIMEOUT_MS, default 30000).")
+    @Option(
+        help:
+            "A request that waited longer than this many ms for the engine gets 503 and is not run (env SERESNET_REQUEST_TIMEOUT_MS, default 30000)."
+    )
     var requestTimeoutMs: Int?
 
-    @Option(help: "On SIGTERM/SIGINT, how long in-flight requests may take to finish, in seconds (env SERESNET_DRAIN_TIMEOUT_S, default 30).")
+    @Option(
+        help: "On SIGTERM/SIGINT, how long in-flight requests may take to finish, in seconds (env SERESNET_DRAIN_TIMEOUT_S, default 30).")
     var drainTimeoutS: Int?
 
-    @Option(help: "On SIGTERM/SIGINT, seconds to keep accepting and serving with /readyz at 503 before draining, so load balancers that poll readiness stop routing first; a second signal ends it (env SERESNET_SHUTDOWN_DELAY_S, default 0).")
+    @Option(
+        help:
+            "On SIGTERM/SIGINT, seconds to keep accepting and serving with /readyz at 503 before draining, so load balancers that poll readiness stop routing first; a second signal ends it (env SERESNET_SHUTDOWN_DELAY_S, default 0)."
+    )
     var shutdownDelayS: Int?
 
     @Option(help: "Open connections beyond which new ones get 503 and are closed (env SERESNET_MAX_CONNECTIONS, default 1024).")
@@ -70,7 +86,10 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Seconds an idle keep-alive connection is kept open (env SERESNET_KEEP_ALIVE_TIMEOUT_S, default 60).")
     var keepAliveTimeoutS: Int?
 
-    @Option(help: ArgumentHelp("Class labels, one per line (env SERESNET_LABELS; default for 1000-class models: the shipped ImageNet-1k list, else class_<i>).", valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "Class labels, one per line (env SERESNET_LABELS; default for 1000-class models: the shipped ImageNet-1k list, else class_<i>).",
+            valueName: "file"))
     var labels: String?
 
     @Option(help: "trace, debug, info, notice, warning, error or critical (env SERESNET_LOG_LEVEL, default info).")
@@ -92,33 +111,50 @@ struct ServeCommand: ParsableCommand {
         logger.debug("memory policy", metadata: ["large_blocks": .string(memoryPolicy)])
 
         var service = ServiceConfiguration()
-        service.threads = try Environment.int(threads, "SERESNET_THREADS", default: ProcessorBudget.available(), range: 1...256, flagName: "--threads")
-        service.engines = try Environment.int(engines, "SERESNET_ENGINES", default: Defaults.engines, range: 1...service.threads, flagName: "--engines")
+        service.threads = try Environment.int(
+            threads, "SERESNET_THREADS", default: ProcessorBudget.available(), range: 1...256, flagName: "--threads")
+        service.engines = try Environment.int(
+            engines, "SERESNET_ENGINES", default: Defaults.engines, range: 1...service.threads, flagName: "--engines")
         service.maxBatch = try Environment.int(maxBatch, "SERESNET_MAX_BATCH", default: 8, range: 1...256, flagName: "--max-batch")
-        service.maxBatchDelay = .milliseconds(try Environment.int(maxBatchDelayMs, "SERESNET_MAX_BATCH_DELAY_MS", default: 2, range: 0...10_000, flagName: "--max-batch-delay-ms"))
+        service.maxBatchDelay = .milliseconds(
+            try Environment.int(
+                maxBatchDelayMs, "SERESNET_MAX_BATCH_DELAY_MS", default: 2, range: 0...10_000, flagName: "--max-batch-delay-ms"))
         service.maxQueue = try Environment.int(maxQueue, "SERESNET_MAX_QUEUE", default: 64, range: 1...100_000, flagName: "--max-queue")
-        service.maxPixels = try Environment.int(maxPixels, "SERESNET_MAX_PIXELS", default: 50_000_000, range: 1...1_000_000_000, flagName: "--max-pixels")
-        service.requestTimeout = .milliseconds(try Environment.int(requestTimeoutMs, "SERESNET_REQUEST_TIMEOUT_MS", default: 30_000, range: 1...3_600_000, flagName: "--request-timeout-ms"))
+        service.maxPixels = try Environment.int(
+            maxPixels, "SERESNET_MAX_PIXELS", default: 50_000_000, range: 1...1_000_000_000, flagName: "--max-pixels")
+        service.requestTimeout = .milliseconds(
+            try Environment.int(
+                requestTimeoutMs, "SERESNET_REQUEST_TIMEOUT_MS", default: 30_000, range: 1...3_600_000, flagName: "--request-timeout-ms"))
 
         var http = HTTPServer.Configuration()
         http.host = Environment.string(host, "SERESNET_HOST", default: "::")
         http.port = try Environment.int(port, "PORT", default: 8080, range: 0...65535, flagName: "--port")
-        http.maxBodyBytes = try Environment.int(maxBodyBytes, "SERESNET_MAX_BODY_BYTES", default: 16 << 20, range: 1...(1 << 30), flagName: "--max-body-bytes")
-        http.maxBufferedBodyBytes = try Environment.int(maxBufferedBodyBytes, "SERESNET_MAX_BUFFERED_BODY_BYTES", default: max(512 << 20, http.maxBodyBytes),
-                                                        range: http.maxBodyBytes...(1 << 40), flagName: "--max-buffered-body-bytes")
-        http.bodyTimeout = .seconds(try Environment.int(bodyTimeoutS, "SERESNET_BODY_TIMEOUT_S", default: 60, range: 1...3600, flagName: "--body-timeout-s"))
-        http.maxConnections = try Environment.int(maxConnections, "SERESNET_MAX_CONNECTIONS", default: 1024, range: 1...100_000, flagName: "--max-connections")
-        http.headerReadTimeout = .seconds(try Environment.int(headerTimeoutS, "SERESNET_HEADER_TIMEOUT_S", default: 10, range: 1...3600, flagName: "--header-timeout-s"))
-        http.keepAliveIdleTimeout = .seconds(try Environment.int(keepAliveTimeoutS, "SERESNET_KEEP_ALIVE_TIMEOUT_S", default: 60, range: 1...3600, flagName: "--keep-alive-timeout-s"))
-        http.shutdownDeadline = .seconds(try Environment.int(drainTimeoutS, "SERESNET_DRAIN_TIMEOUT_S", default: 30, range: 0...3600, flagName: "--drain-timeout-s"))
-        let shutdownDelay = try Environment.int(shutdownDelayS, "SERESNET_SHUTDOWN_DELAY_S", default: 0, range: 0...3600, flagName: "--shutdown-delay-s")
+        http.maxBodyBytes = try Environment.int(
+            maxBodyBytes, "SERESNET_MAX_BODY_BYTES", default: 16 << 20, range: 1...(1 << 30), flagName: "--max-body-bytes")
+        http.maxBufferedBodyBytes = try Environment.int(
+            maxBufferedBodyBytes, "SERESNET_MAX_BUFFERED_BODY_BYTES", default: max(512 << 20, http.maxBodyBytes),
+            range: http.maxBodyBytes...(1 << 40), flagName: "--max-buffered-body-bytes")
+        http.bodyTimeout = .seconds(
+            try Environment.int(bodyTimeoutS, "SERESNET_BODY_TIMEOUT_S", default: 60, range: 1...3600, flagName: "--body-timeout-s"))
+        http.maxConnections = try Environment.int(
+            maxConnections, "SERESNET_MAX_CONNECTIONS", default: 1024, range: 1...100_000, flagName: "--max-connections")
+        http.headerReadTimeout = .seconds(
+            try Environment.int(headerTimeoutS, "SERESNET_HEADER_TIMEOUT_S", default: 10, range: 1...3600, flagName: "--header-timeout-s"))
+        http.keepAliveIdleTimeout = .seconds(
+            try Environment.int(
+                keepAliveTimeoutS, "SERESNET_KEEP_ALIVE_TIMEOUT_S", default: 60, range: 1...3600, flagName: "--keep-alive-timeout-s"))
+        http.shutdownDeadline = .seconds(
+            try Environment.int(drainTimeoutS, "SERESNET_DRAIN_TIMEOUT_S", default: 30, range: 0...3600, flagName: "--drain-timeout-s"))
+        let shutdownDelay = try Environment.int(
+            shutdownDelayS, "SERESNET_SHUTDOWN_DELAY_S", default: 0, range: 0...3600, flagName: "--shutdown-delay-s")
         let labelsPath = labels ?? ProcessInfo.processInfo.environment["SERESNET_LABELS"].flatMap { $0.isEmpty ? nil : $0 }
 
         let metrics = ServiceMetrics(maxBatch: service.maxBatch)
         let routes = ServiceRoutes(metrics: metrics, accessLog: Logger(label: "access"))
-        let server = HTTPServer(configuration: http, router: routes.makeRouter(),
-                                errorResponder: { ErrorResponses.response(for: $0) },
-                                onResponse: { routes.record($0) })
+        let server = HTTPServer(
+            configuration: http, router: routes.makeRouter(),
+            errorResponder: { ErrorResponses.response(for: $0) },
+            onResponse: { routes.record($0) })
         let boundPort: Int
         do { boundPort = try server.start() } catch { fail("cannot listen on \(http.host):\(http.port): \(error)") }
         logger.info("listening", metadata: ["host": .string(http.host), "port": .stringConvertible(boundPort)])
@@ -130,7 +166,8 @@ struct ServeCommand: ParsableCommand {
             delay: .seconds(shutdownDelay),
             beforeShutdown: {
                 routes.beginDraining()
-                logger.notice("draining", metadata: ["delay_s": .stringConvertible(shutdownDelay), "deadline_s": .stringConvertible(drainSeconds)])
+                logger.notice(
+                    "draining", metadata: ["delay_s": .stringConvertible(shutdownDelay), "deadline_s": .stringConvertible(drainSeconds)])
             },
             onStopped: {
                 pipeline?.stop()
@@ -144,7 +181,9 @@ struct ServeCommand: ParsableCommand {
             fail("cannot load model from \(modelOptions.model): \(error)")
         }
         let classLabels: ClassLabels
-        do { classLabels = try LabelFiles.labels(explicit: labelsPath, classes: model.network.architecture.numClasses, logger: logger) } catch {
+        do {
+            classLabels = try LabelFiles.labels(explicit: labelsPath, classes: model.network.architecture.numClasses, logger: logger)
+        } catch {
             fail("\(error)")
         }
         let ready: ClassificationService
@@ -154,12 +193,14 @@ struct ServeCommand: ParsableCommand {
         pipeline = ready
         routes.attach(ready)
         ready.markReady()
-        logger.info("ready", metadata: [
-            "model": .string(model.config.name), "weights_sha256": .string(model.weightsSHA256),
-            "threads": .stringConvertible(service.threads), "engines": .stringConvertible(service.engines),
-            "max_batch": .stringConvertible(service.maxBatch),
-            "startup_ms": .stringConvertible(ClassificationService.milliseconds(exec.duration(to: .now))),
-        ])
+        logger.info(
+            "ready",
+            metadata: [
+                "model": .string(model.config.name), "weights_sha256": .string(model.weightsSHA256),
+                "threads": .stringConvertible(service.threads), "engines": .stringConvertible(service.engines),
+                "max_batch": .stringConvertible(service.maxBatch),
+                "startup_ms": .stringConvertible(ClassificationService.milliseconds(exec.duration(to: .now))),
+            ])
         withExtendedLifetime(signals) { dispatchMain() }
     }
 }

@@ -6,7 +6,8 @@ struct SynthWeightsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "synth-weights",
         abstract: "Write a model directory (model.safetensors + config.json, timm layout) with seeded random weights.",
-        discussion: "For trying and testing everything without the real pretrained weights. Same preset and seed give byte-identical files.")
+        discussion: "For trying and testing everything without the real pretrained weights. Same preset and seed give byte-identical files."
+    )
 
     @Option(help: ArgumentHelp("Directory to write (created if needed).", valueName: "dir"))
     var out: String
@@ -19,7 +20,8 @@ struct SynthWeightsCommand: ParsableCommand {
 
     func run() throws {
         guard let preset = SyntheticWeights.Preset(rawValue: preset) else {
-            throw ValidationError("unknown preset '\(preset)'; choose one of \(SyntheticWeights.Preset.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw ValidationError(
+                "unknown preset '\(preset)'; choose one of \(SyntheticWeights.Preset.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         try SyntheticWeights.write(preset: preset, seed: seed, to: out)
         print("wrote \(out)/model.safetensors and \(out)/config.json (\(preset.rawValue), seed \(seed))")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HTTP
 
 /// The connection logic driven directly: bytes and instants in, actions out. No sockets, no sleeping.
@@ -13,13 +14,19 @@ struct MachineHarness {
         router.add(.get, "/hello") { _, respond in respond(.text("hi")) }
         router.add(.post, "/echo") { request, respond in respond(HTTPResponse(body: request.body)) }
         router.add(.post, "/nobody", readsBody: false) { _, respond in respond(.text("skipped")) }
-        router.add(.post, "/images", headCheck: { head in
-            head.headers["Content-Type"]?.hasPrefix("image/") == true ? nil : .text("send an image", status: .unsupportedMediaType)
-        }) { request, respond in respond(.text("got \(request.body.count)")) }
+        router.add(
+            .post, "/images",
+            headCheck: { head in
+                head.headers["Content-Type"]?.hasPrefix("image/") == true ? nil : .text("send an image", status: .unsupportedMediaType)
+            }
+        ) { request, respond in respond(.text("got \(request.body.count)")) }
         return router
     }
 
-    init(errorResponder: @escaping (HTTPServerError) -> HTTPResponse = HTTPResponse.defaultError, bodyBudget: BodyBudget = BodyBudget(limit: 1000)) {
+    init(
+        errorResponder: @escaping (HTTPServerError) -> HTTPResponse = HTTPResponse.defaultError,
+        bodyBudget: BodyBudget = BodyBudget(limit: 1000)
+    ) {
         var limits = RequestParser.Limits()
         limits.maxBodyBytes = 100
         var timeouts = ConnectionTimeouts()
@@ -28,8 +35,9 @@ struct MachineHarness {
         timeouts.keepAliveIdle = .seconds(60)
         timeouts.write = .seconds(30)
         timeouts.linger = .seconds(2)
-        let context = ConnectionContext(router: Self.router(), limits: limits, bodyBudget: bodyBudget, timeouts: timeouts,
-                                        errorResponder: errorResponder, date: { "Sat, 28 Nov 2026 00:00:00 GMT" })
+        let context = ConnectionContext(
+            router: Self.router(), limits: limits, bodyBudget: bodyBudget, timeouts: timeouts,
+            errorResponder: errorResponder, date: { "Sat, 28 Nov 2026 00:00:00 GMT" })
         t0 = ContinuousClock.now
         machine = ConnectionStateMachine(context: context, remoteAddress: "127.0.0.1:5555", now: t0)
     }
@@ -242,7 +250,9 @@ func expectContinueGetsTheFinalStatusAtOnce(_ request: String, _ status: String)
 
 @Test func pipelinedRequestsAreAnsweredInOrder() throws {
     var h = MachineHarness()
-    let a = h.receive("GET /hello HTTP/1.1\r\nHost: a\r\n\r\nPOST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET /nope HTTP/1.1\r\nHost: a\r\n\r\n")
+    let a = h.receive(
+        "GET /hello HTTP/1.1\r\nHost: a\r\n\r\nPOST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabcGET /nope HTTP/1.1\r\nHost: a\r\n\r\n"
+    )
     #expect(a.dispatches.count == 1)
     let b = h.answer(a)
     #expect(b.writes.first?.hasSuffix("hi") == true)
@@ -303,14 +313,16 @@ func expectContinueGetsTheFinalStatusAtOnce(_ request: String, _ status: String)
 
 @Test func headCheckRefusesBeforeTheBodyIsRead() throws {
     var h = MachineHarness()
-    let refused = h.receive("POST /images HTTP/1.1\r\nHost: a\r\nContent-Type: text/plain\r\nExpect: 100-continue\r\nContent-Length: 50\r\n\r\n")
+    let refused = h.receive(
+        "POST /images HTTP/1.1\r\nHost: a\r\nContent-Type: text/plain\r\nExpect: 100-continue\r\nContent-Length: 50\r\n\r\n")
     #expect(refused.writes.count == 1)
     #expect(try #require(refused.writes.first).hasPrefix("HTTP/1.1 415 Unsupported Media Type\r\n"))
     #expect(refused.closes)
     #expect(refused.logs.first?.route == "/images")
 
     var ok = MachineHarness()
-    let accepted = ok.receive("POST /images HTTP/1.1\r\nHost: a\r\nContent-Type: image/jpeg\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n")
+    let accepted = ok.receive(
+        "POST /images HTTP/1.1\r\nHost: a\r\nContent-Type: image/jpeg\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n")
     #expect(accepted.writes == ["HTTP/1.1 100 Continue\r\n\r\n"])
     let r = ok.answer(ok.receive("abc"))
     #expect(try #require(r.writes.first).hasSuffix("got 3"))
@@ -356,7 +368,8 @@ func expectContinueGetsTheFinalStatusAtOnce(_ request: String, _ status: String)
     #expect(try #require(done.writes.first).hasPrefix("HTTP/1.1 200"))
     #expect(budget.reserved == 0)
     var third = MachineHarness(bodyBudget: budget)
-    #expect(third.receive("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 70\r\n\r\n" + String(repeating: "b", count: 60)).writes.isEmpty)
+    #expect(
+        third.receive("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 70\r\n\r\n" + String(repeating: "b", count: 60)).writes.isEmpty)
     #expect(budget.reserved == 60)
     // A connection that goes away mid-body gives its reservation back through the server.
     _ = third.machine.peerClosed(now: third.at(1))
@@ -371,19 +384,25 @@ func expectContinueGetsTheFinalStatusAtOnce(_ request: String, _ status: String)
     #expect(budget.reserved == 100)
     // Chunked: counted as it grows.
     var chunked = MachineHarness(bodyBudget: budget)
-    #expect(chunked.receive("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n28\r\n" + String(repeating: "b", count: 40) + "\r\n").writes.isEmpty)
+    #expect(
+        chunked.receive(
+            "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n28\r\n" + String(repeating: "b", count: 40) + "\r\n"
+        ).writes.isEmpty)
     #expect(budget.reserved == 140)
     let over = chunked.receive("14\r\n" + String(repeating: "c", count: 20) + "\r\n")
     #expect(try #require(over.writes.first).hasPrefix("HTTP/1.1 503"))
     #expect(over.closes && budget.reserved == 100)
     // A whole chunked body in one read is counted too (the parser has handed it over by then).
     var whole = MachineHarness(bodyBudget: budget)
-    let refused = whole.receive("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3C\r\n" + String(repeating: "d", count: 60) + "\r\n0\r\n\r\n")
+    let refused = whole.receive(
+        "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3C\r\n" + String(repeating: "d", count: 60) + "\r\n0\r\n\r\n")
     #expect(try #require(refused.writes.first).hasPrefix("HTTP/1.1 503") && refused.dispatches.isEmpty)
     #expect(budget.reserved == 100)
     // Refusals that do not read the body are not the budget's business: 404 stays 404.
     var lost = MachineHarness(bodyBudget: BodyBudget(limit: 0))
-    #expect(try #require(lost.receive("POST /nope HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello").writes.first).hasPrefix("HTTP/1.1 404"))
+    #expect(
+        try #require(lost.receive("POST /nope HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello").writes.first).hasPrefix(
+            "HTTP/1.1 404"))
 }
 
 @Test func readTimersStandStillWhileResponsesAreQueued() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HTTP
 
 /// The libFuzzer seed corpora in Fuzz/HTTP/seeds are the parser table, the llhttp corpus and the multipart
@@ -20,10 +21,13 @@ func requestSeeds() -> [String: [UInt8]] {
 }
 
 func multipartSeeds() -> [String: [UInt8]] {
-    let part = "--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n\u{FF}\u{D8}data\r\n"
+    let part =
+        "--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n\u{FF}\u{D8}data\r\n"
     return [
         "file": Array(("multipart/form-data; boundary=B\n" + part + "--B--\r\n").utf8),
-        "two-parts": Array(("multipart/form-data; boundary=\"B\"\n" + "--B\r\nContent-Disposition: form-data; name=top_k\r\n\r\n5\r\n" + part + "--B--").utf8),
+        "two-parts": Array(
+            ("multipart/form-data; boundary=\"B\"\n" + "--B\r\nContent-Disposition: form-data; name=top_k\r\n\r\n5\r\n" + part + "--B--")
+                .utf8),
         "preamble": Array(("multipart/form-data; boundary=B\npreamble\r\n" + part + "--B--\r\nepilogue").utf8),
         "empty": Array("multipart/form-data; boundary=B\n--B--".utf8),
     ]

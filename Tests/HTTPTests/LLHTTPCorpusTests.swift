@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HTTP
 
 /// llhttp's own request cases as a second opinion. Where llhttp completes N messages we complete N; where it
@@ -14,22 +15,39 @@ enum CorpusExpectation {
 /// cases are checked twice: as sent (we must fail with missing_host unless something else fails first) and
 /// with `Host: corpus` added after each HTTP/1.1 request line, where we must then agree with llhttp.
 let llhttpDeviations: [String: CorpusExpectation] = [
-    "HTTP protocol and ANNOUNCE method": .deviation(messages: 1, end: .closed, reason:
-        "RFC 9110 §9: methods are an open set of tokens; the parser accepts any token and the router answers 404/405."),
-    "Invalid method": .deviation(messages: 1, end: .idle, reason:
-        "`MKCOLA` is a valid token; unknown methods are the router's business (405/404), not a framing error."),
-    "SOURCE request with ICE": .deviation(messages: 0, end: .failed(.malformedRequestLine), reason:
-        "This is an HTTP server: a request line must end in HTTP/x.y (RFC 9112 §2.3); ICE is refused with 400."),
-    "OPTIONS request with RTSP": .deviation(messages: 0, end: .failed(.malformedRequestLine), reason:
-        "RTSP is not HTTP; RFC 9112 §2.3 requires `HTTP/` DIGIT `.` DIGIT, so 400."),
-    "ANNOUNCE request with RTSP": .deviation(messages: 0, end: .failed(.malformedRequestLine), reason:
-        "RTSP is not HTTP; RFC 9112 §2.3 requires `HTTP/` DIGIT `.` DIGIT, so 400."),
-    "No HTTP version": .deviation(messages: 0, end: .failed(.malformedRequestLine), reason:
-        "An HTTP/0.9 simple request has no version and expects no status line; RFC 9112 serves only 1.x, so 400."),
-    "POST with `chunked` as last transfer-encoding": .deviation(messages: 0, end: .failed(.unsupportedTransferCoding), reason:
-        "A transfer coding the server does not implement (deflate) is refused (400 unsupported_transfer_coding, where RFC 9112 §6.1 suggests 501: client input never gets a 5xx here); passing the still-deflated body to a handler as if it were the content would be wrong."),
-    "POST with `chunked` as last transfer-encoding (multiple headers)": .deviation(messages: 0, end: .failed(.unsupportedTransferCoding), reason:
-        "Same as above: `deflate` is not implemented, 400 unsupported_transfer_coding."),
+    "HTTP protocol and ANNOUNCE method": .deviation(
+        messages: 1, end: .closed,
+        reason:
+            "RFC 9110 §9: methods are an open set of tokens; the parser accepts any token and the router answers 404/405."),
+    "Invalid method": .deviation(
+        messages: 1, end: .idle,
+        reason:
+            "`MKCOLA` is a valid token; unknown methods are the router's business (405/404), not a framing error."),
+    "SOURCE request with ICE": .deviation(
+        messages: 0, end: .failed(.malformedRequestLine),
+        reason:
+            "This is an HTTP server: a request line must end in HTTP/x.y (RFC 9112 §2.3); ICE is refused with 400."),
+    "OPTIONS request with RTSP": .deviation(
+        messages: 0, end: .failed(.malformedRequestLine),
+        reason:
+            "RTSP is not HTTP; RFC 9112 §2.3 requires `HTTP/` DIGIT `.` DIGIT, so 400."),
+    "ANNOUNCE request with RTSP": .deviation(
+        messages: 0, end: .failed(.malformedRequestLine),
+        reason:
+            "RTSP is not HTTP; RFC 9112 §2.3 requires `HTTP/` DIGIT `.` DIGIT, so 400."),
+    "No HTTP version": .deviation(
+        messages: 0, end: .failed(.malformedRequestLine),
+        reason:
+            "An HTTP/0.9 simple request has no version and expects no status line; RFC 9112 serves only 1.x, so 400."),
+    "POST with `chunked` as last transfer-encoding": .deviation(
+        messages: 0, end: .failed(.unsupportedTransferCoding),
+        reason:
+            "A transfer coding the server does not implement (deflate) is refused (400 unsupported_transfer_coding, where RFC 9112 §6.1 suggests 501: client input never gets a 5xx here); passing the still-deflated body to a handler as if it were the content would be wrong."
+    ),
+    "POST with `chunked` as last transfer-encoding (multiple headers)": .deviation(
+        messages: 0, end: .failed(.unsupportedTransferCoding),
+        reason:
+            "Same as above: `deflate` is not implemented, 400 unsupported_transfer_coding."),
 ]
 
 extension LLHTTPCase {
@@ -67,7 +85,8 @@ extension LLHTTPCase {
 /// Whether our trace agrees with llhttp's result, with a description of the disagreement.
 func agreesWithLLHTTP(_ t: ParseTrace, _ c: LLHTTPCase) -> (Bool, String) {
     let body = t.messages.reduce(0) { $0 + $1.body.count }
-    let summary = "ours: \(t) body=\(body); llhttp: error=\(c.llhttpError.map(String.init) ?? "none") \(c.llhttpReason ?? "") messages=\(c.messagesComplete) body=\(c.bodyBytes)"
+    let summary =
+        "ours: \(t) body=\(body); llhttp: error=\(c.llhttpError.map(String.init) ?? "none") \(c.llhttpReason ?? "") messages=\(c.messagesComplete) body=\(c.bodyBytes)"
     if c.llhttpError == nil {
         let failed: Bool
         if case .failed = t.end { failed = true } else { failed = false }

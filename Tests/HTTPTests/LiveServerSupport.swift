@@ -1,9 +1,11 @@
 import Dispatch
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+
 @testable import HTTP
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A parsed response as a test client sees it.
 struct ClientResponse {
@@ -22,7 +24,9 @@ final class RawClient {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var info: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(host, String(port), &hints, &info) == 0, let info else { throw SocketError(operation: "getaddrinfo", errno: EINVAL) }
+        guard getaddrinfo(host, String(port), &hints, &info) == 0, let info else {
+            throw SocketError(operation: "getaddrinfo", errno: EINVAL)
+        }
         defer { freeaddrinfo(info) }
         fd = socket(info.pointee.ai_family, Int32(SOCK_STREAM.rawValue), 0)
         guard connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
@@ -156,10 +160,12 @@ func testRouter(held: HeldResponse? = nil) -> Router {
 }
 
 /// Starts a server on a free loopback port with short timeouts, runs `body`, then shuts it down.
-func withLiveServer(host: String = "127.0.0.1",
-                    router: Router = testRouter(),
-                    _ configure: (inout HTTPServer.Configuration) -> Void = { _ in },
-                    _ body: (HTTPServer, Int, LogCollector) throws -> Void) throws {
+func withLiveServer(
+    host: String = "127.0.0.1",
+    router: Router = testRouter(),
+    _ configure: (inout HTTPServer.Configuration) -> Void = { _ in },
+    _ body: (HTTPServer, Int, LogCollector) throws -> Void
+) throws {
     var configuration = HTTPServer.Configuration()
     configuration.host = host
     configuration.port = 0
@@ -197,7 +203,8 @@ func run(_ executable: String, _ arguments: [String], stdin: Data? = nil) throws
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = [executable] + arguments
-    let out = Pipe(), err = Pipe()
+    let out = Pipe()
+    let err = Pipe()
     process.standardOutput = out
     process.standardError = err
     if let stdin {

@@ -1,10 +1,12 @@
 import Dispatch
 import Foundation
 import Testing
-#if canImport(Glibc)
-import Glibc
-#endif
+
 @testable import HTTP
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The real server on loopback, talked to by raw sockets, curl and Python's http.client.
 @Suite(.serialized)
@@ -31,7 +33,9 @@ struct LiveServerTests {
     @Test func pipelinedRequestsAreAnsweredInOrder() throws {
         try withLiveServer { _, port, _ in
             let client = try RawClient(port: port)
-            client.send("GET /slow?ms=100 HTTP/1.1\r\nHost: x\r\n\r\nPOST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nabcdGET /nope HTTP/1.1\r\nHost: x\r\n\r\nHEAD /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            client.send(
+                "GET /slow?ms=100 HTTP/1.1\r\nHost: x\r\n\r\nPOST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nabcdGET /nope HTTP/1.1\r\nHost: x\r\n\r\nHEAD /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+            )
             let r1 = try #require(client.readResponse())
             let r2 = try #require(client.readResponse())
             let r3 = try #require(client.readResponse())
@@ -51,17 +55,25 @@ struct LiveServerTests {
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("http-expect-\(port).bin")
             try Data(repeating: 7, count: 200_000).write(to: file)
             defer { try? FileManager.default.removeItem(at: file) }
-            let (status, out, err) = try run("curl", ["-sS", "-v", "-o", "/dev/null", "-w", "%{http_code} %{size_download}",
-                                                      "-H", "Expect: 100-continue", "--expect100-timeout", "30", "--data-binary",
-                                                      "@\(file.path)", "http://127.0.0.1:\(port)/echo"])
+            let (status, out, err) = try run(
+                "curl",
+                [
+                    "-sS", "-v", "-o", "/dev/null", "-w", "%{http_code} %{size_download}",
+                    "-H", "Expect: 100-continue", "--expect100-timeout", "30", "--data-binary",
+                    "@\(file.path)", "http://127.0.0.1:\(port)/echo",
+                ])
             #expect(status == 0, "\(err)")
             #expect(out == "200 200000")
             #expect(err.contains("< HTTP/1.1 100 Continue"), "\(err)")
             #expect(!err.contains("Done waiting for 100-continue"), "\(err)")
 
-            let (_, out404, err404) = try run("curl", ["-sS", "-v", "-o", "/dev/null", "-w", "%{http_code}",
-                                                       "-H", "Expect: 100-continue", "--expect100-timeout", "30", "--data-binary",
-                                                       "@\(file.path)", "http://127.0.0.1:\(port)/missing"])
+            let (_, out404, err404) = try run(
+                "curl",
+                [
+                    "-sS", "-v", "-o", "/dev/null", "-w", "%{http_code}",
+                    "-H", "Expect: 100-continue", "--expect100-timeout", "30", "--data-binary",
+                    "@\(file.path)", "http://127.0.0.1:\(port)/missing",
+                ])
             #expect(out404 == "404")
             #expect(!err404.contains("100 Continue"), "\(err404)")
             #expect(!err404.contains("Done waiting for 100-continue"), "\(err404)")
@@ -70,21 +82,25 @@ struct LiveServerTests {
 
     @Test func chunkedUploadFromCurlAndPython() throws {
         try withLiveServer { _, port, _ in
-            let (status, out, err) = try run("curl", ["-sS", "-H", "Transfer-Encoding: chunked", "--data-binary", "@-",
-                                                      "http://127.0.0.1:\(port)/echo"], stdin: Data("streamed body".utf8))
+            let (status, out, err) = try run(
+                "curl",
+                [
+                    "-sS", "-H", "Transfer-Encoding: chunked", "--data-binary", "@-",
+                    "http://127.0.0.1:\(port)/echo",
+                ], stdin: Data("streamed body".utf8))
             #expect(status == 0, "\(err)")
             #expect(out == "streamed body")
 
             let script = """
-            import http.client, sys
-            c = http.client.HTTPConnection("127.0.0.1", \(port), timeout=5)
-            c.request("POST", "/echo", body=iter([b"abc", b"defg", b"h" * 5000]), encode_chunked=True)
-            r = c.getresponse()
-            data = r.read()
-            c.request("GET", "/query?a=1&b=x%20y&a=2")
-            r2 = c.getresponse()
-            print(r.status, len(data), data[:7].decode(), r2.status, r2.read().decode())
-            """
+                import http.client, sys
+                c = http.client.HTTPConnection("127.0.0.1", \(port), timeout=5)
+                c.request("POST", "/echo", body=iter([b"abc", b"defg", b"h" * 5000]), encode_chunked=True)
+                r = c.getresponse()
+                data = r.read()
+                c.request("GET", "/query?a=1&b=x%20y&a=2")
+                r2 = c.getresponse()
+                print(r.status, len(data), data[:7].decode(), r2.status, r2.read().decode())
+                """
             let (pyStatus, pyOut, pyErr) = try run("python3", ["-c", script])
             #expect(pyStatus == 0, "\(pyErr)")
             #expect(pyOut.trimmingCharacters(in: .whitespacesAndNewlines) == "200 5007 abcdefg 200 a=1;b=x y;a=2")
@@ -115,8 +131,9 @@ struct LiveServerTests {
                 let client = try RawClient(port: port)
                 client.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\npartial body")
             }
-            #expect(eventually { server.acceptedConnectionCount == 20 && server.connectionCount == 0 },
-                    "accepted \(server.acceptedConnectionCount), open \(server.connectionCount)")
+            #expect(
+                eventually { server.acceptedConnectionCount == 20 && server.connectionCount == 0 },
+                "accepted \(server.acceptedConnectionCount), open \(server.connectionCount)")
             let client = try RawClient(port: port)
             client.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
             #expect(client.readResponse()?.status == 200)
@@ -134,13 +151,16 @@ struct LiveServerTests {
             #expect(client.waitForClose())
 
             let chunked = try RawClient(port: port)
-            chunked.send("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n" + String(repeating: "y", count: 1024) + "\r\n1\r\nz\r\n")
+            chunked.send(
+                "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n" + String(repeating: "y", count: 1024)
+                    + "\r\n1\r\nz\r\n")
             #expect(chunked.readResponse()?.status == 413)
 
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("http-413-\(port).bin")
             try Data(repeating: 1, count: 3_000_000).write(to: file)
             defer { try? FileManager.default.removeItem(at: file) }
-            let (_, out, _) = try run("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", "--data-binary", "@\(file.path)", "http://127.0.0.1:\(port)/echo"])
+            let (_, out, _) = try run(
+                "curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", "--data-binary", "@\(file.path)", "http://127.0.0.1:\(port)/echo"])
             #expect(out == "413")
             #expect(eventually { server.connectionCount == 0 })
             #expect(logs.all.filter { $0.status == 413 }.count == 3)
@@ -159,7 +179,10 @@ struct LiveServerTests {
     }
 
     @Test func uploadsBeyondTheBodyBudgetAreRefusedUntilOneFinishes() throws {
-        try withLiveServer({ $0.maxBodyBytes = 600; $0.maxBufferedBodyBytes = 1000 }) { _, port, _ in
+        try withLiveServer({
+            $0.maxBodyBytes = 600
+            $0.maxBufferedBodyBytes = 1000
+        }) { _, port, _ in
             let body = String(repeating: "a", count: 600)
             let first = try RawClient(port: port)
             first.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 600\r\n\r\n" + body.prefix(500))
@@ -297,7 +320,9 @@ struct LiveServerTests {
                 #expect(client.readResponse()?.status == 200, "\(host)")
             }
             #expect(eventually { logs.all.count == 2 })
-            #expect(logs.all.map(\.remoteAddress).allSatisfy { $0.hasPrefix("[::ffff:127.0.0.1]:") || $0.hasPrefix("[::1]:") }, "\(logs.all.map(\.remoteAddress))")
+            #expect(
+                logs.all.map(\.remoteAddress).allSatisfy { $0.hasPrefix("[::ffff:127.0.0.1]:") || $0.hasPrefix("[::1]:") },
+                "\(logs.all.map(\.remoteAddress))")
         }
     }
 
@@ -364,17 +389,21 @@ struct LiveServerTests {
     let hookRan = DispatchSemaphore(value: 0)
     let stopped = DispatchSemaphore(value: 0)
     let acceptedDuringHook = LogCollector()
-    let handlers = installSignalHandlers(for: server, signals: [SIGUSR1], beforeShutdown: {
-        // The hook runs while the server still serves (e.g. readiness flips to 503 here).
-        if let client = try? RawClient(port: port) {
-            client.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
-            if let response = client.readResponse() {
-                acceptedDuringHook.append(ResponseLog(method: nil, path: nil, route: nil, status: response.status, errorCode: nil,
-                                                      bytesIn: 0, bytesOut: 0, duration: .zero, remoteAddress: "", requestHeaders: HTTPHeaders()))
+    let handlers = installSignalHandlers(
+        for: server, signals: [SIGUSR1],
+        beforeShutdown: {
+            // The hook runs while the server still serves (e.g. readiness flips to 503 here).
+            if let client = try? RawClient(port: port) {
+                client.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+                if let response = client.readResponse() {
+                    acceptedDuringHook.append(
+                        ResponseLog(
+                            method: nil, path: nil, route: nil, status: response.status, errorCode: nil,
+                            bytesIn: 0, bytesOut: 0, duration: .zero, remoteAddress: "", requestHeaders: HTTPHeaders()))
+                }
             }
-        }
-        hookRan.signal()
-    }, onStopped: { stopped.signal() })
+            hookRan.signal()
+        }, onStopped: { stopped.signal() })
     defer { withExtendedLifetime(handlers) {} }
     kill(getpid(), SIGUSR1)
     #expect(hookRan.wait(timeout: .now() + 3) == .success)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HTTP
 
 private let crlf = "\r\n"
@@ -101,13 +102,17 @@ func refusesBadContentTypes(_ contentType: String, _ code: HTTPServerError.Code)
     ("boundary-like line only", ["--Bxyz", "Content-Disposition: form-data; name=a", "", "x", "--Bx--"]),
 ])
 func refusesMalformedBodies(_ name: String, _ lines: [String]) {
-    #expect(throws: HTTPServerError.self, "\(name)") { try MultipartFormData.parse(body: body(lines), contentType: "multipart/form-data; boundary=B") }
+    #expect(throws: HTTPServerError.self, "\(name)") {
+        try MultipartFormData.parse(body: body(lines), contentType: "multipart/form-data; boundary=B")
+    }
 }
 
 @Test func everyTruncationFailsCleanly() throws {
-    let b = body(["--B", "Content-Disposition: form-data; name=\"file\"; filename=\"x\"", "Content-Type: image/jpeg", "", "abc", "--B--", ""])
+    let b = body([
+        "--B", "Content-Disposition: form-data; name=\"file\"; filename=\"x\"", "Content-Type: image/jpeg", "", "abc", "--B--", "",
+    ])
     #expect(try MultipartFormData.parse(body: b, boundary: Array("B".utf8)).count == 1)
-    let complete = b.count - 2 // "--B--" without the final CRLF is still a complete body
+    let complete = b.count - 2  // "--B--" without the final CRLF is still a complete body
     for length in 0..<complete {
         #expect(throws: HTTPServerError.self, "prefix \(length)") {
             try MultipartFormData.parse(body: Array(b[..<length]), boundary: Array("B".utf8))
@@ -121,7 +126,9 @@ func refusesMalformedBodies(_ name: String, _ lines: [String]) {
     router.add(.post, "/upload") { request, respond in
         do {
             let parts = try MultipartFormData.parse(body: request.body, contentType: request.headers["Content-Type"] ?? "")
-            let summary = parts.map { "\($0.name)|\($0.filename ?? "-")|\($0.contentType ?? "-")|\($0.body.count)|\($0.body.prefix(4).map(String.init).joined(separator: ","))" }
+            let summary = parts.map {
+                "\($0.name)|\($0.filename ?? "-")|\($0.contentType ?? "-")|\($0.body.count)|\($0.body.prefix(4).map(String.init).joined(separator: ","))"
+            }
             respond(.text(summary.joined(separator: "\n")))
         } catch let error as HTTPServerError {
             respond(HTTPResponse.defaultError(error))
@@ -136,8 +143,12 @@ func refusesMalformedBodies(_ name: String, _ lines: [String]) {
     try image.write(to: file)
     defer { try? FileManager.default.removeItem(at: file) }
     try withLiveServer(router: router) { _, port, _ in
-        let (status, out, err) = try run("curl", ["-sS", "-F", "top_k=3", "-F", "file=@\(file.path);type=image/jpeg",
-                                                  "http://127.0.0.1:\(port)/upload"])
+        let (status, out, err) = try run(
+            "curl",
+            [
+                "-sS", "-F", "top_k=3", "-F", "file=@\(file.path);type=image/jpeg",
+                "http://127.0.0.1:\(port)/upload",
+            ])
         #expect(status == 0, "\(err)")
         #expect(out == "top_k|-|-|1|51\nfile|\(file.lastPathComponent)|image/jpeg|\(image.count)|255,216,255,224")
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HTTP
 
 /// A small deterministic generator (SplitMix64) so mutation tests are reproducible.
@@ -65,7 +66,8 @@ extension LiveServerTests {
             }
         }
         try withLiveServer(router: router) { server, port, _ in
-            var answered = 0, refused = 0
+            var answered = 0
+            var refused = 0
             for input in inputs {
                 let expected = trace([input])
                 let client = try RawClient(port: port)

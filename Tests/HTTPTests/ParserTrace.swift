@@ -49,7 +49,8 @@ func trace(_ chunks: [[UInt8]], limits: RequestParser.Limits = RequestParser.Lim
                 offset += consumed
                 let head = pendingHead!
                 pendingHead = nil
-                result.messages.append(.init(method: head.method.rawValue, path: head.path, version: head.version, body: body, keepAlive: head.keepAlive))
+                result.messages.append(
+                    .init(method: head.method.rawValue, path: head.path, version: head.version, body: body, keepAlive: head.keepAlive))
                 if !head.keepAlive {
                     result.end = .closed
                     return result

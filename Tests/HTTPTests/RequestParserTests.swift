@@ -1,4 +1,5 @@
 import Testing
+
 @testable import HTTP
 
 /// A named parser case: input, expected messages (method, path, body) and how the input ends.
@@ -10,7 +11,10 @@ struct ParserCase: CustomStringConvertible, Sendable {
     var limits = RequestParser.Limits()
     var description: String { name }
 
-    init(_ name: String, _ input: String, _ messages: [(String, String, String)] = [], end: ParseTrace.End = .idle, limits: RequestParser.Limits = RequestParser.Limits()) {
+    init(
+        _ name: String, _ input: String, _ messages: [(String, String, String)] = [], end: ParseTrace.End = .idle,
+        limits: RequestParser.Limits = RequestParser.Limits()
+    ) {
         self.name = name
         self.input = Array(input.utf8)
         self.messages = messages.map { (method: $0.0, path: $0.1, body: $0.2) }
@@ -18,7 +22,10 @@ struct ParserCase: CustomStringConvertible, Sendable {
         self.limits = limits
     }
 
-    init(_ name: String, bytes: [UInt8], _ messages: [(String, String, String)] = [], end: ParseTrace.End = .idle, limits: RequestParser.Limits = RequestParser.Limits()) {
+    init(
+        _ name: String, bytes: [UInt8], _ messages: [(String, String, String)] = [], end: ParseTrace.End = .idle,
+        limits: RequestParser.Limits = RequestParser.Limits()
+    ) {
         self.name = name
         self.input = bytes
         self.messages = messages.map { (method: $0.0, path: $0.1, body: $0.2) }
@@ -39,23 +46,38 @@ private let small: RequestParser.Limits = {
 
 let validCases: [ParserCase] = [
     ParserCase("GET with Host", "GET / HTTP/1.1\r\nHost: a\r\n\r\n", [("GET", "/", "")]),
-    ParserCase("POST with Content-Length", "POST /classify HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello", [("POST", "/classify", "hello")]),
+    ParserCase(
+        "POST with Content-Length", "POST /classify HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello", [("POST", "/classify", "hello")]
+    ),
     ParserCase("Content-Length with leading zeros", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 003\r\n\r\nabc", [("POST", "/", "abc")]),
     ParserCase("identical Content-Length list", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 3\r\n\r\nabc", [("POST", "/", "abc")]),
-    ParserCase("identical Content-Length lines", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc", [("POST", "/", "abc")]),
+    ParserCase(
+        "identical Content-Length lines", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
+        [("POST", "/", "abc")]),
     ParserCase("Content-Length zero", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n", [("POST", "/", "")]),
-    ParserCase("chunked with extensions and trailers",
-               "POST /u HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;a=b;c=\"d\\\"e\";f\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n",
-               [("POST", "/u", "hello world")]),
-    ParserCase("chunked, uppercase hex and zero padding", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\nA\r\n0123456789\r\n000\r\n\r\n", [("POST", "/", "0123456789")]),
-    ParserCase("chunk size with twenty leading zeros", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n00000000000000000005\r\nhello\r\n0\r\n\r\n", [("POST", "/", "hello")]),
+    ParserCase(
+        "chunked with extensions and trailers",
+        "POST /u HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;a=b;c=\"d\\\"e\";f\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n",
+        [("POST", "/u", "hello world")]),
+    ParserCase(
+        "chunked, uppercase hex and zero padding",
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\nA\r\n0123456789\r\n000\r\n\r\n", [("POST", "/", "0123456789")]),
+    ParserCase(
+        "chunk size with twenty leading zeros",
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n00000000000000000005\r\nhello\r\n0\r\n\r\n",
+        [("POST", "/", "hello")]),
     ParserCase("chunked empty body", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", [("POST", "/", "")]),
-    ParserCase("three pipelined requests",
-               "GET /a HTTP/1.1\r\nHost: a\r\n\r\nPOST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhiGET /c HTTP/1.1\r\nHost: a\r\n\r\n",
-               [("GET", "/a", ""), ("POST", "/b", "hi"), ("GET", "/c", "")]),
+    ParserCase(
+        "three pipelined requests",
+        "GET /a HTTP/1.1\r\nHost: a\r\n\r\nPOST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhiGET /c HTTP/1.1\r\nHost: a\r\n\r\n",
+        [("GET", "/a", ""), ("POST", "/b", "hi"), ("GET", "/c", "")]),
     ParserCase("HTTP/1.0 closes by default", "GET / HTTP/1.0\r\n\r\nGET /ignored HTTP/1.0\r\n\r\n", [("GET", "/", "")], end: .closed),
-    ParserCase("HTTP/1.0 keep-alive", "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /2 HTTP/1.0\r\n\r\n", [("GET", "/", ""), ("GET", "/2", "")], end: .closed),
-    ParserCase("Connection: close on HTTP/1.1", "GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, close\r\n\r\nGET / HTTP/1.1\r\n", [("GET", "/", "")], end: .closed),
+    ParserCase(
+        "HTTP/1.0 keep-alive", "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /2 HTTP/1.0\r\n\r\n",
+        [("GET", "/", ""), ("GET", "/2", "")], end: .closed),
+    ParserCase(
+        "Connection: close on HTTP/1.1", "GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, close\r\n\r\nGET / HTTP/1.1\r\n",
+        [("GET", "/", "")], end: .closed),
     ParserCase("empty lines before the request line", "\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", [("GET", "/", "")]),
     ParserCase("absolute-form target", "GET http://example.com:8080/p/q?x=1 HTTP/1.1\r\nHost: example.com\r\n\r\n", [("GET", "/p/q", "")]),
     ParserCase("absolute-form without path", "GET http://example.com HTTP/1.1\r\nHost: example.com\r\n\r\n", [("GET", "/", "")]),
@@ -63,40 +85,75 @@ let validCases: [ParserCase] = [
     ParserCase("percent-decoded path", "GET /a%20b/%E2%9C%93 HTTP/1.1\r\nHost: a\r\n\r\n", [("GET", "/a b/✓", "")]),
     ParserCase("fragment ignored", "GET /a?b=1#frag HTTP/1.1\r\nHost: a\r\n\r\n", [("GET", "/a", "")]),
     ParserCase("OWS around values, empty value", "GET / HTTP/1.1\r\nHost:a\r\nX-Empty:\r\nX-Pad: \t v \t\r\n\r\n", [("GET", "/", "")]),
-    ParserCase("obs-text in a value", bytes: Array("GET / HTTP/1.1\r\nHost: a\r\nX-Latin: caf".utf8) + [0xE9] + Array("\r\n\r\n".utf8), [("GET", "/", "")]),
+    ParserCase(
+        "obs-text in a value", bytes: Array("GET / HTTP/1.1\r\nHost: a\r\nX-Latin: caf".utf8) + [0xE9] + Array("\r\n\r\n".utf8),
+        [("GET", "/", "")]),
     ParserCase("HTTP/1.2 is treated as 1.x", "GET / HTTP/1.2\r\nHost: a\r\n\r\n", [("GET", "/", "")]),
     ParserCase("extension method", "QUERY /q HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nx", [("QUERY", "/q", "x")]),
-    ParserCase("Expect: 100-continue", "POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\nx", [("POST", "/", "x")]),
-    ParserCase("Transfer-Encoding over several lines ending in chunked, refused only with another coding",
-               "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: \r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", [("POST", "/", "")]),
+    ParserCase(
+        "Expect: 100-continue", "POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\nx", [("POST", "/", "x")]),
+    ParserCase(
+        "Transfer-Encoding over several lines ending in chunked, refused only with another coding",
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: \r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", [("POST", "/", "")]),
     ParserCase("header count at the limit", "GET / HTTP/1.1\r\nHost: a\r\nB: 1\r\nC: 2\r\n\r\n", [("GET", "/", "")], limits: small),
-    ParserCase("body at the limit", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n0123456789", [("POST", "/", "0123456789")], limits: small),
-    ParserCase("chunked body at the limit", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n01234\r\n5\r\n56789\r\n0\r\n\r\n", [("POST", "/", "0123456789")], limits: small),
+    ParserCase(
+        "body at the limit", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n0123456789", [("POST", "/", "0123456789")],
+        limits: small),
+    ParserCase(
+        "chunked body at the limit",
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n01234\r\n5\r\n56789\r\n0\r\n\r\n",
+        [("POST", "/", "0123456789")], limits: small),
     ParserCase("incomplete head", "GET / HTTP/1.1\r\nHost: a\r\n", end: .incomplete),
     ParserCase("incomplete body", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhel", end: .incomplete),
-    ParserCase("incomplete chunked trailer", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n", end: .incomplete),
+    ParserCase(
+        "incomplete chunked trailer", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n", end: .incomplete),
 ]
 
 let malformedCases: [ParserCase] = [
     // Framing (RFC 9112 §6).
-    ParserCase("Content-Length and Transfer-Encoding", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", end: .failed(.contentLengthWithTransferEncoding)),
-    ParserCase("differing Content-Length lines", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n", end: .failed(.invalidContentLength)),
-    ParserCase("differing Content-Length list", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 4\r\n\r\n", end: .failed(.invalidContentLength)),
+    ParserCase(
+        "Content-Length and Transfer-Encoding", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+        end: .failed(.contentLengthWithTransferEncoding)),
+    ParserCase(
+        "differing Content-Length lines", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",
+        end: .failed(.invalidContentLength)),
+    ParserCase(
+        "differing Content-Length list", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 4\r\n\r\n", end: .failed(.invalidContentLength)),
     ParserCase("Content-Length +5", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\n", end: .failed(.invalidContentLength)),
     ParserCase("Content-Length -1", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", end: .failed(.invalidContentLength)),
     ParserCase("Content-Length 0x5", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0x5\r\n\r\n", end: .failed(.invalidContentLength)),
-    ParserCase("Content-Length with inner space", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4 2\r\n\r\n", end: .failed(.invalidContentLength)),
+    ParserCase(
+        "Content-Length with inner space", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4 2\r\n\r\n", end: .failed(.invalidContentLength)),
     ParserCase("Content-Length empty", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n\r\n", end: .failed(.invalidContentLength)),
-    ParserCase("Content-Length empty list element", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3,\r\n\r\n", end: .failed(.invalidContentLength)),
-    ParserCase("Content-Length overflow", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000000000000000000\r\n\r\n", end: .failed(.invalidContentLength)),
-    ParserCase("Content-Length 2^63", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 9223372036854775808\r\n\r\n", end: .failed(.invalidContentLength)),
-    ParserCase("Content-Length over the body limit", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n", end: .failed(.payloadTooLarge), limits: small),
-    ParserCase("Transfer-Encoding gzip only", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", end: .failed(.transferEncodingNotChunked)),
-    ParserCase("Transfer-Encoding chunked then gzip", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", end: .failed(.transferEncodingNotChunked)),
-    ParserCase("Transfer-Encoding chunked twice", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", end: .failed(.transferEncodingNotChunked)),
-    ParserCase("Transfer-Encoding chunkedchunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunkedchunked\r\n\r\n", end: .failed(.transferEncodingNotChunked)),
-    ParserCase("Transfer-Encoding empty", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\n\r\n", end: .failed(.transferEncodingNotChunked)),
-    ParserCase("Transfer-Encoding unknown coding before chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", end: .failed(.unsupportedTransferCoding)),
+    ParserCase(
+        "Content-Length empty list element", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3,\r\n\r\n", end: .failed(.invalidContentLength)
+    ),
+    ParserCase(
+        "Content-Length overflow", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000000000000000000\r\n\r\n",
+        end: .failed(.invalidContentLength)),
+    ParserCase(
+        "Content-Length 2^63", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 9223372036854775808\r\n\r\n",
+        end: .failed(.invalidContentLength)),
+    ParserCase(
+        "Content-Length over the body limit", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n", end: .failed(.payloadTooLarge),
+        limits: small),
+    ParserCase(
+        "Transfer-Encoding gzip only", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n",
+        end: .failed(.transferEncodingNotChunked)),
+    ParserCase(
+        "Transfer-Encoding chunked then gzip", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+        end: .failed(.transferEncodingNotChunked)),
+    ParserCase(
+        "Transfer-Encoding chunked twice", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+        end: .failed(.transferEncodingNotChunked)),
+    ParserCase(
+        "Transfer-Encoding chunkedchunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunkedchunked\r\n\r\n",
+        end: .failed(.transferEncodingNotChunked)),
+    ParserCase(
+        "Transfer-Encoding empty", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\n\r\n", end: .failed(.transferEncodingNotChunked)),
+    ParserCase(
+        "Transfer-Encoding unknown coding before chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+        end: .failed(.unsupportedTransferCoding)),
     // Field syntax (RFC 9112 §5).
     ParserCase("whitespace before colon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", end: .failed(.whitespaceBeforeColon)),
     ParserCase("tab before colon", "GET / HTTP/1.1\r\nHost\t: a\r\n\r\n", end: .failed(.whitespaceBeforeColon)),
@@ -108,9 +165,15 @@ let malformedCases: [ParserCase] = [
     ParserCase("bare LF ending the request line", "GET / HTTP/1.1\nHost: a\r\n\r\n", end: .failed(.invalidLineEnding)),
     ParserCase("bare CR after the request line", "GET / HTTP/1.1\rHost: a\r\n\r\n", end: .failed(.invalidLineEnding)),
     ParserCase("bare LF before the request line", "\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", end: .failed(.invalidLineEnding)),
-    ParserCase("control character in a header name", bytes: Array("GET / HTTP/1.1\r\nHost: a\r\nX\u{1}Y: b\r\n\r\n".utf8), end: .failed(.invalidHeaderName)),
-    ParserCase("NUL in a header value", bytes: Array("GET / HTTP/1.1\r\nHost: a\r\nX: a".utf8) + [0] + Array("b\r\n\r\n".utf8), end: .failed(.invalidHeaderValue)),
-    ParserCase("DEL in a header value", bytes: Array("GET / HTTP/1.1\r\nHost: a\r\nX: a".utf8) + [0x7F] + Array("\r\n\r\n".utf8), end: .failed(.invalidHeaderValue)),
+    ParserCase(
+        "control character in a header name", bytes: Array("GET / HTTP/1.1\r\nHost: a\r\nX\u{1}Y: b\r\n\r\n".utf8),
+        end: .failed(.invalidHeaderName)),
+    ParserCase(
+        "NUL in a header value", bytes: Array("GET / HTTP/1.1\r\nHost: a\r\nX: a".utf8) + [0] + Array("b\r\n\r\n".utf8),
+        end: .failed(.invalidHeaderValue)),
+    ParserCase(
+        "DEL in a header value", bytes: Array("GET / HTTP/1.1\r\nHost: a\r\nX: a".utf8) + [0x7F] + Array("\r\n\r\n".utf8),
+        end: .failed(.invalidHeaderValue)),
     ParserCase("form feed in a header value", "GET / HTTP/1.1\r\nHost: a\r\nX: a\u{0C}b\r\n\r\n", end: .failed(.invalidHeaderValue)),
     ParserCase("header line without colon", "GET / HTTP/1.1\r\nHost: a\r\nNoColon\r\n\r\n", end: .failed(.invalidHeaderName)),
     ParserCase("empty header name", "GET / HTTP/1.1\r\nHost: a\r\n: b\r\n\r\n", end: .failed(.invalidHeaderName)),
@@ -130,7 +193,9 @@ let malformedCases: [ParserCase] = [
     ParserCase("leading space", " GET / HTTP/1.1\r\nHost: a\r\n\r\n", end: .failed(.malformedRequestLine)),
     ParserCase("tab as separator", "GET\t/ HTTP/1.1\r\nHost: a\r\n\r\n", end: .failed(.malformedRequestLine)),
     ParserCase("method too long", "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFGHIJ / HTTP/1.1\r\n", end: .failed(.malformedRequestLine)),
-    ParserCase("non-ASCII byte in the target", bytes: Array("GET /caf".utf8) + [0xC3, 0xA9] + Array(" HTTP/1.1\r\nHost: a\r\n\r\n".utf8), end: .failed(.invalidTarget)),
+    ParserCase(
+        "non-ASCII byte in the target", bytes: Array("GET /caf".utf8) + [0xC3, 0xA9] + Array(" HTTP/1.1\r\nHost: a\r\n\r\n".utf8),
+        end: .failed(.invalidTarget)),
     ParserCase("target not starting with /", "GET index.html HTTP/1.1\r\nHost: a\r\n\r\n", end: .failed(.invalidTarget)),
     ParserCase("bad percent-encoding", "GET /a%zz HTTP/1.1\r\nHost: a\r\n\r\n", end: .failed(.invalidTarget)),
     ParserCase("truncated percent-encoding", "GET /a% HTTP/1.1\r\nHost: a\r\n\r\n", end: .failed(.invalidTarget)),
@@ -140,30 +205,62 @@ let malformedCases: [ParserCase] = [
     ParserCase("HTTP/0.9 with version", "GET / HTTP/0.9\r\n\r\n", end: .failed(.httpVersionNotSupported)),
     // Limits.
     ParserCase("target over the limit", "GET /0123456789abcdef HTTP/1.1\r\nHost: a\r\n\r\n", end: .failed(.uriTooLong), limits: small),
-    ParserCase("header section over the limit", "GET / HTTP/1.1\r\nHost: a\r\nX: 0123456789012345678901234567890123456789012345678901234567\r\n\r\n", end: .failed(.headersTooLarge), limits: small),
-    ParserCase("too many headers", "GET / HTTP/1.1\r\nHost: a\r\nB: 1\r\nC: 2\r\nD: 3\r\n\r\n", end: .failed(.tooManyHeaders), limits: small),
-    ParserCase("chunked body over the limit", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n01234\r\n6\r\n", end: .failed(.payloadTooLarge), limits: small),
-    ParserCase("chunk size overflow", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFFFFF\r\n", end: .failed(.payloadTooLarge)),
-    ParserCase("chunk extension over the limit", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;abcdefghij\r\n", end: .failed(.chunkExtensionTooLong), limits: small),
-    ParserCase("trailer section over the limit",
-               "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: 012345678901234567890123456789012345678901234567890123456789012345\r\n\r\n",
-               end: .failed(.headersTooLarge), limits: small),
+    ParserCase(
+        "header section over the limit",
+        "GET / HTTP/1.1\r\nHost: a\r\nX: 0123456789012345678901234567890123456789012345678901234567\r\n\r\n",
+        end: .failed(.headersTooLarge), limits: small),
+    ParserCase(
+        "too many headers", "GET / HTTP/1.1\r\nHost: a\r\nB: 1\r\nC: 2\r\nD: 3\r\n\r\n", end: .failed(.tooManyHeaders), limits: small),
+    ParserCase(
+        "chunked body over the limit", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n01234\r\n6\r\n",
+        end: .failed(.payloadTooLarge), limits: small),
+    ParserCase(
+        "chunk size overflow", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFFFFF\r\n",
+        end: .failed(.payloadTooLarge)),
+    ParserCase(
+        "chunk extension over the limit", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1;abcdefghij\r\n",
+        end: .failed(.chunkExtensionTooLong), limits: small),
+    ParserCase(
+        "trailer section over the limit",
+        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: 012345678901234567890123456789012345678901234567890123456789012345\r\n\r\n",
+        end: .failed(.headersTooLarge), limits: small),
     // Chunked syntax (RFC 9112 §7.1).
     ParserCase("chunk size not hex", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", end: .failed(.invalidChunk)),
     ParserCase("empty chunk size", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n\r\n", end: .failed(.invalidChunk)),
-    ParserCase("space after chunk size", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5 \r\nhello\r\n0\r\n\r\n", end: .failed(.invalidChunk)),
-    ParserCase("chunk data without CRLF", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloX\r\n", end: .failed(.invalidChunk)),
-    ParserCase("chunk data with CR only", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\rX", end: .failed(.invalidChunk)),
-    ParserCase("chunk size line with bare CR", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\rhello", end: .failed(.invalidChunk)),
-    ParserCase("chunk extension without a name", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2;\r\naa\r\n0\r\n\r\n", end: .failed(.invalidChunk)),
-    ParserCase("unterminated quoted chunk extension", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2;a=\"b\r\naa\r\n", end: .failed(.invalidChunk)),
-    ParserCase("missing last chunk", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nfoo\r\n\r\n", end: .failed(.invalidChunk)),
-    ParserCase("trailer with whitespace before colon", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX : y\r\n\r\n", end: .failed(.whitespaceBeforeColon)),
-    ParserCase("trailer with a control character", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: a\u{1}\r\n\r\n", end: .failed(.invalidHeaderValue)),
+    ParserCase(
+        "space after chunk size", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5 \r\nhello\r\n0\r\n\r\n",
+        end: .failed(.invalidChunk)),
+    ParserCase(
+        "chunk data without CRLF", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloX\r\n",
+        end: .failed(.invalidChunk)),
+    ParserCase(
+        "chunk data with CR only", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\rX",
+        end: .failed(.invalidChunk)),
+    ParserCase(
+        "chunk size line with bare CR", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\rhello",
+        end: .failed(.invalidChunk)),
+    ParserCase(
+        "chunk extension without a name", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2;\r\naa\r\n0\r\n\r\n",
+        end: .failed(.invalidChunk)),
+    ParserCase(
+        "unterminated quoted chunk extension", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2;a=\"b\r\naa\r\n",
+        end: .failed(.invalidChunk)),
+    ParserCase(
+        "missing last chunk", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nfoo\r\n\r\n",
+        end: .failed(.invalidChunk)),
+    ParserCase(
+        "trailer with whitespace before colon", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX : y\r\n\r\n",
+        end: .failed(.whitespaceBeforeColon)),
+    ParserCase(
+        "trailer with a control character", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: a\u{1}\r\n\r\n",
+        end: .failed(.invalidHeaderValue)),
     // Expectations.
-    ParserCase("unknown expectation", "POST / HTTP/1.1\r\nHost: a\r\nExpect: 200-ok\r\nContent-Length: 1\r\n\r\nx", end: .failed(.expectationFailed)),
+    ParserCase(
+        "unknown expectation", "POST / HTTP/1.1\r\nHost: a\r\nExpect: 200-ok\r\nContent-Length: 1\r\n\r\nx",
+        end: .failed(.expectationFailed)),
     // A failure after a good message keeps the good one.
-    ParserCase("valid request then garbage", "GET / HTTP/1.1\r\nHost: a\r\n\r\n\u{1}GET", [("GET", "/", "")], end: .failed(.malformedRequestLine)),
+    ParserCase(
+        "valid request then garbage", "GET / HTTP/1.1\r\nHost: a\r\n\r\n\u{1}GET", [("GET", "/", "")], end: .failed(.malformedRequestLine)),
 ]
 
 private func check(_ t: ParseTrace, against c: ParserCase, _ comment: String) {
@@ -205,7 +302,9 @@ func everyPrefixIsIncompleteOrFailsTheSameWay(_ c: ParserCase) {
 }
 
 @Test func headCarriesDecodedQueryHeadersAndFlags() throws {
-    let input = bytes("POST /classify?top_k=5&name=a%20b+c&flag&top_k=7 HTTP/1.1\r\nHost: x\r\nX-Request-ID: abc\r\nexpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi")
+    let input = bytes(
+        "POST /classify?top_k=5&name=a%20b+c&flag&top_k=7 HTTP/1.1\r\nHost: x\r\nX-Request-ID: abc\r\nexpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi"
+    )
     let t = trace([input])
     let head = try #require(t.heads.first)
     #expect(head.method == .post)

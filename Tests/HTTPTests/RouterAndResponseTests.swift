@@ -1,19 +1,35 @@
 import Testing
+
 @testable import HTTP
 
 @Test func routerMatchesExactPathsAndReportsAllowedMethods() {
     var router = Router()
     router.add(.post, "/classify") { _, respond in respond(HTTPResponse()) }
     router.add(.get, "/healthz") { _, respond in respond(HTTPResponse()) }
-    guard case .found(let route) = router.match(method: .post, path: "/classify") else { Issue.record("no route"); return }
+    guard case .found(let route) = router.match(method: .post, path: "/classify") else {
+        Issue.record("no route")
+        return
+    }
     #expect(route.path == "/classify" && route.readsBody)
-    guard case .found(let head) = router.match(method: .head, path: "/healthz") else { Issue.record("HEAD falls back to GET"); return }
+    guard case .found(let head) = router.match(method: .head, path: "/healthz") else {
+        Issue.record("HEAD falls back to GET")
+        return
+    }
     #expect(head.method == .get)
-    guard case .methodNotAllowed(let allowed) = router.match(method: .get, path: "/classify") else { Issue.record("405"); return }
+    guard case .methodNotAllowed(let allowed) = router.match(method: .get, path: "/classify") else {
+        Issue.record("405")
+        return
+    }
     #expect(allowed == [.post])
-    guard case .methodNotAllowed(let allowedGet) = router.match(method: .delete, path: "/healthz") else { Issue.record("405"); return }
+    guard case .methodNotAllowed(let allowedGet) = router.match(method: .delete, path: "/healthz") else {
+        Issue.record("405")
+        return
+    }
     #expect(allowedGet == [.get, .head])
-    guard case .notFound = router.match(method: .get, path: "/classify/") else { Issue.record("404"); return }
+    guard case .notFound = router.match(method: .get, path: "/classify/") else {
+        Issue.record("404")
+        return
+    }
 }
 
 @Test func headersAreCaseInsensitiveAndOrdered() {
@@ -34,9 +50,16 @@ import Testing
     response.headers.add(name: "Content-Length", value: "999")
     response.headers.add(name: "Connection", value: "keep-alive")
     response.headers.add(name: "X-Injected", value: "a\r\nSet-Cookie: evil")
-    let text = String(decoding: ResponseSerializer.serialize(response, method: .get, close: true, keepAliveHTTP10: false, date: "D"), as: UTF8.self)
-    #expect(text == "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nX-Injected: a  Set-Cookie: evil\r\nContent-Length: 4\r\nDate: D\r\nConnection: close\r\n\r\nbody")
-    let noContent = String(decoding: ResponseSerializer.serialize(HTTPResponse(status: .noContent, body: Array("x".utf8)), method: .get, close: false, keepAliveHTTP10: false, date: "D"), as: UTF8.self)
+    let text = String(
+        decoding: ResponseSerializer.serialize(response, method: .get, close: true, keepAliveHTTP10: false, date: "D"), as: UTF8.self)
+    #expect(
+        text
+            == "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nX-Injected: a  Set-Cookie: evil\r\nContent-Length: 4\r\nDate: D\r\nConnection: close\r\n\r\nbody"
+    )
+    let noContent = String(
+        decoding: ResponseSerializer.serialize(
+            HTTPResponse(status: .noContent, body: Array("x".utf8)), method: .get, close: false, keepAliveHTTP10: false, date: "D"),
+        as: UTF8.self)
     #expect(noContent == "HTTP/1.1 204 No Content\r\nDate: D\r\n\r\n")
 }
 
@@ -47,7 +70,8 @@ import Testing
     #expect(response.headers["Allow"] == "POST")
     #expect(response.headers["Content-Type"] == "application/json")
     let text = String(decoding: response.body, as: UTF8.self)
-    #expect(text == "{\"error\":{\"status\":405,\"code\":\"method_not_allowed\",\"message\":\"GET is not allowed on /classify; use POST.\"}}")
+    #expect(
+        text == "{\"error\":{\"status\":405,\"code\":\"method_not_allowed\",\"message\":\"GET is not allowed on /classify; use POST.\"}}")
     #expect(HTTPResponse.jsonStringLiteral("a\"b\\c\n\u{1}") == "\"a\\\"b\\\\c\\n\\u0001\"")
 }
 
@@ -61,17 +85,21 @@ import Testing
 }
 
 @Test func httpDateIsIMFFixdate() {
-    #expect(HTTPDate.format(secondsSince1970: 784111777) == "Sun, 06 Nov 1994 08:49:37 GMT")
+    #expect(HTTPDate.format(secondsSince1970: 784_111_777) == "Sun, 06 Nov 1994 08:49:37 GMT")
 }
 
 @Test func jsonHelperEncodesSortedKeys() throws {
-    struct Payload: Encodable { let b: Int; let a: String }
+    struct Payload: Encodable {
+        let b: Int
+        let a: String
+    }
     let response = try HTTPResponse.json(Payload(b: 1, a: "x/y"))
     #expect(String(decoding: response.body, as: UTF8.self) == "{\"a\":\"x/y\",\"b\":1}")
 }
 
 @Test func requestsCanBeBuiltForInProcessHandlerCalls() throws {
-    let request = try HTTPRequest(method: .post, target: "/classify?top_k=3&x=a%2Fb", headers: ["Content-Type": "image/jpeg"], body: [1, 2, 3])
+    let request = try HTTPRequest(
+        method: .post, target: "/classify?top_k=3&x=a%2Fb", headers: ["Content-Type": "image/jpeg"], body: [1, 2, 3])
     #expect(request.path == "/classify")
     #expect(request.query["top_k"] == "3" && request.query["x"] == "a/b")
     #expect(request.headers["content-type"] == "image/jpeg")

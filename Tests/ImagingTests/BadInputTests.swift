@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Imaging
 
 /// Hostile and broken inputs: each gives its typed error, promptly, and never crashes.
@@ -10,7 +11,7 @@ import Testing
         func matches(_ error: ImageDecodeError) -> Bool {
             switch (self, error) {
             case (.empty, .empty), (.notJPEG, .notJPEG), (.truncated, .truncated), (.corrupt, .corrupt),
-                 (.unsupported, .unsupported), (.tooManyPixels, .tooManyPixels):
+                (.unsupported, .unsupported), (.tooManyPixels, .tooManyPixels):
                 return true
             default:
                 return false
@@ -54,7 +55,7 @@ import Testing
 
     @Test func bombIsRefusedFromTheHeaderAlone() throws {
         let bytes = try Fixtures.image("bad-bomb-65000x65000.jpg")
-        _ = try? decodeJPEG(bytes, targetShorterSide: 235) // warm up code paths and the allocator
+        _ = try? decodeJPEG(bytes, targetShorterSide: 235)  // warm up code paths and the allocator
         let clock = ContinuousClock()
         var caught: ImageDecodeError?
         // The fastest of five, so a preemption on a busy machine does not count.
@@ -69,7 +70,7 @@ import Testing
     }
 
     @Test func pixelBudgetIsConfigurable() throws {
-        let bytes = try Fixtures.image("cat-baseline-420.jpg") // 451×300 = 135 300 pixels
+        let bytes = try Fixtures.image("cat-baseline-420.jpg")  // 451×300 = 135 300 pixels
         #expect(throws: ImageDecodeError.tooManyPixels(width: 451, height: 300, limit: 135_299)) {
             try decodeJPEG(bytes, limits: DecodeLimits(maxPixels: 135_299), targetShorterSide: nil)
         }
@@ -91,7 +92,7 @@ import Testing
     @Test func twelveBitPrecisionIsUnsupported() throws {
         var bytes = try Fixtures.image("cat-baseline-420.jpg")
         let sof = try #require(Self.frameHeaderOffset(bytes))
-        bytes[sof + 4] = 12 // sample precision
+        bytes[sof + 4] = 12  // sample precision
         #expect {
             _ = try decodeJPEG(bytes, targetShorterSide: nil)
         } throws: { error in
@@ -103,7 +104,7 @@ import Testing
     @Test func losslessProcessIsUnsupported() throws {
         var bytes = try Fixtures.image("cat-baseline-420.jpg")
         let sof = try #require(Self.frameHeaderOffset(bytes))
-        bytes[sof + 1] = 0xC3 // SOF3: lossless Huffman
+        bytes[sof + 1] = 0xC3  // SOF3: lossless Huffman
         #expect {
             _ = try decodeJPEG(bytes, targetShorterSide: nil)
         } throws: { error in
@@ -122,8 +123,14 @@ import Testing
             let marker = bytes[at + 1]
             let length = Int(bytes[at + 2]) << 8 + Int(bytes[at + 3])
             var payload = Array(bytes[(at + 4)..<(at + 2 + length)])
-            if marker == 0xC0 { payload[5] = 2; payload.removeLast(3) }             // Nf 3 → 2
-            if marker == 0xDA { payload[0] = 2; payload.removeSubrange(5..<7) }     // Ns 3 → 2
+            if marker == 0xC0 {
+                payload[5] = 2
+                payload.removeLast(3)
+            }  // Nf 3 → 2
+            if marker == 0xDA {
+                payload[0] = 2
+                payload.removeSubrange(5..<7)
+            }  // Ns 3 → 2
             out += [0xFF, marker, UInt8((payload.count + 2) >> 8), UInt8((payload.count + 2) & 0xFF)] + payload
             at += 2 + length
             if marker == 0xDA { break }

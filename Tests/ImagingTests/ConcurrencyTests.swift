@@ -1,14 +1,17 @@
 import Dispatch
 import Foundation
 import Testing
+
 @testable import Imaging
 
 /// Decodes on several threads at once must give exactly the serial results (no shared mutable state).
 @Suite struct ConcurrencyTests {
     @Test func parallelDecodesMatchSerialOnes() throws {
         let config = try Fixtures.config()
-        let names = ["cat-baseline-420.jpg", "coffee-progressive.jpg", "cat-cmyk.jpg", "astronaut-exif-orientation6.jpg",
-                     "coffee-gray.jpg", "bad-truncated-60pct.jpg", "cat-small-40x30.jpg"]
+        let names = [
+            "cat-baseline-420.jpg", "coffee-progressive.jpg", "cat-cmyk.jpg", "astronaut-exif-orientation6.jpg",
+            "coffee-gray.jpg", "bad-truncated-60pct.jpg", "cat-small-40x30.jpg",
+        ]
         let inputs = try names.map { try Fixtures.image($0) }
         func run(_ bytes: [UInt8]) -> Result<[Float], ImageDecodeError> {
             var output = [Float](repeating: 0, count: config.outputCount)

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Imaging
 
 /// Builds Exif TIFF blocks (IFD0 only unless told) in either byte order.
@@ -36,9 +37,9 @@ struct TIFFBuilder {
     /// A typical camera IFD0: a few tags around Orientation (SHORT).
     func camera(orientation: Int) -> [UInt8] {
         tiff(entries: [
-            entry(tag: 0x010F, type: 2, count: 4, value: 0x41424300), // Make "ABC"
+            entry(tag: 0x010F, type: 2, count: 4, value: 0x4142_4300),  // Make "ABC"
             entry(tag: 0x0112, type: 3, count: 1, value: orientation),
-            entry(tag: 0x011A, type: 5, count: 1, value: 0x100), // XResolution, offset (not followed)
+            entry(tag: 0x011A, type: 5, count: 1, value: 0x100),  // XResolution, offset (not followed)
         ])
     }
 }
@@ -74,8 +75,10 @@ func orientation(of tiff: [UInt8]) -> ExifOrientation {
 
     @Test func laterDuplicateWinsAsInPillow() {
         let b = TIFFBuilder(bigEndian: false)
-        let tiff = b.tiff(entries: [b.entry(tag: 0x0112, type: 3, count: 1, value: 3),
-                                    b.entry(tag: 0x0112, type: 3, count: 1, value: 6)])
+        let tiff = b.tiff(entries: [
+            b.entry(tag: 0x0112, type: 3, count: 1, value: 3),
+            b.entry(tag: 0x0112, type: 3, count: 1, value: 6),
+        ])
         #expect(orientation(of: tiff) == .rotatedClockwise)
     }
 
@@ -94,9 +97,11 @@ func orientation(of tiff: [UInt8]) -> ExifOrientation {
     func loopingAndWildOffsetsTerminate(bigEndian: Bool) {
         let b = TIFFBuilder(bigEndian: bigEndian)
         // IFD0's next pointer loops back to IFD0 (and to the header): only IFD0 is read.
-        #expect(orientation(of: b.tiff(entries: [b.entry(tag: 0x0112, type: 3, count: 1, value: 8)], nextIFD: 8))
+        #expect(
+            orientation(of: b.tiff(entries: [b.entry(tag: 0x0112, type: 3, count: 1, value: 8)], nextIFD: 8))
                 == .rotatedCounterClockwise)
-        #expect(orientation(of: b.tiff(entries: [b.entry(tag: 0x0112, type: 3, count: 1, value: 8)], nextIFD: 0)) == .rotatedCounterClockwise)
+        #expect(
+            orientation(of: b.tiff(entries: [b.entry(tag: 0x0112, type: 3, count: 1, value: 8)], nextIFD: 0)) == .rotatedCounterClockwise)
         // IFD0 offset pointing at the header itself, past the end, and at the maximum 32-bit value.
         for ifd in [0, 4, 1000, 0xFFFF_FFFF] {
             let tiff = b.header + b.u32(ifd) + b.u16(1) + b.entry(tag: 0x0112, type: 3, count: 1, value: 6) + b.u32(0)
@@ -109,9 +114,9 @@ func orientation(of tiff: [UInt8]) -> ExifOrientation {
 
     @Test func wrongByteOrderMarkIsIgnored() {
         var tiff = TIFFBuilder(bigEndian: false).camera(orientation: 6)
-        tiff[0] = 0x4D // "MI*\0"
+        tiff[0] = 0x4D  // "MI*\0"
         #expect(orientation(of: tiff) == .up)
-        #expect(orientation(of: [0x49, 0x49, 0x2B, 0x00, 8, 0, 0, 0]) == .up) // BigTIFF magic
+        #expect(orientation(of: [0x49, 0x49, 0x2B, 0x00, 8, 0, 0, 0]) == .up)  // BigTIFF magic
     }
 
     /// Expected results produced by Pillow 13 (`Image.transpose` with the method exif_transpose picks)
@@ -174,8 +179,8 @@ func orientation(of tiff: [UInt8]) -> ExifOrientation {
                 case 7: (sx, sy) = (w - 1 - y, h - 1 - x)
                 default: (sx, sy) = (w - 1 - y, x)
                 }
-                let got = image.pixels[(y * image.width + x) * 3 ..< (y * image.width + x) * 3 + 3]
-                let want = plain.pixels[(sy * w + sx) * 3 ..< (sy * w + sx) * 3 + 3]
+                let got = image.pixels[(y * image.width + x) * 3..<(y * image.width + x) * 3 + 3]
+                let want = plain.pixels[(sy * w + sx) * 3..<(sy * w + sx) * 3 + 3]
                 guard got == want else {
                     Issue.record("orientation \(value): pixel (\(x), \(y)) differs")
                     return

@@ -37,8 +37,9 @@ enum Fixtures {
     /// Valid images with a golden tensor, from the golden manifest.
     static let goldenImages: [String] = {
         guard let data = try? Data(contentsOf: root.appendingPathComponent("golden/manifest.json")),
-              let manifest = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let images = manifest["images"] as? [String: Any] else { return [] }
+            let manifest = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let images = manifest["images"] as? [String: Any]
+        else { return [] }
         return images.keys.sorted()
     }()
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Imaging
 
 /// Every valid fixture against timm's own tensor, through the public decode + preprocess path.

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Imaging
 
 @Test func decoderIsBuiltAgainstLibjpegTurbo() {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Imaging
 
 @Suite struct PreprocessConfigTests {
@@ -45,8 +46,11 @@ import Testing
         #expect(throws: PreprocessConfigError.missingPretrainedConfig) {
             try PreprocessConfig(configJSON: Data(#"{"architecture": "resnet50"}"#.utf8))
         }
-        #expect(throws: PreprocessConfigError.unsupported(name: "interpolation", value: "nearest",
-                                                          supported: ["bilinear", "bicubic", "box", "hamming", "lanczos"])) {
+        #expect(
+            throws: PreprocessConfigError.unsupported(
+                name: "interpolation", value: "nearest",
+                supported: ["bilinear", "bicubic", "box", "hamming", "lanczos"])
+        ) {
             try Self.config(#"{"interpolation": "nearest"}"#)
         }
         #expect(throws: PreprocessConfigError.unsupported(name: "crop_mode", value: "squash", supported: ["center"])) {
@@ -74,14 +78,14 @@ import Testing
 
 @Suite struct DecodeScaleTests {
     @Test func picksTheSmallestScaleKeepingTwiceTheTarget() {
-        #expect(jpegDecodeScale(width: 4096, height: 4096, targetShorterSide: 235) == 1)     // 512 ≥ 470
-        #expect(jpegDecodeScale(width: 4032, height: 3024, targetShorterSide: 235) == 2)     // 378 < 470 ≤ 756
-        #expect(jpegDecodeScale(width: 1880, height: 3000, targetShorterSide: 235) == 2)     // 470 exactly
-        #expect(jpegDecodeScale(width: 1877, height: 3000, targetShorterSide: 235) == 2)     // ceil(469.25) = 470
-        #expect(jpegDecodeScale(width: 1876, height: 3000, targetShorterSide: 235) == 4)     // 469 < 470
+        #expect(jpegDecodeScale(width: 4096, height: 4096, targetShorterSide: 235) == 1)  // 512 ≥ 470
+        #expect(jpegDecodeScale(width: 4032, height: 3024, targetShorterSide: 235) == 2)  // 378 < 470 ≤ 756
+        #expect(jpegDecodeScale(width: 1880, height: 3000, targetShorterSide: 235) == 2)  // 470 exactly
+        #expect(jpegDecodeScale(width: 1877, height: 3000, targetShorterSide: 235) == 2)  // ceil(469.25) = 470
+        #expect(jpegDecodeScale(width: 1876, height: 3000, targetShorterSide: 235) == 4)  // 469 < 470
         #expect(jpegDecodeScale(width: 940, height: 940, targetShorterSide: 235) == 4)
-        #expect(jpegDecodeScale(width: 939, height: 2000, targetShorterSide: 235) == 4)      // ceil(469.5) = 470
-        #expect(jpegDecodeScale(width: 937, height: 2000, targetShorterSide: 235) == 8)      // ceil(468.5) = 469
+        #expect(jpegDecodeScale(width: 939, height: 2000, targetShorterSide: 235) == 4)  // ceil(469.5) = 470
+        #expect(jpegDecodeScale(width: 937, height: 2000, targetShorterSide: 235) == 8)  // ceil(468.5) = 469
         #expect(jpegDecodeScale(width: 451, height: 300, targetShorterSide: 235) == 8)
         #expect(jpegDecodeScale(width: 1, height: 1, targetShorterSide: 235) == 8)
         #expect(jpegDecodeScale(width: 4096, height: 4096, targetShorterSide: nil) == 8)

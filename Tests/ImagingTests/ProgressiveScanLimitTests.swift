@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Imaging
 
 /// A valid grayscale progressive JPEG whose coefficients are all zero (mid-grey), split into as many
@@ -17,11 +18,15 @@ func manyScanProgressiveJPEG(width: Int = 8, height: Int = 8, acRefinements: Int
         segment(0xDA, [1, 1, 0x00, ss, se, ah << 4 | al]) + scanData
     }
     var jpeg: [UInt8] = [0xFF, 0xD8]
-    jpeg += segment(0xDB, [0x00] + [UInt8](repeating: 1, count: 64))          // quantization table 0
-    jpeg += segment(0xC2, [8, UInt8(height >> 8), UInt8(height & 0xFF), UInt8(width >> 8), UInt8(width & 0xFF),
-                           1, 1, 0x11, 0])                                       // SOF2, 1 component
+    jpeg += segment(0xDB, [0x00] + [UInt8](repeating: 1, count: 64))  // quantization table 0
+    jpeg += segment(
+        0xC2,
+        [
+            8, UInt8(height >> 8), UInt8(height & 0xFF), UInt8(width >> 8), UInt8(width & 0xFF),
+            1, 1, 0x11, 0,
+        ])  // SOF2, 1 component
     let oneCodeOfLengthOne: [UInt8] = [1] + [UInt8](repeating: 0, count: 15) + [0x00]
-    jpeg += segment(0xC4, [0x00] + oneCodeOfLengthOne + [0x10] + oneCodeOfLengthOne) // DC 0 and AC 0 tables
+    jpeg += segment(0xC4, [0x00] + oneCodeOfLengthOne + [0x10] + oneCodeOfLengthOne)  // DC 0 and AC 0 tables
     jpeg += scan(ss: 0, se: 0, ah: 0, al: 13)
     for al in stride(from: 12, through: 0, by: -1) {
         jpeg += scan(ss: 0, se: 0, ah: UInt8(al + 1), al: UInt8(al))
@@ -78,7 +83,10 @@ func manyScanProgressiveJPEG(width: Int = 8, height: Int = 8, acRefinements: Int
             _ = try decodeJPEG(large, limits: DecodeLimits(maxDecoderMemory: 16 << 20), targetShorterSide: 256)
             Issue.record("a 32 MiB coefficient buffer was allowed under a 16 MiB budget")
         } catch let error as ImageDecodeError {
-            guard case .exceedsDecodingLimits(let detail) = error else { Issue.record("\(error)"); return }
+            guard case .exceedsDecodingLimits(let detail) = error else {
+                Issue.record("\(error)")
+                return
+            }
             #expect(detail.contains("16777216 bytes") && error.message.contains("baseline"), "\(error.message)")
         }
         // A baseline file streams: the same budget decodes a 4096² photo.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Inference
 
 /// Malformed checkpoints: each failure mode gives its documented error naming the tensor, never a crash.
@@ -7,13 +8,16 @@ import Testing
     /// The tiny fixture's tensors as (name → entry, f32 values), to rewrite into broken variants.
     static let tinyTensors: [(name: String, shape: [Int], values: [Float])] = {
         let file = try! SafetensorsFile(path: Fixtures.tinyModel.appendingPathComponent("model.safetensors").path)
-        return file.entries.values.filter { $0.dtype == .f32 }.sorted { $0.name < $1.name }.map { ($0.name, $0.shape, try! file.floats($0)) }
+        return file.entries.values.filter { $0.dtype == .f32 }.sorted { $0.name < $1.name }.map {
+            ($0.name, $0.shape, try! file.floats($0))
+        }
     }()
 
     /// Writes a model directory with the fixture's config and the given safetensors bytes.
     static func modelDirectory(weights: Data) throws -> URL {
         let directory = try Fixtures.temporaryDirectory()
-        try Data(contentsOf: Fixtures.tinyModel.appendingPathComponent("config.json")).write(to: directory.appendingPathComponent("config.json"))
+        try Data(contentsOf: Fixtures.tinyModel.appendingPathComponent("config.json")).write(
+            to: directory.appendingPathComponent("config.json"))
         try weights.write(to: directory.appendingPathComponent("model.safetensors"))
         return directory
     }
@@ -54,30 +58,55 @@ import Testing
 
     @Test func truncatedFiles() throws {
         let good = try Data(contentsOf: Fixtures.tinyModel.appendingPathComponent("model.safetensors"))
-        Self.expectError(Data(good.prefix(5)), { if case .truncated = $0 { return true }; return false }, "5 bytes")
-        Self.expectError(Data(good.prefix(40_000)), {
-            if case .offsetOutOfRange = $0 { return true }
-            if case .absurdHeaderLength = $0 { return true }
-            return false
-        }, "cut inside the data")
-        Self.expectError(Data(good.prefix(good.count - 1)), {
-            if case let .offsetOutOfRange(tensor, _, end, dataSize) = $0 { return !tensor.isEmpty && end > dataSize }
-            return false
-        }, "one byte short")
+        Self.expectError(
+            Data(good.prefix(5)),
+            {
+                if case .truncated = $0 { return true }
+                return false
+            }, "5 bytes")
+        Self.expectError(
+            Data(good.prefix(40_000)),
+            {
+                if case .offsetOutOfRange = $0 { return true }
+                if case .absurdHeaderLength = $0 { return true }
+                return false
+            }, "cut inside the data")
+        Self.expectError(
+            Data(good.prefix(good.count - 1)),
+            {
+                if case .offsetOutOfRange(let tensor, _, let end, let dataSize) = $0 { return !tensor.isEmpty && end > dataSize }
+                return false
+            }, "one byte short")
     }
 
     @Test func absurdHeaderLengthIsRefusedBeforeAllocating() {
-        Self.expectError(Self.rawFile(header: "{}", declaredLength: UInt64.max), {
-            if case let .absurdHeaderLength(_, length, _) = $0 { return length == UInt64.max }; return false
-        }, "2^64-1 header length")
-        Self.expectError(Self.rawFile(header: "{}", declaredLength: 1 << 40), {
-            if case .absurdHeaderLength = $0 { return true }; return false
-        }, "1 TiB header length")
+        Self.expectError(
+            Self.rawFile(header: "{}", declaredLength: UInt64.max),
+            {
+                if case .absurdHeaderLength(_, let length, _) = $0 { return length == UInt64.max }
+                return false
+            }, "2^64-1 header length")
+        Self.expectError(
+            Self.rawFile(header: "{}", declaredLength: 1 << 40),
+            {
+                if case .absurdHeaderLength = $0 { return true }
+                return false
+            }, "1 TiB header length")
     }
 
     @Test func nonJSONHeader() {
-        Self.expectError(Self.rawFile(header: "this is not json"), { if case .malformedHeader = $0 { return true }; return false }, "text header")
-        Self.expectError(Self.rawFile(header: "[1, 2, 3]"), { if case .malformedHeader = $0 { return true }; return false }, "array header")
+        Self.expectError(
+            Self.rawFile(header: "this is not json"),
+            {
+                if case .malformedHeader = $0 { return true }
+                return false
+            }, "text header")
+        Self.expectError(
+            Self.rawFile(header: "[1, 2, 3]"),
+            {
+                if case .malformedHeader = $0 { return true }
+                return false
+            }, "array header")
     }
 
     @Test func badEntries() {
@@ -91,12 +120,14 @@ import Testing
             (#"{"a": {"dtype": "F32", "shape": [2]}}"#, "no offsets"),
         ]
         for (header, comment) in cases {
-            Self.expectError(Self.rawFile(header: header, data: Array(repeating: 0, count: 8)), {
-                switch $0 {
-                case let .badTensorEntry(tensor, _), let .offsetOutOfRange(tensor, _, _, _): return tensor == "a"
-                default: return false
-                }
-            }, Comment(rawValue: comment))
+            Self.expectError(
+                Self.rawFile(header: header, data: Array(repeating: 0, count: 8)),
+                {
+                    switch $0 {
+                    case .badTensorEntry(let tensor, _), .offsetOutOfRange(let tensor, _, _, _): return tensor == "a"
+                    default: return false
+                    }
+                }, Comment(rawValue: comment))
         }
     }
 
@@ -115,7 +146,9 @@ import Testing
             let i = tensors.firstIndex { $0.name == "layer2.1.conv2.weight" }!
             tensors[i] = (tensors[i].name, [32, 16, 3, 6], tensors[i].values)
         }
-        Self.expectError(weights, { $0 == .shapeMismatch(tensor: "layer2.1.conv2.weight", expected: [32, 32, 3, 3], found: [32, 16, 3, 6]) }, "conv2 shape")
+        Self.expectError(
+            weights, { $0 == .shapeMismatch(tensor: "layer2.1.conv2.weight", expected: [32, 32, 3, 3], found: [32, 16, 3, 6]) },
+            "conv2 shape")
         let classifier = try Self.rewritten { tensors in
             let i = tensors.firstIndex { $0.name == "fc.bias" }!
             tensors[i] = ("fc.bias", [999], Array(tensors[i].values.prefix(999)))
@@ -139,7 +172,10 @@ import Testing
             _ = try ModelDirectory(path: directory.path).load()
             Issue.record("loaded without architecture")
         } catch let error as CheckpointError {
-            guard case .badConfig = error else { Issue.record("got \(error)"); return }
+            guard case .badConfig = error else {
+                Issue.record("got \(error)")
+                return
+            }
         }
     }
 
@@ -155,9 +191,13 @@ import Testing
             var values: [Float] = []
             for v in t.values {
                 if dtype == .f16 {
-                    let h = Float16(v); bits.append(h.bitPattern); values.append(Float(h))
+                    let h = Float16(v)
+                    bits.append(h.bitPattern)
+                    values.append(Float(h))
                 } else {
-                    let b = UInt16(v.bitPattern >> 16); bits.append(b); values.append(Float(bitPattern: UInt32(b) << 16))
+                    let b = UInt16(v.bitPattern >> 16)
+                    bits.append(b)
+                    values.append(Float(bitPattern: UInt32(b) << 16))
                 }
             }
             header[t.name] = ["dtype": dtype.rawValue, "shape": t.shape, "data_offsets": [data.count, data.count + 2 * bits.count]]
@@ -167,7 +207,8 @@ import Testing
         let json = try JSONSerialization.data(withJSONObject: header)
         var file = Data()
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { file.append(contentsOf: $0) }
-        file.append(json); file.append(data)
+        file.append(json)
+        file.append(data)
         let half = try Self.load(weights: file)
 
         var writer = SafetensorsWriter()

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Inference
 
 /// Whole-network properties: batching, architecture variants, synthetic weights.
@@ -20,8 +21,10 @@ import Testing
     @Test func engineWithOneThreadEqualsTwoThreads() throws {
         let model = TimmGoldenTests.model
         let input = try Fixtures.floats(Fixtures.tinyModel.appendingPathComponent("random-batch2.input.f32"))
-        let one = InferenceEngine(network: model.network, inputHeight: 224, inputWidth: 224, maxBatch: 2, threads: 1).classify(input, batch: 2)
-        let two = InferenceEngine(network: model.network, inputHeight: 224, inputWidth: 224, maxBatch: 2, threads: 2).classify(input, batch: 2)
+        let one = InferenceEngine(network: model.network, inputHeight: 224, inputWidth: 224, maxBatch: 2, threads: 1).classify(
+            input, batch: 2)
+        let two = InferenceEngine(network: model.network, inputHeight: 224, inputWidth: 224, maxBatch: 2, threads: 2).classify(
+            input, batch: 2)
         #expect(maxAbsoluteDifference(one, two) <= logitTolerance(one))
     }
 
@@ -67,8 +70,12 @@ import Testing
     }
 
     @Test func syntheticWeightsAreDeterministic() throws {
-        let a = try Fixtures.temporaryDirectory(), b = try Fixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: a); try? FileManager.default.removeItem(at: b) }
+        let a = try Fixtures.temporaryDirectory()
+        let b = try Fixtures.temporaryDirectory()
+        defer {
+            try? FileManager.default.removeItem(at: a)
+            try? FileManager.default.removeItem(at: b)
+        }
         try SyntheticWeights.write(preset: .tiny, seed: 42, to: a.path)
         try SyntheticWeights.write(preset: .tiny, seed: 42, to: b.path)
         let first = try Data(contentsOf: a.appendingPathComponent("model.safetensors"))

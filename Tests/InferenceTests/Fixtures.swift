@@ -2,7 +2,8 @@ import Foundation
 
 /// Locates `../shared/fixtures` (or `$SHARED_FIXTURES`) from this source file, and reads raw f32 files.
 enum Fixtures {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     static var root: URL {
         if let path = ProcessInfo.processInfo.environment["SHARED_FIXTURES"], !path.isEmpty { return URL(fileURLWithPath: path) }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Inference
 
 /// Every fast kernel against a naive twin on random small shapes (odd sizes, stride 2, padding).
@@ -23,10 +24,12 @@ import Testing
 
     static func randomLayer(_ c: ConvolutionCase, seed: UInt64) -> ConvolutionLayer {
         var random = SeededRandom(seed: seed)
-        let shape = ConvolutionShape(outChannels: c.outChannels, inChannels: c.inChannels, kernel: c.kernel, stride: c.stride, padding: c.padding)
-        return ConvolutionLayer(shape: shape,
-                                weights: (0..<c.outChannels * c.inChannels * c.kernel * c.kernel).map { _ in Float(random.normal()) },
-                                bias: (0..<c.outChannels).map { _ in Float(random.normal()) })
+        let shape = ConvolutionShape(
+            outChannels: c.outChannels, inChannels: c.inChannels, kernel: c.kernel, stride: c.stride, padding: c.padding)
+        return ConvolutionLayer(
+            shape: shape,
+            weights: (0..<c.outChannels * c.inChannels * c.kernel * c.kernel).map { _ in Float(random.normal()) },
+            bias: (0..<c.outChannels).map { _ in Float(random.normal()) })
     }
 
     static func randomValues(_ count: Int, seed: UInt64) -> [Float] {
@@ -37,7 +40,8 @@ import Testing
     /// The textbook 7-loop convolution on an (N, C, H, W) input; output (Cout, N, Ho, Wo), + bias, optional ReLU.
     static func naiveConvolution(_ layer: ConvolutionLayer, input: [Float], batch: Int, height: Int, width: Int, relu: Bool) -> [Float] {
         let s = layer.shape
-        let outH = s.outputSide(height), outW = s.outputSide(width)
+        let outH = s.outputSide(height)
+        let outW = s.outputSide(width)
         var out = [Float](repeating: 0, count: s.outChannels * batch * outH * outW)
         for o in 0..<s.outChannels {
             for n in 0..<batch {
@@ -47,9 +51,11 @@ import Testing
                         for i in 0..<s.inChannels {
                             for ky in 0..<s.kernel {
                                 for kx in 0..<s.kernel {
-                                    let y = oy * s.stride - s.padding + ky, x = ox * s.stride - s.padding + kx
+                                    let y = oy * s.stride - s.padding + ky
+                                    let x = ox * s.stride - s.padding + kx
                                     guard y >= 0, y < height, x >= 0, x < width else { continue }
-                                    sum += Double(layer.weights[((o * s.inChannels + i) * s.kernel + ky) * s.kernel + kx])
+                                    sum +=
+                                        Double(layer.weights[((o * s.inChannels + i) * s.kernel + ky) * s.kernel + kx])
                                         * Double(input[((n * s.inChannels + i) * height + y) * width + x])
                                 }
                             }
@@ -65,7 +71,11 @@ import Testing
     /// (N, C, H, W) → (C, N, H, W)
     static func channelMajor(_ x: [Float], batch: Int, channels: Int, planeSize: Int) -> [Float] {
         var out = x
-        for n in 0..<batch { for c in 0..<channels { for j in 0..<planeSize { out[(c * batch + n) * planeSize + j] = x[(n * channels + c) * planeSize + j] } } }
+        for n in 0..<batch {
+            for c in 0..<channels {
+                for j in 0..<planeSize { out[(c * batch + n) * planeSize + j] = x[(n * channels + c) * planeSize + j] }
+            }
+        }
         return out
     }
 
@@ -84,9 +94,11 @@ import Testing
         var output = [Float](repeating: .nan, count: expected.count)
         // Both input layouts the engine uses: the network input (N, C, H, W) and activations (C, N, H, W).
         for channelMajor in [false, true] {
-            var source = channelMajor ? Self.channelMajor(input, batch: c.batch, channels: c.inChannels, planeSize: c.height * c.width) : input
+            var source =
+                channelMajor ? Self.channelMajor(input, batch: c.batch, channels: c.inChannels, planeSize: c.height * c.width) : input
             source.withUnsafeMutableBufferPointer { x in
-                let tensor = channelMajor
+                let tensor =
+                    channelMajor
                     ? PlanarTensor.channelMajor(x.baseAddress!, channels: c.inChannels, batch: c.batch, height: c.height, width: c.width)
                     : PlanarTensor.imageMajor(x.baseAddress!, channels: c.inChannels, batch: c.batch, height: c.height, width: c.width)
                 output.withUnsafeMutableBufferPointer { runner.run(layer, input: tensor, output: $0.baseAddress!, epilogue: .biasReLU) }
@@ -98,20 +110,23 @@ import Testing
     @Test(arguments: [(5, 6, 1, 9, 11), (8, 3, 2, 7, 7), (128, 130, 1, 6, 5), (3, 4, 3, 1, 2), (16, 16, 2, 14, 14)], [1, 2])
     func winogradMatchesNaiveLoops(_ dims: (Int, Int, Int, Int, Int), threads: Int) {
         let (cin, cout, batch, height, width) = dims
-        let c = ConvolutionCase(inChannels: cin, outChannels: cout, kernel: 3, stride: 1, padding: 1, batch: batch, height: height, width: width)
+        let c = ConvolutionCase(
+            inChannels: cin, outChannels: cout, kernel: 3, stride: 1, padding: 1, batch: batch, height: height, width: width)
         let layer = Self.randomLayer(c, seed: 3)
         let input = Self.randomValues(batch * cin * height * width, seed: 5)
         let expected = Self.naiveConvolution(layer, input: input, batch: batch, height: height, width: width, relu: true)
         var x = Self.channelMajor(input, batch: batch, channels: cin, planeSize: height * width)
         let winograd = WinogradWeights(layer)
         let sizes = WinogradWeights.scratchSizes(inChannels: cin, outChannels: cout, batch: batch, height: height, width: width)
-        var v = [Float](repeating: .nan, count: sizes.input), m = [Float](repeating: .nan, count: sizes.product)
+        var v = [Float](repeating: .nan, count: sizes.input)
+        var m = [Float](repeating: .nan, count: sizes.product)
         var output = [Float](repeating: .nan, count: expected.count)
         x.withUnsafeMutableBufferPointer { x in
-            winograd.run(input: .channelMajor(x.baseAddress!, channels: cin, batch: batch, height: height, width: width),
-                         output: output.withUnsafeMutableBufferPointer { $0.baseAddress! },
-                         transformedInput: v.withUnsafeMutableBufferPointer { $0.baseAddress! },
-                         products: m.withUnsafeMutableBufferPointer { $0.baseAddress! }, loop: ParallelLoop(threads: threads))
+            winograd.run(
+                input: .channelMajor(x.baseAddress!, channels: cin, batch: batch, height: height, width: width),
+                output: output.withUnsafeMutableBufferPointer { $0.baseAddress! },
+                transformedInput: v.withUnsafeMutableBufferPointer { $0.baseAddress! },
+                products: m.withUnsafeMutableBufferPointer { $0.baseAddress! }, loop: ParallelLoop(threads: threads))
         }
         #expect(Self.relativeError(output, expected) < 1e-5, "\(c.testDescription)")
     }
@@ -120,7 +135,8 @@ import Testing
     func maxPoolMatchesNaiveLoops(_ dims: (Int, Int, Int, Int)) {
         let (channels, batch, height, width) = dims
         var x = Self.randomValues(channels * batch * height * width, seed: 9)
-        let outH = (height - 1) / 2 + 1, outW = (width - 1) / 2 + 1
+        let outH = (height - 1) / 2 + 1
+        let outW = (width - 1) / 2 + 1
         var expected = [Float](repeating: 0, count: channels * batch * outH * outW)
         for plane in 0..<channels * batch {
             for oy in 0..<outH {
@@ -128,7 +144,8 @@ import Testing
                     var best = -Float.infinity
                     for ky in 0..<3 {
                         for kx in 0..<3 {
-                            let y = 2 * oy - 1 + ky, xx = 2 * ox - 1 + kx
+                            let y = 2 * oy - 1 + ky
+                            let xx = 2 * ox - 1 + kx
                             if y >= 0, y < height, xx >= 0, xx < width { best = max(best, x[plane * height * width + y * width + xx]) }
                         }
                     }
@@ -139,8 +156,9 @@ import Testing
         var output = [Float](repeating: .nan, count: expected.count)
         x.withUnsafeMutableBufferPointer { x in
             output.withUnsafeMutableBufferPointer { out in
-                Kernels.maxPool3x3Stride2(.channelMajor(x.baseAddress!, channels: channels, batch: batch, height: height, width: width),
-                                          into: out.baseAddress!, loop: ParallelLoop(threads: 2))
+                Kernels.maxPool3x3Stride2(
+                    .channelMajor(x.baseAddress!, channels: channels, batch: batch, height: height, width: width),
+                    into: out.baseAddress!, loop: ParallelLoop(threads: 2))
             }
         }
         #expect(output == expected)
@@ -167,21 +185,29 @@ import Testing
 
     @Test func squeezeExcitationMatchesScalarTwin() {
         // Wide enough that both MLP layers split their rows over the two threads.
-        let channels = 160, hidden = 40, batch = 3, planeSize = 13
+        let channels = 160
+        let hidden = 40
+        let batch = 3
+        let planeSize = 13
         var random = SeededRandom(seed: 21)
-        let se = SqueezeExcitation(channels: channels, hidden: hidden,
-                                   reduceWeight: (0..<hidden * channels).map { _ in Float(random.normal()) },
-                                   reduceBias: (0..<hidden).map { _ in Float(random.normal()) },
-                                   expandWeight: (0..<channels * hidden).map { _ in Float(random.normal()) },
-                                   expandBias: (0..<channels).map { _ in Float(random.normal()) })
+        let se = SqueezeExcitation(
+            channels: channels, hidden: hidden,
+            reduceWeight: (0..<hidden * channels).map { _ in Float(random.normal()) },
+            reduceBias: (0..<hidden).map { _ in Float(random.normal()) },
+            expandWeight: (0..<channels * hidden).map { _ in Float(random.normal()) },
+            expandBias: (0..<channels).map { _ in Float(random.normal()) })
         let x = Self.randomValues(channels * batch * planeSize, seed: 22)
         let shortcut = Self.randomValues(channels * batch * planeSize, seed: 23)
 
         // Scalar twin: y = relu(x · σ(W2 relu(W1 mean(x) + b1) + b2) + shortcut), per image.
         var expected = [Float](repeating: 0, count: x.count)
         for n in 0..<batch {
-            let means = (0..<channels).map { c in (0..<planeSize).reduce(0.0) { $0 + Double(x[(c * batch + n) * planeSize + $1]) } / Double(planeSize) }
-            let h = (0..<hidden).map { r in max(0, (0..<channels).reduce(Double(se.reduceBias[r])) { $0 + Double(se.reduceWeight[r * channels + $1]) * means[$1] }) }
+            let means = (0..<channels).map { c in
+                (0..<planeSize).reduce(0.0) { $0 + Double(x[(c * batch + n) * planeSize + $1]) } / Double(planeSize)
+            }
+            let h = (0..<hidden).map { r in
+                max(0, (0..<channels).reduce(Double(se.reduceBias[r])) { $0 + Double(se.reduceWeight[r * channels + $1]) * means[$1] })
+            }
             for c in 0..<channels {
                 let z = (0..<hidden).reduce(Double(se.expandBias[c])) { $0 + Double(se.expandWeight[c * hidden + $1]) * h[$1] }
                 let scale = 1 / (1 + exp(-z))
@@ -193,21 +219,27 @@ import Testing
         }
 
         var y = x
-        var means = [Float](repeating: 0, count: channels * batch), hiddenScratch = [Float](repeating: 0, count: hidden * batch)
+        var means = [Float](repeating: 0, count: channels * batch)
+        var hiddenScratch = [Float](repeating: 0, count: hidden * batch)
         var scale = [Float](repeating: 0, count: channels * batch)
         let loop = ParallelLoop(threads: 2)
         y.withUnsafeMutableBufferPointer { y in
             Kernels.channelMeans(y.baseAddress!, channels: channels, batch: batch, planeSize: planeSize, into: &means, loop: loop)
             Kernels.squeezeExcitation(se, means: means, batch: batch, hidden: &hiddenScratch, scale: &scale, loop: loop)
-            Kernels.scaleAddReLU(y.baseAddress!, scale: scale, shortcut: shortcut, channels: channels, batch: batch, planeSize: planeSize, loop: loop)
+            Kernels.scaleAddReLU(
+                y.baseAddress!, scale: scale, shortcut: shortcut, channels: channels, batch: batch, planeSize: planeSize, loop: loop)
         }
         #expect(Self.relativeError(y, expected) < 1e-5)
     }
 
     @Test func globalPoolingAndClassifierMatchScalarTwin() {
-        let channels = 17, batch = 3, planeSize = 10, classes = 150  // classes split over two threads
+        let channels = 17
+        let batch = 3
+        let planeSize = 10
+        let classes = 150  // classes split over two threads
         let x = Self.randomValues(channels * batch * planeSize, seed: 31)
-        let weight = Self.randomValues(classes * channels, seed: 32), bias = Self.randomValues(classes, seed: 33)
+        let weight = Self.randomValues(classes * channels, seed: 32)
+        let bias = Self.randomValues(classes, seed: 33)
         var expected = [Float](repeating: 0, count: batch * classes)
         for n in 0..<batch {
             for k in 0..<classes {
@@ -219,9 +251,12 @@ import Testing
                 expected[n * classes + k] = Float(sum)
             }
         }
-        var means = [Float](repeating: 0, count: channels * batch), logits = [Float](repeating: .nan, count: batch * classes)
+        var means = [Float](repeating: 0, count: channels * batch)
+        var logits = [Float](repeating: .nan, count: batch * classes)
         Kernels.channelMeans(x, channels: channels, batch: batch, planeSize: planeSize, into: &means, loop: ParallelLoop(threads: 1))
-        Kernels.classifier(features: means, batch: batch, featureCount: channels, weight: weight, bias: bias, classes: classes, into: &logits, loop: ParallelLoop(threads: 2))
+        Kernels.classifier(
+            features: means, batch: batch, featureCount: channels, weight: weight, bias: bias, classes: classes, into: &logits,
+            loop: ParallelLoop(threads: 2))
         #expect(Self.relativeError(logits, expected) < 1e-5)
     }
 }

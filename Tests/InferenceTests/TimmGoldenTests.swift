@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Inference
 
 /// The tiny timm-made SE-ResNet against timm's own logits.
@@ -15,7 +16,9 @@ import Testing
     }
 
     static var goldenImages: [String] {
-        let manifest = try! JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.tinyModel.appendingPathComponent("golden.json"))) as! [String: Any]
+        let manifest =
+            try! JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.tinyModel.appendingPathComponent("golden.json")))
+            as! [String: Any]
         return (manifest["images"] as! [String: Any]).keys.sorted()
     }
 
@@ -30,7 +33,9 @@ import Testing
     }
 
     @Test func weightsHashMatchesTheFixtureManifest() throws {
-        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.tinyModel.appendingPathComponent("golden.json"))) as! [String: Any]
+        let manifest =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.tinyModel.appendingPathComponent("golden.json")))
+            as! [String: Any]
         #expect(Self.model.weightsSHA256 == manifest["weights_sha256"] as? String)
     }
 

@@ -1,31 +1,39 @@
 import Foundation
-import Testing
-@testable import HTTP
 import Imaging
+import Testing
+
+@testable import HTTP
 @testable import Inference
 @testable import Service
 
 /// Locates `../shared/fixtures` (or `$SHARED_FIXTURES`) from this source file.
 enum Fixtures {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
     static var root: URL {
         if let path = ProcessInfo.processInfo.environment["SHARED_FIXTURES"], !path.isEmpty { return URL(fileURLWithPath: path) }
         return packageRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures")
     }
-    static func image(_ name: String) -> [UInt8] { Array(FileManager.default.contents(atPath: root.appendingPathComponent("images/\(name)").path)!) }
+    static func image(_ name: String) -> [UInt8] {
+        Array(FileManager.default.contents(atPath: root.appendingPathComponent("images/\(name)").path)!)
+    }
     static let tinyModel = try! ModelDirectory(path: root.appendingPathComponent("tiny-seresnet").path).load()
-    static let labels = try! ClassLabels(contentsOfFile: packageRoot.appendingPathComponent("weights/imagenet-1k-labels.txt").path, expectedCount: 1000)
+    static let labels = try! ClassLabels(
+        contentsOfFile: packageRoot.appendingPathComponent("weights/imagenet-1k-labels.txt").path, expectedCount: 1000)
 }
 
 /// A request as the HTTP layer would hand it to a handler.
 func makeRequest(_ target: String, method: HTTPMethod = .post, headers: [(String, String)] = [], body: [UInt8] = []) -> HTTPRequest {
     let parts = target.split(separator: "?", maxSplits: 1)
-    let query = parts.count > 1 ? parts[1].split(separator: "&").map { pair -> (String, String) in
-        let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-        return (String(kv[0]), kv.count > 1 ? String(kv[1]) : "")
-    } : []
-    let head = HTTPRequestHead(method: method, target: target, path: String(parts[0]), query: QueryParameters(query), version: .http1_1,
-                               headers: HTTPHeaders(headers + [("Host", "test")]), framing: .contentLength(body.count), keepAlive: true, expectsContinue: false)
+    let query =
+        parts.count > 1
+        ? parts[1].split(separator: "&").map { pair -> (String, String) in
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            return (String(kv[0]), kv.count > 1 ? String(kv[1]) : "")
+        } : []
+    let head = HTTPRequestHead(
+        method: method, target: target, path: String(parts[0]), query: QueryParameters(query), version: .http1_1,
+        headers: HTTPHeaders(headers + [("Host", "test")]), framing: .contentLength(body.count), keepAlive: true, expectsContinue: false)
     return HTTPRequest(head: head, body: body, remoteAddress: "127.0.0.1:1")
 }
 
@@ -34,12 +42,15 @@ func respond(_ router: Router, _ request: HTTPRequest) -> HTTPResponse {
     switch router.match(method: request.method, path: request.path) {
     case .notFound:
         return ErrorResponses.response(for: HTTPServerError(.notFound, "no route"))
-    case let .methodNotAllowed(allowed):
+    case .methodNotAllowed(let allowed):
         return ErrorResponses.response(for: HTTPServerError(.methodNotAllowed, "wrong method", allowedMethods: allowed))
-    case let .found(route):
+    case .found(let route):
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var response: HTTPResponse?
-        route.handler(request) { response = $0; done.signal() }
+        route.handler(request) {
+            response = $0
+            done.signal()
+        }
         done.wait()
         return response!
     }
@@ -60,7 +71,8 @@ func errorCode(_ response: HTTPResponse) -> String? {
         var configuration = ServiceConfiguration()
         configuration.maxBatch = 4
         configuration.threads = 2
-        let service = try! ClassificationService(model: Fixtures.tinyModel, labels: Fixtures.labels, configuration: configuration, metrics: metrics)
+        let service = try! ClassificationService(
+            model: Fixtures.tinyModel, labels: Fixtures.labels, configuration: configuration, metrics: metrics)
         service.markReady()
         return service
     }()
@@ -72,18 +84,23 @@ func errorCode(_ response: HTTPResponse) -> String? {
     static let router = routes.makeRouter()
 
     static var goldenImages: [String] {
-        let manifest = try! JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.root.appendingPathComponent("tiny-seresnet/golden.json"))) as! [String: Any]
+        let manifest =
+            try! JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.root.appendingPathComponent("tiny-seresnet/golden.json")))
+            as! [String: Any]
         return (manifest["images"] as! [String: Any]).keys.sorted()
     }
 
     /// JPEG in, timm's top-5 out: decoding, preprocessing, batching and the engine together.
     @Test(arguments: goldenImages)
     func classifyReturnsTimmTop5(image: String) throws {
-        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.root.appendingPathComponent("tiny-seresnet/golden.json"))) as! [String: Any]
+        let manifest =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.root.appendingPathComponent("tiny-seresnet/golden.json")))
+            as! [String: Any]
         let golden = (manifest["images"] as! [String: Any])[image] as! [String: Any]
         let top5 = golden["top5"] as! [Int]
         let margin = golden["margin_5th_6th"] as! Double
-        let response = respond(Self.router, makeRequest("/classify", headers: [("Content-Type", "image/jpeg")], body: Fixtures.image(image)))
+        let response = respond(
+            Self.router, makeRequest("/classify", headers: [("Content-Type", "image/jpeg")], body: Fixtures.image(image)))
         #expect(response.status == .ok)
         let body = json(response)
         let predictions = body["predictions"] as! [[String: Any]]
@@ -108,8 +125,10 @@ func errorCode(_ response: HTTPResponse) -> String? {
         #expect(response.headers["X-Request-ID"]?.isEmpty == false)
     }
 
-    @Test(arguments: [("cat-wide-1600x300.jpg", 1600, 300), ("cat-small-40x30.jpg", 40, 30), ("astronaut-exif-orientation6.jpg", 512, 512),
-                      ("astronaut-large-4096x4096.jpg", 4096, 4096), ("one-pixel-1x1.jpg", 1, 1)])
+    @Test(arguments: [
+        ("cat-wide-1600x300.jpg", 1600, 300), ("cat-small-40x30.jpg", 40, 30), ("astronaut-exif-orientation6.jpg", 512, 512),
+        ("astronaut-large-4096x4096.jpg", 4096, 4096), ("one-pixel-1x1.jpg", 1, 1),
+    ])
     func imageSizeIsTheOriginalNotTheDecodedScale(_ name: String, _ width: Int, _ height: Int) {
         let body = json(respond(Self.router, makeRequest("/classify", body: Fixtures.image(name))))
         #expect(body["image"] as? [String: Int] == ["width": width, "height": height])
@@ -118,26 +137,33 @@ func errorCode(_ response: HTTPResponse) -> String? {
     @Test func multipartFileUnderAnyFieldName() {
         for field in ["file", "image", "upload"] {
             let boundary = "----seresnet\(field)"
-            var body = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n--\(boundary)\r\nContent-Disposition: form-data; name=\"\(field)\"; filename=\"cat.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n".utf8)
+            var body = Array(
+                "--\(boundary)\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n--\(boundary)\r\nContent-Disposition: form-data; name=\"\(field)\"; filename=\"cat.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n"
+                    .utf8)
             body += Fixtures.image("cat-baseline-420.jpg")
             body += Array("\r\n--\(boundary)--\r\n".utf8)
-            let response = respond(Self.router, makeRequest("/classify", headers: [("Content-Type", "multipart/form-data; boundary=\(boundary)")], body: body))
+            let response = respond(
+                Self.router, makeRequest("/classify", headers: [("Content-Type", "multipart/form-data; boundary=\(boundary)")], body: body))
             #expect(response.status == .ok, "field \(field)")
         }
     }
 
     @Test func declaredTypeDoesNotDecide() {
         // A JPEG declared as text is still a JPEG; a PNG declared as JPEG is still not.
-        #expect(respond(Self.router, makeRequest("/classify", headers: [("Content-Type", "text/plain")], body: Fixtures.image("cat-444.jpg"))).status == .ok)
-        let png = respond(Self.router, makeRequest("/classify", headers: [("Content-Type", "image/jpeg")], body: Fixtures.image("bad-png-named-jpg.jpg")))
+        #expect(
+            respond(Self.router, makeRequest("/classify", headers: [("Content-Type", "text/plain")], body: Fixtures.image("cat-444.jpg")))
+                .status == .ok)
+        let png = respond(
+            Self.router, makeRequest("/classify", headers: [("Content-Type", "image/jpeg")], body: Fixtures.image("bad-png-named-jpg.jpg")))
         #expect(png.status == .unsupportedMediaType)
     }
 
-    @Test(arguments: [
-        ("bad-empty.jpg", 400, "empty_body"), ("bad-not-an-image.jpg", 415, "unsupported_media_type"),
-        ("bad-png-named-jpg.jpg", 415, "unsupported_media_type"), ("bad-garbage-after-soi.jpg", 422, "corrupt_image"),
-        ("bad-header-only.jpg", 422, nil), ("bad-truncated-60pct.jpg", 422, nil), ("bad-bomb-65000x65000.jpg", 422, "image_too_large"),
-    ] as [(String, Int, String?)])
+    @Test(
+        arguments: [
+            ("bad-empty.jpg", 400, "empty_body"), ("bad-not-an-image.jpg", 415, "unsupported_media_type"),
+            ("bad-png-named-jpg.jpg", 415, "unsupported_media_type"), ("bad-garbage-after-soi.jpg", 422, "corrupt_image"),
+            ("bad-header-only.jpg", 422, nil), ("bad-truncated-60pct.jpg", 422, nil), ("bad-bomb-65000x65000.jpg", 422, "image_too_large"),
+        ] as [(String, Int, String?)])
     func badImagesGetTheRight4xx(_ name: String, _ status: Int, _ code: String?) {
         let response = respond(Self.router, makeRequest("/classify", body: Fixtures.image(name)))
         #expect(response.status.code == status, "\(name)")
@@ -149,15 +175,21 @@ func errorCode(_ response: HTTPResponse) -> String? {
 
     @Test func multipartProblemsAre400() {
         let noFile = Array("--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\nvalue\r\n--b--\r\n".utf8)
-        #expect(errorCode(respond(Self.router, makeRequest("/classify", headers: [("Content-Type", "multipart/form-data; boundary=b")], body: noFile))) == "missing_file")
+        #expect(
+            errorCode(
+                respond(Self.router, makeRequest("/classify", headers: [("Content-Type", "multipart/form-data; boundary=b")], body: noFile))
+            ) == "missing_file")
         let broken = Array("--b\r\nno headers end".utf8)
-        let response = respond(Self.router, makeRequest("/classify", headers: [("Content-Type", "multipart/form-data; boundary=b")], body: broken))
+        let response = respond(
+            Self.router, makeRequest("/classify", headers: [("Content-Type", "multipart/form-data; boundary=b")], body: broken))
         #expect(response.status == .badRequest)
         #expect(errorCode(response) == "invalid_multipart")
         // Only the exact media type is multipart: anything else is a body like any other, here not a JPEG.
-        let lookalike = respond(Self.router, makeRequest("/classify", headers: [("Content-Type", "multipart/form-datax; boundary=b")], body: noFile))
+        let lookalike = respond(
+            Self.router, makeRequest("/classify", headers: [("Content-Type", "multipart/form-datax; boundary=b")], body: noFile))
         #expect(lookalike.status == .unsupportedMediaType && errorCode(lookalike) == "unsupported_media_type")
-        let spaced = respond(Self.router, makeRequest("/classify", headers: [("Content-Type", " Multipart/Form-Data ; boundary=b")], body: noFile))
+        let spaced = respond(
+            Self.router, makeRequest("/classify", headers: [("Content-Type", " Multipart/Form-Data ; boundary=b")], body: noFile))
         #expect(errorCode(spaced) == "missing_file")
     }
 
@@ -191,7 +223,8 @@ func errorCode(_ response: HTTPResponse) -> String? {
         #expect(body["classes"] as? Int == 1000)
         #expect((body["architecture"] as? [String: Any])?["depths"] as? [Int] == [3, 4, 6, 3])
         #expect((body["preprocessing"] as? [String: Any])?["resize_shorter_side"] as? Int == 235)
-        #expect((body["weights"] as? [String: Any])?["sha256"] as? String == "25fcaab24568ebb97d7cc8276fa9f4550ef3b6f00888b3f2b11207ee792cb5bd")
+        #expect(
+            (body["weights"] as? [String: Any])?["sha256"] as? String == "25fcaab24568ebb97d7cc8276fa9f4550ef3b6f00888b3f2b11207ee792cb5bd")
         #expect((body["serving"] as? [String: Any])?["max_batch"] as? Int == 4)
     }
 
@@ -206,15 +239,19 @@ func errorCode(_ response: HTTPResponse) -> String? {
 
     @Test func metricsExposition() {
         _ = respond(Self.router, makeRequest("/classify", body: Fixtures.image("cat-baseline-420.jpg")))
-        Self.routes.record(ResponseLog(method: "POST", path: "/classify", route: "/classify", status: 200, errorCode: nil, bytesIn: 1, bytesOut: 2,
-                                       duration: .milliseconds(3), remoteAddress: "x", requestHeaders: HTTPHeaders()))
+        Self.routes.record(
+            ResponseLog(
+                method: "POST", path: "/classify", route: "/classify", status: 200, errorCode: nil, bytesIn: 1, bytesOut: 2,
+                duration: .milliseconds(3), remoteAddress: "x", requestHeaders: HTTPHeaders()))
         let response = respond(Self.router, makeRequest("/metrics", method: .get))
         #expect(response.headers["Content-Type"]?.hasPrefix("text/plain; version=0.0.4") == true)
         let text = String(decoding: response.body, as: UTF8.self)
-        for name in ["seresnet_http_requests_total{route=\"/classify\",status=\"200\"}", "seresnet_http_request_duration_seconds_bucket",
-                     "seresnet_queue_wait_seconds_bucket", "seresnet_decode_seconds_bucket", "seresnet_preprocess_seconds_bucket",
-                     "seresnet_inference_seconds_bucket", "seresnet_batch_size_bucket", "seresnet_requests_in_flight", "seresnet_queue_depth",
-                     "seresnet_images_classified_total", "process_resident_memory_bytes", "process_start_time_seconds"] {
+        for name in [
+            "seresnet_http_requests_total{route=\"/classify\",status=\"200\"}", "seresnet_http_request_duration_seconds_bucket",
+            "seresnet_queue_wait_seconds_bucket", "seresnet_decode_seconds_bucket", "seresnet_preprocess_seconds_bucket",
+            "seresnet_inference_seconds_bucket", "seresnet_batch_size_bucket", "seresnet_requests_in_flight", "seresnet_queue_depth",
+            "seresnet_images_classified_total", "process_resident_memory_bytes", "process_start_time_seconds",
+        ] {
             #expect(text.contains(name), "\(name)")
         }
     }
@@ -259,14 +296,19 @@ func errorCode(_ response: HTTPResponse) -> String? {
         var configuration = ServiceConfiguration()
         configuration.threads = 2
         adjust(&configuration)
-        let service = try! ClassificationService(model: Fixtures.tinyModel, labels: Fixtures.labels, configuration: configuration,
-                                                 metrics: ServiceMetrics(maxBatch: configuration.maxBatch))
+        let service = try! ClassificationService(
+            model: Fixtures.tinyModel, labels: Fixtures.labels, configuration: configuration,
+            metrics: ServiceMetrics(maxBatch: configuration.maxBatch))
         service.markReady()
         return service
     }
 
     @Test func concurrentRequestsShareBatchesAndGetTheirOwnAnswers() {
-        let service = Self.service { $0.maxBatch = 4; $0.maxBatchDelay = .seconds(60); $0.engines = 1 }
+        let service = Self.service {
+            $0.maxBatch = 4
+            $0.maxBatchDelay = .seconds(60)
+            $0.engines = 1
+        }
         defer { service.stop() }
         let names = ["cat-baseline-420.jpg", "coffee-gray.jpg", "astronaut-restart.jpg", "cat-cmyk.jpg", "cat-444.jpg", "coffee-422.jpg"]
         let images = names.map { Fixtures.image($0) }
@@ -294,7 +336,11 @@ func errorCode(_ response: HTTPResponse) -> String? {
     }
 
     @Test(arguments: [1, 2]) func decodingAndInferenceStayWithinTheCores(engines: Int) {
-        let service = Self.service { $0.threads = 2; $0.engines = engines; $0.maxBatch = 2 }
+        let service = Self.service {
+            $0.threads = 2
+            $0.engines = engines
+            $0.maxBatch = 2
+        }
         defer { service.stop() }
         let names = ["cat-baseline-420.jpg", "coffee-gray.jpg", "astronaut-restart.jpg", "cat-cmyk.jpg", "cat-444.jpg", "coffee-422.jpg"]
         let group = DispatchGroup()
@@ -318,8 +364,9 @@ func errorCode(_ response: HTTPResponse) -> String? {
         // first was admitted (a delay counted from the oldest admission would have split them).
         let metrics = ServiceMetrics(maxBatch: 4)
         let engine = InferenceEngine(network: Fixtures.tinyModel.network, inputHeight: 32, inputWidth: 32, maxBatch: 4, threads: 1)
-        let scheduler = BatchScheduler(engines: [engine], maxBatch: 4, maxBatchDelay: .milliseconds(500), maxQueue: 8,
-                                       requestTimeout: .seconds(60), metrics: metrics)
+        let scheduler = BatchScheduler(
+            engines: [engine], maxBatch: 4, maxBatchDelay: .milliseconds(500), maxQueue: 8,
+            requestTimeout: .seconds(60), metrics: metrics)
         defer { scheduler.stop() }
         let sizes = BatchSizes()
         let done = DispatchGroup()
@@ -327,17 +374,21 @@ func errorCode(_ response: HTTPResponse) -> String? {
         for i in 0..<4 {
             if i > 0 { usleep(200_000) }
             done.enter()
-            scheduler.submit(InferenceJob(tensor: [Float](repeating: 0.1, count: 3 * 32 * 32), topK: 1, admitted: .now) { result in
-                sizes.append((try? result.get())?.batchSize ?? 0)
-                done.leave()
-            })
+            scheduler.submit(
+                InferenceJob(tensor: [Float](repeating: 0.1, count: 3 * 32 * 32), topK: 1, admitted: .now) { result in
+                    sizes.append((try? result.get())?.batchSize ?? 0)
+                    done.leave()
+                })
         }
         done.wait()
         #expect(sizes.all == [4, 4, 4, 4])
     }
 
     @Test func twoEnginesServeTheSameAnswers() {
-        let service = Self.service { $0.engines = 2; $0.maxBatch = 2 }
+        let service = Self.service {
+            $0.engines = 2
+            $0.maxBatch = 2
+        }
         defer { service.stop() }
         let one = try! service.classifySynchronously(Fixtures.image("cat-baseline-420.jpg"), topK: 5).get()
         #expect(one.predictions.map(\.index) == [818, 781, 830, 91, 824])
@@ -346,11 +397,15 @@ func errorCode(_ response: HTTPResponse) -> String? {
     @Test func fullQueueRefusesWithRetryAfter() {
         let metrics = ServiceMetrics(maxBatch: 1)
         let engine = InferenceEngine(network: Fixtures.tinyModel.network, inputHeight: 32, inputWidth: 32, maxBatch: 1, threads: 1)
-        let scheduler = BatchScheduler(engines: [engine], maxBatch: 1, maxBatchDelay: .zero, maxQueue: 2, requestTimeout: .seconds(1), metrics: metrics)
+        let scheduler = BatchScheduler(
+            engines: [engine], maxBatch: 1, maxBatchDelay: .zero, maxQueue: 2, requestTimeout: .seconds(1), metrics: metrics)
         defer { scheduler.stop() }
         #expect(scheduler.admit() == nil)
         #expect(scheduler.admit() == nil)
-        guard case let .overloaded(retryAfter, limit)? = scheduler.admit() else { Issue.record("third admission accepted"); return }
+        guard case .overloaded(let retryAfter, let limit)? = scheduler.admit() else {
+            Issue.record("third admission accepted")
+            return
+        }
         #expect(retryAfter >= 1 && limit == 2)
         let response = ErrorResponses.response(for: ServiceError.overloaded(retryAfterSeconds: retryAfter, queueLimit: limit))
         #expect(response.status == .serviceUnavailable)
@@ -363,9 +418,14 @@ func errorCode(_ response: HTTPResponse) -> String? {
         let service = Self.service { $0.requestTimeout = .nanoseconds(1) }
         defer { service.stop() }
         let result = service.classifySynchronously(Fixtures.image("cat-444.jpg"), topK: 5)
-        guard case let .failure(.queueTimeout(_, limit)) = result else { Issue.record("got \(result)"); return }
+        guard case .failure(.queueTimeout(_, let limit)) = result else {
+            Issue.record("got \(result)")
+            return
+        }
         #expect(limit == 0)
-        #expect(ErrorResponses.response(for: ServiceError.queueTimeout(waitedMilliseconds: 5, limitMilliseconds: 0)).status == .serviceUnavailable)
+        #expect(
+            ErrorResponses.response(for: ServiceError.queueTimeout(waitedMilliseconds: 5, limitMilliseconds: 0)).status
+                == .serviceUnavailable)
     }
 
     @Test func softmaxTopKMatchesNaive() {
