@@ -20,8 +20,8 @@ RUN apt-get update -q \
 ARG SWIFTPM_GITHUB_MIRROR=
 RUN if [ -n "$SWIFTPM_GITHUB_MIRROR" ]; then git config --global url."$SWIFTPM_GITHUB_MIRROR".insteadOf https://github.com/; fi
 WORKDIR /src
-# Dependencies first: this layer is reused until Package.swift changes.
-COPY Package.swift ./
+# Dependencies first, at the versions Package.resolved pins: this layer is reused until either file changes.
+COPY Package.swift Package.resolved ./
 RUN swift package resolve
 COPY . .
 # The Swift runtime and Foundation are linked in, so the runtime image needs no Swift toolchain. The symbol

@@ -6,6 +6,9 @@ export SHARED_FIXTURES=${SHARED_FIXTURES:-$(cd .. && pwd)/shared/fixtures}
 
 step() { printf '\n== %s\n' "$*"; }
 
+step "formatting (swift format lint --strict, configuration in .swift-format)"
+swift format lint --strict --recursive Package.swift Sources Tests Fuzz Benchmarks scripts/*.swift
+
 step "release build"
 swift build -c release
 
