@@ -2,7 +2,7 @@
 import PackageDescription
 
 // One target per concern, dependencies flowing one way (see README "Layout"):
-// CJPEG/CBLAS/CCrypto (C) → Imaging / Inference / HTTP → Service → seresnet (executable).
+// CJPEG/CBLAS/CCrypto/CKernels (C) → Imaging / Inference / HTTP → Service → seresnet (executable).
 
 /// Kernels and parsers are hot loops over raw buffers: compile them with full optimization even in debug
 /// builds so `swift test` stays fast, and without exclusivity checks in the inner loops.
@@ -27,11 +27,15 @@ let package = Package(
             linkerSettings: [.linkedLibrary("jpeg")]
         ),
         .systemLibrary(name: "CBLAS"),
+        // The engine's AVX2/AVX-512 kernels. Each function carries its own target attribute and the engine picks
+        // one at run time, so no -march flag: the binary runs on any x86-64 CPU. -O3 in debug builds too, so
+        // `swift test` runs them at full speed.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .systemLibrary(name: "CCrypto"),
 
         .target(name: "HTTP", swiftSettings: hotLoops),
         .target(name: "Imaging", dependencies: ["CJPEG"], swiftSettings: hotLoops),
-        .target(name: "Inference", dependencies: ["CBLAS", "CCrypto"], swiftSettings: hotLoops),
+        .target(name: "Inference", dependencies: ["CBLAS", "CCrypto", "CKernels"], swiftSettings: hotLoops),
         .target(
             name: "Service",
             dependencies: [
@@ -53,7 +57,7 @@ let package = Package(
 
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
-        .testTarget(name: "InferenceTests", dependencies: ["Inference", "CBLAS"]),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "CBLAS", "CKernels"]),
         .testTarget(name: "ServiceTests", dependencies: ["Service", "HTTP", "Imaging", "Inference"]),
     ],
     swiftLanguageModes: [.v5]

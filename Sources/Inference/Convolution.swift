@@ -1,13 +1,67 @@
 import CBLAS
 
-/// Runs convolutions as GEMMs split over the engine's threads, with the bias/ReLU epilogue fused per tile.
+/// How one convolution runs, decided once when the engine is planned: the engine's packed-weight GEMM
+/// (`PackedMatrix`, the plan's own copy of the weights in the micro-kernel's order) or OpenBLAS's sgemm on the
+/// model's weights. Either way the input is the channel-major activation itself (1×1 stride 1) or patches
+/// unfolded tile by tile (`ConvolutionRunner`).
+final class ConvolutionPlan: @unchecked Sendable {
+    let layer: ConvolutionLayer
+    /// nil: OpenBLAS.
+    let packed: PackedMatrix?
+
+    init(_ layer: ConvolutionLayer, instructionSet: KernelInstructionSet?) {
+        self.layer = layer
+        let shape = layer.shape
+        packed = instructionSet.map { isa in
+            layer.weights.withUnsafeBufferPointer {
+                PackedMatrix(
+                    $0.baseAddress!, rows: shape.outChannels, columns: shape.inChannels * shape.kernel * shape.kernel, bias: layer.bias,
+                    instructionSet: isa)
+            }
+        }
+    }
+
+    /// What `seresnet bench --profile` and `/v1/model` report, e.g. "1×1 direct, AVX-512 GEMM".
+    var algorithm: String {
+        let shape = layer.shape
+        let input = shape.kernel == 1 ? (shape.stride == 1 ? "1×1 direct" : "1×1 stride \(shape.stride) subsample") : "im2col tiles"
+        return "\(input), \(packed.map { "\($0.instructionSet.rawValue) packed GEMM" } ?? "OpenBLAS sgemm")"
+    }
+
+    /// c[r, 0..<n] = act(bias[r] + Σ_k W[r, k] · b[k, 0..<n]) for share `part` of `parts` of the output rows (whole
+    /// micro-kernel panels with packed weights). `c` points at row 0; b rows `ldb` apart, c rows `ldc` apart.
+    func multiply(
+        part: Int, of parts: Int, n: Int, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, relu: Bool,
+        scratch: UnsafeMutablePointer<Float>
+    ) {
+        if let packed {
+            let panels = packed.panels * part / parts..<packed.panels * (part + 1) / parts
+            packed.multiply(panels: panels, n: n, b: b, ldb: ldb, c: c, ldc: ldc, relu: relu, scratch: scratch)
+            return
+        }
+        let shape = layer.shape
+        let k = shape.inChannels * shape.kernel * shape.kernel
+        let rows = shape.outChannels * part / parts..<shape.outChannels * (part + 1) / parts
+        layer.weights.withUnsafeBufferPointer { weights in
+            layer.bias.withUnsafeBufferPointer { bias in
+                // The bias pre-fills C and OpenBLAS accumulates onto it (β = 1 also spares its pass zeroing C).
+                Kernels.fillRows(c, rows: rows, width: n, leadingDimension: ldc, values: bias.baseAddress!)
+                Kernels.gemm(
+                    m: rows.count, n: n, k: k, a: weights.baseAddress! + rows.lowerBound * k, lda: k, b: b, ldb: ldb,
+                    c: c + rows.lowerBound * ldc, ldc: ldc, accumulate: true)
+                if relu { Kernels.relu(c, rows: rows, width: n, leadingDimension: ldc) }
+            }
+        }
+    }
+}
+
+/// Runs planned convolutions as GEMMs split over the engine's threads, with the bias/ReLU epilogue fused.
 ///
-/// OpenBLAS is kept single-threaded and the engine parallelizes itself: each thread takes a contiguous share
-/// of the output columns (pixels), unfolds patches for a tile of at most `tileWidth` columns into its own
-/// scratch (small enough to stay in L2), multiplies into an output tile pre-filled with the bias (β = 1, so
-/// OpenBLAS skips its separate pass zeroing C), and applies ReLU while the tile is still in cache. That avoids OpenBLAS's worker threads spinning against ours (no oversubscription) and the
-/// memory traffic of a whole-layer im2col buffer. Layers with too few columns to split (late stages at
-/// batch 1) are split over output channels instead.
+/// The engine parallelizes itself (OpenBLAS stays single-threaded, so its workers never spin against ours):
+/// each thread takes a contiguous share of the output columns (pixels), unfolds patches for a tile of at most
+/// `tileWidth` columns into its own scratch (small enough to stay in L2) and multiplies them; a 1×1 stride-1
+/// convolution reads the channel-major activation directly. Layers with too few columns to split (late stages
+/// at batch 1) are split over output channels instead, so each thread reads only its share of the weights.
 struct ConvolutionRunner {
     static let tileWidth = 256
     /// Below this many columns per thread, output channels are split instead of columns.
@@ -18,6 +72,8 @@ struct ConvolutionRunner {
     /// threads × maxPatchRows × tileWidth floats.
     private let scratch: UnsafeMutablePointer<Float>
     private let scratchPerThread: Int
+    /// threads × `PackedMatrix.scratchFloats`: where the packed GEMM packs its input panels.
+    private let packScratch: UnsafeMutablePointer<Float>
 
     enum Epilogue { case bias, biasReLU }
 
@@ -26,88 +82,79 @@ struct ConvolutionRunner {
         scratchPerThread = maxPatchRows * Self.tileWidth
         scratch = .allocate(capacity: loop.threads * scratchPerThread)
         scratch.initialize(repeating: 0, count: loop.threads * scratchPerThread)
+        packScratch = .allocate(capacity: loop.threads * PackedMatrix.scratchFloats)
+        packScratch.initialize(repeating: 0, count: loop.threads * PackedMatrix.scratchFloats)
     }
 
-    func deallocate() { scratch.deallocate() }
+    func deallocate() {
+        scratch.deallocate()
+        packScratch.deallocate()
+    }
+
+    /// Thread `part`'s scratch for `PackedMatrix.multiply`.
+    func packScratch(_ part: Int) -> UnsafeMutablePointer<Float> { packScratch + part * PackedMatrix.scratchFloats }
 
     /// output (Cout, N·Ho·Wo) = W (Cout, Cin·k·k) ∗ input + bias, ReLU if asked.
-    func run(_ layer: ConvolutionLayer, input: PlanarTensor, output: UnsafeMutablePointer<Float>, epilogue: Epilogue) {
-        let shape = layer.shape
+    func run(_ plan: ConvolutionPlan, input: PlanarTensor, output: UnsafeMutablePointer<Float>, epilogue: Epilogue) {
+        let shape = plan.layer.shape
         let outH = shape.outputSide(input.height)
         let outW = shape.outputSide(input.width)
         let columns = input.batch * outH * outW
         let k = shape.inChannels * shape.kernel * shape.kernel
         // A 1×1 stride-1 convolution on a channel-major tensor reads its input as the GEMM operand directly.
         let direct = shape.kernel == 1 && shape.stride == 1 && input.channelStride == input.columns
-        layer.weights.withUnsafeBufferPointer { weightBuffer in
-            layer.bias.withUnsafeBufferPointer { biasBuffer in
-                let weights = weightBuffer.baseAddress!
-                let bias = biasBuffer.baseAddress!
-                let relu = epilogue == .biasReLU
+        let relu = epilogue == .biasReLU
 
-                func columnShare(_ part: Int, of parts: Int) {
-                    // Shares are multiples of 16 columns so GEMM micro-tiles stay whole.
-                    let unit = 16
-                    let units = (columns + unit - 1) / unit
-                    let start = min(columns, units * part / parts * unit)
-                    let end = min(columns, units * (part + 1) / parts * unit)
-                    let tile = scratch + part * scratchPerThread
-                    var j = start
-                    while j < end {
-                        let width = min(Self.tileWidth, end - j)
-                        let operand: UnsafePointer<Float>
-                        let ldb: Int
-                        if direct {
-                            operand = UnsafePointer(input.data + j)
-                            ldb = columns
-                        } else {
-                            fillPatches(
-                                shape, input: input, outH: outH, outW: outW, rows: 0..<k, columns: j..<j + width, into: tile,
-                                leadingDimension: width)
-                            operand = UnsafePointer(tile)
-                            ldb = width
-                        }
-                        Kernels.fillRows(output + j, rows: 0..<shape.outChannels, width: width, leadingDimension: columns, values: bias)
-                        Kernels.gemm(
-                            m: shape.outChannels, n: width, k: k, a: weights, lda: k, b: operand, ldb: ldb, c: output + j, ldc: columns,
-                            accumulate: true)
-                        if relu { Kernels.relu(output + j, rows: 0..<shape.outChannels, width: width, leadingDimension: columns) }
-                        j += width
-                    }
-                }
+        func columnShare(_ part: Int, of parts: Int) {
+            // Shares are multiples of 32 columns so micro-kernel tiles stay whole.
+            let unit = 32
+            let units = (columns + unit - 1) / unit
+            let start = min(columns, units * part / parts * unit)
+            let end = min(columns, units * (part + 1) / parts * unit)
+            if direct {
+                plan.multiply(
+                    part: 0, of: 1, n: end - start, b: input.data + start, ldb: columns, c: output + start, ldc: columns, relu: relu,
+                    scratch: packScratch(part))
+                return
+            }
+            let tile = scratch + part * scratchPerThread
+            var j = start
+            while j < end {
+                let width = min(Self.tileWidth, end - j)
+                fillPatches(
+                    shape, input: input, outH: outH, outW: outW, rows: 0..<k, columns: j..<j + width, into: tile, leadingDimension: width)
+                plan.multiply(
+                    part: 0, of: 1, n: width, b: tile, ldb: width, c: output + j, ldc: columns, relu: relu, scratch: packScratch(part))
+                j += width
+            }
+        }
 
-                if threads == 1 {
-                    columnShare(0, of: 1)
-                } else if !(columns < threads * Self.minimumColumnsPerThread
-                    || (columns <= threads * Self.tileWidth && shape.outChannels >= columns))
-                    || shape.outChannels < threads * 16
-                {
-                    loop.forEachPart(threads) { columnShare($0, of: threads) }
-                } else {
-                    // Few columns, or more weights than pixels (late stages at small batches): unfold all columns once
-                    // (rows split over threads), then split output channels, so each thread packs only its share
-                    // of the weights instead of all of them.
-                    let operand: UnsafePointer<Float>
-                    if direct {
-                        operand = UnsafePointer(input.data)
-                    } else {
-                        loop.forEachPart(threads) { part in
-                            let rows = k * part / threads..<k * (part + 1) / threads
-                            fillPatches(
-                                shape, input: input, outH: outH, outW: outW, rows: rows, columns: 0..<columns,
-                                into: scratch + rows.lowerBound * columns, leadingDimension: columns)
-                        }
-                        operand = UnsafePointer(scratch)
-                    }
-                    loop.forEachPart(threads) { part in
-                        let rows = shape.outChannels * part / threads..<shape.outChannels * (part + 1) / threads
-                        Kernels.fillRows(output, rows: rows, width: columns, leadingDimension: columns, values: bias)
-                        Kernels.gemm(
-                            m: rows.count, n: columns, k: k, a: weights + rows.lowerBound * k, lda: k, b: operand, ldb: columns,
-                            c: output + rows.lowerBound * columns, ldc: columns, accumulate: true)
-                        if relu { Kernels.relu(output, rows: rows, width: columns, leadingDimension: columns) }
-                    }
+        if threads == 1 {
+            columnShare(0, of: 1)
+        } else if !(columns < threads * Self.minimumColumnsPerThread
+            || (columns <= threads * Self.tileWidth && shape.outChannels >= columns))
+            || shape.outChannels < threads * 16
+        {
+            loop.forEachPart(threads) { columnShare($0, of: threads) }
+        } else {
+            // Few columns, or more weights than pixels (late stages at small batches): unfold all columns once
+            // (rows split over threads), then split output channels, so each thread reads only its share of the weights.
+            let operand: UnsafePointer<Float>
+            if direct {
+                operand = UnsafePointer(input.data)
+            } else {
+                loop.forEachPart(threads) { part in
+                    let rows = k * part / threads..<k * (part + 1) / threads
+                    fillPatches(
+                        shape, input: input, outH: outH, outW: outW, rows: rows, columns: 0..<columns,
+                        into: scratch + rows.lowerBound * columns, leadingDimension: columns)
                 }
+                operand = UnsafePointer(scratch)
+            }
+            loop.forEachPart(threads) { part in
+                plan.multiply(
+                    part: part, of: threads, n: columns, b: operand, ldb: columns, c: output, ldc: columns, relu: relu,
+                    scratch: packScratch(part))
             }
         }
     }

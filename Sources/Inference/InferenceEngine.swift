@@ -9,6 +9,8 @@ import Foundation
 /// over all images; the input slots are ordinary (N, 3, H, W) images for the image pipeline to fill.
 public final class InferenceEngine {
     public let network: SEResNet
+    /// Each convolution's algorithm and packed weights (shared with other engines of the same network).
+    public let plan: NetworkPlan
     public let maxBatch: Int
     public let inputHeight: Int
     public let inputWidth: Int
@@ -26,10 +28,22 @@ public final class InferenceEngine {
     private let logits: UnsafeMutablePointer<Float>
     private let workspace: Workspace
 
-    /// Plans geometry and allocates the workspace. `threads` sets OpenBLAS's (process-wide) thread count too.
-    public init(network: SEResNet, inputHeight: Int, inputWidth: Int, maxBatch: Int, threads: Int) {
+    /// Plans `network` for `kernels` (packing its weights), then as `init(plan:…)`.
+    public convenience init(
+        network: SEResNet, inputHeight: Int, inputWidth: Int, maxBatch: Int, threads: Int, kernels: KernelSelection = .auto
+    ) {
+        self.init(
+            plan: NetworkPlan(network: network, kernels: kernels), inputHeight: inputHeight, inputWidth: inputWidth, maxBatch: maxBatch,
+            threads: threads)
+    }
+
+    /// Plans geometry and allocates the workspace. OpenBLAS is set to one thread (process-wide): the engine
+    /// splits every GEMM over its own `threads`.
+    public init(plan: NetworkPlan, inputHeight: Int, inputWidth: Int, maxBatch: Int, threads: Int) {
         precondition(maxBatch >= 1 && threads >= 1 && inputHeight >= 1 && inputWidth >= 1)
+        let network = plan.network
         self.network = network
+        self.plan = plan
         self.maxBatch = maxBatch
         self.inputHeight = inputHeight
         self.inputWidth = inputWidth
@@ -41,7 +55,7 @@ public final class InferenceEngine {
         input = .allocate(capacity: maxBatch * architecture.inputChannels * inputHeight * inputWidth)
         input.initialize(repeating: 0, count: maxBatch * architecture.inputChannels * inputHeight * inputWidth)
         logits = .allocate(capacity: maxBatch * architecture.numClasses)
-        workspace = Workspace(network: network, height: inputHeight, width: inputWidth, batch: maxBatch)
+        workspace = Workspace(plan: plan, height: inputHeight, width: inputWidth, batch: maxBatch)
         convolutions = ConvolutionRunner(loop: loop, maxPatchRows: Self.maxPatchRows(network, maxBatch: maxBatch))
         multiplyAccumulatesByPart = Self.multiplyAccumulatesByPart(network, height: inputHeight, width: inputWidth)
         multiplyAccumulatesPerImage = multiplyAccumulatesByPart.values.reduce(0, +)
@@ -91,7 +105,7 @@ public final class InferenceEngine {
         let stemInput = PlanarTensor.imageMajor(input, channels: architecture.inputChannels, batch: n, height: height, width: width)
         height = network.stem.shape.outputSide(height)
         width = network.stem.shape.outputSide(width)
-        convolutions.run(network.stem, input: stemInput, output: w.t1, epilogue: .biasReLU)
+        convolutions.run(plan.stem, input: stemInput, output: w.t1, epilogue: .biasReLU)
         Kernels.maxPool3x3Stride2(
             .channelMajor(w.t1, channels: architecture.stemWidth, batch: n, height: height, width: width), into: w.x, loop: loop)
         height = (height - 1) / 2 + 1
@@ -100,28 +114,31 @@ public final class InferenceEngine {
 
         var current = w.x
         var next = w.y
-        for (stageIndex, stage) in network.stages.enumerated() {
+        for (stageIndex, stage) in plan.stages.enumerated() {
             let name = "layer\(stageIndex + 1)"
-            for block in stage {
+            for planned in stage {
+                let block = planned.block
                 let spec = block.spec
                 let x = PlanarTensor.channelMajor(current, channels: spec.inChannels, batch: n, height: height, width: width)
                 let outHeight = block.conv2.shape.outputSide(height)
                 let outWidth = block.conv2.shape.outputSide(width)
 
                 // conv1 1×1 + BN + ReLU: (Cin, N, H, W) → (width, N, H, W)
-                convolutions.run(block.conv1, input: x, output: w.t1, epilogue: .biasReLU)
+                convolutions.run(planned.conv1, input: x, output: w.t1, epilogue: .biasReLU)
                 profile?.mark("\(name) conv1")
                 // conv2 3×3/stride + BN + ReLU: → (width, N, H/s, W/s)
                 let t1 = PlanarTensor.channelMajor(w.t1, channels: spec.width, batch: n, height: height, width: width)
-                if let winograd = block.conv2Winograd, winograd.pays(batch: n, height: height, width: width) {
-                    winograd.run(input: t1, output: w.t2, transformedInput: w.winogradInput, products: w.winogradProducts, loop: loop)
+                if let winograd = planned.winograd, winograd.pays(batch: n, height: height, width: width) {
+                    winograd.run(
+                        input: t1, output: w.t2, transformedInput: w.winogradInput, products: w.winogradProducts, loop: loop,
+                        packScratch: convolutions.packScratch)
                 } else {
-                    convolutions.run(block.conv2, input: t1, output: w.t2, epilogue: .biasReLU)
+                    convolutions.run(planned.conv2, input: t1, output: w.t2, epilogue: .biasReLU)
                 }
                 profile?.mark("\(name) conv2")
                 // conv3 1×1 + BN: → (Cout, N, H/s, W/s)
                 convolutions.run(
-                    block.conv3, input: .channelMajor(w.t2, channels: spec.width, batch: n, height: outHeight, width: outWidth),
+                    planned.conv3, input: .channelMajor(w.t2, channels: spec.width, batch: n, height: outHeight, width: outWidth),
                     output: next, epilogue: .bias)
                 profile?.mark("\(name) conv3")
                 // SE: channel means → MLP → per-(channel, image) scale
@@ -135,7 +152,7 @@ public final class InferenceEngine {
                 }
                 // shortcut: identity, or 1×1/stride conv + BN
                 var shortcut = UnsafePointer(current)
-                if let downsample = block.downsample {
+                if let downsample = planned.downsample {
                     convolutions.run(downsample, input: x, output: w.shortcut, epilogue: .bias)
                     shortcut = UnsafePointer(w.shortcut)
                     profile?.mark("\(name) downsample")
@@ -217,7 +234,8 @@ private struct Workspace {
     /// (C, N) channel means, SE hidden activations and SE scales.
     let means, hidden, scale: UnsafeMutablePointer<Float>
 
-    init(network: SEResNet, height: Int, width: Int, batch: Int) {
+    init(plan: NetworkPlan, height: Int, width: Int, batch: Int) {
+        let network = plan.network
         var activation = 0
         var intermediate = 0
         var shortcutSize = 0
@@ -232,8 +250,9 @@ private struct Workspace {
         h = (h - 1) / 2 + 1
         w = (w - 1) / 2 + 1
         activation = stem.outChannels * h * w
-        for block in network.stages.joined() {
-            let spec = block.spec
+        for planned in plan.stages.joined() {
+            let spec = planned.block.spec
+            let block = planned.block
             let oh = block.conv2.shape.outputSide(h)
             let ow = block.conv2.shape.outputSide(w)
             intermediate = max(intermediate, spec.width * h * w)
@@ -241,7 +260,7 @@ private struct Workspace {
             if spec.hasDownsample { shortcutSize = max(shortcutSize, spec.outChannels * oh * ow) }
             channels = max(channels, spec.outChannels)
             hiddenSize = max(hiddenSize, spec.seWidth ?? 1)
-            if block.conv2Winograd != nil {
+            if planned.winograd != nil {
                 let sizes = WinogradWeights.scratchSizes(inChannels: spec.width, outChannels: spec.width, batch: 1, height: h, width: w)
                 winogradIn = max(winogradIn, sizes.input)
                 winogradOut = max(winogradOut, sizes.product)

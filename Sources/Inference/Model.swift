@@ -26,8 +26,6 @@ public struct Bottleneck: Sendable {
     public let conv3: ConvolutionLayer
     public let downsample: ConvolutionLayer?
     public let squeezeExcitation: SqueezeExcitation?
-    /// conv2 laid out for Winograd F(2×2, 3×3) when it has stride 1 (the engine's fast path).
-    public let conv2Winograd: WinogradWeights?
 }
 
 /// A loaded (SE-)ResNet: immutable, BatchNorm folded into the convolutions, ready for `InferenceEngine`.
@@ -94,8 +92,7 @@ public struct SEResNet: Sendable {
                         downsample: spec.hasDownsample
                             ? try reader.foldedConvolution("\(p).downsample.0", batchNorm: "\(p).downsample.1", shape: spec.downsample)
                             : nil,
-                        squeezeExcitation: se,
-                        conv2Winograd: spec.stride == 1 ? WinogradWeights(conv2) : nil))
+                        squeezeExcitation: se))
             }
             stages.append(blocks)
         }

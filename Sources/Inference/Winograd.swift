@@ -6,12 +6,15 @@ import Dispatch
 public struct WinogradWeights: Sendable {
     public let outChannels: Int
     public let inChannels: Int
-    /// 16 × Cout × Cin
+    /// 16 × Cout × Cin, for OpenBLAS (empty when `packed` holds them).
     let transformed: [Float]
+    /// The 16 matrices packed for the engine's GEMM, when it has one.
+    let packed: [PackedMatrix]?
     let bias: [Float]
 
-    /// Transforms a folded 3×3 stride-1 layer (in Double, then rounded once).
-    init(_ layer: ConvolutionLayer) {
+    /// Transforms a folded 3×3 stride-1 layer (in Double, then rounded once), and packs the result for
+    /// `instructionSet`'s GEMM if given (the unpacked copy is then dropped).
+    init(_ layer: ConvolutionLayer, instructionSet: KernelInstructionSet?) {
         precondition(layer.shape.kernel == 3 && layer.shape.stride == 1 && layer.shape.padding == 1)
         let cout = layer.shape.outChannels
         let cin = layer.shape.inChannels
@@ -45,8 +48,18 @@ public struct WinogradWeights: Sendable {
         }
         outChannels = cout
         inChannels = cin
-        transformed = u
         bias = layer.bias
+        if let instructionSet {
+            packed = u.withUnsafeBufferPointer { u in
+                (0..<16).map {
+                    PackedMatrix(u.baseAddress! + $0 * cout * cin, rows: cout, columns: cin, bias: nil, instructionSet: instructionSet)
+                }
+            }
+            transformed = []
+        } else {
+            packed = nil
+            transformed = u
+        }
     }
 
     /// Whether Winograd beats im2col + GEMM here. Measured on this project's 2-core reference machine
@@ -68,7 +81,7 @@ public struct WinogradWeights: Sendable {
     /// `transformedInput` and `products` must hold `scratchSizes` floats.
     func run(
         input x: PlanarTensor, output: UnsafeMutablePointer<Float>, transformedInput v: UnsafeMutablePointer<Float>,
-        products m: UnsafeMutablePointer<Float>, loop: ParallelLoop
+        products m: UnsafeMutablePointer<Float>, loop: ParallelLoop, packScratch: (Int) -> UnsafeMutablePointer<Float>
     ) {
         let height = x.height
         let width = x.width
@@ -145,12 +158,24 @@ public struct WinogradWeights: Sendable {
         }
 
         // M[ξ] = U[ξ] (Cout × Cin) · V[ξ] (Cin × tiles), the 16 products split over threads.
-        transformed.withUnsafeBufferPointer { u in
-            loop.run(16) { points in
-                for xi in points {
-                    Kernels.gemm(
-                        m: cout, n: tiles, k: cin, a: u.baseAddress! + xi * cout * cin, lda: cin,
-                        b: v + xi * cin * tiles, ldb: tiles, c: m + xi * cout * tiles, ldc: tiles)
+        if let packed {
+            let parts = loop.threads
+            loop.forEachPart(parts) { part in
+                for xi in 16 * part / parts..<16 * (part + 1) / parts {
+                    let u = packed[xi]
+                    u.multiply(
+                        panels: 0..<u.panels, n: tiles, b: v + xi * cin * tiles, ldb: tiles, c: m + xi * cout * tiles, ldc: tiles,
+                        relu: false, scratch: packScratch(part))
+                }
+            }
+        } else {
+            transformed.withUnsafeBufferPointer { u in
+                loop.run(16) { points in
+                    for xi in points {
+                        Kernels.gemm(
+                            m: cout, n: tiles, k: cin, a: u.baseAddress! + xi * cout * cin, lda: cin,
+                            b: v + xi * cin * tiles, ldb: tiles, c: m + xi * cout * tiles, ldc: tiles)
+                    }
                 }
             }
         }

@@ -20,7 +20,17 @@ import Testing
         .init(inChannels: 4, outChannels: 8, kernel: 3, stride: 1, padding: 1, batch: 2, height: 30, width: 29),
         .init(inChannels: 64, outChannels: 96, kernel: 3, stride: 2, padding: 1, batch: 1, height: 5, width: 6),
         .init(inChannels: 1, outChannels: 2, kernel: 3, stride: 1, padding: 1, batch: 1, height: 1, width: 1),
+        // More than one K block (256) of the packed GEMM, rows not a multiple of any panel height, 7×7 like layer4.
+        .init(inChannels: 300, outChannels: 37, kernel: 1, stride: 1, padding: 0, batch: 1, height: 7, width: 7),
+        .init(inChannels: 40, outChannels: 19, kernel: 3, stride: 2, padding: 1, batch: 3, height: 14, width: 13),
+        // More columns than one column block (256) per thread.
+        .init(inChannels: 24, outChannels: 16, kernel: 1, stride: 1, padding: 0, batch: 3, height: 17, width: 23),
     ]
+
+    /// Every kernel family the engine can plan with; on a CPU without AVX-512 `.avx512` runs the AVX2 kernels.
+    static let kernelSelections: [KernelSelection] = [.blas, .avx2, .avx512]
+    /// (threads, kernels): one and two threads with each kernel family.
+    static let threadsAndKernels: [(Int, KernelSelection)] = [1, 2].flatMap { t in kernelSelections.map { (t, $0) } }
 
     static func randomLayer(_ c: ConvolutionCase, seed: UInt64) -> ConvolutionLayer {
         var random = SeededRandom(seed: seed)
@@ -84,9 +94,11 @@ import Testing
         return maxAbsoluteDifference(actual, expected) / scale
     }
 
-    @Test(arguments: convolutionCases, [1, 2])
-    func convolutionMatchesNaiveLoops(_ c: ConvolutionCase, threads: Int) {
+    @Test(arguments: convolutionCases, threadsAndKernels)
+    func convolutionMatchesNaiveLoops(_ c: ConvolutionCase, setting: (threads: Int, kernels: KernelSelection)) {
+        let (threads, kernels) = setting
         let layer = Self.randomLayer(c, seed: 7)
+        let plan = ConvolutionPlan(layer, instructionSet: kernels.instructionSet)
         let input = Self.randomValues(c.batch * c.inChannels * c.height * c.width, seed: 11)
         let expected = Self.naiveConvolution(layer, input: input, batch: c.batch, height: c.height, width: c.width, relu: true)
         let runner = ConvolutionRunner(loop: ParallelLoop(threads: threads), maxPatchRows: c.inChannels * c.kernel * c.kernel)
@@ -101,14 +113,17 @@ import Testing
                     channelMajor
                     ? PlanarTensor.channelMajor(x.baseAddress!, channels: c.inChannels, batch: c.batch, height: c.height, width: c.width)
                     : PlanarTensor.imageMajor(x.baseAddress!, channels: c.inChannels, batch: c.batch, height: c.height, width: c.width)
-                output.withUnsafeMutableBufferPointer { runner.run(layer, input: tensor, output: $0.baseAddress!, epilogue: .biasReLU) }
+                output.withUnsafeMutableBufferPointer { runner.run(plan, input: tensor, output: $0.baseAddress!, epilogue: .biasReLU) }
             }
-            #expect(Self.relativeError(output, expected) < 1e-5, "\(c.testDescription) channelMajor=\(channelMajor)")
+            #expect(Self.relativeError(output, expected) < 1e-5, "\(c.testDescription) channelMajor=\(channelMajor) \(plan.algorithm)")
         }
     }
 
-    @Test(arguments: [(5, 6, 1, 9, 11), (8, 3, 2, 7, 7), (128, 130, 1, 6, 5), (3, 4, 3, 1, 2), (16, 16, 2, 14, 14)], [1, 2])
-    func winogradMatchesNaiveLoops(_ dims: (Int, Int, Int, Int, Int), threads: Int) {
+    @Test(
+        arguments: [(5, 6, 1, 9, 11), (8, 3, 2, 7, 7), (128, 130, 1, 6, 5), (3, 4, 3, 1, 2), (16, 16, 2, 14, 14), (260, 9, 1, 8, 8)],
+        threadsAndKernels)
+    func winogradMatchesNaiveLoops(_ dims: (Int, Int, Int, Int, Int), setting: (threads: Int, kernels: KernelSelection)) {
+        let (threads, kernels) = setting
         let (cin, cout, batch, height, width) = dims
         let c = ConvolutionCase(
             inChannels: cin, outChannels: cout, kernel: 3, stride: 1, padding: 1, batch: batch, height: height, width: width)
@@ -116,7 +131,9 @@ import Testing
         let input = Self.randomValues(batch * cin * height * width, seed: 5)
         let expected = Self.naiveConvolution(layer, input: input, batch: batch, height: height, width: width, relu: true)
         var x = Self.channelMajor(input, batch: batch, channels: cin, planeSize: height * width)
-        let winograd = WinogradWeights(layer)
+        let winograd = WinogradWeights(layer, instructionSet: kernels.instructionSet)
+        let runner = ConvolutionRunner(loop: ParallelLoop(threads: threads), maxPatchRows: 1)
+        defer { runner.deallocate() }
         let sizes = WinogradWeights.scratchSizes(inChannels: cin, outChannels: cout, batch: batch, height: height, width: width)
         var v = [Float](repeating: .nan, count: sizes.input)
         var m = [Float](repeating: .nan, count: sizes.product)
@@ -126,9 +143,50 @@ import Testing
                 input: .channelMajor(x.baseAddress!, channels: cin, batch: batch, height: height, width: width),
                 output: output.withUnsafeMutableBufferPointer { $0.baseAddress! },
                 transformedInput: v.withUnsafeMutableBufferPointer { $0.baseAddress! },
-                products: m.withUnsafeMutableBufferPointer { $0.baseAddress! }, loop: ParallelLoop(threads: threads))
+                products: m.withUnsafeMutableBufferPointer { $0.baseAddress! }, loop: runner.loop, packScratch: runner.packScratch)
         }
         #expect(Self.relativeError(output, expected) < 1e-5, "\(c.testDescription)")
+    }
+
+    /// The packed GEMM alone against a Double-accumulated triple loop: edges in every dimension (rows past a panel,
+    /// columns past a micro-tile and a column block, K past a K block), with and without bias, split into row shares.
+    @Test(
+        arguments: [(1, 1, 1), (7, 300, 49), (64, 147, 33), (17, 513, 300), (130, 16, 600), (24, 256, 32)],
+        [KernelInstructionSet.avx2, .avx512])
+    func packedGEMMMatchesNaiveLoops(_ dims: (Int, Int, Int), instructionSet requested: KernelInstructionSet) throws {
+        let (m, k, n) = dims
+        let instructionSet = try #require(
+            requested == .avx512 ? KernelSelection.avx512.instructionSet : KernelSelection.avx2.instructionSet,
+            "this CPU has no AVX2 + FMA")
+        let a = Self.randomValues(m * k, seed: 21)
+        let ldb = n + 3
+        let b = Self.randomValues(k * ldb, seed: 22)
+        let bias = Self.randomValues(m, seed: 23)
+        for (withBias, relu) in [(true, true), (false, false)] {
+            var expected = [Float](repeating: 0, count: m * n)
+            for r in 0..<m {
+                for j in 0..<n {
+                    var sum = withBias ? Double(bias[r]) : 0
+                    for i in 0..<k { sum += Double(a[r * k + i]) * Double(b[i * ldb + j]) }
+                    expected[r * n + j] = Float(relu ? max(sum, 0) : sum)
+                }
+            }
+            let packed = a.withUnsafeBufferPointer {
+                PackedMatrix($0.baseAddress!, rows: m, columns: k, bias: withBias ? bias : nil, instructionSet: instructionSet)
+            }
+            var c = [Float](repeating: .nan, count: m * n)
+            var scratch = [Float](repeating: .nan, count: PackedMatrix.scratchFloats)
+            for parts in [1, 3] {
+                for part in 0..<parts {
+                    let panels = packed.panels * part / parts..<packed.panels * (part + 1) / parts
+                    b.withUnsafeBufferPointer { b in
+                        packed.multiply(
+                            panels: panels, n: n, b: b.baseAddress!, ldb: ldb, c: &c, ldc: n, relu: relu, scratch: &scratch)
+                    }
+                }
+                #expect(Self.relativeError(c, expected) < 1e-5, "\(m)×\(k)·\(k)×\(n) \(instructionSet) bias \(withBias) parts \(parts)")
+            }
+        }
     }
 
     @Test(arguments: [(2, 3, 7, 9), (1, 4, 1, 1), (3, 2, 8, 8), (1, 1, 2, 5)])

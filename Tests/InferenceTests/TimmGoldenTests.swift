@@ -7,12 +7,17 @@ import Testing
 @Suite struct TimmGoldenTests {
     static let model = try! ModelDirectory(path: Fixtures.tinyModel.path).load()
 
-    @Test func randomBatchOfTwoMatchesTimm() throws {
+    /// Every kernel family the engine can plan with (OpenBLAS, and the engine's own AVX2 and widest kernels).
+    static let kernelSelections: [KernelSelection] = [.auto, .avx2, .blas]
+
+    @Test(arguments: kernelSelections)
+    func randomBatchOfTwoMatchesTimm(kernels: KernelSelection) throws {
         let input = try Fixtures.floats(Fixtures.tinyModel.appendingPathComponent("random-batch2.input.f32"))
         let expected = try Fixtures.floats(Fixtures.tinyModel.appendingPathComponent("random-batch2.logits.f32"))
-        let engine = InferenceEngine(network: Self.model.network, inputHeight: 224, inputWidth: 224, maxBatch: 2, threads: 2)
+        let engine = InferenceEngine(
+            network: Self.model.network, inputHeight: 224, inputWidth: 224, maxBatch: 2, threads: 2, kernels: kernels)
         let logits = engine.classify(input, batch: 2)
-        #expect(maxAbsoluteDifference(logits, expected) <= logitTolerance(expected))
+        #expect(maxAbsoluteDifference(logits, expected) <= logitTolerance(expected), "\(kernels)")
     }
 
     static var goldenImages: [String] {
@@ -22,14 +27,15 @@ import Testing
         return (manifest["images"] as! [String: Any]).keys.sorted()
     }
 
-    @Test(arguments: goldenImages)
-    func goldenInputMatchesTimm(image: String) throws {
+    @Test(arguments: goldenImages, kernelSelections)
+    func goldenInputMatchesTimm(image: String, kernels: KernelSelection) throws {
         let stem = (image as NSString).deletingPathExtension
         let input = try Fixtures.floats(Fixtures.root.appendingPathComponent("golden/\(stem).input.f32"))
         let expected = try Fixtures.floats(Fixtures.tinyModel.appendingPathComponent("\(stem).logits.f32"))
-        let engine = InferenceEngine(network: Self.model.network, inputHeight: 224, inputWidth: 224, maxBatch: 1, threads: 1)
+        let engine = InferenceEngine(
+            network: Self.model.network, inputHeight: 224, inputWidth: 224, maxBatch: 1, threads: 1, kernels: kernels)
         let logits = engine.classify(input, batch: 1)
-        #expect(maxAbsoluteDifference(logits, expected) <= logitTolerance(expected), "\(image)")
+        #expect(maxAbsoluteDifference(logits, expected) <= logitTolerance(expected), "\(image) \(kernels)")
     }
 
     @Test func weightsHashMatchesTheFixtureManifest() throws {

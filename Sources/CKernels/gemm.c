@@ -1,0 +1,123 @@
+#include "ckernels.h"
+
+#include <immintrin.h>
+#include <string.h>
+#include <time.h>
+
+// K block: a B micro-panel (CK_KC × NR floats: 16 KiB with AVX2, 32 KiB with AVX-512) stays in L1.
+#define CK_KC 256
+// Column block: packed B (CK_KC × CK_NC floats, 256 KiB) stays in L2 beside a block of A.
+#define CK_NC 256
+
+// ---- AVX2 + FMA: 6 rows × 16 columns, 12 accumulators (of 16 ymm registers).
+#define V __m256
+#define VW 8
+#define MR 6
+#define NRV 2
+#define MCP 16
+#define TARGET __attribute__((target("avx2,fma")))
+#define NAME(x) x##_avx2
+#define VLOAD _mm256_loadu_ps
+#define VSTORE _mm256_storeu_ps
+#define VFMA _mm256_fmadd_ps
+#define VBCAST _mm256_broadcast_ss
+#define VSET1 _mm256_set1_ps
+#define VMAX _mm256_max_ps
+#define VZERO _mm256_setzero_ps
+#include "gemm_kernel.inc"
+#undef V
+#undef VW
+#undef MR
+#undef NRV
+#undef MCP
+#undef TARGET
+#undef NAME
+#undef VLOAD
+#undef VSTORE
+#undef VFMA
+#undef VBCAST
+#undef VSET1
+#undef VMAX
+#undef VZERO
+
+// ---- AVX-512F: 8 rows × 32 columns, 16 accumulators (of 32 zmm registers). 8 rows, not 12: every layer's
+// output channels are a multiple of 8, so no panel computes padding rows (64 = 5 × 12 + 4 would waste 11%).
+#define V __m512
+#define VW 16
+#define MR 8
+#define NRV 2
+#define MCP 12
+#define TARGET __attribute__((target("avx512f")))
+#define NAME(x) x##_avx512
+#define VLOAD _mm512_loadu_ps
+#define VSTORE _mm512_storeu_ps
+#define VFMA _mm512_fmadd_ps
+#define VBCAST(p) _mm512_set1_ps(*(p))
+#define VSET1 _mm512_set1_ps
+#define VMAX _mm512_max_ps
+#define VZERO _mm512_setzero_ps
+#include "gemm_kernel.inc"
+
+static const int mr_of[3] = {0, 6, 8};
+static const int nr_of[3] = {0, 16, 32};
+
+ck_isa ck_best_isa(void) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return CK_ISA_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return CK_ISA_AVX2;
+    return CK_ISA_NONE;
+}
+
+ck_isa ck_usable(ck_isa isa) {
+    ck_isa best = ck_best_isa();
+    return isa < best ? isa : best;
+}
+
+int ck_gemm_mr(ck_isa isa) { return mr_of[isa]; }
+int ck_gemm_nr(ck_isa isa) { return nr_of[isa]; }
+int ck_vector_width(ck_isa isa) { return isa == CK_ISA_AVX512 ? 16 : isa == CK_ISA_AVX2 ? 8 : 1; }
+
+size_t ck_gemm_packed_size(ck_isa isa, int m, int k) {
+    int mr = mr_of[isa];
+    if (mr == 0) return 0;
+    return (size_t)((m + mr - 1) / mr * mr) * (size_t)k;
+}
+
+size_t ck_gemm_scratch_size(void) { return (size_t)CK_KC * CK_NC; }
+
+void ck_gemm_pack(ck_isa isa, int m, int k, const float *a, int lda, float *packed) {
+    int mr = mr_of[isa];
+    if (mr == 0) return;
+    int mp = (m + mr - 1) / mr * mr;
+    for (int pc = 0; pc < k; pc += CK_KC) {
+        int kc = k - pc < CK_KC ? k - pc : CK_KC;
+        for (int p = 0; p < mp / mr; p++) {
+            float *panel = packed + (size_t)pc * mp + (size_t)p * mr * kc;
+            for (int kk = 0; kk < kc; kk++)
+                for (int r = 0; r < mr; r++) {
+                    int row = p * mr + r;
+                    panel[kk * mr + r] = row < m ? a[(size_t)row * lda + pc + kk] : 0;
+                }
+        }
+    }
+}
+
+void ck_gemm(ck_isa isa, const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b, int ldb,
+             float *c, int ldc, const float *bias, int relu, float *scratch) {
+    switch (isa) {
+    case CK_ISA_AVX512: gemm_avx512(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, scratch); break;
+    case CK_ISA_AVX2: gemm_avx2(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, scratch); break;
+    case CK_ISA_NONE: break;
+    }
+}
+
+double ck_peak_fma_loop(ck_isa isa, long iterations, double *checksum) {
+    switch (isa) {
+    case CK_ISA_AVX512: return peak_avx512(iterations, checksum);
+    case CK_ISA_AVX2: return peak_avx2(iterations, checksum);
+    case CK_ISA_NONE: break;
+    }
+    *checksum = 0;
+    return 0;
+}

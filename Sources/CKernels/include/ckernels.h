@@ -1,0 +1,57 @@
+#ifndef CKERNELS_H
+#define CKERNELS_H
+
+#include <stddef.h>
+
+/// Instruction sets the kernels are compiled for. Each variant is built for its own target with
+/// `__attribute__((target(...)))` (never `-march`), so one binary runs on every x86-64 CPU and the engine
+/// picks a variant once, at start-up. Every call names its ISA: nothing here is global state.
+typedef enum {
+    /// No AVX2/FMA: the engine uses OpenBLAS for everything.
+    CK_ISA_NONE = 0,
+    /// AVX2 + FMA3, 8 floats a vector (Haswell and later Intel, every Zen).
+    CK_ISA_AVX2 = 1,
+    /// AVX-512F, 16 floats a vector (Skylake-SP and later Intel, Zen 4 and later).
+    CK_ISA_AVX512 = 2,
+} ck_isa;
+
+/// The widest instruction set this CPU and its operating system support (cpuid and xgetbv, through the
+/// compiler's `__builtin_cpu_supports`).
+ck_isa ck_best_isa(void);
+
+/// `isa` if this CPU supports it, else the widest it supports that is narrower.
+ck_isa ck_usable(ck_isa isa);
+
+/// Rows of A (output channels) one micro-kernel call computes: packed A is padded to a multiple of this.
+int ck_gemm_mr(ck_isa isa);
+
+/// Columns (pixels) one micro-kernel call computes.
+int ck_gemm_nr(ck_isa isa);
+
+/// Floats a vector holds (8 or 16; 1 for CK_ISA_NONE).
+int ck_vector_width(ck_isa isa);
+
+/// Floats of packed A for an m×k matrix (rows padded to `ck_gemm_mr`).
+size_t ck_gemm_packed_size(ck_isa isa, int m, int k);
+
+/// Floats of the per-thread scratch `ck_gemm` packs B into.
+size_t ck_gemm_scratch_size(void);
+
+/// Packs the row-major m×k matrix `a` (rows `lda` apart) into the order the micro-kernel reads: blocks of K,
+/// then panels of `ck_gemm_mr` rows, then for each k the panel's rows (zero past m). Done once, at load.
+void ck_gemm_pack(ck_isa isa, int m, int k, const float *a, int lda, float *packed);
+
+/// C[r, 0..<n] = act(bias[r] + Σ_k A[r, k] · B[k, 0..<n]) for the rows of panels panel_begin..<panel_end
+/// (rows panel·mr ..< min(m, (panel + 1)·mr)). `packed` is A from `ck_gemm_pack` with the same ISA; B is
+/// row-major k×n with rows `ldb` apart; C rows are `ldc` apart. `bias` is NULL (zero) or has a value for every row
+/// of the panels (padded to whole panels). `relu` non-zero clamps at zero. `scratch` holds `ck_gemm_scratch_size()`
+/// floats. Single-threaded: callers split panels or columns over their threads.
+void ck_gemm(ck_isa isa, const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b, int ldb,
+             float *c, int ldc, const float *bias, int relu, float *scratch);
+
+/// Times `iterations` rounds of 12 independent vector FMAs (latency hidden, nothing else in the loop) on the
+/// calling thread and returns the seconds taken: flops = iterations × 12 × 2 × ck_vector_width(isa). The
+/// machine's measured ceiling for the kernels. `checksum` receives the accumulators' sum (keeps the loop alive).
+double ck_peak_fma_loop(ck_isa isa, long iterations, double *checksum);
+
+#endif

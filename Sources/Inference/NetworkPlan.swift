@@ -1,0 +1,63 @@
+/// How the engine runs a network, decided once at load: for every convolution its algorithm and its weights in
+/// the order that algorithm reads them (`ConvolutionPlan`, `WinogradWeights`). The network itself stays a plain
+/// description; the plan is immutable and shared by every engine that serves it.
+public final class NetworkPlan: @unchecked Sendable {
+    public let network: SEResNet
+    public let kernels: KernelSelection
+    /// The instruction set of the engine's own kernels, nil when every convolution runs on OpenBLAS.
+    public let instructionSet: KernelInstructionSet?
+    let stem: ConvolutionPlan
+    let stages: [[BottleneckPlan]]
+
+    /// Packs every convolution's weights for `kernels` (OpenBLAS keeps the network's own).
+    public init(network: SEResNet, kernels: KernelSelection = .auto) {
+        self.network = network
+        self.kernels = kernels
+        let isa = kernels.instructionSet
+        instructionSet = isa
+        stem = ConvolutionPlan(network.stem, instructionSet: isa)
+        stages = network.stages.map { blocks in
+            blocks.map { block in
+                BottleneckPlan(
+                    block: block,
+                    conv1: ConvolutionPlan(block.conv1, instructionSet: isa),
+                    conv2: ConvolutionPlan(block.conv2, instructionSet: isa),
+                    conv3: ConvolutionPlan(block.conv3, instructionSet: isa),
+                    downsample: block.downsample.map { ConvolutionPlan($0, instructionSet: isa) },
+                    winograd: block.spec.stride == 1 ? WinogradWeights(block.conv2, instructionSet: isa) : nil)
+            }
+        }
+    }
+
+    /// Every convolution with its algorithm, in forward order, named as `StageProfile` names the parts
+    /// ("stem", "layer1.0 conv1", …). What `seresnet bench --profile` and `GET /v1/model` report.
+    public var layers: [(name: String, algorithm: String)] {
+        var result = [(name: "stem", algorithm: stem.algorithm)]
+        for (s, blocks) in stages.enumerated() {
+            for (b, block) in blocks.enumerated() {
+                let prefix = "layer\(s + 1).\(b)"
+                result.append(("\(prefix) conv1", block.conv1.algorithm))
+                let conv2 =
+                    block.winograd.map { w in
+                        "Winograd F(2×2, 3×3), \(w.packed?.first.map { "\($0.instructionSet.rawValue) packed GEMM" } ?? "OpenBLAS sgemm")"
+                            + " (from 32 tiles; below: \(block.conv2.algorithm))"
+                    } ?? block.conv2.algorithm
+                result.append(("\(prefix) conv2", conv2))
+                result.append(("\(prefix) conv3", block.conv3.algorithm))
+                if let downsample = block.downsample { result.append(("\(prefix) downsample", downsample.algorithm)) }
+            }
+        }
+        return result
+    }
+}
+
+/// One bottleneck's convolutions as planned.
+struct BottleneckPlan {
+    let block: Bottleneck
+    let conv1: ConvolutionPlan
+    let conv2: ConvolutionPlan
+    let conv3: ConvolutionPlan
+    let downsample: ConvolutionPlan?
+    /// conv2 transformed for Winograd F(2×2, 3×3) when it has stride 1, used where it pays (`WinogradWeights.pays`).
+    let winograd: WinogradWeights?
+}

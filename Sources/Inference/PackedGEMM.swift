@@ -1,0 +1,119 @@
+import CKernels
+
+/// Which kernels the engine plans its convolutions with (`serve --kernels`, env `SERESNET_KERNELS`).
+public enum KernelSelection: String, Sendable, CaseIterable {
+    /// The widest of the engine's own kernels this CPU runs (AVX-512, else AVX2 + FMA), OpenBLAS without either.
+    case auto
+    /// The AVX-512 kernels (falls back to AVX2, then OpenBLAS, on CPUs without them).
+    case avx512
+    /// The AVX2 + FMA kernels, as on CPUs without AVX-512 (falls back to OpenBLAS without AVX2).
+    case avx2
+    /// OpenBLAS for every convolution: the reference path.
+    case blas
+
+    /// The instruction set the engine's kernels will run with on this CPU; nil means OpenBLAS.
+    public var instructionSet: KernelInstructionSet? {
+        let requested: ck_isa
+        switch self {
+        case .auto, .avx512: requested = CK_ISA_AVX512
+        case .avx2: requested = CK_ISA_AVX2
+        case .blas: return nil
+        }
+        return KernelInstructionSet(ck_usable(requested))
+    }
+}
+
+/// An instruction set the engine's own kernels are compiled for.
+public enum KernelInstructionSet: String, Sendable {
+    case avx2
+    case avx512
+
+    init?(_ isa: ck_isa) {
+        switch isa {
+        case CK_ISA_AVX512: self = .avx512
+        case CK_ISA_AVX2: self = .avx2
+        default: return nil
+        }
+    }
+
+    var isa: ck_isa { self == .avx512 ? CK_ISA_AVX512 : CK_ISA_AVX2 }
+
+    /// Output channels one micro-kernel call computes (packed weights come in panels of this many rows).
+    var panelRows: Int { Int(ck_gemm_mr(isa)) }
+
+    /// Floats per vector register.
+    public var vectorWidth: Int { Int(ck_vector_width(isa)) }
+
+    /// The widest instruction set of this CPU, nil without AVX2 + FMA.
+    public static var best: KernelInstructionSet? { KernelInstructionSet(ck_best_isa()) }
+
+    /// Measured single-core fused multiply-add ceiling in GFLOP/s: 12 independent vector FMAs per round on the
+    /// calling thread (see `ck_peak_fma_loop`), the best of `repeats` runs of `rounds` rounds.
+    public func peakGigaflops(rounds: Int = 20_000_000, repeats: Int = 3) -> Double {
+        var best = 0.0
+        for _ in 0..<repeats {
+            var checksum = 0.0
+            let seconds = ck_peak_fma_loop(isa, rounds, &checksum)
+            precondition(checksum.isFinite)
+            best = max(best, Double(rounds) * 12 * 2 * Double(vectorWidth) / seconds / 1e9)
+        }
+        return best
+    }
+}
+
+/// A weight matrix (output channels × inputs·k·k) and its bias, packed once at load into the panel order the
+/// micro-kernel reads (`ck_gemm_pack`), so no inference re-packs weights as a BLAS call does.
+final class PackedMatrix: @unchecked Sendable {
+    let instructionSet: KernelInstructionSet
+    let rows: Int
+    let columns: Int
+    /// Panels of `instructionSet.panelRows` rows; the last may be padded with zero rows.
+    let panels: Int
+    private let data: UnsafeMutablePointer<Float>
+    /// One value per padded row, or nil for none.
+    private let bias: UnsafeMutablePointer<Float>?
+
+    /// Packs the row-major `rows × columns` matrix `weights`, with `bias` (one per row) if given.
+    init(_ weights: UnsafePointer<Float>, rows: Int, columns: Int, bias: [Float]?, instructionSet: KernelInstructionSet) {
+        precondition(rows >= 1 && columns >= 1 && bias.map { $0.count == rows } ?? true)
+        self.instructionSet = instructionSet
+        self.rows = rows
+        self.columns = columns
+        let panelRows = instructionSet.panelRows
+        panels = (rows + panelRows - 1) / panelRows
+        let size = ck_gemm_packed_size(instructionSet.isa, Int32(rows), Int32(columns))
+        data = .allocate(capacity: size)
+        ck_gemm_pack(instructionSet.isa, Int32(rows), Int32(columns), weights, Int32(columns), data)
+        if let bias {
+            let padded = UnsafeMutablePointer<Float>.allocate(capacity: panels * panelRows)
+            padded.initialize(repeating: 0, count: panels * panelRows)
+            bias.withUnsafeBufferPointer { padded.update(from: $0.baseAddress!, count: rows) }
+            self.bias = padded
+        } else {
+            self.bias = nil
+        }
+    }
+
+    deinit {
+        data.deallocate()
+        bias?.deallocate()
+    }
+
+    /// Bytes of packed weights and bias.
+    var byteCount: Int { 4 * (panels * instructionSet.panelRows * (columns + (bias == nil ? 0 : 1))) }
+
+    /// Floats of scratch each thread calling `multiply` needs.
+    static var scratchFloats: Int { ck_gemm_scratch_size() }
+
+    /// c[r, 0..<n] = act(bias[r] + Σ_k W[r, k] · b[k, 0..<n]) for the rows of `panels`; b rows `ldb` apart, c rows
+    /// `ldc` apart (c points at row 0). Single-threaded; `scratch` holds `scratchFloats`.
+    func multiply(
+        panels: Range<Int>, n: Int, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, relu: Bool,
+        scratch: UnsafeMutablePointer<Float>
+    ) {
+        guard !panels.isEmpty && n > 0 else { return }
+        ck_gemm(
+            instructionSet.isa, data, Int32(rows), Int32(columns), Int32(panels.lowerBound), Int32(panels.upperBound), Int32(n), b,
+            Int32(ldb), c, Int32(ldc), bias, relu ? 1 : 0, scratch)
+    }
+}
