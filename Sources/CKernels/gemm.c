@@ -8,15 +8,27 @@
 #define CK_KC 256
 // Column block: packed B (CK_KC × CK_NC floats, 256 KiB) stays in L2 beside a block of A.
 #define CK_NC 256
+// Up to this many columns, AVX-512 uses the small-n kernel (no padding lanes; see gemm_kernel.inc).
+#ifndef CK_NARROW
+#define CK_NARROW 200
+#endif
 
 // ---- AVX2 + FMA: 6 rows × 16 columns, 12 accumulators (of 16 ymm registers).
 #define V __m256
 #define VW 8
-#define MR 6
+#define PR 6
+#define SR 6
 #define NRV 2
 #define MCP 16
 #define TARGET __attribute__((target("avx2,fma")))
 #define NAME(x) x##_avx2
+
+// The first `count` lanes (all for count ≥ 8, none for count ≤ 0); the others read as zero / are not written.
+TARGET static inline __m256i lanes_below_avx2(int count) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+TARGET static inline __m256 load_part_avx2(const float *p, int count) { return _mm256_maskload_ps(p, lanes_below_avx2(count)); }
+TARGET static inline void store_part_avx2(float *p, __m256 v, int count) { _mm256_maskstore_ps(p, lanes_below_avx2(count), v); }
 #define VLOAD _mm256_loadu_ps
 #define VSTORE _mm256_storeu_ps
 #define VFMA _mm256_fmadd_ps
@@ -27,7 +39,8 @@
 #include "gemm_kernel.inc"
 #undef V
 #undef VW
-#undef MR
+#undef PR
+#undef SR
 #undef NRV
 #undef MCP
 #undef TARGET
@@ -40,15 +53,35 @@
 #undef VMAX
 #undef VZERO
 
-// ---- AVX-512F: 8 rows × 32 columns, 16 accumulators (of 32 zmm registers). 8 rows, not 12: every layer's
-// output channels are a multiple of 8, so no panel computes padding rows (64 = 5 × 12 + 4 would waste 11%).
+// ---- AVX-512F: 8 rows × 32 columns, 16 accumulators (of 32 zmm registers); 8 rows, not 12, because every
+// layer's output channels are a multiple of 8 (64 = 5 × 12 + 4 would compute 11% padding). Panels are packed
+// 32 rows deep for the small-n kernel (32 rows × 12 columns, 24 accumulators), which reads a panel's rows as two
+// vectors per k; the 8-row kernel reads a quarter of the panel.
 #define V __m512
 #define VW 16
-#define MR 8
+#define PR 32
+#define SR 8
 #define NRV 2
-#define MCP 12
+#define MCP 3
+#define TRANSPOSED_KERNEL
 #define TARGET __attribute__((target("avx512f")))
 #define NAME(x) x##_avx512
+
+TARGET static inline __mmask16 lanes_below_avx512(int count) {
+    return count >= 16 ? (__mmask16)0xFFFF : count <= 0 ? (__mmask16)0 : (__mmask16)((1u << count) - 1);
+}
+TARGET static inline __m512 load_part_avx512(const float *p, int count) {
+    return _mm512_maskz_loadu_ps(lanes_below_avx512(count), p);
+}
+TARGET static inline void store_part_avx512(float *p, __m512 v, int count) {
+    _mm512_mask_storeu_ps(p, lanes_below_avx512(count), v);
+}
+// c[i·ldc] = v[i] for the first `count` lanes.
+TARGET static inline void scatter_avx512(float *c, int ldc, __m512 v, int count) {
+    if (count <= 0) return;
+    __m512i index = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(ldc));
+    _mm512_mask_i32scatter_ps(c, lanes_below_avx512(count), index, v, 4);
+}
 #define VLOAD _mm512_loadu_ps
 #define VSTORE _mm512_storeu_ps
 #define VFMA _mm512_fmadd_ps
@@ -58,7 +91,7 @@
 #define VZERO _mm512_setzero_ps
 #include "gemm_kernel.inc"
 
-static const int mr_of[3] = {0, 6, 8};
+static const int mr_of[3] = {0, 6, 32};
 static const int nr_of[3] = {0, 16, 32};
 
 ck_isa ck_best_isa(void) {
@@ -106,8 +139,13 @@ void ck_gemm_pack(ck_isa isa, int m, int k, const float *a, int lda, float *pack
 void ck_gemm(ck_isa isa, const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b, int ldb,
              float *c, int ldc, const float *bias, int relu, float *scratch) {
     switch (isa) {
-    case CK_ISA_AVX512: gemm_avx512(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, scratch); break;
-    case CK_ISA_AVX2: gemm_avx2(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, scratch); break;
+    case CK_ISA_AVX512:
+        if (n <= CK_NARROW)
+            gemm_narrow_avx512(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu);
+        else
+            gemm_wide_avx512(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, scratch);
+        break;
+    case CK_ISA_AVX2: gemm_wide_avx2(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, scratch); break;
     case CK_ISA_NONE: break;
     }
 }

@@ -1,4 +1,6 @@
 import CKernels
+import Dispatch
+import Foundation
 
 /// Which kernels the engine plans its convolutions with (`serve --kernels`, env `SERESNET_KERNELS`).
 public enum KernelSelection: String, Sendable, CaseIterable {
@@ -58,6 +60,17 @@ public enum KernelInstructionSet: String, Sendable {
             best = max(best, Double(rounds) * 12 * 2 * Double(vectorWidth) / seconds / 1e9)
         }
         return best
+    }
+
+    /// `peakGigaflops` on `threads` threads at once, summed: the ceiling for an engine with that many threads.
+    public func peakGigaflops(threads: Int, rounds: Int = 20_000_000) -> Double {
+        let lock = NSLock()
+        var total = 0.0
+        DispatchQueue.concurrentPerform(iterations: threads) { _ in
+            let rate = peakGigaflops(rounds: rounds, repeats: 2)
+            lock.withLock { total += rate }
+        }
+        return total
     }
 }
 

@@ -21,6 +21,8 @@ public struct ServiceConfiguration: Sendable {
     public var threads = 2
     /// Independent engines (each with its own workspace and thread share) serving the queue.
     public var engines = 1
+    /// Which convolution kernels the engines plan with.
+    public var kernels: KernelSelection = .auto
 
     public init() {}
 
@@ -83,6 +85,8 @@ public final class ClassificationService: @unchecked Sendable {
     public let metrics: ServiceMetrics
     let scheduler: BatchScheduler
     private let decoders: OperationQueue
+    /// How the engines run each convolution.
+    private let plan: NetworkPlan
     private let clock = ContinuousClock()
     private let stateLock = NSLock()
     private var ready = false
@@ -97,9 +101,12 @@ public final class ClassificationService: @unchecked Sendable {
         self.labels = labels
         self.configuration = configuration
         self.metrics = metrics
+        // One plan (packed weights) shared by every engine.
+        let plan = NetworkPlan(network: model.network, kernels: configuration.kernels)
+        self.plan = plan
         let engines = (0..<max(1, configuration.engines)).map { _ in
             InferenceEngine(
-                network: model.network, inputHeight: preprocessing.inputHeight, inputWidth: preprocessing.inputWidth,
+                plan: plan, inputHeight: preprocessing.inputHeight, inputWidth: preprocessing.inputWidth,
                 maxBatch: configuration.maxBatch, threads: configuration.threadsPerEngine)
         }
         DispatchQueue.concurrentPerform(iterations: engines.count) { engines[$0].run(batch: 1) }
@@ -237,6 +244,11 @@ public final class ClassificationService: @unchecked Sendable {
                 "std": preprocessing.std.map { Double("\($0)")! },
             ] as [String: Any],
             "weights": ["sha256": model.weightsSHA256, "bytes": model.weightsBytes] as [String: Any],
+            "engine": [
+                "kernels": plan.kernels.rawValue,
+                "instruction_set": plan.instructionSet?.rawValue ?? "none (OpenBLAS)",
+                "layers": plan.layers.map { ["name": $0.name, "algorithm": $0.algorithm] },
+            ] as [String: Any],
             "serving": [
                 "threads": configuration.threads,
                 "engines": configuration.engines,

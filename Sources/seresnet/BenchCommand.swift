@@ -10,6 +10,8 @@ struct BenchCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
+    @OptionGroup var kernelOptions: KernelOptions
+
     @Option(help: "Images per batch.")
     var batch: Int = 1
 
@@ -38,6 +40,12 @@ struct BenchCommand: ParsableCommand {
 
     @Flag(
         help:
+            "Measure this machine's fused multiply-add peak (one core, then all engine threads at once) with the kernels' instruction set, and report each profiled part as a fraction of it."
+    )
+    var peak = false
+
+    @Flag(
+        help:
             "Also report where a forward pass spends its time: the stem, each stage's conv1, conv2, conv3, SE, downsample and residual add, the head."
     )
     var profile = false
@@ -57,7 +65,7 @@ struct BenchCommand: ParsableCommand {
         let size = loaded.config.inputSize
         let engine = InferenceEngine(
             network: loaded.network, inputHeight: size[1], inputWidth: size[2], maxBatch: batch,
-            threads: threads ?? ProcessorBudget.available())
+            threads: threads ?? ProcessorBudget.available(), kernels: try kernelOptions.resolve())
         if let input {
             guard let data = FileManager.default.contents(atPath: input) else { fail("cannot read \(input)") }
             guard data.count == batch * engine.inputSize * 4 else {
@@ -89,6 +97,9 @@ struct BenchCommand: ParsableCommand {
             (name: $0.name, milliseconds: $0.milliseconds / Double(max(1, stageProfile!.passes)))
         }
         let profiledTotal = parts.reduce(0) { $0 + $1.milliseconds }
+        // Measured after the timed passes, so it cannot warm or throttle them.
+        let peakSet = engine.plan.instructionSet ?? KernelInstructionSet.best
+        let peaks = peak ? peakSet.map { (set: $0, oneCore: $0.peakGigaflops(), all: $0.peakGigaflops(threads: result.threads)) } : nil
         if let dumpLogits {
             let logits = engine.run(batch: batch)
             try Data(buffer: logits).write(to: URL(fileURLWithPath: dumpLogits))
@@ -101,7 +112,13 @@ struct BenchCommand: ParsableCommand {
                 "gflop_per_image": 2 * Double(result.multiplyAccumulatesPerImage) / 1e9,
                 "load_ms": loadMilliseconds, "weights_sha256": loaded.weightsSHA256,
             ]
+            object["kernels"] = engine.plan.instructionSet?.rawValue ?? "blas"
             if profile { object["profile_ms"] = Dictionary(uniqueKeysWithValues: parts.map { ($0.name, $0.milliseconds) }) }
+            if let peaks {
+                object["peak_isa"] = peaks.set.rawValue
+                object["peak_gflops_one_core"] = peaks.oneCore
+                object["peak_gflops"] = peaks.all
+            }
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
@@ -111,17 +128,30 @@ struct BenchCommand: ParsableCommand {
                 load (validate, fold BatchNorm, SHA-256): \(format(loadMilliseconds)) ms  sha256 \(loaded.weightsSHA256)
                 latency per batch: median \(format(result.medianMilliseconds)) ms  p90 \(format(result.p90Milliseconds)) ms  min \(format(result.minMilliseconds)) ms
                 throughput: \(format(result.imagesPerSecond)) images/s  \(format(result.gigaflops)) GFLOP/s (\(format(2 * Double(result.multiplyAccumulatesPerImage) / 1e9)) GFLOP per image)
+                kernels: \(engine.plan.instructionSet.map { "\($0.rawValue) (the engine's own)" } ?? "OpenBLAS")
                 """)
+            if let peaks {
+                print(
+                    "FMA peak (\(peaks.set.rawValue), measured): \(format(peaks.oneCore)) GFLOP/s on one core, \(format(peaks.all)) on \(result.threads) threads at once; the whole pass reaches \(format(100 * result.gigaflops / peaks.all)) %"
+                )
+            }
             if profile {
                 // GFLOP/s counts a direct convolution's multiply-adds, so Winograd parts can exceed the machine's peak.
-                print("time per pass by part (mean over the timed iterations); GFLOP/s as direct convolution:")
+                let peakColumn = peaks == nil ? "" : ", and as % of the measured peak"
+                print("time per pass by part (mean over the timed iterations); GFLOP/s as direct convolution\(peakColumn):")
                 for part in parts {
                     let name = part.name.padding(toLength: 18, withPad: " ", startingAt: 0)
                     let macs = engine.multiplyAccumulatesByPart[part.name] ?? 0
                     let rate = macs > 0 ? format(2 * Double(macs * batch) / (part.milliseconds / 1000) / 1e9).leftPadded(8) : "       -"
+                    let rateValue = 2 * Double(macs * batch) / (part.milliseconds / 1000) / 1e9
+                    let ofPeak = peaks.map { macs > 0 ? "  " + (format(100 * rateValue / $0.all) + " %").leftPadded(9) : "" } ?? ""
                     print(
-                        "  \(name) \(format(part.milliseconds).leftPadded(8)) ms  \(format(100 * part.milliseconds / max(profiledTotal, 1e-9)).leftPadded(6)) %  \(rate) GFLOP/s"
+                        "  \(name) \(format(part.milliseconds).leftPadded(8)) ms  \(format(100 * part.milliseconds / max(profiledTotal, 1e-9)).leftPadded(6)) %  \(rate) GFLOP/s\(ofPeak)"
                     )
+                }
+                print("algorithm per convolution (Winograd parts count direct multiply-adds, so they can pass 100 % of peak):")
+                for layer in engine.plan.layers {
+                    print("  \(layer.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(layer.algorithm)")
                 }
             }
         }

@@ -13,6 +13,8 @@ struct ClassifyCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
+    @OptionGroup var kernelOptions: KernelOptions
+
     @Option(name: .customLong("top-k"), help: "Classes to report per image (1…classes).")
     var topK: Int = 5
 
@@ -42,6 +44,7 @@ struct ClassifyCommand: ParsableCommand {
         var configuration = ServiceConfiguration()
         configuration.threads = threads ?? ProcessorBudget.available()
         configuration.maxBatch = 1
+        configuration.kernels = try kernelOptions.resolve()
         configuration.maxBatchDelay = .zero
         configuration.maxQueue = 1
         let classLabels = try LabelFiles.labels(explicit: labels, classes: classes, logger: Logger(label: "seresnet"))

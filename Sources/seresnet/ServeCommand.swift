@@ -19,6 +19,8 @@ struct ServeCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
+    @OptionGroup var kernelOptions: KernelOptions
+
     @Option(help: "Address to bind: :: (all IPv6 and IPv4), 0.0.0.0, 127.0.0.1… (env SERESNET_HOST, default ::)")
     var host: String?
 
@@ -115,6 +117,7 @@ struct ServeCommand: ParsableCommand {
             threads, "SERESNET_THREADS", default: ProcessorBudget.available(), range: 1...256, flagName: "--threads")
         service.engines = try Environment.int(
             engines, "SERESNET_ENGINES", default: Defaults.engines, range: 1...service.threads, flagName: "--engines")
+        service.kernels = try kernelOptions.resolve()
         service.maxBatch = try Environment.int(maxBatch, "SERESNET_MAX_BATCH", default: 8, range: 1...256, flagName: "--max-batch")
         service.maxBatchDelay = .milliseconds(
             try Environment.int(
@@ -199,6 +202,7 @@ struct ServeCommand: ParsableCommand {
                 "model": .string(model.config.name), "weights_sha256": .string(model.weightsSHA256),
                 "threads": .stringConvertible(service.threads), "engines": .stringConvertible(service.engines),
                 "max_batch": .stringConvertible(service.maxBatch),
+                "kernels": .string(service.kernels.instructionSet?.rawValue ?? "blas"),
                 "startup_ms": .stringConvertible(ClassificationService.milliseconds(exec.duration(to: .now))),
             ])
         withExtendedLifetime(signals) { dispatchMain() }
