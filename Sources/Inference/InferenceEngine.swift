@@ -55,7 +55,7 @@ public final class InferenceEngine {
         input = .allocate(capacity: maxBatch * architecture.inputChannels * inputHeight * inputWidth)
         input.initialize(repeating: 0, count: maxBatch * architecture.inputChannels * inputHeight * inputWidth)
         logits = .allocate(capacity: maxBatch * architecture.numClasses)
-        workspace = Workspace(plan: plan, height: inputHeight, width: inputWidth, batch: maxBatch)
+        workspace = Workspace(plan: plan, height: inputHeight, width: inputWidth, batch: maxBatch, threads: threads)
         convolutions = ConvolutionRunner(loop: loop, maxPatchRows: Self.maxPatchRows(network, maxBatch: maxBatch))
         multiplyAccumulatesByPart = Self.multiplyAccumulatesByPart(network, height: inputHeight, width: inputWidth)
         multiplyAccumulatesPerImage = multiplyAccumulatesByPart.values.reduce(0, +)
@@ -229,12 +229,12 @@ private struct Workspace {
     /// Bottleneck intermediates (also the stem's output before pooling).
     let t1, t2: UnsafeMutablePointer<Float>
     let shortcut: UnsafeMutablePointer<Float>
-    /// Winograd transformed inputs and products (16 × C × tiles each).
+    /// Winograd transformed inputs and products, one block's worth per thread (`WinogradWeights.scratchSizes`).
     let winogradInput, winogradProducts: UnsafeMutablePointer<Float>
     /// (C, N) channel means, SE hidden activations and SE scales.
     let means, hidden, scale: UnsafeMutablePointer<Float>
 
-    init(plan: NetworkPlan, height: Int, width: Int, batch: Int) {
+    init(plan: NetworkPlan, height: Int, width: Int, batch: Int, threads: Int) {
         let network = plan.network
         var activation = 0
         var intermediate = 0
@@ -260,10 +260,10 @@ private struct Workspace {
             if spec.hasDownsample { shortcutSize = max(shortcutSize, spec.outChannels * oh * ow) }
             channels = max(channels, spec.outChannels)
             hiddenSize = max(hiddenSize, spec.seWidth ?? 1)
-            if planned.winograd != nil {
-                let sizes = WinogradWeights.scratchSizes(inChannels: spec.width, outChannels: spec.width, batch: 1, height: h, width: w)
-                winogradIn = max(winogradIn, sizes.input)
-                winogradOut = max(winogradOut, sizes.product)
+            if let winograd = planned.winograd {
+                let sizes = winograd.scratchSizes(width: w)
+                winogradIn = max(winogradIn, sizes.input * threads)
+                winogradOut = max(winogradOut, sizes.product * threads)
             }
             h = oh
             w = ow
@@ -278,8 +278,10 @@ private struct Workspace {
         t1 = buffer(intermediate)
         t2 = buffer(intermediate)
         shortcut = buffer(shortcutSize)
-        winogradInput = buffer(winogradIn)
-        winogradProducts = buffer(winogradOut)
+        winogradInput = .allocate(capacity: max(1, winogradIn))
+        winogradInput.initialize(repeating: 0, count: max(1, winogradIn))
+        winogradProducts = .allocate(capacity: max(1, winogradOut))
+        winogradProducts.initialize(repeating: 0, count: max(1, winogradOut))
         means = buffer(channels)
         hidden = buffer(hiddenSize)
         scale = buffer(channels)

@@ -120,7 +120,10 @@ import Testing
     }
 
     @Test(
-        arguments: [(5, 6, 1, 9, 11), (8, 3, 2, 7, 7), (128, 130, 1, 6, 5), (3, 4, 3, 1, 2), (16, 16, 2, 14, 14), (260, 9, 1, 8, 8)],
+        arguments: [
+            (5, 6, 1, 9, 11), (8, 3, 2, 7, 7), (128, 130, 1, 6, 5), (3, 4, 3, 1, 2), (16, 16, 2, 14, 14), (260, 9, 1, 8, 8),
+            (128, 130, 2, 30, 29),
+        ],
         threadsAndKernels)
     func winogradMatchesNaiveLoops(_ dims: (Int, Int, Int, Int, Int), setting: (threads: Int, kernels: KernelSelection)) {
         let (threads, kernels) = setting
@@ -134,9 +137,9 @@ import Testing
         let winograd = WinogradWeights(layer, instructionSet: kernels.instructionSet)
         let runner = ConvolutionRunner(loop: ParallelLoop(threads: threads), maxPatchRows: 1)
         defer { runner.deallocate() }
-        let sizes = WinogradWeights.scratchSizes(inChannels: cin, outChannels: cout, batch: batch, height: height, width: width)
-        var v = [Float](repeating: .nan, count: sizes.input)
-        var m = [Float](repeating: .nan, count: sizes.product)
+        let sizes = winograd.scratchSizes(width: width)
+        var v = [Float](repeating: .nan, count: sizes.input * threads)
+        var m = [Float](repeating: .nan, count: sizes.product * threads)
         var output = [Float](repeating: .nan, count: expected.count)
         x.withUnsafeMutableBufferPointer { x in
             winograd.run(
