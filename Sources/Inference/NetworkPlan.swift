@@ -9,6 +9,12 @@ public final class NetworkPlan: @unchecked Sendable {
     let stem: ConvolutionPlan
     let stages: [[BottleneckPlan]]
 
+    /// conv2 layers up to this width use F(4×4, 3×3), wider ones F(2×2, 3×3), as ncnn chooses for ResNets. At 224²
+    /// that is layer1 and layer2 (56² and 28² maps); layer3's 14² would pad to 16² (31% more tiles) and has too few
+    /// tiles at batch 1 to pay. Measured alternating on this project's AVX-512 machine (bench --profile): layer2's
+    /// conv2 1.99 → 1.77 ms at batch 1 and 17.3 → 15.0 ms at batch 8; layer1 1.48 → 1.39 ms and level at batch 8.
+    static let f4MaxChannels = 128
+
     /// Packs every convolution's weights for `kernels` (OpenBLAS keeps the network's own).
     public init(network: SEResNet, kernels: KernelSelection = .auto) {
         self.network = network
@@ -24,7 +30,8 @@ public final class NetworkPlan: @unchecked Sendable {
                     conv2: ConvolutionPlan(block.conv2, instructionSet: isa),
                     conv3: ConvolutionPlan(block.conv3, instructionSet: isa),
                     downsample: block.downsample.map { ConvolutionPlan($0, instructionSet: isa) },
-                    winograd: block.spec.stride == 1 ? WinogradWeights(block.conv2, instructionSet: isa) : nil)
+                    winograd: block.spec.stride == 1
+                        ? WinogradWeights(block.conv2, tile: block.spec.width <= Self.f4MaxChannels ? 4 : 2, instructionSet: isa) : nil)
             }
         }
     }
@@ -39,7 +46,7 @@ public final class NetworkPlan: @unchecked Sendable {
                 result.append(("\(prefix) conv1", block.conv1.algorithm))
                 let conv2 =
                     block.winograd.map { w in
-                        "Winograd F(2×2, 3×3), \(w.packed?.first.map { "\($0.instructionSet.rawValue) packed GEMM" } ?? "OpenBLAS sgemm")"
+                        "Winograd F(\(w.tile)×\(w.tile), 3×3), \(w.packed?.first.map { "\($0.instructionSet.rawValue) packed GEMM" } ?? "OpenBLAS sgemm")"
                             + " (from 32 tiles; below: \(block.conv2.algorithm))"
                     } ?? block.conv2.algorithm
                 result.append(("\(prefix) conv2", conv2))
@@ -58,6 +65,6 @@ struct BottleneckPlan {
     let conv2: ConvolutionPlan
     let conv3: ConvolutionPlan
     let downsample: ConvolutionPlan?
-    /// conv2 transformed for Winograd F(2×2, 3×3) when it has stride 1, used where it pays (`WinogradWeights.pays`).
+    /// conv2 transformed for Winograd F(4×4) or F(2×2) when it has stride 1, used where it pays (`WinogradWeights.pays`).
     let winograd: WinogradWeights?
 }

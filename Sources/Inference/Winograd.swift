@@ -1,44 +1,64 @@
 import Dispatch
 
-/// Weights of a 3×3 stride-1 pad-1 convolution transformed for Winograd F(2×2, 3×3): U = G g Gᵀ, stored as
-/// 16 matrices (one per transform point ξ) of (Cout × Cin), so the convolution becomes 16 GEMMs of
-/// (Cout × Cin) · (Cin × tiles) — 2.25× fewer multiply-accumulates than im2col + GEMM.
+/// Weights of a 3×3 stride-1 pad-1 convolution transformed for Winograd F(m×m, 3×3), m = 2 or 4: U = G g Gᵀ,
+/// stored as α² matrices (α = m + 2, one per transform point ξ) of (Cout × Cin), so the convolution becomes α² GEMMs
+/// of (Cout × Cin) · (Cin × tiles): 2.25× (F2) or 4× (F4) fewer multiply-accumulates than im2col + GEMM.
 public struct WinogradWeights: Sendable {
     public let outChannels: Int
     public let inChannels: Int
-    /// 16 × Cout × Cin, for OpenBLAS (empty when `packed` holds them).
+    /// Output tile side m: 2 or 4.
+    public let tile: Int
+    /// α² × Cout × Cin, for OpenBLAS (empty when `packed` holds them).
     let transformed: [Float]
-    /// The 16 matrices packed for the engine's GEMM, when it has one.
+    /// The α² matrices packed for the engine's GEMM, when it has one.
     let packed: [PackedMatrix]?
     let bias: [Float]
 
+    /// Input tile side α = m + 2.
+    var alpha: Int { tile + 2 }
+
+    /// G for F(2×2, 3×3) (points 0, ±1, ∞) and F(4×4, 3×3) (points 0, ±1, ±2, ∞; Lavin & Gray 2016), row-major α × 3.
+    private static func g(tile: Int) -> [Double] {
+        if tile == 2 { return [1, 0, 0, 0.5, 0.5, 0.5, 0.5, -0.5, 0.5, 0, 0, 1] }
+        return [
+            1.0 / 4, 0, 0,
+            -1.0 / 6, -1.0 / 6, -1.0 / 6,
+            -1.0 / 6, 1.0 / 6, -1.0 / 6,
+            1.0 / 24, 1.0 / 12, 1.0 / 6,
+            1.0 / 24, -1.0 / 12, 1.0 / 6,
+            0, 0, 1,
+        ]
+    }
+
     /// Transforms a folded 3×3 stride-1 layer (in Double, then rounded once), and packs the result for
     /// `instructionSet`'s GEMM if given (the unpacked copy is then dropped).
-    init(_ layer: ConvolutionLayer, instructionSet: KernelInstructionSet?) {
+    init(_ layer: ConvolutionLayer, tile: Int = 2, instructionSet: KernelInstructionSet?) {
         precondition(layer.shape.kernel == 3 && layer.shape.stride == 1 && layer.shape.padding == 1)
+        precondition(tile == 2 || tile == 4)
         let cout = layer.shape.outChannels
         let cin = layer.shape.inChannels
-        // G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]
-        let g: [Double] = [1, 0, 0, 0.5, 0.5, 0.5, 0.5, -0.5, 0.5, 0, 0, 1]
-        var u = [Float](repeating: 0, count: 16 * cout * cin)
+        let alpha = tile + 2
+        let points = alpha * alpha
+        let g = Self.g(tile: tile)
+        var u = [Float](repeating: 0, count: points * cout * cin)
         u.withUnsafeMutableBufferPointer { u in
             layer.weights.withUnsafeBufferPointer { w in
-                withUnsafeTemporaryAllocation(of: Double.self, capacity: 12) { t in
+                withUnsafeTemporaryAllocation(of: Double.self, capacity: 3 * alpha) { t in
                     for o in 0..<cout {
                         for i in 0..<cin {
                             let kernel = w.baseAddress! + (o * cin + i) * 9
-                            // t = G · k (4×3), then U = t · Gᵀ (4×4)
-                            for r in 0..<4 {
+                            // t = G · k (α×3), then U = t · Gᵀ (α×α)
+                            for r in 0..<alpha {
                                 for c in 0..<3 {
                                     t[r * 3 + c] =
                                         g[r * 3] * Double(kernel[c]) + g[r * 3 + 1] * Double(kernel[3 + c]) + g[r * 3 + 2]
                                         * Double(kernel[6 + c])
                                 }
                             }
-                            for r in 0..<4 {
-                                for c in 0..<4 {
+                            for r in 0..<alpha {
+                                for c in 0..<alpha {
                                     let value = t[r * 3] * g[c * 3] + t[r * 3 + 1] * g[c * 3 + 1] + t[r * 3 + 2] * g[c * 3 + 2]
-                                    u[((r * 4 + c) * cout + o) * cin + i] = Float(value)
+                                    u[((r * alpha + c) * cout + o) * cin + i] = Float(value)
                                 }
                             }
                         }
@@ -48,10 +68,11 @@ public struct WinogradWeights: Sendable {
         }
         outChannels = cout
         inChannels = cin
+        self.tile = tile
         bias = layer.bias
         if let instructionSet {
             packed = u.withUnsafeBufferPointer { u in
-                (0..<16).map {
+                (0..<points).map {
                     PackedMatrix(u.baseAddress! + $0 * cout * cin, rows: cout, columns: cin, bias: nil, instructionSet: instructionSet)
                 }
             }
@@ -62,42 +83,40 @@ public struct WinogradWeights: Sendable {
         }
     }
 
-    /// Whether Winograd beats im2col + GEMM here. Measured on this project's 2-core reference machine
+    /// Whether Winograd beats im2col + GEMM here. Measured on this project's 2-core machines
     /// (`seresnet bench --profile`): with fewer than 32 tiles (7×7 at batch 1) the transformed weights
-    /// (16/9 larger) dominate and it loses or ties. With 64 input channels (layer1 at 56×56) it lost to im2col
-    /// while the transforms gathered each 4×4 tile separately; since they run over whole tile rows it wins
-    /// there too (layer1's blocks ≈ 13% faster at batch 8 and ≈ 15% at batch 1).
+    /// (α²/9 larger) dominate and it loses or ties; below 64 input channels the transforms cost more than they save.
     func pays(batch: Int, height: Int, width: Int) -> Bool {
-        inChannels >= 64 && batch * ((height + 1) / 2) * ((width + 1) / 2) >= 32
+        inChannels >= 64 && batch * ((height + tile - 1) / tile) * ((width + tile - 1) / tile) >= 32
     }
 
     /// Floats of transformed input and products a block of tiles may hold (1 MiB together): small enough to stay
-    /// in L2 between its input transform, its 16 products and its output transform.
+    /// in L2 between its input transform, its products and its output transform.
     static let blockBudgetFloats = 262_144
 
     /// Tile rows per block for an input `width` wide: as many whole rows of tiles as fit the budget (at least one).
     func blockRows(width: Int) -> Int {
-        let tilesWide = (width + 1) / 2
-        return max(1, Self.blockBudgetFloats / (16 * (inChannels + outChannels) * tilesWide))
+        let tilesWide = (width + tile - 1) / tile
+        return max(1, Self.blockBudgetFloats / (alpha * alpha * (inChannels + outChannels) * tilesWide))
     }
 
     /// Floats of the transformed-input and product scratch of one thread for an input `width` wide.
     func scratchSizes(width: Int) -> (input: Int, product: Int) {
-        let tiles = blockRows(width: width) * ((width + 1) / 2)
-        return (16 * inChannels * tiles, 16 * outChannels * tiles)
+        let tiles = blockRows(width: width) * ((width + tile - 1) / tile)
+        return (alpha * alpha * inChannels * tiles, alpha * alpha * outChannels * tiles)
     }
 
     /// y = relu(conv3×3(x) + bias), (Cin, N, H, W) → (Cout, N, H, W), x channel-major.
     ///
     /// Tiled as ncnn does: the tiles are cut into blocks of whole tile rows of one image (`blockRows`), and each
-    /// thread takes whole blocks, running for each the input transform, the 16 products and the output transform
-    /// while the block's data is still in its L2 (a whole-layer transform made two DRAM round trips of 16× the
-    /// activation). `transformedInput` and `products` hold `scratchSizes(width:)` floats per thread.
+    /// thread takes whole blocks, running for each the input transform, the α² products and the output transform
+    /// while the block's data is still in its L2 (a whole-layer transform made two DRAM round trips of α² times
+    /// the activation). `transformedInput` and `products` hold `scratchSizes(width:)` floats per thread.
     func run(
         input x: PlanarTensor, output: UnsafeMutablePointer<Float>, transformedInput v: UnsafeMutablePointer<Float>,
         products m: UnsafeMutablePointer<Float>, loop: ParallelLoop, packScratch: (Int) -> UnsafeMutablePointer<Float>
     ) {
-        let tilesHigh = (x.height + 1) / 2
+        let tilesHigh = (x.height + tile - 1) / tile
         let rows = blockRows(width: x.width)
         let blocksPerImage = (tilesHigh + rows - 1) / rows
         // Equal blocks: the tile rows are spread evenly over the image's blocks.
@@ -126,13 +145,47 @@ public struct WinogradWeights: Sendable {
         input x: PlanarTensor, image n: Int, tileRows: Range<Int>, output: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
         m: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
     ) {
+        let tilesWide = (x.width + tile - 1) / tile
+        let tiles = tileRows.count * tilesWide
+        let cin = inChannels
+        let cout = outChannels
+        if tile == 2 {
+            inputTransform2(x, image: n, tileRows: tileRows, into: v)
+        } else {
+            inputTransform4(x, image: n, tileRows: tileRows, into: v)
+        }
+        // M[ξ] = U[ξ] (Cout × Cin) · V[ξ] (Cin × tiles).
+        for xi in 0..<alpha * alpha {
+            if let packed {
+                let u = packed[xi]
+                u.multiply(
+                    panels: 0..<u.panels, n: tiles, b: v + xi * cin * tiles, ldb: tiles, c: m + xi * cout * tiles, ldc: tiles, relu: false,
+                    scratch: scratch)
+            } else {
+                transformed.withUnsafeBufferPointer { u in
+                    Kernels.gemm(
+                        m: cout, n: tiles, k: cin, a: u.baseAddress! + xi * cout * cin, lda: cin, b: v + xi * cin * tiles, ldb: tiles,
+                        c: m + xi * cout * tiles, ldc: tiles)
+                }
+            }
+        }
+        let plane = output + n * x.height * x.width
+        if tile == 2 {
+            outputTransform2(
+                m, tileRows: tileRows, height: x.height, width: x.width, into: plane, channelStride: x.batch * x.height * x.width)
+        } else {
+            outputTransform4(
+                m, tileRows: tileRows, height: x.height, width: x.width, into: plane, channelStride: x.batch * x.height * x.width)
+        }
+    }
+
+    /// F(2×2): V[ξ][ci][tile] for the block's tiles, tile (ty, tx) at block column (ty − first)·tilesWide + tx.
+    private func inputTransform2(_ x: PlanarTensor, image n: Int, tileRows: Range<Int>, into v: UnsafeMutablePointer<Float>) {
         let height = x.height
         let width = x.width
         let tilesWide = (width + 1) / 2
         let tiles = tileRows.count * tilesWide
         let cin = inChannels
-        let cout = outChannels
-
         // V[ξ][ci][tile] = (Bᵀ d B)[ξ], d the 4×4 input patch at (2ty − 1, 2tx − 1), zero outside the image.
         // One row of tiles at a time: the four input rows are copied zero-padded into `d` (4 × padded width), Bᵀ
         // is applied down the columns of the whole row strip, then B across each tile; for a fixed ξ the tiles
@@ -194,22 +247,17 @@ public struct WinogradWeights: Sendable {
             }
         }
 
-        // M[ξ] = U[ξ] (Cout × Cin) · V[ξ] (Cin × tiles).
-        for xi in 0..<16 {
-            if let packed {
-                let u = packed[xi]
-                u.multiply(
-                    panels: 0..<u.panels, n: tiles, b: v + xi * cin * tiles, ldb: tiles, c: m + xi * cout * tiles, ldc: tiles, relu: false,
-                    scratch: scratch)
-            } else {
-                transformed.withUnsafeBufferPointer { u in
-                    Kernels.gemm(
-                        m: cout, n: tiles, k: cin, a: u.baseAddress! + xi * cout * cin, lda: cin, b: v + xi * cin * tiles, ldb: tiles,
-                        c: m + xi * cout * tiles, ldc: tiles)
-                }
-            }
-        }
+    }
 
+    /// F(2×2): y = relu(Aᵀ M A + bias) for the block's tiles, into the image's planes (`plane` is channel 0's,
+    /// channels `channelStride` apart).
+    private func outputTransform2(
+        _ m: UnsafeMutablePointer<Float>, tileRows: Range<Int>, height: Int, width: Int, into output: UnsafeMutablePointer<Float>,
+        channelStride: Int
+    ) {
+        let tilesWide = (width + 1) / 2
+        let tiles = tileRows.count * tilesWide
+        let cout = outChannels
         // y = Aᵀ M A + bias, ReLU; Aᵀ = [1 1 1 0; 0 1 −1 −1]. Output pixels past the image edge are dropped.
         // One row of tiles at a time: Aᵀ down the columns into `s` (2 rows × 4 columns × tiles of the strip, each
         // a contiguous run over the strip's tiles), then A across each tile.
@@ -219,7 +267,7 @@ public struct WinogradWeights: Sendable {
                 let step = cout * tiles
                 for co in 0..<cout {
                     let b = bias[co]
-                    let plane = output + co * x.batch * height * width + n * height * width
+                    let plane = output + co * channelStride
                     for ty in tileRows {
                         let strip = m + co * tiles + (ty - tileRows.lowerBound) * tilesWide
                         for c in 0..<4 {
@@ -250,6 +298,158 @@ public struct WinogradWeights: Sendable {
                                 let tx = width / 2
                                 row[2 * tx] = max(c0[tx] + c1[tx] + c2[tx] + b, 0)
                             }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// F(4×4): V[ξ][ci][tile] = (Bᵀ d B)[ξ] for the block's tiles, d the 6×6 input patch at (4ty − 1, 4tx − 1), zero
+    /// outside the image; as in F(2×2), one row of tiles at a time, Bᵀ down the columns of the whole strip, then B
+    /// across each tile. Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0; 0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1]
+    private func inputTransform4(_ x: PlanarTensor, image n: Int, tileRows: Range<Int>, into v: UnsafeMutablePointer<Float>) {
+        let height = x.height
+        let width = x.width
+        let tilesWide = (width + 3) / 4
+        let tiles = tileRows.count * tilesWide
+        let cin = inChannels
+        let padded = 4 * tilesWide + 2
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 12 * padded) { buffer in
+            let d = buffer.baseAddress!
+            let t = d + 6 * padded
+            let step = cin * tiles
+            for ci in 0..<cin {
+                let plane = x.data + ci * x.channelStride + n * x.imageStride
+                for ty in tileRows {
+                    // d[r][p] = input (4ty − 1 + r, p − 1), zero outside the image.
+                    for r in 0..<6 {
+                        let row = d + r * padded
+                        let y = 4 * ty - 1 + r
+                        if y >= 0 && y < height {
+                            row[0] = 0
+                            (row + 1).update(from: plane + y * width, count: width)
+                            (row + 1 + width).update(repeating: 0, count: padded - 1 - width)
+                        } else {
+                            row.update(repeating: 0, count: padded)
+                        }
+                    }
+                    let d0 = d
+                    let d1 = d0 + padded
+                    let d2 = d1 + padded
+                    let d3 = d2 + padded
+                    let d4 = d3 + padded
+                    let d5 = d4 + padded
+                    let t0 = t
+                    let t1 = t0 + padded
+                    let t2 = t1 + padded
+                    let t3 = t2 + padded
+                    let t4 = t3 + padded
+                    let t5 = t4 + padded
+                    for p in 0..<padded {
+                        let a = d0[p]
+                        let b = d1[p]
+                        let c = d2[p]
+                        let e = d3[p]
+                        let f = d4[p]
+                        let g = d5[p]
+                        t0[p] = 4 * a - 5 * c + f
+                        t1[p] = -4 * (b + c) + e + f
+                        t2[p] = 4 * (b - c) - e + f
+                        t3[p] = 2 * (e - b) + f - c
+                        t4[p] = 2 * (b - e) + f - c
+                        t5[p] = 4 * b - 5 * e + g
+                    }
+                    let strip = v + ci * tiles + (ty - tileRows.lowerBound) * tilesWide
+                    for r in 0..<6 {
+                        let row = t + r * padded
+                        let v0 = strip + (r * 6) * step
+                        let v1 = v0 + step
+                        let v2 = v1 + step
+                        let v3 = v2 + step
+                        let v4 = v3 + step
+                        let v5 = v4 + step
+                        for tx in 0..<tilesWide {
+                            let a = row[4 * tx]
+                            let b = row[4 * tx + 1]
+                            let c = row[4 * tx + 2]
+                            let e = row[4 * tx + 3]
+                            let f = row[4 * tx + 4]
+                            let g = row[4 * tx + 5]
+                            v0[tx] = 4 * a - 5 * c + f
+                            v1[tx] = -4 * (b + c) + e + f
+                            v2[tx] = 4 * (b - c) - e + f
+                            v3[tx] = 2 * (e - b) + f - c
+                            v4[tx] = 2 * (b - e) + f - c
+                            v5[tx] = 4 * b - 5 * e + g
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// F(4×4): y = relu(Aᵀ M A + bias), Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1]; Aᵀ down the
+    /// columns of the strip into `s` (4 rows × 6 columns × tiles), then A across each tile. Pixels past the image
+    /// edge are dropped.
+    private func outputTransform4(
+        _ m: UnsafeMutablePointer<Float>, tileRows: Range<Int>, height: Int, width: Int, into output: UnsafeMutablePointer<Float>,
+        channelStride: Int
+    ) {
+        let tilesWide = (width + 3) / 4
+        let tiles = tileRows.count * tilesWide
+        let cout = outChannels
+        bias.withUnsafeBufferPointer { bias in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 24 * tilesWide + 4 * tilesWide * 4) { buffer in
+                let s = buffer.baseAddress!
+                let rowOut = s + 24 * tilesWide
+                let step = cout * tiles
+                for co in 0..<cout {
+                    let bias = bias[co]
+                    let plane = output + co * channelStride
+                    for ty in tileRows {
+                        let strip = m + co * tiles + (ty - tileRows.lowerBound) * tilesWide
+                        for c in 0..<6 {
+                            let p0 = strip + c * step
+                            let p1 = p0 + 6 * step
+                            let p2 = p1 + 6 * step
+                            let p3 = p2 + 6 * step
+                            let p4 = p3 + 6 * step
+                            let p5 = p4 + 6 * step
+                            let s0 = s + c * tilesWide
+                            let s1 = s + (6 + c) * tilesWide
+                            let s2 = s + (12 + c) * tilesWide
+                            let s3 = s + (18 + c) * tilesWide
+                            for tx in 0..<tilesWide {
+                                let plus12 = p1[tx] + p2[tx]
+                                let minus12 = p1[tx] - p2[tx]
+                                let plus34 = p3[tx] + p4[tx]
+                                let minus34 = p3[tx] - p4[tx]
+                                s0[tx] = p0[tx] + plus12 + plus34
+                                s1[tx] = minus12 + 2 * minus34
+                                s2[tx] = plus12 + 4 * plus34
+                                s3[tx] = minus12 + 8 * minus34 + p5[tx]
+                            }
+                        }
+                        for r in 0..<4 where 4 * ty + r < height {
+                            let c0 = s + (6 * r) * tilesWide
+                            let c1 = c0 + tilesWide
+                            let c2 = c1 + tilesWide
+                            let c3 = c2 + tilesWide
+                            let c4 = c3 + tilesWide
+                            let c5 = c4 + tilesWide
+                            // The row's 4·tilesWide outputs, then the ones inside the image copied out.
+                            for tx in 0..<tilesWide {
+                                let plus12 = c1[tx] + c2[tx]
+                                let minus12 = c1[tx] - c2[tx]
+                                let plus34 = c3[tx] + c4[tx]
+                                let minus34 = c3[tx] - c4[tx]
+                                rowOut[4 * tx] = max(c0[tx] + plus12 + plus34 + bias, 0)
+                                rowOut[4 * tx + 1] = max(minus12 + 2 * minus34 + bias, 0)
+                                rowOut[4 * tx + 2] = max(plus12 + 4 * plus34 + bias, 0)
+                                rowOut[4 * tx + 3] = max(minus12 + 8 * minus34 + c5[tx] + bias, 0)
+                            }
+                            (plane + (4 * ty + r) * width).update(from: rowOut, count: width)
                         }
                     }
                 }
