@@ -111,12 +111,30 @@ enum Kernels {
                     if stride == 1 {
                         (target + a).update(from: source + a, count: b - a)
                     } else {
-                        for ox in a..<b { target[ox] = source[ox * stride] }
+                        strided(source, stride: stride, into: target, range: a..<b)
                     }
                     if b < ox1 { (target + b).update(repeating: 0, count: ox1 - b) }
                 }
                 j = end
             }
+        }
+    }
+
+    /// target[i] = source[i·stride] for i in `range`, reading no element past source[(range.upperBound − 1)·stride].
+    /// Stride 2 (the stem and every downsampling layer) loads 16 floats and keeps the even 8.
+    @inline(__always)
+    static func strided(_ source: UnsafePointer<Float>, stride: Int, into target: UnsafeMutablePointer<Float>, range: Range<Int>) {
+        var i = range.lowerBound
+        if stride == 2 {
+            while i + 8 < range.upperBound {
+                let pair = UnsafeRawPointer(source + 2 * i).loadUnaligned(as: SIMD16<Float>.self)
+                UnsafeMutableRawPointer(target + i).storeBytes(of: pair.evenHalf, as: SIMD8<Float>.self)
+                i += 8
+            }
+        }
+        while i < range.upperBound {
+            target[i] = source[i * stride]
+            i += 1
         }
     }
 
@@ -138,7 +156,7 @@ enum Kernels {
                 let end = min(columns.upperBound, j + outW - ox0)
                 let source = input.data + c * input.channelStride + n * input.imageStride + oy * stride * input.width
                 let target = out + j - ox0
-                for ox in ox0..<ox0 + end - j { target[ox] = source[ox * stride] }
+                strided(source, stride: stride, into: target, range: ox0..<ox0 + end - j)
                 j = end
             }
         }

@@ -109,7 +109,7 @@ public struct WinogradWeights: Sendable {
     /// y = relu(conv3×3(x) + bias), (Cin, N, H, W) → (Cout, N, H, W), x channel-major.
     ///
     /// Tiled as ncnn does: the tiles are cut into blocks of whole tile rows of one image (`blockRows`), and each
-    /// thread takes whole blocks, running for each the input transform, the α² products and the output transform
+    /// thread takes its share of blocks, running for each the input transform, the α² products and the output transform
     /// while the block's data is still in its L2 (a whole-layer transform made two DRAM round trips of α² times
     /// the activation). `transformedInput` and `products` hold `scratchSizes(width:)` floats per thread.
     func run(
@@ -117,25 +117,28 @@ public struct WinogradWeights: Sendable {
         products m: UnsafeMutablePointer<Float>, loop: ParallelLoop, packScratch: (Int) -> UnsafeMutablePointer<Float>
     ) {
         let tilesHigh = (x.height + tile - 1) / tile
-        let rows = blockRows(width: x.width)
-        let blocksPerImage = (tilesHigh + rows - 1) / rows
-        // Equal blocks: the tile rows are spread evenly over the image's blocks.
-        let rowsPerBlock = (tilesHigh + blocksPerImage - 1) / blocksPerImage
-        let blocks = x.batch * blocksPerImage
+        let budget = blockRows(width: x.width)
         let sizes = scratchSizes(width: x.width)
-        let parts = min(loop.threads, blocks)
+        // Every thread gets an equal share of the batch's tile rows, then works through it in blocks of at most
+        // `budget` rows that never cross an image (14 rows as blocks of 3 would give one thread 9, the other 5).
+        let totalRows = x.batch * tilesHigh
+        let parts = min(loop.threads, totalRows)
         loop.forEachPart(parts) { part in
-            var block = part
-            while block < blocks {
-                let n = block / blocksPerImage
-                let first = (block % blocksPerImage) * rowsPerBlock
-                let tileRows = first..<min(tilesHigh, first + rowsPerBlock)
-                if !tileRows.isEmpty {
-                    runBlock(
-                        input: x, image: n, tileRows: tileRows, output: output, v: v + part * sizes.input, m: m + part * sizes.product,
-                        scratch: packScratch(part))
-                }
-                block += parts
+            let share = totalRows * part / parts..<totalRows * (part + 1) / parts
+            var row = share.lowerBound
+            while row < share.upperBound {
+                let n = row / tilesHigh
+                let imageEnd = min(share.upperBound, (n + 1) * tilesHigh)
+                // Equal blocks within this stretch of the image.
+                let count = imageEnd - row
+                let blocks = (count + budget - 1) / budget
+                let rowsPerBlock = (count + blocks - 1) / blocks
+                let first = row - n * tilesHigh
+                let tileRows = first..<min(first + rowsPerBlock, imageEnd - n * tilesHigh)
+                runBlock(
+                    input: x, image: n, tileRows: tileRows, output: output, v: v + part * sizes.input, m: m + part * sizes.product,
+                    scratch: packScratch(part))
+                row += tileRows.count
             }
         }
     }
