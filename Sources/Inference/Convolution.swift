@@ -9,8 +9,9 @@ final class ConvolutionPlan: @unchecked Sendable {
     /// nil: OpenBLAS.
     let packed: PackedMatrix?
 
+    /// Packs `layer`'s weights for `instructionSet` and keeps the layer without them, or keeps the layer as it is
+    /// for OpenBLAS.
     init(_ layer: ConvolutionLayer, instructionSet: KernelInstructionSet?) {
-        self.layer = layer
         let shape = layer.shape
         packed = instructionSet.map { isa in
             layer.weights.withUnsafeBufferPointer {
@@ -19,6 +20,7 @@ final class ConvolutionPlan: @unchecked Sendable {
                     instructionSet: isa)
             }
         }
+        self.layer = packed == nil ? layer : layer.withoutWeights()
     }
 
     /// What `seresnet bench --profile` and `/v1/model` report, e.g. "1×1 direct, AVX-512 GEMM".
@@ -80,10 +82,8 @@ struct ConvolutionRunner {
     init(loop: ParallelLoop, maxPatchRows: Int) {
         self.loop = loop
         scratchPerThread = maxPatchRows * Self.tileWidth
-        scratch = .allocate(capacity: loop.threads * scratchPerThread)
-        scratch.initialize(repeating: 0, count: loop.threads * scratchPerThread)
-        packScratch = .allocate(capacity: loop.threads * PackedMatrix.scratchFloats)
-        packScratch.initialize(repeating: 0, count: loop.threads * PackedMatrix.scratchFloats)
+        scratch = .allocateAligned(loop.threads * scratchPerThread)
+        packScratch = .allocateAligned(loop.threads * PackedMatrix.scratchFloats)
     }
 
     func deallocate() {

@@ -261,7 +261,7 @@ private struct Workspace {
             channels = max(channels, spec.outChannels)
             hiddenSize = max(hiddenSize, spec.seWidth ?? 1)
             if let winograd = planned.winograd {
-                let sizes = winograd.scratchSizes(width: w)
+                let sizes = winograd.scratchSizes(height: h, width: w)
                 winogradIn = max(winogradIn, sizes.input * threads)
                 winogradOut = max(winogradOut, sizes.product * threads)
             }
@@ -269,19 +269,15 @@ private struct Workspace {
             w = ow
         }
         func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
-            let pointer = UnsafeMutablePointer<Float>.allocate(capacity: max(1, count * batch))
-            pointer.initialize(repeating: 0, count: max(1, count * batch))
-            return pointer
+            .allocateAligned(count * batch)
         }
         x = buffer(activation)
         y = buffer(activation)
         t1 = buffer(intermediate)
         t2 = buffer(intermediate)
         shortcut = buffer(shortcutSize)
-        winogradInput = .allocate(capacity: max(1, winogradIn))
-        winogradInput.initialize(repeating: 0, count: max(1, winogradIn))
-        winogradProducts = .allocate(capacity: max(1, winogradOut))
-        winogradProducts.initialize(repeating: 0, count: max(1, winogradOut))
+        winogradInput = .allocateAligned(winogradIn)
+        winogradProducts = .allocateAligned(winogradOut)
         means = buffer(channels)
         hidden = buffer(hiddenSize)
         scale = buffer(channels)

@@ -2,8 +2,12 @@
 /// which is exactly the (out) × (in·k·k) GEMM operand the im2col layout needs.
 public struct ConvolutionLayer: Sendable {
     public let shape: ConvolutionShape
+    /// Empty once a `NetworkPlan` has packed them (see `SEResNet.withoutConvolutionWeights`).
     public let weights: [Float]
     public let bias: [Float]
+
+    /// The same layer without its weights (its shape and bias stay).
+    func withoutWeights() -> ConvolutionLayer { ConvolutionLayer(shape: shape, weights: [], bias: bias) }
 }
 
 /// Squeeze-and-excitation: s = σ(W2 · relu(W1 · mean_hw(x) + b1) + b2); y = x · s per channel.
@@ -40,6 +44,35 @@ public struct SEResNet: Sendable {
     public let classifierBias: [Float]
     /// Parameters of the original checkpoint (BatchNorm affine included, running statistics not).
     public let parameterCount: Int
+
+    /// The same network with every convolution's weights dropped (shapes, biases, SE and classifier stay): what a
+    /// `NetworkPlan` keeps once it has packed the weights into its own order, so they are not held twice.
+    func withoutConvolutionWeights() -> SEResNet {
+        SEResNet(
+            architecture: architecture, stem: stem.withoutWeights(),
+            stages: stages.map { blocks in
+                blocks.map { block in
+                    Bottleneck(
+                        spec: block.spec, conv1: block.conv1.withoutWeights(), conv2: block.conv2.withoutWeights(),
+                        conv3: block.conv3.withoutWeights(), downsample: block.downsample?.withoutWeights(),
+                        squeezeExcitation: block.squeezeExcitation)
+                }
+            },
+            classifierWeight: classifierWeight, classifierBias: classifierBias, parameterCount: parameterCount)
+    }
+
+    private init(
+        architecture: ResNetArchitecture, stem: ConvolutionLayer, stages: [[Bottleneck]], classifierWeight: [Float],
+        classifierBias: [Float],
+        parameterCount: Int
+    ) {
+        self.architecture = architecture
+        self.stem = stem
+        self.stages = stages
+        self.classifierWeight = classifierWeight
+        self.classifierBias = classifierBias
+        self.parameterCount = parameterCount
+    }
 
     /// Validates every tensor of `file` against the architecture derived from it, then folds BatchNorm.
     /// Tensors are released from memory as they are consumed, so peak memory stays near one copy.

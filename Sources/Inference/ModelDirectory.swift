@@ -82,6 +82,20 @@ public struct LoadedModel: Sendable {
     /// Lowercase hex SHA-256 of `model.safetensors`.
     public let weightsSHA256: String
     public let weightsBytes: Int
+
+    /// The network, and the model without its convolution weights: hand the network to a `NetworkPlan` with no other
+    /// reference left, and the plan frees each block's weights as it packs them.
+    public consuming func takingNetwork() -> (SEResNet, LoadedModel) {
+        let network = self.network
+        let rest = replacingNetwork(network.withoutConvolutionWeights())
+        _ = consume self
+        return (network, rest)
+    }
+
+    /// The same model with `network` swapped, e.g. for a `NetworkPlan`'s copy without the weights it packed.
+    public func replacingNetwork(_ network: SEResNet) -> LoadedModel {
+        LoadedModel(network: network, config: config, weightsSHA256: weightsSHA256, weightsBytes: weightsBytes)
+    }
 }
 
 /// SHA-256 through OpenSSL's libcrypto (SHA-NI accelerated where the CPU has it).

@@ -2,6 +2,8 @@
 /// the order that algorithm reads them (`ConvolutionPlan`, `WinogradWeights`). The network itself stays a plain
 /// description; the plan is immutable and shared by every engine that serves it.
 public final class NetworkPlan: @unchecked Sendable {
+    /// The network as the engines read it: without convolution weights when they are packed here (the plan's
+    /// copies replace them; drop other references to the loaded network to free its copy).
     public let network: SEResNet
     public let kernels: KernelSelection
     /// The instruction set of the engine's own kernels, nil when every convolution runs on OpenBLAS.
@@ -9,31 +11,47 @@ public final class NetworkPlan: @unchecked Sendable {
     let stem: ConvolutionPlan
     let stages: [[BottleneckPlan]]
 
-    /// conv2 layers up to this width use F(4×4, 3×3), wider ones F(2×2, 3×3), as ncnn chooses for ResNets. At 224²
+    /// With the engine's kernels, conv2 layers up to this width use F(4×4, 3×3), wider ones F(2×2, 3×3), as ncnn
+    /// chooses for ResNets (OpenBLAS keeps F(2×2) everywhere, as before the engine had kernels of its own). At 224²
     /// that is layer1 and layer2 (56² and 28² maps); layer3's 14² would pad to 16² (31% more tiles) and has too few
     /// tiles at batch 1 to pay. Measured alternating on this project's AVX-512 machine (bench --profile): layer2's
     /// conv2 1.99 → 1.77 ms at batch 1 and 17.3 → 15.0 ms at batch 8; layer1 1.48 → 1.39 ms and level at batch 8.
     static let f4MaxChannels = 128
 
-    /// Packs every convolution's weights for `kernels` (OpenBLAS keeps the network's own).
-    public init(network: SEResNet, kernels: KernelSelection = .auto) {
-        self.network = network
+    /// Packs every convolution's weights for `kernels` (OpenBLAS keeps the network's own). Block by block, each
+    /// block's folded weights are let go once packed, so when the caller hands over the only reference to the
+    /// network (`consume`) the two copies never coexist in full: peak memory stays near one copy.
+    public init(network: consuming SEResNet, kernels: KernelSelection = .auto) {
         self.kernels = kernels
         let isa = kernels.instructionSet
         instructionSet = isa
-        stem = ConvolutionPlan(network.stem, instructionSet: isa)
-        stages = network.stages.map { blocks in
-            blocks.map { block in
-                BottleneckPlan(
-                    block: block,
-                    conv1: ConvolutionPlan(block.conv1, instructionSet: isa),
-                    conv2: ConvolutionPlan(block.conv2, instructionSet: isa),
-                    conv3: ConvolutionPlan(block.conv3, instructionSet: isa),
-                    downsample: block.downsample.map { ConvolutionPlan($0, instructionSet: isa) },
-                    winograd: block.spec.stride == 1
-                        ? WinogradWeights(block.conv2, tile: block.spec.width <= Self.f4MaxChannels ? 4 : 2, instructionSet: isa) : nil)
+        let kept = isa == nil ? network : network.withoutConvolutionWeights()
+        self.network = kept
+        var stem: ConvolutionLayer? = network.stem
+        var pending = network.stages
+        _ = consume network
+        self.stem = ConvolutionPlan(stem.take()!, instructionSet: isa)
+        var stages: [[BottleneckPlan]] = []
+        for s in pending.indices {
+            var blocks: [BottleneckPlan] = []
+            for b in pending[s].indices {
+                let block = pending[s][b]
+                pending[s][b] = kept.stages[s][b]
+                blocks.append(
+                    BottleneckPlan(
+                        block: kept.stages[s][b],
+                        conv1: ConvolutionPlan(block.conv1, instructionSet: isa),
+                        conv2: ConvolutionPlan(block.conv2, instructionSet: isa),
+                        conv3: ConvolutionPlan(block.conv3, instructionSet: isa),
+                        downsample: block.downsample.map { ConvolutionPlan($0, instructionSet: isa) },
+                        winograd: block.spec.stride == 1
+                            ? WinogradWeights(
+                                block.conv2, tile: isa != nil && block.spec.width <= Self.f4MaxChannels ? 4 : 2, instructionSet: isa)
+                            : nil))
             }
+            stages.append(blocks)
         }
+        self.stages = stages
     }
 
     /// Every convolution with its algorithm, in forward order, named as `StageProfile` names the parts

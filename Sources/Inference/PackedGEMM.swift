@@ -2,6 +2,10 @@ import CKernels
 import Dispatch
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Which kernels the engine plans its convolutions with (`serve --kernels`, env `SERESNET_KERNELS`).
 public enum KernelSelection: String, Sendable, CaseIterable {
     /// The widest of the engine's own kernels this CPU runs (AVX-512, else AVX2 + FMA), OpenBLAS without either.
@@ -74,6 +78,30 @@ public enum KernelInstructionSet: String, Sendable {
     }
 }
 
+extension UnsafeMutablePointer where Pointee == Float {
+    /// `count` zeroed floats for the kernels, free with `deallocate()`. Buffers of 2 MiB or more start on a 2 MiB
+    /// boundary and ask for transparent huge pages (`MADV_HUGEPAGE`; Linux's default THP mode is "madvise"): the
+    /// weights are streamed from memory on every pass, and 4 KiB pages cost a TLB miss every 4 KiB of them. Smaller
+    /// buffers are cache-line aligned.
+    static func allocateAligned(_ count: Int) -> UnsafeMutablePointer<Float> {
+        let bytes = 4 * max(1, count)
+        let huge = 2 << 20
+        let raw: UnsafeMutableRawPointer
+        if bytes >= huge {
+            let rounded = (bytes + huge - 1) / huge * huge
+            raw = UnsafeMutableRawPointer.allocate(byteCount: rounded, alignment: huge)
+            #if os(Linux)
+                _ = madvise(raw, rounded, MADV_HUGEPAGE)
+            #endif
+        } else {
+            raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        }
+        let pointer = raw.bindMemory(to: Float.self, capacity: max(1, count))
+        pointer.initialize(repeating: 0, count: max(1, count))
+        return pointer
+    }
+}
+
 /// A weight matrix (output channels × inputs·k·k) and its bias, packed once at load into the panel order the
 /// micro-kernel reads (`ck_gemm_pack`), so no inference re-packs weights as a BLAS call does.
 final class PackedMatrix: @unchecked Sendable {
@@ -95,11 +123,10 @@ final class PackedMatrix: @unchecked Sendable {
         let panelRows = instructionSet.panelRows
         panels = (rows + panelRows - 1) / panelRows
         let size = ck_gemm_packed_size(instructionSet.isa, Int32(rows), Int32(columns))
-        data = .allocate(capacity: size)
+        data = .allocateAligned(size)
         ck_gemm_pack(instructionSet.isa, Int32(rows), Int32(columns), weights, Int32(columns), data)
         if let bias {
-            let padded = UnsafeMutablePointer<Float>.allocate(capacity: panels * panelRows)
-            padded.initialize(repeating: 0, count: panels * panelRows)
+            let padded = UnsafeMutablePointer<Float>.allocateAligned(panels * panelRows)
             bias.withUnsafeBufferPointer { padded.update(from: $0.baseAddress!, count: rows) }
             self.bias = padded
         } else {

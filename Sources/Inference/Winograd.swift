@@ -94,15 +94,18 @@ public struct WinogradWeights: Sendable {
     /// in L2 between its input transform, its products and its output transform.
     static let blockBudgetFloats = 262_144
 
-    /// Tile rows per block for an input `width` wide: as many whole rows of tiles as fit the budget (at least one).
-    func blockRows(width: Int) -> Int {
+    /// Tile rows per block for an input `height` × `width`: as many whole rows of tiles as fit the budget (at least
+    /// one, at most an image's). With OpenBLAS, whole images: its per-call cost wants few, large products.
+    func blockRows(height: Int, width: Int) -> Int {
+        let tilesHigh = (height + tile - 1) / tile
         let tilesWide = (width + tile - 1) / tile
-        return max(1, Self.blockBudgetFloats / (alpha * alpha * (inChannels + outChannels) * tilesWide))
+        if packed == nil { return tilesHigh }
+        return min(tilesHigh, max(1, Self.blockBudgetFloats / (alpha * alpha * (inChannels + outChannels) * tilesWide)))
     }
 
-    /// Floats of the transformed-input and product scratch of one thread for an input `width` wide.
-    func scratchSizes(width: Int) -> (input: Int, product: Int) {
-        let tiles = blockRows(width: width) * ((width + tile - 1) / tile)
+    /// Floats of the transformed-input and product scratch of one thread for an input `height` × `width`.
+    func scratchSizes(height: Int, width: Int) -> (input: Int, product: Int) {
+        let tiles = blockRows(height: height, width: width) * ((width + tile - 1) / tile)
         return (alpha * alpha * inChannels * tiles, alpha * alpha * outChannels * tiles)
     }
 
@@ -111,14 +114,14 @@ public struct WinogradWeights: Sendable {
     /// Tiled as ncnn does: the tiles are cut into blocks of whole tile rows of one image (`blockRows`), and each
     /// thread takes its share of blocks, running for each the input transform, the α² products and the output transform
     /// while the block's data is still in its L2 (a whole-layer transform made two DRAM round trips of α² times
-    /// the activation). `transformedInput` and `products` hold `scratchSizes(width:)` floats per thread.
+    /// the activation). `transformedInput` and `products` hold `scratchSizes(height:width:)` floats per thread.
     func run(
         input x: PlanarTensor, output: UnsafeMutablePointer<Float>, transformedInput v: UnsafeMutablePointer<Float>,
         products m: UnsafeMutablePointer<Float>, loop: ParallelLoop, packScratch: (Int) -> UnsafeMutablePointer<Float>
     ) {
         let tilesHigh = (x.height + tile - 1) / tile
-        let budget = blockRows(width: x.width)
-        let sizes = scratchSizes(width: x.width)
+        let budget = blockRows(height: x.height, width: x.width)
+        let sizes = scratchSizes(height: x.height, width: x.width)
         // Every thread gets an equal share of the batch's tile rows, then works through it in blocks of at most
         // `budget` rows that never cross an image (14 rows as blocks of 3 would give one thread 9, the other 5).
         let totalRows = x.batch * tilesHigh

@@ -94,16 +94,20 @@ public final class ClassificationService: @unchecked Sendable {
 
     /// Builds the engines, runs one warm-up inference on each (so the first request does not pay for page
     /// faults), then starts the batching threads. Readiness is set by `markReady()`.
-    public init(model: LoadedModel, labels: ClassLabels, configuration: ServiceConfiguration, metrics: ServiceMetrics) throws {
-        self.model = model
+    ///
+    /// The engines' plan packs the convolution weights; the service keeps the model without them, so once the caller
+    /// lets go of `model` the loaded copy is freed.
+    public init(model: consuming LoadedModel, labels: ClassLabels, configuration: ServiceConfiguration, metrics: ServiceMetrics) throws {
         let preprocessing = try PreprocessConfig(configJSON: model.config.json)
         self.preprocessing = preprocessing
         self.labels = labels
         self.configuration = configuration
         self.metrics = metrics
         // One plan (packed weights) shared by every engine.
-        let plan = NetworkPlan(network: model.network, kernels: configuration.kernels)
+        let (network, rest) = (consume model).takingNetwork()
+        let plan = NetworkPlan(network: consume network, kernels: configuration.kernels)
         self.plan = plan
+        self.model = rest.replacingNetwork(plan.network)
         let engines = (0..<max(1, configuration.engines)).map { _ in
             InferenceEngine(
                 plan: plan, inputHeight: preprocessing.inputHeight, inputWidth: preprocessing.inputWidth,

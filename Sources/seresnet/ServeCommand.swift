@@ -178,6 +178,27 @@ struct ServeCommand: ParsableCommand {
                 Foundation.exit(0)
             })
 
+        let ready = makeService(configuration: service, labelsPath: labelsPath, metrics: metrics, logger: logger)
+        pipeline = ready
+        routes.attach(ready)
+        ready.markReady()
+        logger.info(
+            "ready",
+            metadata: [
+                "model": .string(ready.model.config.name), "weights_sha256": .string(ready.model.weightsSHA256),
+                "threads": .stringConvertible(service.threads), "engines": .stringConvertible(service.engines),
+                "max_batch": .stringConvertible(service.maxBatch),
+                "kernels": .string(service.kernels.instructionSet?.rawValue ?? "blas"),
+                "startup_ms": .stringConvertible(ClassificationService.milliseconds(exec.duration(to: .now))),
+            ])
+        withExtendedLifetime(signals) { dispatchMain() }
+    }
+
+    /// Loads the model and builds the service. In a function of its own so the loaded network, whose convolution
+    /// weights the service's plan repacks, is released on return instead of living as long as `run`.
+    private func makeService(
+        configuration: ServiceConfiguration, labelsPath: String?, metrics: ServiceMetrics, logger: Logger
+    ) -> ClassificationService {
         let model: LoadedModel
         do { model = try ModelDirectory(path: modelOptions.model).load() } catch {
             logger.critical("cannot load model", metadata: ["model": .string(modelOptions.model), "error": .string("\(error)")])
@@ -189,22 +210,10 @@ struct ServeCommand: ParsableCommand {
         } catch {
             fail("\(error)")
         }
-        let ready: ClassificationService
-        do { ready = try ClassificationService(model: model, labels: classLabels, configuration: service, metrics: metrics) } catch {
+        do {
+            return try ClassificationService(model: consume model, labels: classLabels, configuration: configuration, metrics: metrics)
+        } catch {
             fail("cannot serve \(modelOptions.model): \(error)")
         }
-        pipeline = ready
-        routes.attach(ready)
-        ready.markReady()
-        logger.info(
-            "ready",
-            metadata: [
-                "model": .string(model.config.name), "weights_sha256": .string(model.weightsSHA256),
-                "threads": .stringConvertible(service.threads), "engines": .stringConvertible(service.engines),
-                "max_batch": .stringConvertible(service.maxBatch),
-                "kernels": .string(service.kernels.instructionSet?.rawValue ?? "blas"),
-                "startup_ms": .stringConvertible(ClassificationService.milliseconds(exec.duration(to: .now))),
-            ])
-        withExtendedLifetime(signals) { dispatchMain() }
     }
 }

@@ -139,7 +139,7 @@ import Testing
         // F(2×2) and F(4×4); F(4×4)'s transforms have entries up to 8, so its rounding error is larger.
         for (tile, tolerance) in [(2, Float(1e-5)), (4, Float(2e-5))] {
             let winograd = WinogradWeights(layer, tile: tile, instructionSet: kernels.instructionSet)
-            let sizes = winograd.scratchSizes(width: width)
+            let sizes = winograd.scratchSizes(height: height, width: width)
             var v = [Float](repeating: .nan, count: sizes.input * threads)
             var m = [Float](repeating: .nan, count: sizes.product * threads)
             var output = [Float](repeating: .nan, count: expected.count)
