@@ -54,4 +54,16 @@ void ck_gemm(ck_isa isa, const float *packed, int m, int k, int panel_begin, int
 /// machine's measured ceiling for the kernels. `checksum` receives the accumulators' sum (keeps the loop alive).
 double ck_peak_fma_loop(ck_isa isa, long iterations, double *checksum);
 
+/// Winograd F(tile×tile, 3×3) input transform of one row of tiles (tile 2 or 4, α = tile + 2): `d` holds the α
+/// input rows of the strip, each `padded` floats (zero outside the image, tile·tiles + 2 ≥ padded); writes
+/// V[ξ][x] = (Bᵀ d B)[ξ] for tile x at v[ξ·step + x]. `t` is scratch of α·padded floats. AVX2 or AVX-512 `isa`.
+void ck_winograd_input_strip(ck_isa isa, int tile, const float *d, int padded, int tiles, float *t, float *v,
+                             size_t step);
+
+/// Winograd output transform of one row of tiles: y = relu(Aᵀ M A + bias) from M[ξ][x] at m[ξ·step + x], written as
+/// `rows` (≤ tile) output rows of `width` floats, `width` apart, at `out` (columns past the image are dropped).
+/// `s` is scratch of (2·α + 1)·tile·tiles floats.
+void ck_winograd_output_strip(ck_isa isa, int tile, const float *m, size_t step, int tiles, float bias, float *s,
+                              float *out, int width, int rows);
+
 #endif
