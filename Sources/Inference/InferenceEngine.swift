@@ -145,7 +145,8 @@ public final class InferenceEngine {
                 var scale: UnsafePointer<Float>? = nil
                 if let se = block.squeezeExcitation {
                     Kernels.channelMeans(
-                        next, channels: spec.outChannels, batch: n, planeSize: outHeight * outWidth, into: w.means, loop: loop)
+                        next, channels: spec.outChannels, batch: n, planeSize: outHeight * outWidth, into: w.means, loop: loop,
+                        isa: plan.instructionSet)
                     Kernels.squeezeExcitation(se, means: w.means, batch: n, hidden: w.hidden, scale: w.scale, loop: loop)
                     scale = UnsafePointer(w.scale)
                     profile?.mark("\(name) se")
@@ -160,7 +161,7 @@ public final class InferenceEngine {
                 // y = relu(conv3 · se_scale + shortcut)
                 Kernels.scaleAddReLU(
                     next, scale: scale, shortcut: shortcut, channels: spec.outChannels, batch: n,
-                    planeSize: outHeight * outWidth, loop: loop)
+                    planeSize: outHeight * outWidth, loop: loop, isa: plan.instructionSet)
                 profile?.mark("\(name) add")
                 swap(&current, &next)
                 height = outHeight
@@ -169,7 +170,9 @@ public final class InferenceEngine {
         }
 
         // Head: global average pool (C, N, h, w) → (C, N); fc → (N, classes)
-        Kernels.channelMeans(current, channels: architecture.featureCount, batch: n, planeSize: height * width, into: w.means, loop: loop)
+        Kernels.channelMeans(
+            current, channels: architecture.featureCount, batch: n, planeSize: height * width, into: w.means, loop: loop,
+            isa: plan.instructionSet)
         network.classifierWeight.withUnsafeBufferPointer { weight in
             network.classifierBias.withUnsafeBufferPointer { bias in
                 Kernels.classifier(

@@ -1,4 +1,5 @@
 import CBLAS
+import CKernels
 import Dispatch
 import Foundation
 
@@ -178,14 +179,19 @@ enum Kernels {
     }
 
     /// means[c, n] = mean over H·W of x[c, n, ·] (SE's squeeze and the head's global pooling). (C, N, H, W) → (C, N)
+    /// With `isa`, the sums run in CKernels compiled for it (16 running sums).
     static func channelMeans(
         _ x: UnsafePointer<Float>, channels: Int, batch: Int, planeSize: Int,
-        into means: UnsafeMutablePointer<Float>, loop: ParallelLoop
+        into means: UnsafeMutablePointer<Float>, loop: ParallelLoop, isa: KernelInstructionSet? = nil
     ) {
         let inverse = 1 / Float(planeSize)
         loop.run(channels * batch, minimumPerThread: 16) { range in
             for plane in range {
                 let row = x + plane * planeSize
+                if let isa {
+                    means[plane] = ck_sum(isa.isa, row, planeSize) * inverse
+                    continue
+                }
                 // Eight running sums (an AVX register) instead of one serial chain; the tail is added last.
                 var lanes = SIMD8<Float>(repeating: 0)
                 var j = 0
@@ -204,15 +210,20 @@ enum Kernels {
     }
 
     /// y[c, n, ·] = relu(x[c, n, ·] · scale[c, n] + shortcut[c, n, ·]); scale nil means 1. y may alias x.
+    /// With `isa`, the pass runs in CKernels compiled for it.
     static func scaleAddReLU(
         _ x: UnsafeMutablePointer<Float>, scale: UnsafePointer<Float>?, shortcut: UnsafePointer<Float>,
-        channels: Int, batch: Int, planeSize: Int, loop: ParallelLoop
+        channels: Int, batch: Int, planeSize: Int, loop: ParallelLoop, isa: KernelInstructionSet? = nil
     ) {
         loop.run(channels * batch, minimumPerThread: 8) { range in
             for plane in range {
                 let s = scale?[plane] ?? 1
                 let row = x + plane * planeSize
                 let skip = shortcut + plane * planeSize
+                if let isa {
+                    ck_scale_add_relu(isa.isa, row, s, skip, planeSize)
+                    continue
+                }
                 for j in 0..<planeSize { row[j] = max(row[j] * s + skip[j], 0) }
             }
         }

@@ -247,12 +247,13 @@ import Testing
         #expect(parts == [1] + [Int](repeating: 0, count: threads - 1))
     }
 
-    @Test func squeezeExcitationMatchesScalarTwin() {
+    @Test(arguments: [nil, KernelSelection.avx2.instructionSet, KernelSelection.avx512.instructionSet])
+    func squeezeExcitationMatchesScalarTwin(isa: KernelInstructionSet?) {
         // Wide enough that both MLP layers split their rows over the two threads.
         let channels = 160
         let hidden = 40
         let batch = 3
-        let planeSize = 13
+        let planeSize = 37  // past the 16 running sums and the vector loops, with a tail
         var random = SeededRandom(seed: 21)
         let se = SqueezeExcitation(
             channels: channels, hidden: hidden,
@@ -288,10 +289,11 @@ import Testing
         var scale = [Float](repeating: 0, count: channels * batch)
         let loop = ParallelLoop(threads: 2)
         y.withUnsafeMutableBufferPointer { y in
-            Kernels.channelMeans(y.baseAddress!, channels: channels, batch: batch, planeSize: planeSize, into: &means, loop: loop)
+            Kernels.channelMeans(y.baseAddress!, channels: channels, batch: batch, planeSize: planeSize, into: &means, loop: loop, isa: isa)
             Kernels.squeezeExcitation(se, means: means, batch: batch, hidden: &hiddenScratch, scale: &scale, loop: loop)
             Kernels.scaleAddReLU(
-                y.baseAddress!, scale: scale, shortcut: shortcut, channels: channels, batch: batch, planeSize: planeSize, loop: loop)
+                y.baseAddress!, scale: scale, shortcut: shortcut, channels: channels, batch: batch, planeSize: planeSize, loop: loop,
+                isa: isa)
         }
         #expect(Self.relativeError(y, expected) < 1e-5)
     }
