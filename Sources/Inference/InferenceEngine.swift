@@ -147,7 +147,13 @@ public final class InferenceEngine {
                     Kernels.channelMeans(
                         next, channels: spec.outChannels, batch: n, planeSize: outHeight * outWidth, into: w.means, loop: loop,
                         isa: plan.instructionSet)
-                    Kernels.squeezeExcitation(se, means: w.means, batch: n, hidden: w.hidden, scale: w.scale, loop: loop)
+                    if let packed = planned.squeezeExcitation {
+                        Kernels.squeezeExcitation(
+                            reduce: packed.reduce, expand: packed.expand, means: w.means, batch: n, hidden: w.hidden, scale: w.scale,
+                            loop: loop, scratch: convolutions.packScratch)
+                    } else {
+                        Kernels.squeezeExcitation(se, means: w.means, batch: n, hidden: w.hidden, scale: w.scale, loop: loop)
+                    }
                     scale = UnsafePointer(w.scale)
                     profile?.mark("\(name) se")
                 }
@@ -173,11 +179,17 @@ public final class InferenceEngine {
         Kernels.channelMeans(
             current, channels: architecture.featureCount, batch: n, planeSize: height * width, into: w.means, loop: loop,
             isa: plan.instructionSet)
-        network.classifierWeight.withUnsafeBufferPointer { weight in
-            network.classifierBias.withUnsafeBufferPointer { bias in
-                Kernels.classifier(
-                    features: w.means, batch: n, featureCount: architecture.featureCount,
-                    weight: weight.baseAddress!, bias: bias.baseAddress!, classes: architecture.numClasses, into: logits, loop: loop)
+        if let classifier = plan.classifier {
+            Kernels.classifier(
+                packed: classifier, features: w.means, batch: n, transposed: w.transposedLogits, into: logits, loop: loop,
+                scratch: convolutions.packScratch)
+        } else {
+            network.classifierWeight.withUnsafeBufferPointer { weight in
+                network.classifierBias.withUnsafeBufferPointer { bias in
+                    Kernels.classifier(
+                        features: w.means, batch: n, featureCount: architecture.featureCount,
+                        weight: weight.baseAddress!, bias: bias.baseAddress!, classes: architecture.numClasses, into: logits, loop: loop)
+                }
             }
         }
         profile?.mark("head")
@@ -236,6 +248,8 @@ private struct Workspace {
     let winogradInput, winogradProducts: UnsafeMutablePointer<Float>
     /// (C, N) channel means, SE hidden activations and SE scales.
     let means, hidden, scale: UnsafeMutablePointer<Float>
+    /// (classes, N) logits before they are transposed to (N, classes).
+    let transposedLogits: UnsafeMutablePointer<Float>
 
     init(plan: NetworkPlan, height: Int, width: Int, batch: Int, threads: Int) {
         let network = plan.network
@@ -284,9 +298,12 @@ private struct Workspace {
         means = buffer(channels)
         hidden = buffer(hiddenSize)
         scale = buffer(channels)
+        transposedLogits = buffer(network.architecture.numClasses)
     }
 
     func deallocate() {
-        for pointer in [x, y, t1, t2, shortcut, winogradInput, winogradProducts, means, hidden, scale] { pointer.deallocate() }
+        for pointer in [x, y, t1, t2, shortcut, winogradInput, winogradProducts, means, hidden, scale, transposedLogits] {
+            pointer.deallocate()
+        }
     }
 }

@@ -261,6 +261,26 @@ enum Kernels {
         }
     }
 
+    /// The same with the MLP's weights packed for the engine's GEMM (`reduce` hidden × C with its bias, `expand`
+    /// C × hidden with its bias), each product's panels split over the loop's threads.
+    static func squeezeExcitation(
+        reduce: PackedMatrix, expand: PackedMatrix, means: UnsafePointer<Float>, batch: Int, hidden: UnsafeMutablePointer<Float>,
+        scale: UnsafeMutablePointer<Float>, loop: ParallelLoop, scratch: (Int) -> UnsafeMutablePointer<Float>
+    ) {
+        let threads = loop.threads
+        loop.forEachPart(threads) { part in
+            let panels = reduce.panels * part / threads..<reduce.panels * (part + 1) / threads
+            reduce.multiply(panels: panels, n: batch, b: means, ldb: batch, c: hidden, ldc: batch, relu: true, scratch: scratch(part))
+        }
+        loop.forEachPart(threads) { part in
+            let panels = expand.panels * part / threads..<expand.panels * (part + 1) / threads
+            expand.multiply(
+                panels: panels, n: batch, b: UnsafePointer(hidden), ldb: batch, c: scale, ldc: batch, relu: false, scratch: scratch(part))
+            let rows = min(expand.rows, panels.lowerBound * expand.panelRows)..<min(expand.rows, panels.upperBound * expand.panelRows)
+            for i in rows.lowerBound * batch..<rows.upperBound * batch { scale[i] = 1 / (1 + exp(-scale[i])) }
+        }
+    }
+
     /// 3×3 stride-2 pad-1 max pooling (padding never wins, as in PyTorch). (C, N, H, W) → (C, N, H', W')
     static func maxPool3x3Stride2(_ input: PlanarTensor, into output: UnsafeMutablePointer<Float>, loop: ParallelLoop) {
         let outH = (input.height + 2 - 3) / 2 + 1
@@ -292,6 +312,24 @@ enum Kernels {
                     }
                 }
             }
+        }
+    }
+
+    /// The same with the classifier packed for the engine's GEMM (classes × C with its bias): logitsᵀ (classes × N)
+    /// into `transposed`, panels split over the loop's threads, then transposed into `logits`.
+    static func classifier(
+        packed: PackedMatrix, features: UnsafePointer<Float>, batch: Int, transposed: UnsafeMutablePointer<Float>,
+        into logits: UnsafeMutablePointer<Float>, loop: ParallelLoop, scratch: (Int) -> UnsafeMutablePointer<Float>
+    ) {
+        let threads = loop.threads
+        let classes = packed.rows
+        loop.forEachPart(threads) { part in
+            let panels = packed.panels * part / threads..<packed.panels * (part + 1) / threads
+            packed.multiply(
+                panels: panels, n: batch, b: features, ldb: batch, c: transposed, ldc: batch, relu: false, scratch: scratch(part))
+        }
+        for k in 0..<classes {
+            for n in 0..<batch { logits[n * classes + k] = transposed[k * batch + n] }
         }
     }
 

@@ -2,7 +2,7 @@
 /// which is exactly the (out) × (in·k·k) GEMM operand the im2col layout needs.
 public struct ConvolutionLayer: Sendable {
     public let shape: ConvolutionShape
-    /// Empty once a `NetworkPlan` has packed them (see `SEResNet.withoutConvolutionWeights`).
+    /// Empty once a `NetworkPlan` has packed them (see `SEResNet.withoutWeights`).
     public let weights: [Float]
     public let bias: [Float]
 
@@ -14,7 +14,7 @@ public struct ConvolutionLayer: Sendable {
 public struct SqueezeExcitation: Sendable {
     public let channels: Int
     public let hidden: Int
-    /// (hidden) × (channels)
+    /// (hidden) × (channels); empty once a `NetworkPlan` has packed it, as `expandWeight`.
     public let reduceWeight: [Float]
     public let reduceBias: [Float]
     /// (channels) × (hidden)
@@ -39,15 +39,15 @@ public struct SEResNet: Sendable {
     public let architecture: ResNetArchitecture
     public let stem: ConvolutionLayer
     public let stages: [[Bottleneck]]
-    /// (classes) × (features)
+    /// (classes) × (features); empty once a `NetworkPlan` has packed it.
     public let classifierWeight: [Float]
     public let classifierBias: [Float]
     /// Parameters of the original checkpoint (BatchNorm affine included, running statistics not).
     public let parameterCount: Int
 
-    /// The same network with every convolution's weights dropped (shapes, biases, SE and classifier stay): what a
-    /// `NetworkPlan` keeps once it has packed the weights into its own order, so they are not held twice.
-    func withoutConvolutionWeights() -> SEResNet {
+    /// The same network with its weight matrices dropped (shapes and biases stay): what a `NetworkPlan` keeps once
+    /// it has packed the weights into its own order, so they are not held twice.
+    func withoutWeights() -> SEResNet {
         SEResNet(
             architecture: architecture, stem: stem.withoutWeights(),
             stages: stages.map { blocks in
@@ -55,10 +55,14 @@ public struct SEResNet: Sendable {
                     Bottleneck(
                         spec: block.spec, conv1: block.conv1.withoutWeights(), conv2: block.conv2.withoutWeights(),
                         conv3: block.conv3.withoutWeights(), downsample: block.downsample?.withoutWeights(),
-                        squeezeExcitation: block.squeezeExcitation)
+                        squeezeExcitation: block.squeezeExcitation.map {
+                            SqueezeExcitation(
+                                channels: $0.channels, hidden: $0.hidden, reduceWeight: [], reduceBias: $0.reduceBias, expandWeight: [],
+                                expandBias: $0.expandBias)
+                        })
                 }
             },
-            classifierWeight: classifierWeight, classifierBias: classifierBias, parameterCount: parameterCount)
+            classifierWeight: [], classifierBias: classifierBias, parameterCount: parameterCount)
     }
 
     private init(

@@ -83,11 +83,11 @@ public struct LoadedModel: Sendable {
     public let weightsSHA256: String
     public let weightsBytes: Int
 
-    /// The network, and the model without its convolution weights: hand the network to a `NetworkPlan` with no other
+    /// The network, and the model without its weight matrices: hand the network to a `NetworkPlan` with no other
     /// reference left, and the plan frees each block's weights as it packs them.
     public consuming func takingNetwork() -> (SEResNet, LoadedModel) {
         let network = self.network
-        let rest = replacingNetwork(network.withoutConvolutionWeights())
+        let rest = replacingNetwork(network.withoutWeights())
         _ = consume self
         return (network, rest)
     }

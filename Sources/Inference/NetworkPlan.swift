@@ -10,6 +10,8 @@ public final class NetworkPlan: @unchecked Sendable {
     public let instructionSet: KernelInstructionSet?
     let stem: ConvolutionPlan
     let stages: [[BottleneckPlan]]
+    /// The classifier (classes × features, with its bias) packed for the engine's GEMM; nil with OpenBLAS.
+    let classifier: PackedMatrix?
 
     /// With the engine's kernels, conv2 layers up to this width use F(4×4, 3×3), wider ones F(2×2, 3×3), as ncnn
     /// chooses for ResNets (OpenBLAS keeps F(2×2) everywhere, as before the engine had kernels of its own). At 224²
@@ -25,8 +27,15 @@ public final class NetworkPlan: @unchecked Sendable {
         self.kernels = kernels
         let isa = kernels.instructionSet
         instructionSet = isa
-        let kept = isa == nil ? network : network.withoutConvolutionWeights()
+        let kept = isa == nil ? network : network.withoutWeights()
         self.network = kept
+        classifier = isa.map { isa in
+            network.classifierWeight.withUnsafeBufferPointer {
+                PackedMatrix(
+                    $0.baseAddress!, rows: network.architecture.numClasses, columns: network.architecture.featureCount,
+                    bias: network.classifierBias, instructionSet: isa)
+            }
+        }
         var stem: ConvolutionLayer? = network.stem
         var pending = network.stages
         _ = consume network
@@ -44,6 +53,9 @@ public final class NetworkPlan: @unchecked Sendable {
                         conv2: ConvolutionPlan(block.conv2, instructionSet: isa),
                         conv3: ConvolutionPlan(block.conv3, instructionSet: isa),
                         downsample: block.downsample.map { ConvolutionPlan($0, instructionSet: isa) },
+                        squeezeExcitation: isa.flatMap { isa in
+                            block.squeezeExcitation.map { SqueezeExcitationPlan($0, instructionSet: isa) }
+                        },
                         winograd: block.spec.stride == 1
                             ? WinogradWeights(
                                 block.conv2, tile: isa != nil && block.spec.width <= Self.f4MaxChannels ? 4 : 2, instructionSet: isa)
@@ -83,6 +95,25 @@ struct BottleneckPlan {
     let conv2: ConvolutionPlan
     let conv3: ConvolutionPlan
     let downsample: ConvolutionPlan?
+    /// SE's two products packed for the engine's GEMM; nil with OpenBLAS or without SE.
+    let squeezeExcitation: SqueezeExcitationPlan?
     /// conv2 transformed for Winograd F(4×4) or F(2×2) when it has stride 1, used where it pays (`WinogradWeights.pays`).
     let winograd: WinogradWeights?
+}
+
+/// Squeeze-and-excitation's two matrices with their biases, packed for the engine's GEMM.
+struct SqueezeExcitationPlan {
+    /// hidden × channels
+    let reduce: PackedMatrix
+    /// channels × hidden
+    let expand: PackedMatrix
+
+    init(_ se: SqueezeExcitation, instructionSet: KernelInstructionSet) {
+        reduce = se.reduceWeight.withUnsafeBufferPointer {
+            PackedMatrix($0.baseAddress!, rows: se.hidden, columns: se.channels, bias: se.reduceBias, instructionSet: instructionSet)
+        }
+        expand = se.expandWeight.withUnsafeBufferPointer {
+            PackedMatrix($0.baseAddress!, rows: se.channels, columns: se.hidden, bias: se.expandBias, instructionSet: instructionSet)
+        }
+    }
 }

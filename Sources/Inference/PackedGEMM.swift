@@ -139,6 +139,9 @@ final class PackedMatrix: @unchecked Sendable {
         bias?.deallocate()
     }
 
+    /// Rows per panel.
+    var panelRows: Int { instructionSet.panelRows }
+
     /// Bytes of packed weights and bias.
     var byteCount: Int { 4 * (panels * instructionSet.panelRows * (columns + (bias == nil ? 0 : 1))) }
 
