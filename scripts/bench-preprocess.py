@@ -2,13 +2,17 @@
 """Side-by-side benchmark: this package's JPEG → model input vs Pillow + timm's eval transform.
 
 Both sides start from the JPEG bytes in memory and end with the normalized 3×224×224 float32 tensor:
-  ours:  decodeJPEG (libjpeg-turbo, DCT-scaled) + preprocess (Pillow-exact resize fused with the crop)
+  ours:  decodeJPEG (libjpeg-turbo; at full resolution as the service decodes by default, and with --dct-scaling
+         also at the reduced DCT scale of `serve --jpeg-dct-scaling`) + preprocess (Pillow-exact resize fused with
+         the crop)
   timm:  Image.open → ImageOps.exif_transpose → convert("RGB") → create_transform(**resolve_data_config(...))
          i.e. Resize(235, bicubic) → CenterCrop(224) → ToTensor → Normalize, with torch on one thread.
 If timm/torch cannot be imported, an exactly equivalent Pillow + numpy pipeline is timed instead and the
 output says so. Prints per-image medians and the ratio ours / reference, plus max |Δ| between outputs.
 
-usage: scripts/bench-preprocess.py [--iterations N] [--large-iterations N] [--rounds N] [image ...]
+usage: scripts/bench-preprocess.py [--iterations N] [--large-iterations N] [--rounds N] [--dct-scaling] [--photos] [image ...]
+       --photos adds the large photos of scripts/make-photo-goldens.py (3000×2000, 4096×2304, …); an image is a
+       fixture name or a path
        (run under the build lock on shared machines: flock /tmp/swift-build.lock scripts/bench-preprocess.py)
 Environment: SHARED_FIXTURES (default ../shared/fixtures), SWIFTC, CLANG.
 """
@@ -105,6 +109,8 @@ def main():
     parser.add_argument("--iterations", type=int, default=50, help="timed runs per image (small images)")
     parser.add_argument("--large-iterations", type=int, default=15, help="timed runs for images over 1 MB")
     parser.add_argument("--rounds", type=int, default=5, help="alternations between the two sides")
+    parser.add_argument("--dct-scaling", action="store_true", help="also time ours with DCT-scaled decoding")
+    parser.add_argument("--photos", action="store_true", help="add scripts/make-photo-goldens.py's large photos")
     parser.add_argument("images", nargs="*", default=DEFAULT_IMAGES)
     args = parser.parse_args()
     config_path = FIXTURES / "tiny-seresnet" / "config.json"
@@ -113,12 +119,18 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         binary = build_ours(tmp)
+        paths = [Path(name) if Path(name).exists() else FIXTURES / "images" / name for name in args.images]
+        if args.photos:
+            subprocess.run([sys.executable, str(ROOT / "scripts" / "make-photo-goldens.py"), str(tmp / "photos")], check=True,
+                           stdout=subprocess.DEVNULL)
+            paths += [tmp / "photos" / n for n in ("photo-3000x2000-420.jpg", "photo-4096x2304-420.jpg", "photo-1411x1411-progressive.jpg")]
+        modes = [("full", "0")] + ([("dct", "1")] if args.dct_scaling else [])
         print(f"reference: {label}")
         print(f"ours:      Imaging (libjpeg-turbo {subprocess.run(['dpkg-query', '-W', '-f=${Version}', 'libjpeg62-turbo'], capture_output=True, text=True).stdout or '?'}), "
               f"swiftc -Ounchecked")
         print(f"{'image':34} {'ours ms':>8} {'decode':>7} {'resize':>7} {'scale':>5} {'ref ms':>8} {'ratio':>6} {'max|Δ|':>7}")
-        for name in args.images:
-            path = FIXTURES / "images" / name
+        for path, (mode, flag) in [(p, m) for p in paths for m in modes]:
+            name = path.name
             data = path.read_bytes()
             iterations = args.large_iterations if len(data) > 1_000_000 else args.iterations
             # Alternate the two sides in rounds so a busy neighbour slows both, not just one of them.
@@ -127,7 +139,8 @@ def main():
             for r in range(rounds):
                 chunk = iterations // rounds + (1 if r < iterations % rounds else 0)
                 ours = json.loads(subprocess.run([str(binary), str(config_path), str(chunk), str(tmp), str(path)],
-                                                 check=True, capture_output=True, text=True).stdout)
+                                                 check=True, capture_output=True, text=True,
+                                                 env=dict(os.environ, BENCH_DCT_SCALING=flag)).stdout)
                 ours_ms += ours["samples_ms"]
                 decode_ms += ours["decode_samples_ms"]
                 resize_ms += ours["preprocess_samples_ms"]
@@ -136,7 +149,7 @@ def main():
             mine = np.fromfile(tmp / f"{name}.ours.f32", dtype=np.float32).reshape(ref_out.shape)
             delta = float(np.abs(mine - ref_out).max())
             ours_median, ref_median = statistics.median(ours_ms), statistics.median(ref_ms)
-            print(f"{name:34} {ours_median:8.2f} {statistics.median(decode_ms):7.2f} "
+            print(f"{name[:29] + ' ' + mode:34} {ours_median:8.2f} {statistics.median(decode_ms):7.2f} "
                   f"{statistics.median(resize_ms):7.2f} {ours['scale_eighths']:>3}/8 {ref_median:8.2f} "
                   f"{ours_median / ref_median:6.3f} {delta:7.4f}")
         print(f"medians of {args.iterations} runs per side ({args.large_iterations} for images over 1 MB), "

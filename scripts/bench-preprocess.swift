@@ -23,6 +23,8 @@ enum PreprocessBenchmark {
         let config = try PreprocessConfig(configJSON: Data(contentsOf: URL(fileURLWithPath: arguments[1])))
         let outputDirectory = URL(fileURLWithPath: arguments[3])
         var output = [Float](repeating: 0, count: config.outputCount)
+        // Full resolution (the service's default) unless BENCH_DCT_SCALING=1 (serve --jpeg-dct-scaling).
+        let dctScaling = ProcessInfo.processInfo.environment["BENCH_DCT_SCALING"] == "1"
         for path in arguments[4...] {
             let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
             var total: [Double] = []
@@ -32,7 +34,7 @@ enum PreprocessBenchmark {
             // One untimed warm-up, then `iterations` timed runs of decode + preprocess.
             for run in 0...iterations {
                 let start = nanoseconds()
-                let image = try decodeJPEG(bytes, targetShorterSide: config.resizeShorterSide)
+                let image = try decodeJPEG(bytes, targetShorterSide: dctScaling ? config.resizeShorterSide : nil)
                 let decoded = nanoseconds()
                 output.withUnsafeMutableBufferPointer { preprocess(image, config: config, into: $0) }
                 let done = nanoseconds()

@@ -105,14 +105,16 @@ private func axisTaps(
     return AxisTaps(filter: filter, inSize: decoded, in0: 0, in1: extent, outSize: resized, outputs: outputs)
 }
 
-/// Decodes `bytes` at the scale `config` allows and preprocesses them into `output`; returns the decoded
-/// image for its metadata (original size, orientation, scale).
+/// Decodes `bytes` and preprocesses them into `output`; returns the decoded image for its metadata (original
+/// size, orientation, scale). At full resolution by default, so the tensor is timm's bit for bit; with
+/// `dctScaling`, at the smallest DCT scale that keeps twice the resize target (faster on large photos, close to
+/// but not identical with timm: see `jpegDecodeScale`).
 @discardableResult
 public func decodeAndPreprocess(
-    _ bytes: UnsafeRawBufferPointer, config: PreprocessConfig, limits: DecodeLimits = DecodeLimits(),
+    _ bytes: UnsafeRawBufferPointer, config: PreprocessConfig, limits: DecodeLimits = DecodeLimits(), dctScaling: Bool = false,
     into output: UnsafeMutableBufferPointer<Float>
 ) throws -> DecodedImage {
-    let image = try decodeJPEG(bytes, limits: limits, targetShorterSide: config.resizeShorterSide)
+    let image = try decodeJPEG(bytes, limits: limits, targetShorterSide: dctScaling ? config.resizeShorterSide : nil)
     preprocess(image, config: config, into: output)
     return image
 }

@@ -10,6 +10,16 @@ enum Environment {
         return value
     }
 
+    /// A boolean variable: 1/true/yes/on or 0/false/no/off (any case); unset or empty gives `default`.
+    static func bool(_ variable: String, default value: Bool) throws -> Bool {
+        guard let text = ProcessInfo.processInfo.environment[variable], !text.isEmpty else { return value }
+        switch text.lowercased() {
+        case "1", "true", "yes", "on": return true
+        case "0", "false", "no", "off": return false
+        default: throw ValidationError("\(variable)=\(text) is not a boolean (1/0, true/false, yes/no, on/off)")
+        }
+    }
+
     static func int(_ flag: Int?, _ variable: String, default value: Int, range: ClosedRange<Int>, flagName: String) throws -> Int {
         let resolved: Int
         if let flag {

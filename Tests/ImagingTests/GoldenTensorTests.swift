@@ -3,7 +3,8 @@ import Testing
 
 @testable import Imaging
 
-/// Every valid fixture against timm's own tensor, through the public decode + preprocess path.
+/// Every valid fixture against timm's own tensor, through the public decode + preprocess path: decoded at full
+/// resolution (the default), every one is timm's tensor bit for bit.
 @Suite struct GoldenTensorTests {
     @Test func manifestListsTheValidImages() {
         #expect(Fixtures.goldenImages.count == 12)
@@ -27,11 +28,7 @@ import Testing
             sumDelta += Double(delta)
         }
         let meanDelta = sumDelta / Double(expected.count)
-        // Tolerances from the fixtures README. A DCT-reduced decode is held to mean ≤ 0.01; its max is
-        // bounded by what Pillow's own draft(1/8) shows on the 4096² image (0.087), not by 0.06.
-        let reduced = decoded.scaleEighths < 8
-        print("\(name): scale \(decoded.scaleEighths)/8, max |Δ| \(maxDelta), mean |Δ| \(meanDelta)")
-        #expect(maxDelta <= (reduced ? 0.1 : 0.06), "\(name): max |Δ| = \(maxDelta)")
-        #expect(meanDelta <= (reduced ? 0.01 : 0.003), "\(name): mean |Δ| = \(meanDelta)")
+        #expect(decoded.scaleEighths == 8)
+        #expect(maxDelta == 0, "\(name): max |Δ| = \(maxDelta), mean |Δ| = \(meanDelta)")
     }
 }

@@ -105,16 +105,11 @@ func errorCode(_ response: HTTPResponse) -> String? {
         let body = json(response)
         let predictions = body["predictions"] as! [[String: Any]]
         let indices = predictions.map { $0["index"] as! Int }
-        // Where timm's 5th and 6th logits nearly tie, a faithful implementation may swap them. An image decoded
-        // at a reduced DCT scale (as Pillow's draft would) differs more from timm's input (fixtures README:
-        // mean |Δ| ≤ 0.01), enough to reorder logits within ~1% of each other: there the top-1 and the set must hold.
-        let reducedScale = try decodeJPEG(Fixtures.image(image), targetShorterSide: 235).scaleEighths < 8
+        // Where timm's 5th and 6th logits nearly tie, a faithful implementation may swap them. Every image is
+        // decoded at full resolution (the default), so its input tensor is timm's.
         let comparable = margin > 0.05 ? 5 : 4
-        if reducedScale {
-            #expect(indices[0] == top5[0] && Set(indices.prefix(comparable)) == Set(top5.prefix(comparable)), "\(image)")
-        } else {
-            #expect(Array(indices.prefix(comparable)) == Array(top5.prefix(comparable)), "\(image)")
-        }
+        #expect(Array(indices.prefix(comparable)) == Array(top5.prefix(comparable)), "\(image)")
+        #expect((body["image"] as? [String: Any])?["decode_scale"] == nil, "\(image): full resolution has no decode_scale")
         #expect(predictions[0]["label"] as? String == Fixtures.labels[top5[0]])
         let scores = predictions.map { $0["score"] as! Double }
         #expect(scores == scores.sorted(by: >))

@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+
+@testable import Imaging
+
+/// Photos the fixtures do not have — 1000 to 4096 pixels on a side (the sizes a DCT-scaled decode would shrink),
+/// progressive, 4:4:4, EXIF-rotated — against timm's tensor from `scripts/make-photo-goldens.py` (which first
+/// checks its pipeline against the fixtures' own timm goldens, bit for bit). The default decode is exact.
+@Suite struct PhotoGoldenTests {
+    /// The photos and goldens, made once per test run into a temporary directory.
+    static let directory: Result<URL, PhotoGoldenError> = {
+        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("seresnet-photo-goldens-\(getpid())")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", packageRoot.appendingPathComponent("scripts/make-photo-goldens.py").path, output.path]
+        var environment = ProcessInfo.processInfo.environment
+        environment["SHARED_FIXTURES"] = Fixtures.root.path
+        process.environment = environment
+        let log = Pipe()
+        process.standardOutput = log
+        process.standardError = log
+        do {
+            try process.run()
+            let text = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else { return .failure(PhotoGoldenError(message: text)) }
+        } catch {
+            return .failure(PhotoGoldenError(message: "cannot run scripts/make-photo-goldens.py: \(error)"))
+        }
+        return .success(output)
+    }()
+
+    static let photos = [
+        "photo-3000x2000-420.jpg", "photo-1411x1411-progressive.jpg", "photo-2400x1600-444.jpg", "photo-1000x1900-422.jpg",
+        "photo-4096x2304-420.jpg", "photo-2000x3000-exif6.jpg", "photo-1800x1200-exif8.jpg",
+    ]
+
+    static func load(_ name: String) throws -> (bytes: [UInt8], golden: [Float]) {
+        let directory = try Self.directory.get()
+        let bytes = [UInt8](try Data(contentsOf: directory.appendingPathComponent(name)))
+        let data = try Data(contentsOf: directory.appendingPathComponent(name.replacingOccurrences(of: ".jpg", with: ".input.f32")))
+        let golden = data.withUnsafeBytes { raw in
+            (0..<data.count / 4).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+        }
+        return (bytes, golden)
+    }
+
+    @Test(arguments: photos)
+    func fullResolutionDecodeIsTimmsTensorBitForBit(name: String) throws {
+        let (bytes, golden) = try Self.load(name)
+        let config = try Fixtures.config()
+        var actual = [Float](repeating: .nan, count: config.outputCount)
+        let decoded = try bytes.withUnsafeBytes { raw in
+            try actual.withUnsafeMutableBufferPointer { try decodeAndPreprocess(raw, config: config, into: $0) }
+        }
+        #expect(decoded.scaleEighths == 8)
+        let maxDelta = zip(actual, golden).map { abs($0 - $1) }.max() ?? .infinity
+        let differing = zip(actual, golden).filter { $0 != $1 }.count
+        #expect(golden.count == actual.count && differing == 0, "\(name): \(differing) values differ, max |Δ| \(maxDelta)")
+    }
+
+    /// Opt-in DCT scaling on the same photos: decoded smaller, within the fixtures' reduced-scale tolerance.
+    @Test(arguments: photos)
+    func dctScaledDecodeStaysWithinTheReducedTolerance(name: String) throws {
+        let (bytes, golden) = try Self.load(name)
+        let config = try Fixtures.config()
+        var actual = [Float](repeating: .nan, count: config.outputCount)
+        let decoded = try bytes.withUnsafeBytes { raw in
+            try actual.withUnsafeMutableBufferPointer { try decodeAndPreprocess(raw, config: config, dctScaling: true, into: $0) }
+        }
+        #expect(decoded.scaleEighths < 8, "\(name) should be large enough to decode at a reduced scale")
+        let deltas = zip(actual, golden).map { abs($0 - $1) }
+        let mean = deltas.reduce(0, +) / Float(deltas.count)
+        #expect(mean <= 0.01, "\(name) at \(decoded.scaleEighths)/8: mean |Δ| \(mean)")
+    }
+}
+
+/// Why the photo goldens could not be made (the script's own output).
+struct PhotoGoldenError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { "scripts/make-photo-goldens.py failed: \(message)" }
+}
