@@ -182,7 +182,10 @@ public struct WinogradWeights: Sendable {
             }
         }
         let plane = output + n * x.height * x.width
-        if tile == 2 {
+        if let isa {
+            outputTransform(
+                m, tileRows: tileRows, height: x.height, width: x.width, into: plane, channelStride: x.batch * x.height * x.width, isa: isa)
+        } else if tile == 2 {
             outputTransform2(
                 m, tileRows: tileRows, height: x.height, width: x.width, into: plane, channelStride: x.batch * x.height * x.width)
         } else {
