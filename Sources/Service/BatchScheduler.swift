@@ -19,6 +19,8 @@ struct InferenceOutcome: Sendable {
     let queueWait: Duration
     let inference: Duration
     let batchSize: Int
+    /// Which engine ran it (index into the scheduler's engines).
+    var engine = 0
 }
 
 /// Dynamic batching over one or more engines, each driven by its own thread.
@@ -41,6 +43,8 @@ struct InferenceOutcome: Sendable {
 final class BatchScheduler: @unchecked Sendable {
     let maxBatch: Int
     let maxBatchDelay: Duration
+    /// When to start a batch (the pure part of the scheduling).
+    let policy: BatchPolicy
     let maxQueue: Int
     let requestTimeout: Duration
     private let engines: [InferenceEngine]
@@ -74,12 +78,13 @@ final class BatchScheduler: @unchecked Sendable {
         self.engines = engines
         self.maxBatch = maxBatch
         self.maxBatchDelay = maxBatchDelay
+        self.policy = BatchPolicy(maxBatch: maxBatch, maxBatchDelay: maxBatchDelay)
         self.maxQueue = maxQueue
         self.requestTimeout = requestTimeout
         self.metrics = metrics
         for (index, engine) in engines.enumerated() {
             // Each thread keeps the scheduler alive until `stop()` lets it finish.
-            let thread = Thread { self.drive(engine) }
+            let thread = Thread { self.drive(engine, index: index) }
             thread.name = "engine-\(index)"
             thread.stackSize = 1 << 20
             threads.append(thread)
@@ -166,9 +171,9 @@ final class BatchScheduler: @unchecked Sendable {
         condition.unlock()
     }
 
-    private func drive(_ engine: InferenceEngine) {
+    private func drive(_ engine: InferenceEngine, index: Int) {
         while let batch = nextBatch(cores: engine.threads) {
-            run(batch, on: engine)
+            run(batch, on: engine, index: index)
             condition.lock()
             coresInUse -= engine.threads
             condition.broadcast()
@@ -181,17 +186,15 @@ final class BatchScheduler: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         while true {
-            if waiting.isEmpty {
+            switch policy.decide(now: clock.now, waiting: waiting.count, admitted: admitted, lastArrival: lastArrival, stopping: stopped) {
+            case .idle:
                 // Stopped: finish what was admitted (still decoding, or waiting) before exiting.
                 if stopped && admitted == 0 { return nil }
                 condition.wait()
-                continue
-            }
-            // Holding the batch open only pays when more requests are already on their way (admitted and
-            // still decoding); otherwise waiting would add latency and nothing else.
-            let moreComing = admitted > waiting.count
-            let due = lastArrival + maxBatchDelay
-            if waiting.count >= maxBatch || !moreComing || clock.now >= due || stopped {
+            case .holdUntil(let due):
+                // Woken early by an arrival or a release; the policy decides again either way.
+                _ = condition.wait(until: Date(timeIntervalSinceNow: clock.now.duration(to: due).inSeconds))
+            case .run(let count):
                 if coresInUse + engineCores > cores {
                     // Decodes already running finish first; new ones wait for this engine.
                     enginesWaitingForCores += 1
@@ -200,19 +203,16 @@ final class BatchScheduler: @unchecked Sendable {
                     continue
                 }
                 takeCoresLocked(engineCores)
-                let count = min(maxBatch, waiting.count)
                 let batch = Array(waiting.prefix(count))
                 waiting.removeFirst(count)
                 admitted -= count
                 metrics.setQueueDepth(admitted)
                 return batch
             }
-            // Hold the batch open for the next arrival, but no longer than the delay after the latest one.
-            _ = condition.wait(until: Date(timeIntervalSinceNow: clock.now.duration(to: due).inSeconds))
         }
     }
 
-    private func run(_ jobs: [InferenceJob], on engine: InferenceEngine) {
+    private func run(_ jobs: [InferenceJob], on engine: InferenceEngine, index: Int) {
         let start = clock.now
         var live: [InferenceJob] = []
         for job in jobs {
@@ -239,7 +239,7 @@ final class BatchScheduler: @unchecked Sendable {
             outcomes.append(
                 InferenceOutcome(
                     predictions: Self.topSoftmax(row, k: job.topK), queueWait: job.admitted.duration(to: start),
-                    inference: elapsed, batchSize: live.count))
+                    inference: elapsed, batchSize: live.count, engine: index))
         }
         condition.lock()
         recentBatchSeconds = 0.8 * recentBatchSeconds + 0.2 * elapsed.inSeconds

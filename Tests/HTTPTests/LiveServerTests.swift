@@ -291,17 +291,19 @@ struct LiveServerTests {
         var configuration = HTTPServer.Configuration()
         configuration.port = 0
         configuration.shutdownDeadline = .milliseconds(300)
-        let server = HTTPServer(configuration: configuration, router: testRouter())
+        let held = HeldResponse()
+        let server = HTTPServer(configuration: configuration, router: testRouter(held: held))
         let port = try server.start()
         let busy = try RawClient(port: port)
-        busy.send("GET /slow?ms=5000 HTTP/1.1\r\nHost: x\r\n\r\n")
-        #expect(eventually { server.connectionCount == 1 })
-        usleep(50_000)
+        busy.send("GET /held HTTP/1.1\r\nHost: x\r\n\r\n")
+        // The handler is running (and is never released): ordered by the event, not by a sleep.
+        #expect(eventually { held.isHeld })
         let stopped = DispatchSemaphore(value: 0)
         server.shutdown { stopped.signal() }
-        // Stopping within 3 s while the handler needs 5 s: the deadline, not the handler, ended it.
+        // The handler never answers: only the deadline can end the shutdown (within 3 s, for a 300 ms deadline).
         #expect(stopped.wait(timeout: .now() + 3) == .success)
         #expect(busy.waitForClose())
+        held.release(.text("too late"))
     }
 
     @Test func servesIPv6() throws {

@@ -353,40 +353,85 @@ func errorCode(_ response: HTTPResponse) -> String? {
         #expect(service.scheduler.peakCoresInUse == 2)
     }
 
+    /// The batching decision, exactly, at instants the test chooses: four images arrive 200 ms apart while the
+    /// others are still decoding; each gap is within the 500 ms delay, so the batch is held open until all four are
+    /// in, although the last arrives 600 ms after the first (a delay counted from the oldest admission would have
+    /// split them).
     @Test func aBatchStaysOpenWhileImagesKeepArrivingWithinTheDelay() {
-        // Four images arrive 200 ms apart while the others are still "decoding" (admitted, not submitted): each
-        // gap is within the 500 ms delay, so they make one batch, although the last arrives 600 ms after the
-        // first was admitted (a delay counted from the oldest admission would have split them).
-        let metrics = ServiceMetrics(maxBatch: 4)
-        let engine = InferenceEngine(network: Fixtures.tinyModel.network, inputHeight: 32, inputWidth: 32, maxBatch: 4, threads: 1)
-        let scheduler = BatchScheduler(
-            engines: [engine], maxBatch: 4, maxBatchDelay: .milliseconds(500), maxQueue: 8,
-            requestTimeout: .seconds(60), metrics: metrics)
-        defer { scheduler.stop() }
-        let sizes = BatchSizes()
-        let done = DispatchGroup()
-        for _ in 0..<4 { #expect(scheduler.admit() == nil) }
-        for i in 0..<4 {
-            if i > 0 { usleep(200_000) }
-            done.enter()
-            scheduler.submit(
-                InferenceJob(tensor: [Float](repeating: 0.1, count: 3 * 32 * 32), topK: 1, admitted: .now) { result in
-                    sizes.append((try? result.get())?.batchSize ?? 0)
-                    done.leave()
-                })
+        let policy = BatchPolicy(maxBatch: 4, maxBatchDelay: .milliseconds(500))
+        let t0 = ContinuousClock.now
+        func at(_ ms: Int) -> ContinuousClock.Instant { t0 + .milliseconds(ms) }
+        // Nothing waiting: idle, whatever is decoding.
+        #expect(policy.decide(now: t0, waiting: 0, admitted: 4, lastArrival: t0, stopping: false) == .idle)
+        // Arrivals at 0, 200, 400 ms with more admitted: hold until 500 ms after the latest.
+        for (arrived, waiting) in [(0, 1), (200, 2), (400, 3)] {
+            #expect(
+                policy.decide(now: at(arrived), waiting: waiting, admitted: 4, lastArrival: at(arrived), stopping: false)
+                    == .holdUntil(at(arrived + 500)))
+            // Woken just before the deadline, still holding; at the deadline with no new arrival, it runs.
+            #expect(
+                policy.decide(now: at(arrived + 499), waiting: waiting, admitted: 4, lastArrival: at(arrived), stopping: false)
+                    == .holdUntil(at(arrived + 500)))
+            #expect(
+                policy.decide(now: at(arrived + 500), waiting: waiting, admitted: 4, lastArrival: at(arrived), stopping: false)
+                    == .run(count: waiting))
         }
-        done.wait()
-        #expect(sizes.all == [4, 4, 4, 4])
+        // The fourth at 600 ms fills the batch: it runs at once.
+        #expect(policy.decide(now: at(600), waiting: 4, admitted: 4, lastArrival: at(600), stopping: false) == .run(count: 4))
     }
 
+    @Test func aBatchRunsAtOnceWhenNothingMoreIsComingOrItIsFullOrStopping() {
+        let policy = BatchPolicy(maxBatch: 4, maxBatchDelay: .milliseconds(500))
+        let t0 = ContinuousClock.now
+        // A lone request never waits: nothing else is decoding.
+        #expect(policy.decide(now: t0, waiting: 1, admitted: 1, lastArrival: t0, stopping: false) == .run(count: 1))
+        // More waiting than fit: a full batch now, the rest next.
+        #expect(policy.decide(now: t0, waiting: 6, admitted: 9, lastArrival: t0, stopping: false) == .run(count: 4))
+        // Stopping: whatever waits runs.
+        #expect(policy.decide(now: t0, waiting: 2, admitted: 5, lastArrival: t0, stopping: true) == .run(count: 2))
+        // A zero delay never holds.
+        let eager = BatchPolicy(maxBatch: 4, maxBatchDelay: .zero)
+        #expect(eager.decide(now: t0, waiting: 1, admitted: 3, lastArrival: t0, stopping: false) == .run(count: 1))
+    }
+
+    /// Two engines sharing one plan both answer, with the same result. Ordered by events, not timing: the first
+    /// job's completion runs on its engine's thread and holds it until the second job is answered, so the second
+    /// can only run on the other engine.
     @Test func twoEnginesServeTheSameAnswers() {
-        let service = Self.service {
-            $0.engines = 2
-            $0.maxBatch = 2
-        }
-        defer { service.stop() }
-        let one = try! service.classifySynchronously(Fixtures.image("cat-baseline-420.jpg"), topK: 5).get()
-        #expect(one.predictions.map(\.index) == [818, 781, 830, 91, 824])
+        let plan = NetworkPlan(network: Fixtures.tinyModel.network)
+        let engines = (0..<2).map { _ in InferenceEngine(plan: plan, inputHeight: 32, inputWidth: 32, maxBatch: 1, threads: 1) }
+        let scheduler = BatchScheduler(
+            engines: engines, maxBatch: 1, maxBatchDelay: .zero, maxQueue: 4, requestTimeout: .seconds(60),
+            metrics: ServiceMetrics(maxBatch: 1))
+        defer { scheduler.stop() }
+        var random = SeededGenerator(seed: 5)
+        let tensor = (0..<3 * 32 * 32).map { _ in Float.random(in: -2...2, using: &random) }
+        let outcomes = Outcomes()
+        let firstRunning = DispatchSemaphore(value: 0)
+        let secondDone = DispatchSemaphore(value: 0)
+        let firstDone = DispatchSemaphore(value: 0)
+        #expect(scheduler.admit() == nil)
+        #expect(scheduler.admit() == nil)
+        scheduler.submit(
+            InferenceJob(tensor: tensor, topK: 5, admitted: .now) { result in
+                outcomes.append(try? result.get())
+                firstRunning.signal()
+                // Holds this engine's thread until the second job has been answered.
+                _ = secondDone.wait(timeout: .now() + 60)
+                firstDone.signal()
+            })
+        #expect(firstRunning.wait(timeout: .now() + 60) == .success)
+        scheduler.submit(
+            InferenceJob(tensor: tensor, topK: 5, admitted: .now) { result in
+                outcomes.append(try? result.get())
+                secondDone.signal()
+            })
+        #expect(firstDone.wait(timeout: .now() + 60) == .success)
+        let results = outcomes.all
+        #expect(results.count == 2 && results.allSatisfy { $0 != nil })
+        #expect(Set(results.compactMap { $0?.engine }) == [0, 1], "both engines answered")
+        #expect(results[0]?.predictions.map(\.index) == results[1]?.predictions.map(\.index))
+        #expect(results[0]?.predictions.map(\.score) == results[1]?.predictions.map(\.score))
     }
 
     @Test func fullQueueRefusesWithRetryAfter() {
@@ -439,10 +484,23 @@ func errorCode(_ response: HTTPResponse) -> String? {
     }
 }
 
-/// Batch sizes reported to completions, from the engine thread.
-final class BatchSizes: @unchecked Sendable {
+/// Outcomes collected from engine threads.
+final class Outcomes: @unchecked Sendable {
     private let lock = NSLock()
-    private var sizes: [Int] = []
-    func append(_ size: Int) { lock.withLock { sizes.append(size) } }
-    var all: [Int] { lock.withLock { sizes } }
+    private var values: [InferenceOutcome?] = []
+    func append(_ value: InferenceOutcome?) { lock.withLock { values.append(value) } }
+    var all: [InferenceOutcome?] { lock.withLock { values } }
+}
+
+/// A small deterministic generator for test tensors (SplitMix64).
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
 }

@@ -1,0 +1,34 @@
+/// When a free engine starts a batch: a pure function of the queue and the time, so `BatchScheduler` only
+/// carries its decisions out and the tests check them exactly, with instants they choose (no sleeps).
+///
+/// A batch runs at once when it is full, when nothing more is on its way (no admitted request is still
+/// decoding: holding it open would only add latency), or when the scheduler is stopping. Otherwise it is held
+/// open while images keep arriving, each within `maxBatchDelay` of the latest one: the gap counts from the latest
+/// arrival, not the oldest admission, so decodes that finish a couple of milliseconds apart fill one batch.
+struct BatchPolicy: Sendable {
+    let maxBatch: Int
+    let maxBatchDelay: Duration
+
+    enum Decision: Equatable {
+        /// Start a batch of the first `count` waiting jobs.
+        case run(count: Int)
+        /// Hold the batch open until this instant (or an earlier arrival or release), then decide again.
+        case holdUntil(ContinuousClock.Instant)
+        /// Nothing is waiting.
+        case idle
+    }
+
+    /// `waiting`: submitted jobs not yet in a batch; `admitted`: admitted requests not yet in a batch (those
+    /// waiting plus those still decoding); `lastArrival`: when the newest waiting job was submitted.
+    func decide(
+        now: ContinuousClock.Instant, waiting: Int, admitted: Int, lastArrival: ContinuousClock.Instant, stopping: Bool
+    ) -> Decision {
+        guard waiting > 0 else { return .idle }
+        let moreComing = admitted > waiting
+        let due = lastArrival + maxBatchDelay
+        if waiting >= maxBatch || !moreComing || now >= due || stopping {
+            return .run(count: min(maxBatch, waiting))
+        }
+        return .holdUntil(due)
+    }
+}
