@@ -42,7 +42,7 @@ public final class ServiceRoutes: @unchecked Sendable {
         }
     }
 
-    /// All routes: /classify, /healthz, /readyz, /v1/model, /metrics.
+    /// All routes: /, /classify, /healthz, /readyz, /v1/model, /metrics.
     public func makeRouter() -> Router {
         var router = Router()
         func add(
@@ -61,6 +61,9 @@ public final class ServiceRoutes: @unchecked Sendable {
                 return nil
             }
         ) { [self] request, respond in classify(request, respond) }
+        add(.get, "/", readsBody: false) { request, respond in
+            respond(Self.withRequestID(WebPage.response(accept: request.headers["Accept"]), request))
+        }
         add(.get, "/healthz", readsBody: false) { request, respond in
             respond(Self.withRequestID(.json(bytes: Array(#"{"status":"ok"}"#.utf8)), request))
         }

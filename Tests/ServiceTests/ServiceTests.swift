@@ -205,6 +205,20 @@ func errorCode(_ response: HTTPResponse) -> String? {
         #expect((one["predictions"] as! [Any]).count == 1)
     }
 
+    @Test func rootIsAPageForBrowsersAndJSONForEverythingElse() throws {
+        let plain = respond(Self.router, makeRequest("/", method: .get))
+        #expect(plain.status == .ok && plain.headers["Content-Type"] == "application/json")
+        #expect(json(plain)["status"] as? String == "alive")
+        let browser = respond(
+            Self.router, makeRequest("/", method: .get, headers: [("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")]))
+        #expect(browser.status == .ok && browser.headers["Content-Type"] == "text/html; charset=utf-8")
+        let page = String(decoding: browser.body, as: UTF8.self)
+        // Self-contained: no external scripts, styles or images.
+        #expect(page.contains("<title>seresnet</title>") && page.contains("/classify?top_k=5"))
+        #expect(!page.contains("src=\"http") && !page.contains("href=\"http"))
+        #expect(browser.headers["Content-Security-Policy"]?.contains("default-src 'none'") == true)
+    }
+
     @Test func requestIDIsEchoedOrGenerated() {
         let echoed = respond(Self.router, makeRequest("/healthz", method: .get, headers: [("X-Request-ID", "abc-123")]))
         #expect(echoed.headers["X-Request-ID"] == "abc-123")
