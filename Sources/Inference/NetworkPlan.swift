@@ -16,8 +16,7 @@ public final class NetworkPlan: @unchecked Sendable {
     /// With the engine's kernels, conv2 layers up to this width use F(4×4, 3×3), wider ones F(2×2, 3×3), as ncnn
     /// chooses for ResNets (OpenBLAS keeps F(2×2) everywhere, as before the engine had kernels of its own). At 224²
     /// that is layer1 and layer2 (56² and 28² maps); layer3's 14² would pad to 16² (31% more tiles) and has too few
-    /// tiles at batch 1 to pay. Measured alternating on this project's AVX-512 machine (bench --profile): layer2's
-    /// conv2 1.99 → 1.77 ms at batch 1 and 17.3 → 15.0 ms at batch 8; layer1 1.48 → 1.39 ms and level at batch 8.
+    /// tiles at batch 1 to pay. The measurements behind the choice are in docs/performance.md.
     static let f4MaxChannels = 128
 
     /// Packs every convolution's weights for `kernels` (OpenBLAS keeps the network's own). Block by block, each

@@ -156,8 +156,8 @@ public struct WinogradWeights: Sendable {
         let tiles = tileRows.count * tilesWide
         let cin = inChannels
         let cout = outChannels
-        // F(4×4)'s strip transforms run compiled for the kernels' ISA (layer1 conv2 1.32 → 1.07 ms at batch 1); F(2×2)'s
-        // are short enough that the Swift loops were as fast (layer3's 7-tile strips 2.59 vs 2.69 ms).
+        // F(4×4)'s strip transforms run compiled for the kernels' ISA; F(2×2)'s strips (7 tiles at layer3) are short
+        // enough that the Swift loops were as fast (docs/performance.md).
         let isa = tile == 4 ? packed?.first?.instructionSet : nil
         if let isa {
             inputTransform(x, image: n, tileRows: tileRows, into: v, isa: isa)
