@@ -278,9 +278,9 @@ private struct Workspace {
             channels = max(channels, spec.outChannels)
             hiddenSize = max(hiddenSize, spec.seWidth ?? 1)
             if let winograd = planned.winograd {
-                let sizes = winograd.scratchSizes(height: h, width: w)
-                winogradIn = max(winogradIn, sizes.input * threads)
-                winogradOut = max(winogradOut, sizes.product * threads)
+                let sizes = winograd.workspaceSizes(batch: batch, height: h, width: w, threads: threads)
+                winogradIn = max(winogradIn, sizes.input)
+                winogradOut = max(winogradOut, sizes.product)
             }
             h = oh
             w = ow

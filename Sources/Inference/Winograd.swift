@@ -104,10 +104,32 @@ public struct WinogradWeights: Sendable {
         return min(tilesHigh, max(1, Self.blockBudgetFloats / (alpha * alpha * (inChannels + outChannels) * tilesWide)))
     }
 
-    /// Floats of the transformed-input and product scratch of one thread for an input `height` × `width`.
+    /// Up to this many tiles in all, the engine's kernels split a layer by channels, not by tile rows (see `run`).
+    static let channelSplitMaxTiles = 64
+
+    /// Whether `run` splits a batch × height × width input by channels.
+    func splitsByChannels(batch: Int, height: Int, width: Int) -> Bool {
+        packed != nil && batch * ((height + tile - 1) / tile) * ((width + tile - 1) / tile) <= Self.channelSplitMaxTiles
+    }
+
+    /// Floats of the transformed-input and product scratch of one thread for an input `height` × `width`, when split
+    /// by tile rows.
     func scratchSizes(height: Int, width: Int) -> (input: Int, product: Int) {
         let tiles = blockRows(height: height, width: width) * ((width + tile - 1) / tile)
         return (alpha * alpha * inChannels * tiles, alpha * alpha * outChannels * tiles)
+    }
+
+    /// Floats `transformedInput` and `products` must hold for `run` on up to `batch` images with `threads` threads.
+    func workspaceSizes(batch: Int, height: Int, width: Int, threads: Int) -> (input: Int, product: Int) {
+        let perThread = scratchSizes(height: height, width: width)
+        var sizes = (input: perThread.input * threads, product: perThread.product * threads)
+        let perImage = ((height + tile - 1) / tile) * ((width + tile - 1) / tile)
+        if packed != nil {
+            let tiles = min(batch * perImage, Self.channelSplitMaxTiles / perImage * perImage)
+            sizes.input = max(sizes.input, alpha * alpha * inChannels * tiles)
+            sizes.product = max(sizes.product, alpha * alpha * outChannels * tiles)
+        }
+        return sizes
     }
 
     /// y = relu(conv3×3(x) + bias), (Cin, N, H, W) → (Cout, N, H, W), x channel-major.
@@ -115,11 +137,20 @@ public struct WinogradWeights: Sendable {
     /// Tiled as ncnn does: the tiles are cut into blocks of whole tile rows of one image (`blockRows`), and each
     /// thread takes its share of blocks, running for each the input transform, the α² products and the output transform
     /// while the block's data is still in its L2 (a whole-layer transform made two DRAM round trips of α² times
-    /// the activation). `transformedInput` and `products` hold `scratchSizes(height:width:)` floats per thread.
+    /// the activation). With few tiles in all (late stages at small batches, `splitsByChannels`), the threads split
+    /// the channels instead: the input transform by input channel, then each thread's share of output channels
+    /// through the α² products and the output transform over every tile. That balances 7 tile rows over 2 threads
+    /// exactly, and each thread reads only its share of the transformed weights (layer3's are 4 MiB a layer, read
+    /// once per pass at batch 1 instead of once per thread). `transformedInput` and `products` hold
+    /// `workspaceSizes(…)` floats.
     func run(
         input x: PlanarTensor, output: UnsafeMutablePointer<Float>, transformedInput v: UnsafeMutablePointer<Float>,
         products m: UnsafeMutablePointer<Float>, loop: ParallelLoop, packScratch: (Int) -> UnsafeMutablePointer<Float>
     ) {
+        if let packed, let isa = packed.first?.instructionSet, splitsByChannels(batch: x.batch, height: x.height, width: x.width) {
+            runSplitByChannels(input: x, output: output, v: v, m: m, loop: loop, packScratch: packScratch, packed: packed, isa: isa)
+            return
+        }
         let tilesHigh = (x.height + tile - 1) / tile
         let budget = blockRows(height: x.height, width: x.width)
         let sizes = scratchSizes(height: x.height, width: x.width)
@@ -147,6 +178,43 @@ public struct WinogradWeights: Sendable {
         }
     }
 
+    /// The channel split of `run`: every tile of the batch at once, V and M with `tiles` = batch × tiles per image
+    /// columns.
+    private func runSplitByChannels(
+        input x: PlanarTensor, output: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>,
+        loop: ParallelLoop, packScratch: (Int) -> UnsafeMutablePointer<Float>, packed: [PackedMatrix], isa: KernelInstructionSet
+    ) {
+        let tilesHigh = (x.height + tile - 1) / tile
+        let perImage = tilesHigh * ((x.width + tile - 1) / tile)
+        let tiles = x.batch * perImage
+        let threads = loop.threads
+        let cin = inChannels
+        let cout = outChannels
+        loop.forEachPart(threads) { part in
+            let channels = cin * part / threads..<cin * (part + 1) / threads
+            for n in 0..<x.batch {
+                inputTransform(
+                    x, image: n, tileRows: 0..<tilesHigh, channels: channels, into: v, tiles: tiles, column: n * perImage, isa: isa)
+            }
+        }
+        loop.forEachPart(threads) { part in
+            let panelCount = packed[0].panels
+            let panels = panelCount * part / threads..<panelCount * (part + 1) / threads
+            for xi in 0..<alpha * alpha {
+                packed[xi].multiply(
+                    panels: panels, n: tiles, b: v + xi * cin * tiles, ldb: tiles, c: m + xi * cout * tiles, ldc: tiles, relu: false,
+                    scratch: packScratch(part))
+            }
+            let panelRows = packed[0].panelRows
+            let channels = min(cout, panels.lowerBound * panelRows)..<min(cout, panels.upperBound * panelRows)
+            for n in 0..<x.batch {
+                outputTransform(
+                    m, tileRows: 0..<tilesHigh, channels: channels, tiles: tiles, column: n * perImage, height: x.height, width: x.width,
+                    into: output + n * x.height * x.width, channelStride: x.batch * x.height * x.width, isa: isa)
+            }
+        }
+    }
+
     /// One block: tile rows `tileRows` of image `n`, single-threaded.
     private func runBlock(
         input x: PlanarTensor, image n: Int, tileRows: Range<Int>, output: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
@@ -160,7 +228,7 @@ public struct WinogradWeights: Sendable {
         // enough that the Swift loops were as fast (docs/performance.md).
         let isa = tile == 4 ? packed?.first?.instructionSet : nil
         if let isa {
-            inputTransform(x, image: n, tileRows: tileRows, into: v, isa: isa)
+            inputTransform(x, image: n, tileRows: tileRows, channels: 0..<cin, into: v, tiles: tiles, column: 0, isa: isa)
         } else if tile == 2 {
             inputTransform2(x, image: n, tileRows: tileRows, into: v)
         } else {
@@ -184,7 +252,8 @@ public struct WinogradWeights: Sendable {
         let plane = output + n * x.height * x.width
         if let isa {
             outputTransform(
-                m, tileRows: tileRows, height: x.height, width: x.width, into: plane, channelStride: x.batch * x.height * x.width, isa: isa)
+                m, tileRows: tileRows, channels: 0..<cout, tiles: tiles, column: 0, height: x.height, width: x.width, into: plane,
+                channelStride: x.batch * x.height * x.width, isa: isa)
         } else if tile == 2 {
             outputTransform2(
                 m, tileRows: tileRows, height: x.height, width: x.width, into: plane, channelStride: x.batch * x.height * x.width)
@@ -194,19 +263,20 @@ public struct WinogradWeights: Sendable {
         }
     }
 
-    /// V[ξ][ci][tile] for the block's tiles with the kernels' strip transform (`ck_winograd_input_strip`, compiled
-    /// for AVX2/AVX-512): here only the α input rows of each strip are gathered, zero-padded.
+    /// V[ξ][ci][tile] for tile rows `tileRows` of image `n` and input channels `channels`, with the kernels' strip
+    /// transform (`ck_winograd_input_strip`, compiled for AVX2/AVX-512): here only the α input rows of each strip
+    /// are gathered, zero-padded. V has `tiles` columns; the first tile of `tileRows` goes to column `column`.
     private func inputTransform(
-        _ x: PlanarTensor, image n: Int, tileRows: Range<Int>, into v: UnsafeMutablePointer<Float>, isa: KernelInstructionSet
+        _ x: PlanarTensor, image n: Int, tileRows: Range<Int>, channels: Range<Int>, into v: UnsafeMutablePointer<Float>, tiles: Int,
+        column: Int, isa: KernelInstructionSet
     ) {
         let tilesWide = (x.width + tile - 1) / tile
-        let tiles = tileRows.count * tilesWide
         let padded = tile * tilesWide + 2
         let alpha = self.alpha
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * alpha * padded) { buffer in
             let d = buffer.baseAddress!
             let t = d + alpha * padded
-            for ci in 0..<inChannels {
+            for ci in channels {
                 let plane = x.data + ci * x.channelStride + n * x.imageStride
                 for ty in tileRows {
                     // d[r][p] = input (tile·ty − 1 + r, p − 1), zero outside the image.
@@ -223,25 +293,26 @@ public struct WinogradWeights: Sendable {
                     }
                     ck_winograd_input_strip(
                         isa.isa, Int32(tile), d, Int32(padded), Int32(tilesWide), t,
-                        v + ci * tiles + (ty - tileRows.lowerBound) * tilesWide, inChannels * tiles)
+                        v + ci * tiles + column + (ty - tileRows.lowerBound) * tilesWide, inChannels * tiles)
                 }
             }
         }
     }
 
-    /// y = relu(Aᵀ M A + bias) for the block's tiles with the kernels' strip transform (`ck_winograd_output_strip`).
+    /// y = relu(Aᵀ M A + bias) for tile rows `tileRows` of one image and output channels `channels`, with the
+    /// kernels' strip transform (`ck_winograd_output_strip`). M has `tiles` columns, the first tile of `tileRows` at
+    /// `column`; `output` is the image's channel 0.
     private func outputTransform(
-        _ m: UnsafeMutablePointer<Float>, tileRows: Range<Int>, height: Int, width: Int, into output: UnsafeMutablePointer<Float>,
-        channelStride: Int, isa: KernelInstructionSet
+        _ m: UnsafeMutablePointer<Float>, tileRows: Range<Int>, channels: Range<Int>, tiles: Int, column: Int, height: Int, width: Int,
+        into output: UnsafeMutablePointer<Float>, channelStride: Int, isa: KernelInstructionSet
     ) {
         let tilesWide = (width + tile - 1) / tile
-        let tiles = tileRows.count * tilesWide
         bias.withUnsafeBufferPointer { bias in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: (2 * alpha + 1) * tile * tilesWide) { buffer in
-                for co in 0..<outChannels {
+                for co in channels {
                     for ty in tileRows {
                         ck_winograd_output_strip(
-                            isa.isa, Int32(tile), m + co * tiles + (ty - tileRows.lowerBound) * tilesWide, outChannels * tiles,
+                            isa.isa, Int32(tile), m + co * tiles + column + (ty - tileRows.lowerBound) * tilesWide, outChannels * tiles,
                             Int32(tilesWide), bias[co], buffer.baseAddress!, output + co * channelStride + tile * ty * width, Int32(width),
                             Int32(min(tile, height - tile * ty)))
                     }

@@ -122,7 +122,7 @@ import Testing
     @Test(
         arguments: [
             (5, 6, 1, 9, 11), (8, 3, 2, 7, 7), (128, 130, 1, 6, 5), (3, 4, 3, 1, 2), (16, 16, 2, 14, 14), (260, 9, 1, 8, 8),
-            (128, 130, 2, 30, 29),
+            (128, 130, 2, 30, 29), (8, 8, 2, 70, 66),
         ],
         threadsAndKernels)
     func winogradMatchesNaiveLoops(_ dims: (Int, Int, Int, Int, Int), setting: (threads: Int, kernels: KernelSelection)) {
@@ -139,9 +139,9 @@ import Testing
         // F(2×2) and F(4×4); F(4×4)'s transforms have entries up to 8, so its rounding error is larger.
         for (tile, tolerance) in [(2, Float(1e-5)), (4, Float(2e-5))] {
             let winograd = WinogradWeights(layer, tile: tile, instructionSet: kernels.instructionSet)
-            let sizes = winograd.scratchSizes(height: height, width: width)
-            var v = [Float](repeating: .nan, count: sizes.input * threads)
-            var m = [Float](repeating: .nan, count: sizes.product * threads)
+            let sizes = winograd.workspaceSizes(batch: batch, height: height, width: width, threads: threads)
+            var v = [Float](repeating: .nan, count: sizes.input)
+            var m = [Float](repeating: .nan, count: sizes.product)
             var output = [Float](repeating: .nan, count: expected.count)
             x.withUnsafeMutableBufferPointer { x in
                 winograd.run(
