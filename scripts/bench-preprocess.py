@@ -67,25 +67,8 @@ def reference_pipeline(config_path: Path):
         label = f"Pillow {Image.__version__} + timm {__import__('timm').__version__} (torch {torch.__version__}, 1 thread)"
         return label, transform, lambda t: t.numpy()
     except ImportError:
-        import math
-        size = cfg["input_size"][1]
-        short = math.floor(size / cfg["crop_pct"])
-        mean = np.array(cfg["mean"], dtype=np.float32).reshape(3, 1, 1)
-        std = np.array(cfg["std"], dtype=np.float32).reshape(3, 1, 1)
-        resample = {"bicubic": Image.BICUBIC, "bilinear": Image.BILINEAR}[cfg["interpolation"]]
-
-        def transform(img):
-            w, h = img.size
-            if w <= h:
-                nw, nh = short, int(short * h / w)
-            else:
-                nw, nh = int(short * w / h), short
-            if (nw, nh) != (w, h):
-                img = img.resize((nw, nh), resample)
-            top, left = int(round((nh - size) / 2.0)), int(round((nw - size) / 2.0))
-            img = img.crop((left, top, left + size, top + size))
-            x = np.asarray(img, dtype=np.uint8).transpose(2, 0, 1).astype(np.float32) / np.float32(255)
-            return (x - mean) / std
+        from timm_transform import eval_transform
+        transform = eval_transform(cfg)
         return f"Pillow {Image.__version__} + numpy (timm/torch not installed: exact equivalent pipeline)", transform, lambda t: t
 
 

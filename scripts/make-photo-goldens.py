@@ -17,7 +17,6 @@ stops if it does not.
   scripts/make-photo-goldens.py OUT_DIR        (needs Pillow and numpy; SHARED_FIXTURES as for the tests)
 """
 import json
-import math
 import os
 import sys
 from pathlib import Path
@@ -25,31 +24,16 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from timm_transform import eval_transform_for
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(os.environ.get("SHARED_FIXTURES", ROOT.parent / "shared" / "fixtures"))
 
 
 def timm_eval_transform(config_path):
-    cfg = json.loads(config_path.read_text())["pretrained_cfg"]
-    size = cfg["input_size"][1]
-    short = math.floor(size / cfg["crop_pct"])
-    mean = np.array(cfg["mean"], dtype=np.float32).reshape(3, 1, 1)
-    std = np.array(cfg["std"], dtype=np.float32).reshape(3, 1, 1)
-    resample = {"bicubic": Image.BICUBIC, "bilinear": Image.BILINEAR}[cfg["interpolation"]]
-
-    def transform(jpeg_path):
-        img = ImageOps.exif_transpose(Image.open(jpeg_path)).convert("RGB")
-        w, h = img.size
-        # torchvision.transforms.functional.resize with an int size: the shorter side becomes `short`, the
-        # longer int(short · long / short_side).
-        nw, nh = (short, int(short * h / w)) if w <= h else (int(short * w / h), short)
-        if (nw, nh) != (w, h):
-            img = img.resize((nw, nh), resample)
-        top, left = int(round((nh - size) / 2.0)), int(round((nw - size) / 2.0))
-        img = img.crop((left, top, left + size, top + size))
-        x = np.asarray(img, dtype=np.uint8).transpose(2, 0, 1).astype(np.float32) / np.float32(255)
-        return ((x - mean) / std).astype(np.float32)
-    return transform
+    """From a JPEG path: open, apply EXIF orientation, convert to RGB, then timm's eval transform."""
+    transform = eval_transform_for(config_path)
+    return lambda jpeg_path: transform(ImageOps.exif_transpose(Image.open(jpeg_path)).convert("RGB"))
 
 
 def check_against_fixture_goldens(transform):

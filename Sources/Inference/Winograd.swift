@@ -263,6 +263,24 @@ public struct WinogradWeights: Sendable {
         }
     }
 
+    /// The α input rows a strip of tiles reads: d[r][p] = plane(firstRow + r, p − 1), zero outside the image, each
+    /// row `padded` floats.
+    private func gatherRows(
+        _ plane: UnsafePointer<Float>, height: Int, width: Int, firstRow: Int, into d: UnsafeMutablePointer<Float>, padded: Int
+    ) {
+        for r in 0..<alpha {
+            let row = d + r * padded
+            let y = firstRow + r
+            if y >= 0 && y < height {
+                row[0] = 0
+                (row + 1).update(from: plane + y * width, count: width)
+                (row + 1 + width).update(repeating: 0, count: padded - 1 - width)
+            } else {
+                row.update(repeating: 0, count: padded)
+            }
+        }
+    }
+
     /// V[ξ][ci][tile] for tile rows `tileRows` of image `n` and input channels `channels`, with the kernels' strip
     /// transform (`ck_winograd_input_strip`, compiled for AVX2/AVX-512): here only the α input rows of each strip
     /// are gathered, zero-padded. V has `tiles` columns; the first tile of `tileRows` goes to column `column`.
@@ -279,18 +297,7 @@ public struct WinogradWeights: Sendable {
             for ci in channels {
                 let plane = x.data + ci * x.channelStride + n * x.imageStride
                 for ty in tileRows {
-                    // d[r][p] = input (tile·ty − 1 + r, p − 1), zero outside the image.
-                    for r in 0..<alpha {
-                        let row = d + r * padded
-                        let y = tile * ty - 1 + r
-                        if y >= 0 && y < x.height {
-                            row[0] = 0
-                            (row + 1).update(from: plane + y * x.width, count: x.width)
-                            (row + 1 + x.width).update(repeating: 0, count: padded - 1 - x.width)
-                        } else {
-                            row.update(repeating: 0, count: padded)
-                        }
-                    }
+                    gatherRows(plane, height: x.height, width: x.width, firstRow: tile * ty - 1, into: d, padded: padded)
                     ck_winograd_input_strip(
                         isa.isa, Int32(tile), d, Int32(padded), Int32(tilesWide), t,
                         v + ci * tiles + column + (ty - tileRows.lowerBound) * tilesWide, inChannels * tiles)
@@ -341,18 +348,7 @@ public struct WinogradWeights: Sendable {
             for ci in 0..<cin {
                 let plane = x.data + ci * x.channelStride + n * x.imageStride
                 for ty in tileRows {
-                    // d[r][p] = input (2ty − 1 + r, p − 1), zero outside the image.
-                    for r in 0..<4 {
-                        let row = d + r * padded
-                        let y = 2 * ty - 1 + r
-                        if y >= 0 && y < height {
-                            row[0] = 0
-                            (row + 1).update(from: plane + y * width, count: width)
-                            (row + 1 + width).update(repeating: 0, count: padded - 1 - width)
-                        } else {
-                            row.update(repeating: 0, count: padded)
-                        }
-                    }
+                    gatherRows(plane, height: height, width: width, firstRow: 2 * ty - 1, into: d, padded: padded)
                     let d0 = d
                     let d1 = d + padded
                     let d2 = d + 2 * padded
@@ -464,18 +460,7 @@ public struct WinogradWeights: Sendable {
             for ci in 0..<cin {
                 let plane = x.data + ci * x.channelStride + n * x.imageStride
                 for ty in tileRows {
-                    // d[r][p] = input (4ty − 1 + r, p − 1), zero outside the image.
-                    for r in 0..<6 {
-                        let row = d + r * padded
-                        let y = 4 * ty - 1 + r
-                        if y >= 0 && y < height {
-                            row[0] = 0
-                            (row + 1).update(from: plane + y * width, count: width)
-                            (row + 1 + width).update(repeating: 0, count: padded - 1 - width)
-                        } else {
-                            row.update(repeating: 0, count: padded)
-                        }
-                    }
+                    gatherRows(plane, height: height, width: width, firstRow: 4 * ty - 1, into: d, padded: padded)
                     let d0 = d
                     let d1 = d0 + padded
                     let d2 = d1 + padded

@@ -418,8 +418,8 @@ func errorCode(_ response: HTTPResponse) -> String? {
             engines: engines, maxBatch: 1, maxBatchDelay: .zero, maxQueue: 4, requestTimeout: .seconds(60),
             metrics: ServiceMetrics(maxBatch: 1))
         defer { scheduler.stop() }
-        var random = SeededGenerator(seed: 5)
-        let tensor = (0..<3 * 32 * 32).map { _ in Float.random(in: -2...2, using: &random) }
+        var random = SeededRandom(seed: 5)
+        let tensor = (0..<3 * 32 * 32).map { _ in Float(random.uniform(-2, 2)) }
         let outcomes = Outcomes()
         let firstRunning = DispatchSemaphore(value: 0)
         let secondDone = DispatchSemaphore(value: 0)
@@ -504,17 +504,4 @@ final class Outcomes: @unchecked Sendable {
     private var values: [InferenceOutcome?] = []
     func append(_ value: InferenceOutcome?) { lock.withLock { values.append(value) } }
     var all: [InferenceOutcome?] { lock.withLock { values } }
-}
-
-/// A small deterministic generator for test tensors (SplitMix64).
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
