@@ -1,5 +1,7 @@
 #include "ckernels.h"
 
+#include <stdlib.h>
+
 // Plain loops compiled for each ISA so the compiler vectorises them with its vectors (Swift code is compiled
 // for baseline x86-64, i.e. SSE2).
 
@@ -25,10 +27,12 @@ ELEMENTWISE(__attribute__((target("avx2,fma"))), avx2)
 ELEMENTWISE(__attribute__((target("avx512f"))), avx512)
 
 void ck_scale_add_relu(ck_isa isa, float *x, float scale, const float *shortcut, long count) {
+    if (isa == CK_ISA_NONE) abort();  // only called for plans with the engine's kernels
     if (isa == CK_ISA_AVX512) avx512_scale_add_relu(x, scale, shortcut, count);
     else avx2_scale_add_relu(x, scale, shortcut, count);
 }
 
 float ck_sum(ck_isa isa, const float *x, long count) {
+    if (isa == CK_ISA_NONE) abort();
     return isa == CK_ISA_AVX512 ? avx512_sum(x, count) : avx2_sum(x, count);
 }

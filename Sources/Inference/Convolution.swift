@@ -143,6 +143,8 @@ struct ConvolutionRunner {
             if direct {
                 operand = UnsafePointer(input.data)
             } else {
+                // The branch above guarantees few columns (≤ threads · tileWidth), so all of them fit the scratch.
+                precondition(k * columns <= threads * scratchPerThread, "unfolded layer exceeds the convolution scratch")
                 loop.forEachPart(threads) { part in
                     let rows = k * part / threads..<k * (part + 1) / threads
                     fillPatches(

@@ -5,16 +5,21 @@ import HTTP
 enum WebPage {
     /// What `GET /` answers: the page when the client asks for HTML, else `{"status":"alive",…}`.
     static func response(accept: String?) -> HTTPResponse {
+        var response: HTTPResponse
         if let accept, accept.lowercased().contains("text/html") {
-            var response = HTTPResponse(body: Array(html.utf8))
+            response = HTTPResponse(body: Array(html.utf8))
             response.headers.replaceOrAdd(name: "Content-Type", value: "text/html; charset=utf-8")
             // The page runs only its own inline script and talks only to this server.
             response.headers.replaceOrAdd(
                 name: "Content-Security-Policy",
                 value: "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src blob:; connect-src 'self'")
-            return response
+        } else {
+            response = .json(bytes: Array(json.utf8))
         }
-        return .json(bytes: Array(json.utf8))
+        // One URL, two representations: a cache in front must key on Accept (and need not keep either).
+        response.headers.replaceOrAdd(name: "Vary", value: "Accept")
+        response.headers.replaceOrAdd(name: "Cache-Control", value: "no-store")
+        return response
     }
 
     static let json = """
@@ -83,16 +88,24 @@ enum WebPage {
           $("state").textContent = r.ok ? "ready" : "not ready (" + r.status + ")";
           $("state").className = r.ok ? "ready" : "not-ready";
         });
+        let latest = 0;
+        let preview = null;
         function show(file) {
           if (!file) return;
+          // Only the latest upload's answer is shown, whatever order the answers come back in.
+          const request = ++latest;
           $("error").textContent = "";
           $("bars").textContent = "";
+          delete $("bars").dataset.done;
           $("timing").textContent = "classifying…";
-          $("preview").src = URL.createObjectURL(file);
+          if (preview) URL.revokeObjectURL(preview);
+          preview = URL.createObjectURL(file);
+          $("preview").src = preview;
           $("result").className = "shown";
-          fetch("/classify?top_k=5", { method: "POST", body: file, headers: { "Content-Type": "image/jpeg" } })
+          fetch("/classify", { method: "POST", body: file, headers: { "Content-Type": "image/jpeg" } })
             .then((r) => r.json().then((body) => ({ ok: r.ok, body })))
             .then(({ ok, body }) => {
+              if (request !== latest) return;
               if (!ok) throw new Error(body.error ? body.error.status + " " + body.error.code + ": " + body.error.message : "failed");
               for (const p of body.predictions) {
                 const bar = document.createElement("div");
@@ -119,7 +132,11 @@ enum WebPage {
                 t.decode + " ms · preprocess " + t.preprocess + " ms · inference " + t.inference + " ms · total " + t.total + " ms";
               $("bars").dataset.done = "true";
             })
-            .catch((e) => { $("timing").textContent = ""; $("error").textContent = e.message; });
+            .catch((e) => {
+              if (request !== latest) return;
+              $("timing").textContent = "";
+              $("error").textContent = e.message;
+            });
         }
         $("file").addEventListener("change", (e) => show(e.target.files[0]));
         const drop = $("drop");

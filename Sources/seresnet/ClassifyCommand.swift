@@ -26,10 +26,11 @@ struct ClassifyCommand: ParsableCommand {
     var labels: String?
 
     @Flag(
+        inversion: .prefixedNo,
         help:
-            "Decode large JPEGs at a reduced DCT scale before resizing (faster, no longer timm's tensor bit for bit; env SERESNET_JPEG_DCT_SCALING=1)."
+            "Decode large JPEGs at a reduced DCT scale before resizing (faster, no longer timm's tensor bit for bit; env SERESNET_JPEG_DCT_SCALING=1, default off)."
     )
-    var jpegDctScaling = false
+    var jpegDctScaling: Bool?
 
     @Argument(help: "JPEG files.")
     var images: [String]
@@ -51,12 +52,12 @@ struct ClassifyCommand: ParsableCommand {
         configuration.threads = threads ?? ProcessorBudget.available()
         configuration.maxBatch = 1
         configuration.kernels = try kernelOptions.resolve()
-        configuration.jpegDCTScaling = try jpegDctScaling || Environment.bool("SERESNET_JPEG_DCT_SCALING", default: false)
+        configuration.jpegDCTScaling = try jpegDctScaling ?? Environment.bool("SERESNET_JPEG_DCT_SCALING", default: false)
         configuration.maxBatchDelay = .zero
         configuration.maxQueue = 1
         let classLabels = try LabelFiles.labels(explicit: labels, classes: classes, logger: Logger(label: "seresnet"))
         let service = try ClassificationService(
-            model: model, labels: classLabels, configuration: configuration,
+            model: consume model, labels: classLabels, configuration: configuration,
             metrics: ServiceMetrics(maxBatch: 1))
         service.markReady()
         var failed = false

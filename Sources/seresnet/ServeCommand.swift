@@ -34,10 +34,11 @@ struct ServeCommand: ParsableCommand {
     var engines: Int?
 
     @Flag(
+        inversion: .prefixedNo,
         help:
             "Decode large JPEGs at a reduced DCT scale (1/2 to 1/8, keeping twice the resize target) before resizing: several times faster on big photos, but predictions are then close to timm's rather than identical; responses say the scale in image.decode_scale (env SERESNET_JPEG_DCT_SCALING=1, default off: full resolution)."
     )
-    var jpegDctScaling = false
+    var jpegDctScaling: Bool?
 
     @Option(help: "Most images per inference batch (env SERESNET_MAX_BATCH, default 8).")
     var maxBatch: Int?
@@ -124,7 +125,7 @@ struct ServeCommand: ParsableCommand {
         service.engines = try Environment.int(
             engines, "SERESNET_ENGINES", default: Defaults.engines, range: 1...service.threads, flagName: "--engines")
         service.kernels = try kernelOptions.resolve()
-        service.jpegDCTScaling = try jpegDctScaling || Environment.bool("SERESNET_JPEG_DCT_SCALING", default: false)
+        service.jpegDCTScaling = try jpegDctScaling ?? Environment.bool("SERESNET_JPEG_DCT_SCALING", default: false)
         service.maxBatch = try Environment.int(maxBatch, "SERESNET_MAX_BATCH", default: 8, range: 1...256, flagName: "--max-batch")
         service.maxBatchDelay = .milliseconds(
             try Environment.int(

@@ -7,14 +7,26 @@ import Testing
 /// progressive, 4:4:4, EXIF-rotated — against timm's tensor from `scripts/make-photo-goldens.py` (which first
 /// checks its pipeline against the fixtures' own timm goldens, bit for bit). The default decode is exact.
 @Suite struct PhotoGoldenTests {
-    /// The photos and goldens, made once per test run into a temporary directory.
+    /// The photos and goldens, made once into a temporary directory named for the generator's contents (so a
+    /// changed script makes new ones and repeated runs reuse them), written under a unique name and renamed into
+    /// place, so parallel test processes never read a half-written set.
     static let directory: Result<URL, PhotoGoldenError> = {
         let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("seresnet-photo-goldens-\(getpid())")
+        let scripts = ["scripts/make-photo-goldens.py", "scripts/timm_transform.py"].map { packageRoot.appendingPathComponent($0) }
+        guard let sources = try? scripts.map({ try Data(contentsOf: $0) }) else {
+            return .failure(PhotoGoldenError(message: "cannot read \(scripts.map(\.path))"))
+        }
+        // FNV-1a over the generator's sources.
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in sources.joined() { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        let temporary = FileManager.default.temporaryDirectory
+        let output = temporary.appendingPathComponent("seresnet-photo-goldens-\(String(hash, radix: 16))")
+        if FileManager.default.fileExists(atPath: output.appendingPathComponent("manifest.json").path) { return .success(output) }
+        let staging = temporary.appendingPathComponent("seresnet-photo-goldens-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", packageRoot.appendingPathComponent("scripts/make-photo-goldens.py").path, output.path]
+        process.arguments = ["python3", scripts[0].path, staging.path]
         var environment = ProcessInfo.processInfo.environment
         environment["SHARED_FIXTURES"] = Fixtures.root.path
         process.environment = environment
@@ -23,12 +35,21 @@ import Testing
         process.standardError = log
         do {
             try process.run()
+            // A hung generator must not hang the suite.
+            let deadline = DispatchTime.now() + .seconds(300)
+            DispatchQueue.global().asyncAfter(deadline: deadline) { if process.isRunning { process.terminate() } }
             let text = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             process.waitUntilExit()
-            guard process.terminationStatus == 0 else { return .failure(PhotoGoldenError(message: text)) }
+            guard process.terminationStatus == 0 else {
+                return .failure(
+                    PhotoGoldenError(
+                        message: "it needs python3 with numpy and Pillow (pip install -r scripts/requirements-test.txt); it said: \(text)"))
+            }
         } catch {
-            return .failure(PhotoGoldenError(message: "cannot run scripts/make-photo-goldens.py: \(error)"))
+            return .failure(PhotoGoldenError(message: "cannot run python3: \(error)"))
         }
+        // Another process may have finished first: then its set is used and this one dropped.
+        if (try? FileManager.default.moveItem(at: staging, to: output)) == nil { try? FileManager.default.removeItem(at: staging) }
         return .success(output)
     }()
 

@@ -214,7 +214,8 @@ func errorCode(_ response: HTTPResponse) -> String? {
         #expect(browser.status == .ok && browser.headers["Content-Type"] == "text/html; charset=utf-8")
         let page = String(decoding: browser.body, as: UTF8.self)
         // Self-contained: no external scripts, styles or images.
-        #expect(page.contains("<title>seresnet</title>") && page.contains("/classify?top_k=5"))
+        #expect(page.contains("<title>seresnet</title>") && page.contains("fetch(\"/classify\""))
+        #expect(plain.headers["Vary"] == "Accept" && browser.headers["Vary"] == "Accept")
         #expect(!page.contains("src=\"http") && !page.contains("href=\"http"))
         #expect(browser.headers["Content-Security-Policy"]?.contains("default-src 'none'") == true)
     }
@@ -392,6 +393,37 @@ func errorCode(_ response: HTTPResponse) -> String? {
         }
         // The fourth at 600 ms fills the batch: it runs at once.
         #expect(policy.decide(now: at(600), waiting: 4, admitted: 4, lastArrival: at(600), stopping: false) == .run(count: 4))
+    }
+
+    /// The scheduler carries the policy out: with a second request admitted and a delay far longer than the test,
+    /// the first job waits for the second and both run in one batch; released instead, the first runs alone at once.
+    /// Ordered by events (submissions, a release), not by time.
+    @Test(arguments: [true, false])
+    func theSchedulerHoldsABatchForAnAdmittedRequest(secondArrives: Bool) {
+        let engine = InferenceEngine(network: Fixtures.tinyModel.network, inputHeight: 32, inputWidth: 32, maxBatch: 2, threads: 1)
+        let scheduler = BatchScheduler(
+            engines: [engine], maxBatch: 2, maxBatchDelay: .seconds(3600), maxQueue: 4, requestTimeout: .seconds(3600),
+            metrics: ServiceMetrics(maxBatch: 2))
+        defer { scheduler.stop() }
+        let outcomes = Outcomes()
+        let done = DispatchGroup()
+        func job() -> InferenceJob {
+            done.enter()
+            return InferenceJob(tensor: [Float](repeating: 0.1, count: 3 * 32 * 32), topK: 1, admitted: .now) { result in
+                outcomes.append(try? result.get())
+                done.leave()
+            }
+        }
+        #expect(scheduler.admit() == nil)
+        #expect(scheduler.admit() == nil)
+        scheduler.submit(job())
+        if secondArrives {
+            scheduler.submit(job())
+        } else {
+            scheduler.release()  // the second request failed before reaching the engine
+        }
+        #expect(done.wait(timeout: .now() + 60) == .success)
+        #expect(outcomes.all.map { $0?.batchSize } == (secondArrives ? [2, 2] : [1]))
     }
 
     @Test func aBatchRunsAtOnceWhenNothingMoreIsComingOrItIsFullOrStopping() {

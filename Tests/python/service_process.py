@@ -13,7 +13,10 @@ class ServiceProcess:
 
     def __init__(self, binary, model, *extra_args, env=None):
         self.log = tempfile.NamedTemporaryFile(prefix="seresnet-serve-", suffix=".log", delete=False)
-        environment = dict(os.environ, **(env or {}))
+        # The server's own settings come only from the test: a developer's exported SERESNET_* (DCT scaling,
+        # kernels, threads…) must not change what the tests check.
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("SERESNET_")}
+        environment.update(env or {})
         self.process = subprocess.Popen([str(binary), "serve", "--model", str(model), "--host", "127.0.0.1", "--port", "0", *extra_args],
                                         stdout=subprocess.DEVNULL, stderr=self.log, env=environment)
         try:

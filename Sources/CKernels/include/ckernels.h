@@ -55,7 +55,7 @@ void ck_gemm(ck_isa isa, const float *packed, int m, int k, int panel_begin, int
 double ck_peak_fma_loop(ck_isa isa, long iterations, double *checksum);
 
 /// Winograd F(tile×tile, 3×3) input transform of one row of tiles (tile 2 or 4, α = tile + 2): `d` holds the α
-/// input rows of the strip, each `padded` floats (zero outside the image, tile·tiles + 2 ≥ padded); writes
+/// input rows of the strip, each `padded` ≥ tile·tiles + 2 floats (zero outside the image); writes
 /// V[ξ][x] = (Bᵀ d B)[ξ] for tile x at v[ξ·step + x]. `t` is scratch of α·padded floats. AVX2 or AVX-512 `isa`.
 void ck_winograd_input_strip(ck_isa isa, int tile, const float *d, int padded, int tiles, float *t, float *v,
                              size_t step);
