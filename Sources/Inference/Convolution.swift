@@ -129,7 +129,36 @@ struct ConvolutionRunner {
             }
         }
 
-        if threads == 1 {
+        if threads > 1, let packed = plan.packed, splitsByK(packed: packed, k: k, columns: columns) {
+            // Deep and narrow (layer4 at batch 1: 4608 × 49): split K, so each thread unfolds and then reads only its
+            // own rows of B (the M split had both threads read all of it, written half by the other core), then
+            // add the partial products.
+            let blocks = (k + 255) / 256
+            let operand = direct ? UnsafePointer(input.data) : UnsafePointer(scratch)
+            loop.forEachPart(threads) { part in
+                let rows = min(k, blocks * part / threads * 256)..<min(k, blocks * (part + 1) / threads * 256)
+                if !direct {
+                    fillPatches(
+                        shape, input: input, outH: outH, outW: outW, rows: rows, columns: 0..<columns,
+                        into: scratch + rows.lowerBound * columns, leadingDimension: columns)
+                }
+                let target = part == 0 ? output : packScratch(part)
+                let done = packed.multiplyPartial(
+                    kRange: rows, n: columns, b: operand, ldb: columns, c: target, ldc: columns, withBias: part == 0)
+                precondition(done)
+            }
+            loop.forEachPart(threads) { part in
+                let rows = shape.outChannels * part / threads..<shape.outChannels * (part + 1) / threads
+                for r in rows {
+                    let row = output + r * columns
+                    for other in 1..<threads {
+                        let partial = packScratch(other) + r * columns
+                        for j in 0..<columns { row[j] += partial[j] }
+                    }
+                    if relu { for j in 0..<columns { row[j] = max(row[j], 0) } }
+                }
+            }
+        } else if threads == 1 {
             columnShare(0, of: 1)
         } else if !(columns < threads * Self.minimumColumnsPerThread
             || (columns <= threads * Self.tileWidth && shape.outChannels >= columns))
@@ -159,6 +188,12 @@ struct ConvolutionRunner {
                     scratch: packScratch(part))
             }
         }
+    }
+
+    /// Whether a product is split over threads by K: deep (≥ 2048), narrow (≤ 64 columns) and small enough that a
+    /// thread's partial product fits its pack scratch, on the AVX-512 small-n kernel.
+    private func splitsByK(packed: PackedMatrix, k: Int, columns: Int) -> Bool {
+        packed.instructionSet == .avx512 && k >= 2048 && columns <= 64 && packed.rows * columns <= PackedMatrix.scratchFloats
     }
 
     private func fillPatches(

@@ -145,6 +145,17 @@ final class PackedMatrix: @unchecked Sendable {
     /// Bytes of packed weights and bias.
     var byteCount: Int { 4 * (panels * instructionSet.panelRows * (columns + (bias == nil ? 0 : 1))) }
 
+    /// `multiply` over input columns `kRange` only (a range of whole 256-deep K blocks, or ending at `columns`), with
+    /// the bias if `withBias`, no ReLU, for all panels: one thread's share of a product split by K. Returns false,
+    /// computing nothing, where the kernels cannot (not the AVX-512 small-n kernel: more than 200 columns).
+    func multiplyPartial(
+        kRange: Range<Int>, n: Int, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, withBias: Bool
+    ) -> Bool {
+        ck_gemm_partial(
+            instructionSet.isa, data, Int32(rows), Int32(columns), Int32(kRange.lowerBound), Int32(kRange.upperBound), 0, Int32(panels),
+            Int32(n), b, Int32(ldb), c, Int32(ldc), withBias ? bias : nil, 0) != 0
+    }
+
     /// Floats of scratch each thread calling `multiply` needs.
     static var scratchFloats: Int { ck_gemm_scratch_size() }
 

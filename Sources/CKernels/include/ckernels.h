@@ -49,6 +49,12 @@ void ck_gemm_pack(ck_isa isa, int m, int k, const float *a, int lda, float *pack
 void ck_gemm(ck_isa isa, const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b, int ldb,
              float *c, int ldc, const float *bias, int relu, float *scratch);
 
+/// `ck_gemm` over K rows k_begin..<k_end only (multiples of the K block, 256, or k_end = k), for splitting a deep,
+/// narrow product over threads by K: each part then reads only its share of B. Only the AVX-512 small-n kernel
+/// does this (n ≤ 200); returns 0, computing nothing, where it does not apply.
+int ck_gemm_partial(ck_isa isa, const float *packed, int m, int k, int k_begin, int k_end, int panel_begin, int panel_end, int n,
+                    const float *b, int ldb, float *c, int ldc, const float *bias, int relu);
+
 /// Times `iterations` rounds of 12 independent vector FMAs (latency hidden, nothing else in the loop) on the
 /// calling thread and returns the seconds taken: flops = iterations × 12 × 2 × ck_vector_width(isa). The
 /// machine's measured ceiling for the kernels. `checksum` receives the accumulators' sum (keeps the loop alive).
