@@ -142,9 +142,6 @@ final class PackedMatrix: @unchecked Sendable {
     /// Rows per panel.
     var panelRows: Int { instructionSet.panelRows }
 
-    /// Bytes of packed weights and bias.
-    var byteCount: Int { 4 * (panels * instructionSet.panelRows * (columns + (bias == nil ? 0 : 1))) }
-
     /// `multiply` over input columns `kRange` only (a range of whole 256-deep K blocks, or ending at `columns`), with
     /// the bias if `withBias`, no ReLU, for all panels: one thread's share of a product split by K. Returns false,
     /// computing nothing, where the kernels cannot (not the AVX-512 small-n kernel: more than 200 columns).
