@@ -23,6 +23,46 @@
         return sum;                                                                                                   \
     }
 
+#define MAXPOOL(TARGET, NAME)                                                                                         \
+    /* One plane: per output row the column-wise max of its (up to) three input rows into `row`, then the max of    \
+       each window of three neighbouring columns, stride 2; the padding never wins, as in PyTorch. */               \
+    TARGET static void NAME##_maxpool(const float *restrict in, int height, int width, float *restrict out,           \
+                                      float *restrict row) {                                                          \
+        int out_h = (height - 1) / 2 + 1, out_w = (width - 1) / 2 + 1;                                               \
+        for (int oy = 0; oy < out_h; oy++) {                                                                          \
+            int y0 = 2 * oy - 1 < 0 ? 0 : 2 * oy - 1, y1 = 2 * oy + 1 < height ? 2 * oy + 1 : height - 1;             \
+            for (int x = 0; x < width; x++) row[x] = in[(long)y0 * width + x];                                        \
+            for (int y = y0 + 1; y <= y1; y++)                                                                        \
+                for (int x = 0; x < width; x++) {                                                                     \
+                    float v = in[(long)y * width + x];                                                                \
+                    row[x] = v > row[x] ? v : row[x];                                                                 \
+                }                                                                                                     \
+            float *target = out + (long)oy * out_w;                                                                   \
+            target[0] = width > 1 && row[1] > row[0] ? row[1] : row[0];                                               \
+            int inner = (width - 2) / 2; /* windows with all three columns: ox = 1 ..< inner + 1 */                   \
+            for (int ox = 1; ox <= inner; ox++) {                                                                     \
+                float a = row[2 * ox - 1], b = row[2 * ox], c = row[2 * ox + 1];                                      \
+                float m = a > b ? a : b;                                                                              \
+                target[ox] = m > c ? m : c;                                                                           \
+            }                                                                                                         \
+            for (int ox = inner + 1 > 1 ? inner + 1 : 1; ox < out_w; ox++) {                                         \
+                int x = 2 * ox;                                                                                       \
+                float m = row[x - 1] > row[x] ? row[x - 1] : row[x];                                                  \
+                if (x + 1 < width && row[x + 1] > m) m = row[x + 1];                                                  \
+                target[ox] = m;                                                                                       \
+            }                                                                                                         \
+        }                                                                                                             \
+    }
+
+MAXPOOL(__attribute__((target("avx2,fma"))), avx2)
+MAXPOOL(__attribute__((target("avx512f"))), avx512)
+
+void ck_maxpool3x3s2(ck_isa isa, const float *in, int height, int width, float *out, float *row) {
+    if (isa == CK_ISA_NONE) abort();
+    if (isa == CK_ISA_AVX512) avx512_maxpool(in, height, width, out, row);
+    else avx2_maxpool(in, height, width, out, row);
+}
+
 ELEMENTWISE(__attribute__((target("avx2,fma"))), avx2)
 ELEMENTWISE(__attribute__((target("avx512f"))), avx512)
 

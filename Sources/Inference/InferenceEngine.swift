@@ -107,7 +107,8 @@ public final class InferenceEngine {
         width = network.stem.shape.outputSide(width)
         convolutions.run(plan.stem, input: stemInput, output: w.t1, epilogue: .biasReLU)
         Kernels.maxPool3x3Stride2(
-            .channelMajor(w.t1, channels: architecture.stemWidth, batch: n, height: height, width: width), into: w.x, loop: loop)
+            .channelMajor(w.t1, channels: architecture.stemWidth, batch: n, height: height, width: width), into: w.x, loop: loop,
+            isa: plan.instructionSet)
         height = (height - 1) / 2 + 1
         width = (width - 1) / 2 + 1
         profile?.mark("stem")

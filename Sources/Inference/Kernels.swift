@@ -282,7 +282,10 @@ enum Kernels {
     }
 
     /// 3×3 stride-2 pad-1 max pooling (padding never wins, as in PyTorch). (C, N, H, W) → (C, N, H', W')
-    static func maxPool3x3Stride2(_ input: PlanarTensor, into output: UnsafeMutablePointer<Float>, loop: ParallelLoop) {
+    /// With `isa`, each plane runs in CKernels compiled for it.
+    static func maxPool3x3Stride2(
+        _ input: PlanarTensor, into output: UnsafeMutablePointer<Float>, loop: ParallelLoop, isa: KernelInstructionSet? = nil
+    ) {
         let outH = (input.height + 2 - 3) / 2 + 1
         let outW = (input.width + 2 - 3) / 2 + 1
         loop.run(input.channels * input.batch, minimumPerThread: 8) { range in
@@ -295,6 +298,10 @@ enum Kernels {
                 // window of three neighbouring columns. Both passes run over contiguous rows.
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: input.width) { rowMax in
                     let v = rowMax.baseAddress!
+                    if let isa {
+                        ck_maxpool3x3s2(isa.isa, source, Int32(input.height), Int32(input.width), out, v)
+                        return
+                    }
                     for oy in 0..<outH {
                         let y0 = max(0, 2 * oy - 1)
                         let y1 = min(input.height - 1, 2 * oy + 1)

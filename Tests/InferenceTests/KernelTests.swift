@@ -198,8 +198,10 @@ import Testing
         }
     }
 
-    @Test(arguments: [(2, 3, 7, 9), (1, 4, 1, 1), (3, 2, 8, 8), (1, 1, 2, 5)])
-    func maxPoolMatchesNaiveLoops(_ dims: (Int, Int, Int, Int)) {
+    @Test(
+        arguments: [(2, 3, 7, 9), (1, 4, 1, 1), (3, 2, 8, 8), (1, 1, 2, 5), (2, 1, 5, 2), (1, 1, 3, 3), (2, 2, 112, 112)],
+        [nil, KernelSelection.avx2.instructionSet, KernelSelection.avx512.instructionSet])
+    func maxPoolMatchesNaiveLoops(_ dims: (Int, Int, Int, Int), isa: KernelInstructionSet?) {
         let (channels, batch, height, width) = dims
         var x = Self.randomValues(channels * batch * height * width, seed: 9)
         let outH = (height - 1) / 2 + 1
@@ -225,10 +227,10 @@ import Testing
             output.withUnsafeMutableBufferPointer { out in
                 Kernels.maxPool3x3Stride2(
                     .channelMajor(x.baseAddress!, channels: channels, batch: batch, height: height, width: width),
-                    into: out.baseAddress!, loop: ParallelLoop(threads: 2))
+                    into: out.baseAddress!, loop: ParallelLoop(threads: 2), isa: isa)
             }
         }
-        #expect(output == expected)
+        #expect(output == expected, "\(dims) \(String(describing: isa))")
     }
 
     /// Many back-to-back regions (workers spinning) and regions after a pause (workers asleep) each cover

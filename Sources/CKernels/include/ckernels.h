@@ -78,4 +78,8 @@ void ck_scale_add_relu(ck_isa isa, float *x, float scale, const float *shortcut,
 /// Σ x[i] for i < count, in 16 running sums (channel means for SE and global pooling).
 float ck_sum(ck_isa isa, const float *x, long count);
 
+/// 3×3 stride-2 pad-1 max pooling of one height × width plane into ((height − 1)/2 + 1) × ((width − 1)/2 + 1);
+/// `row` is scratch of `width` floats.
+void ck_maxpool3x3s2(ck_isa isa, const float *in, int height, int width, float *out, float *row);
+
 #endif
