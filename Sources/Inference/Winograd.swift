@@ -32,10 +32,11 @@ public struct WinogradWeights: Sendable {
     }
 
     /// Transforms a folded 3×3 stride-1 layer (in Double, then rounded once), and packs the result for
-    /// `instructionSet`'s GEMM if given (the unpacked copy is then dropped).
+    /// `instructionSet`'s GEMM if given (the unpacked copy is then dropped). F(4×4) needs the engine's kernels: its
+    /// transforms exist only in CKernels (the OpenBLAS path plans F(2×2)).
     init(_ layer: ConvolutionLayer, tile: Int = 2, instructionSet: KernelInstructionSet?) {
         precondition(layer.shape.kernel == 3 && layer.shape.stride == 1 && layer.shape.padding == 1)
-        precondition(tile == 2 || tile == 4)
+        precondition(tile == 2 || (tile == 4 && instructionSet != nil))
         let cout = layer.shape.outChannels
         let cin = layer.shape.inChannels
         let alpha = tile + 2
@@ -229,10 +230,8 @@ public struct WinogradWeights: Sendable {
         let isa = tile == 4 ? packed?.first?.instructionSet : nil
         if let isa {
             inputTransform(x, image: n, tileRows: tileRows, channels: 0..<cin, into: v, tiles: tiles, column: 0, isa: isa)
-        } else if tile == 2 {
-            inputTransform2(x, image: n, tileRows: tileRows, into: v)
         } else {
-            inputTransform4(x, image: n, tileRows: tileRows, into: v)
+            inputTransform2(x, image: n, tileRows: tileRows, into: v)
         }
         // M[ξ] = U[ξ] (Cout × Cin) · V[ξ] (Cin × tiles).
         for xi in 0..<alpha * alpha {
@@ -254,11 +253,8 @@ public struct WinogradWeights: Sendable {
             outputTransform(
                 m, tileRows: tileRows, channels: 0..<cout, tiles: tiles, column: 0, height: x.height, width: x.width, into: plane,
                 channelStride: x.batch * x.height * x.width, isa: isa)
-        } else if tile == 2 {
-            outputTransform2(
-                m, tileRows: tileRows, height: x.height, width: x.width, into: plane, channelStride: x.batch * x.height * x.width)
         } else {
-            outputTransform4(
+            outputTransform2(
                 m, tileRows: tileRows, height: x.height, width: x.width, into: plane, channelStride: x.batch * x.height * x.width)
         }
     }
@@ -436,147 +432,6 @@ public struct WinogradWeights: Sendable {
                                 let tx = width / 2
                                 row[2 * tx] = max(c0[tx] + c1[tx] + c2[tx] + b, 0)
                             }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// F(4×4): V[ξ][ci][tile] = (Bᵀ d B)[ξ] for the block's tiles, d the 6×6 input patch at (4ty − 1, 4tx − 1), zero
-    /// outside the image; as in F(2×2), one row of tiles at a time, Bᵀ down the columns of the whole strip, then B
-    /// across each tile. Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0; 0 −2 −1 2 1 0; 0 2 −1 −2 1 0; 0 4 0 −5 0 1]
-    private func inputTransform4(_ x: PlanarTensor, image n: Int, tileRows: Range<Int>, into v: UnsafeMutablePointer<Float>) {
-        let height = x.height
-        let width = x.width
-        let tilesWide = (width + 3) / 4
-        let tiles = tileRows.count * tilesWide
-        let cin = inChannels
-        let padded = 4 * tilesWide + 2
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 12 * padded) { buffer in
-            let d = buffer.baseAddress!
-            let t = d + 6 * padded
-            let step = cin * tiles
-            for ci in 0..<cin {
-                let plane = x.data + ci * x.channelStride + n * x.imageStride
-                for ty in tileRows {
-                    gatherRows(plane, height: height, width: width, firstRow: 4 * ty - 1, into: d, padded: padded)
-                    let d0 = d
-                    let d1 = d0 + padded
-                    let d2 = d1 + padded
-                    let d3 = d2 + padded
-                    let d4 = d3 + padded
-                    let d5 = d4 + padded
-                    let t0 = t
-                    let t1 = t0 + padded
-                    let t2 = t1 + padded
-                    let t3 = t2 + padded
-                    let t4 = t3 + padded
-                    let t5 = t4 + padded
-                    for p in 0..<padded {
-                        let a = d0[p]
-                        let b = d1[p]
-                        let c = d2[p]
-                        let e = d3[p]
-                        let f = d4[p]
-                        let g = d5[p]
-                        t0[p] = 4 * a - 5 * c + f
-                        t1[p] = -4 * (b + c) + e + f
-                        t2[p] = 4 * (b - c) - e + f
-                        t3[p] = 2 * (e - b) + f - c
-                        t4[p] = 2 * (b - e) + f - c
-                        t5[p] = 4 * b - 5 * e + g
-                    }
-                    let strip = v + ci * tiles + (ty - tileRows.lowerBound) * tilesWide
-                    for r in 0..<6 {
-                        let row = t + r * padded
-                        let v0 = strip + (r * 6) * step
-                        let v1 = v0 + step
-                        let v2 = v1 + step
-                        let v3 = v2 + step
-                        let v4 = v3 + step
-                        let v5 = v4 + step
-                        for tx in 0..<tilesWide {
-                            let a = row[4 * tx]
-                            let b = row[4 * tx + 1]
-                            let c = row[4 * tx + 2]
-                            let e = row[4 * tx + 3]
-                            let f = row[4 * tx + 4]
-                            let g = row[4 * tx + 5]
-                            v0[tx] = 4 * a - 5 * c + f
-                            v1[tx] = -4 * (b + c) + e + f
-                            v2[tx] = 4 * (b - c) - e + f
-                            v3[tx] = 2 * (e - b) + f - c
-                            v4[tx] = 2 * (b - e) + f - c
-                            v5[tx] = 4 * b - 5 * e + g
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// F(4×4): y = relu(Aᵀ M A + bias), Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1]; Aᵀ down the
-    /// columns of the strip into `s` (4 rows × 6 columns × tiles), then A across each tile. Pixels past the image
-    /// edge are dropped.
-    private func outputTransform4(
-        _ m: UnsafeMutablePointer<Float>, tileRows: Range<Int>, height: Int, width: Int, into output: UnsafeMutablePointer<Float>,
-        channelStride: Int
-    ) {
-        let tilesWide = (width + 3) / 4
-        let tiles = tileRows.count * tilesWide
-        let cout = outChannels
-        bias.withUnsafeBufferPointer { bias in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 24 * tilesWide + 4 * tilesWide * 4) { buffer in
-                let s = buffer.baseAddress!
-                let rowOut = s + 24 * tilesWide
-                let step = cout * tiles
-                for co in 0..<cout {
-                    let bias = bias[co]
-                    let plane = output + co * channelStride
-                    for ty in tileRows {
-                        let strip = m + co * tiles + (ty - tileRows.lowerBound) * tilesWide
-                        for c in 0..<6 {
-                            let p0 = strip + c * step
-                            let p1 = p0 + 6 * step
-                            let p2 = p1 + 6 * step
-                            let p3 = p2 + 6 * step
-                            let p4 = p3 + 6 * step
-                            let p5 = p4 + 6 * step
-                            let s0 = s + c * tilesWide
-                            let s1 = s + (6 + c) * tilesWide
-                            let s2 = s + (12 + c) * tilesWide
-                            let s3 = s + (18 + c) * tilesWide
-                            for tx in 0..<tilesWide {
-                                let plus12 = p1[tx] + p2[tx]
-                                let minus12 = p1[tx] - p2[tx]
-                                let plus34 = p3[tx] + p4[tx]
-                                let minus34 = p3[tx] - p4[tx]
-                                s0[tx] = p0[tx] + plus12 + plus34
-                                s1[tx] = minus12 + 2 * minus34
-                                s2[tx] = plus12 + 4 * plus34
-                                s3[tx] = minus12 + 8 * minus34 + p5[tx]
-                            }
-                        }
-                        for r in 0..<4 where 4 * ty + r < height {
-                            let c0 = s + (6 * r) * tilesWide
-                            let c1 = c0 + tilesWide
-                            let c2 = c1 + tilesWide
-                            let c3 = c2 + tilesWide
-                            let c4 = c3 + tilesWide
-                            let c5 = c4 + tilesWide
-                            // The row's 4·tilesWide outputs, then the ones inside the image copied out.
-                            for tx in 0..<tilesWide {
-                                let plus12 = c1[tx] + c2[tx]
-                                let minus12 = c1[tx] - c2[tx]
-                                let plus34 = c3[tx] + c4[tx]
-                                let minus34 = c3[tx] - c4[tx]
-                                rowOut[4 * tx] = max(c0[tx] + plus12 + plus34 + bias, 0)
-                                rowOut[4 * tx + 1] = max(minus12 + 2 * minus34 + bias, 0)
-                                rowOut[4 * tx + 2] = max(plus12 + 4 * plus34 + bias, 0)
-                                rowOut[4 * tx + 3] = max(minus12 + 8 * minus34 + c5[tx] + bias, 0)
-                            }
-                            (plane + (4 * ty + r) * width).update(from: rowOut, count: width)
                         }
                     }
                 }
