@@ -83,18 +83,14 @@ public struct LoadedModel: Sendable {
     public let weightsSHA256: String
     public let weightsBytes: Int
 
-    /// The network, and the model without its weight matrices: hand the network to a `NetworkPlan` with no other
-    /// reference left, and the plan frees each block's weights as it packs them.
-    public consuming func takingNetwork() -> (SEResNet, LoadedModel) {
-        let network = self.network
-        let rest = replacingNetwork(network.withoutWeights())
+    /// Plans the network for `kernels` and returns the plan with this model holding the plan's copy of the network
+    /// (without the weights it packed). Consuming: the plan receives the only reference to the loaded network, so
+    /// it frees each block's folded weights as it packs them and the two copies never coexist in full.
+    public consuming func planned(kernels: KernelSelection) -> (model: LoadedModel, plan: NetworkPlan) {
+        let (network, config, weightsSHA256, weightsBytes) = (self.network, self.config, self.weightsSHA256, self.weightsBytes)
         _ = consume self
-        return (network, rest)
-    }
-
-    /// The same model with `network` swapped, e.g. for a `NetworkPlan`'s copy without the weights it packed.
-    public func replacingNetwork(_ network: SEResNet) -> LoadedModel {
-        LoadedModel(network: network, config: config, weightsSHA256: weightsSHA256, weightsBytes: weightsBytes)
+        let plan = NetworkPlan(network: consume network, kernels: kernels)
+        return (LoadedModel(network: plan.network, config: config, weightsSHA256: weightsSHA256, weightsBytes: weightsBytes), plan)
     }
 }
 

@@ -109,10 +109,9 @@ public final class ClassificationService: @unchecked Sendable {
         self.configuration = configuration
         self.metrics = metrics
         // One plan (packed weights) shared by every engine.
-        let (network, rest) = (consume model).takingNetwork()
-        let plan = NetworkPlan(network: consume network, kernels: configuration.kernels)
+        let (planned, plan) = (consume model).planned(kernels: configuration.kernels)
         self.plan = plan
-        self.model = rest.replacingNetwork(plan.network)
+        self.model = planned
         let engines = (0..<max(1, configuration.engines)).map { _ in
             InferenceEngine(
                 plan: plan, inputHeight: preprocessing.inputHeight, inputWidth: preprocessing.inputWidth,

@@ -65,9 +65,7 @@ struct BenchCommand: ParsableCommand {
         let (loaded, plan): (LoadedModel, NetworkPlan) = {
             let full: LoadedModel
             do { full = try ModelDirectory(path: modelOptions.model).load() } catch { fail("\(error)") }
-            let (network, rest) = (consume full).takingNetwork()
-            let plan = NetworkPlan(network: consume network, kernels: kernels)
-            return (rest.replacingNetwork(plan.network), plan)
+            return (consume full).planned(kernels: kernels)
         }()
         let loadMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e6
         let size = loaded.config.inputSize
