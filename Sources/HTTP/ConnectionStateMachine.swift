@@ -337,12 +337,13 @@ struct ConnectionStateMachine {
         }
         var early: (response: HTTPResponse, error: HTTPServerError?)?
         var sendContinue = false
-        switch context.router.match(method: head.method, path: head.path) {
-        case .found(let route):
+        switch context.router.decide(head, errorResponder: context.errorResponder) {
+        case .respond(let response, let error, let route):
             inFlight?.route = route
-            if let check = route.headCheck, let response = check(head) {
-                early = (response, nil)
-            } else if head.expectsContinue && head.framing.hasBody {
+            early = (response, error)
+        case .run(let route):
+            inFlight?.route = route
+            if head.expectsContinue && head.framing.hasBody {
                 if route.readsBody {
                     sendContinue = !bodyAlreadyArrived
                 } else {
@@ -354,12 +355,6 @@ struct ConnectionStateMachine {
                     return false
                 }
             }
-        case .notFound:
-            let error = HTTPServerError.notFound(path: head.path)
-            early = (context.errorResponder(error), error)
-        case .methodNotAllowed(let allowed):
-            let error = HTTPServerError.methodNotAllowed(method: head.method, path: head.path, allowed: allowed)
-            early = (context.errorResponder(error), error)
         }
         if let early {
             if head.framing.hasBody {
@@ -381,7 +376,9 @@ struct ConnectionStateMachine {
     }
 
     private mutating func respondToError(_ error: HTTPServerError, now: Instant) -> [Action] {
-        respond(context.errorResponder(error), now: now, forceClose: error.closesConnection, error: error)
+        var error = error
+        if error.requestPath == nil { error.requestPath = inFlight?.head.path }
+        return respond(context.errorResponder(error), now: now, forceClose: error.closesConnection, error: error)
     }
 
     /// Serializes a response, logs it, and moves to idle or closing.

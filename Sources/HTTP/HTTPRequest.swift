@@ -71,6 +71,8 @@ public struct HTTPRequest: Sendable {
     public var body: [UInt8]
     /// The peer's address as `ip:port` (`[ip]:port` for IPv6).
     public var remoteAddress: String
+    /// Values bound by the route's `{name}` segments (empty for exact-path routes).
+    public var pathParameters: [String: String] = [:]
 
     public init(head: HTTPRequestHead, body: [UInt8] = [], remoteAddress: String = "") {
         self.head = head

@@ -68,6 +68,9 @@ public struct HTTPServerError: Error, Equatable, Sendable, CustomStringConvertib
     public let message: String
     /// For `method_not_allowed`: the methods the path does accept (sent as `Allow`).
     public let allowedMethods: [HTTPMethod]
+    /// The decoded path of the request the error answers, when its head was read: error renderers use it to
+    /// answer in the shape of the API the path belongs to. Not part of the error's identity (`==`).
+    public var requestPath: String?
 
     /// An error with an explicit message.
     public init(_ code: Code, _ message: String, allowedMethods: [HTTPMethod] = []) {
@@ -91,6 +94,10 @@ public struct HTTPServerError: Error, Equatable, Sendable, CustomStringConvertib
     }
 
     public var description: String { "\(status.code) \(code.rawValue): \(message)" }
+
+    public static func == (lhs: HTTPServerError, rhs: HTTPServerError) -> Bool {
+        lhs.code == rhs.code && lhs.message == rhs.message && lhs.allowedMethods == rhs.allowedMethods
+    }
 }
 
 /// The errors the HTTP layer raises, with their standard messages.

@@ -5,7 +5,8 @@ public typealias HTTPHandler = @Sendable (HTTPRequest, @escaping @Sendable (HTTP
 /// One registered route.
 public struct Route: Sendable {
     public let method: HTTPMethod
-    /// The exact path the route answers, also reported as the route pattern in logs.
+    /// The path pattern the route answers (`/v2/models/{model}/infer`), also reported as the route in logs and
+    /// metrics, so a label never holds a client-chosen value.
     public let path: String
     /// Whether the handler reads the request body; if not, `Expect: 100-continue` is answered without
     /// asking for the body, and the connection closes afterwards.
@@ -25,34 +26,130 @@ public enum RouteMatch: Sendable {
     case methodNotAllowed(allowed: [HTTPMethod])
 }
 
-/// Exact-path routing table. HEAD is answered by the GET route when no HEAD route exists.
+/// A path pattern: literal segments, and parameter segments `{name}` that match one non-empty segment,
+/// optionally followed by a literal suffix (`{model}:predict`, as KServe v1 spells its verbs).
+struct PathPattern: Sendable {
+    enum Segment: Sendable, Equatable {
+        case literal(String)
+        case parameter(name: String, suffix: String)
+    }
+    let segments: [Segment]
+
+    init(_ pattern: String) {
+        segments = pattern.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map { piece in
+            guard piece.first == "{", let close = piece.firstIndex(of: "}") else { return .literal(String(piece)) }
+            return .parameter(
+                name: String(piece[piece.index(after: piece.startIndex)..<close]), suffix: String(piece[piece.index(after: close)...]))
+        }
+    }
+
+    var hasParameters: Bool { segments.contains { if case .parameter = $0 { true } else { false } } }
+
+    /// The parameters bound by `path`, or nil when it does not match.
+    func match(_ path: String) -> [String: String]? {
+        guard path.first == "/" else { return nil }
+        let pieces = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        guard pieces.count == segments.count else { return nil }
+        var parameters: [String: String] = [:]
+        for (piece, segment) in zip(pieces, segments) {
+            switch segment {
+            case .literal(let text):
+                guard piece == text else { return nil }
+            case .parameter(let name, let suffix):
+                guard piece.count > suffix.count, piece.hasSuffix(suffix) else { return nil }
+                parameters[name] = String(piece.dropLast(suffix.count))
+            }
+        }
+        return parameters
+    }
+}
+
+/// What the server does with a request whose head has arrived.
+public enum RouteDecision: Sendable {
+    /// Read the body (if any) and run the route's handler.
+    case run(Route)
+    /// Answer at once from the head: 404, 405, or a route's head check (then `route` is that route).
+    case respond(HTTPResponse, error: HTTPServerError?, route: Route?)
+}
+
+/// Routing table: exact paths first, then patterns in registration order. HEAD is answered by the GET route when
+/// no HEAD route exists.
 public struct Router: Sendable {
     private var routes: [String: [HTTPMethod: Route]] = [:]
+    private var patterns: [(pattern: PathPattern, byMethod: [HTTPMethod: Route])] = []
 
     public init() {}
 
-    /// Registers `handler` for `method` on the exact path `path`, replacing an earlier registration.
+    /// Registers `handler` for `method` on `path`, replacing an earlier registration. A path with `{name}`
+    /// segments is a pattern; the handler finds the bound values in `HTTPRequest.pathParameters`.
     /// `headCheck` may refuse a request from its head alone, before the body is read (see `Route.headCheck`).
     public mutating func add(
         _ method: HTTPMethod, _ path: String, readsBody: Bool = true,
         headCheck: (@Sendable (HTTPRequestHead) -> HTTPResponse?)? = nil,
         _ handler: @escaping HTTPHandler
     ) {
-        routes[path, default: [:]][method] = Route(method: method, path: path, readsBody: readsBody, headCheck: headCheck, handler: handler)
+        let pattern = PathPattern(path)
+        guard pattern.hasParameters else {
+            routes[path, default: [:]][method] = Route(
+                method: method, path: path, readsBody: readsBody, headCheck: headCheck, handler: handler)
+            return
+        }
+        let bound: HTTPHandler = { request, respond in
+            var request = request
+            request.pathParameters = pattern.match(request.path) ?? [:]
+            handler(request, respond)
+        }
+        let route = Route(method: method, path: path, readsBody: readsBody, headCheck: headCheck, handler: bound)
+        if let index = patterns.firstIndex(where: { $0.pattern.segments == pattern.segments }) {
+            patterns[index].byMethod[method] = route
+        } else {
+            patterns.append((pattern, [method: route]))
+        }
     }
 
     /// Finds the route for a request.
     public func match(method: HTTPMethod, path: String) -> RouteMatch {
-        guard let byMethod = routes[path] else { return .notFound }
-        if let route = byMethod[method] { return .found(route) }
-        if method == .head, let get = byMethod[.get] { return .found(get) }
-        return .methodNotAllowed(allowed: allowedMethods(byMethod))
+        var allowed: Set<HTTPMethod> = []
+        let candidates = routes[path].map { [$0] } ?? patterns.lazy.filter { $0.pattern.match(path) != nil }.map(\.byMethod)
+        for byMethod in candidates {
+            if let route = byMethod[method] { return .found(route) }
+            if method == .head, let get = byMethod[.get] { return .found(get) }
+            allowed.formUnion(byMethod.keys)
+        }
+        if allowed.isEmpty { return .notFound }
+        if allowed.contains(.get) { allowed.insert(.head) }
+        return .methodNotAllowed(allowed: allowed.sorted { $0.rawValue < $1.rawValue })
     }
 
-    /// Every method a path accepts, HEAD included when GET is, sorted for a stable `Allow` header.
-    private func allowedMethods(_ byMethod: [HTTPMethod: Route]) -> [HTTPMethod] {
-        var methods = Set(byMethod.keys)
-        if methods.contains(.get) { methods.insert(.head) }
-        return methods.sorted { $0.rawValue < $1.rawValue }
+    /// Decides from the head alone: the route to run, or the response to send now (404 and 405 rendered by
+    /// `errorResponder`, or the route's head check refusing). The live server and `respond(to:)` both use it.
+    public func decide(_ head: HTTPRequestHead, errorResponder: (HTTPServerError) -> HTTPResponse) -> RouteDecision {
+        func refuse(_ error: HTTPServerError) -> RouteDecision {
+            var error = error
+            error.requestPath = head.path
+            return .respond(errorResponder(error), error: error, route: nil)
+        }
+        switch match(method: head.method, path: head.path) {
+        case .found(let route):
+            if let check = route.headCheck, let response = check(head) { return .respond(response, error: nil, route: route) }
+            return .run(route)
+        case .notFound:
+            return refuse(.notFound(path: head.path))
+        case .methodNotAllowed(let allowed):
+            return refuse(.methodNotAllowed(method: head.method, path: head.path, allowed: allowed))
+        }
+    }
+
+    /// Answers a complete request in-process the way the server does once it has read it: routing, head check,
+    /// handler, error rendering (tests and tools use it; no socket involved).
+    public func respond(
+        to request: HTTPRequest, errorResponder: (HTTPServerError) -> HTTPResponse = HTTPResponse.defaultError,
+        _ completion: @escaping @Sendable (HTTPResponse) -> Void
+    ) {
+        switch decide(request.head, errorResponder: errorResponder) {
+        case .respond(let response, _, _): completion(response)
+        case .run(let route):
+            route.handler(route.readsBody ? request : HTTPRequest(head: request.head, remoteAddress: request.remoteAddress), completion)
+        }
     }
 }

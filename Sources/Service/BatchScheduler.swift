@@ -6,7 +6,6 @@ import Inference
 struct InferenceJob {
     /// (C, H, W) normalized input, exactly the engine's slot layout.
     let tensor: [Float]
-    let topK: Int
     /// When the request was admitted (decoding and preprocessing count as queue time too).
     let admitted: ContinuousClock.Instant
     let completion: @Sendable (Result<InferenceOutcome, ServiceError>) -> Void
@@ -14,8 +13,8 @@ struct InferenceJob {
 
 /// What the engine produced for one image.
 struct InferenceOutcome: Sendable {
-    /// (class index, softmax probability), best first.
-    let predictions: [(index: Int, score: Double)]
+    /// The image's row of logits, one per class.
+    let logits: [Float]
     let queueWait: Duration
     let inference: Duration
     let batchSize: Int
@@ -92,14 +91,15 @@ final class BatchScheduler: @unchecked Sendable {
         }
     }
 
-    /// Reserves a queue place for a request about to be decoded, or says when to retry.
-    func admit() -> ServiceError? {
+    /// Reserves queue places for `images` images about to be decoded, or says when to retry. The queue counts
+    /// images, not requests; a request larger than the whole queue is admitted only into an empty one.
+    func admit(images: Int = 1) -> ServiceError? {
         condition.lock()
         defer { condition.unlock() }
-        guard admitted < maxQueue else {
+        guard admitted + images <= maxQueue || admitted == 0 else {
             return .overloaded(retryAfterSeconds: retryAfterLocked(), queueLimit: maxQueue)
         }
-        admitted += 1
+        admitted += images
         metrics.setQueueDepth(admitted)
         return nil
     }
@@ -235,10 +235,9 @@ final class BatchScheduler: @unchecked Sendable {
         let classes = engine.numClasses
         var outcomes: [InferenceOutcome] = []
         for (slot, job) in live.enumerated() {
-            let row = UnsafeBufferPointer(rebasing: logits[slot * classes..<(slot + 1) * classes])
             outcomes.append(
                 InferenceOutcome(
-                    predictions: Self.topSoftmax(row, k: job.topK), queueWait: job.admitted.duration(to: start),
+                    logits: Array(logits[slot * classes..<(slot + 1) * classes]), queueWait: job.admitted.duration(to: start),
                     inference: elapsed, batchSize: live.count, engine: index))
         }
         condition.lock()
@@ -246,15 +245,6 @@ final class BatchScheduler: @unchecked Sendable {
         condition.unlock()
         metrics.recordBatch(size: live.count, duration: elapsed, queueWaits: outcomes.map(\.queueWait))
         for (job, outcome) in zip(live, outcomes) { job.completion(.success(outcome)) }
-    }
-
-    /// The k most probable classes under softmax, in descending order (ties by lower index).
-    static func topSoftmax(_ logits: UnsafeBufferPointer<Float>, k: Int) -> [(index: Int, score: Double)] {
-        let maxLogit = Double(logits.max() ?? 0)
-        var sum = 0.0
-        for value in logits { sum += exp(Double(value) - maxLogit) }
-        let order = logits.indices.sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }
-        return order.prefix(k).map { ($0, exp(Double(logits[$0]) - maxLogit) / sum) }
     }
 
     static func milliseconds(_ duration: Duration) -> Int {

@@ -26,6 +26,10 @@ public struct ServiceConfiguration: Sendable {
     /// Decode large JPEGs at a reduced DCT scale (½–⅛) before resizing: faster on big photos, but no longer
     /// timm's tensor bit for bit. Off by default.
     public var jpegDCTScaling = false
+    /// The model's name in every API; nil: the checkpoint's own.
+    public var modelName: String?
+    /// Most images one request may carry (Open Inference Protocol and KServe v1 batches).
+    public var maxImagesPerRequest = 32
 
     public init() {}
 
@@ -33,55 +37,72 @@ public struct ServiceConfiguration: Sendable {
     public var threadsPerEngine: Int { max(1, threads / max(1, engines)) }
 }
 
-/// One image's classification: what `/classify` and `seresnet classify` return.
-public struct Classification: Sendable {
-    public struct Prediction: Sendable, Equatable {
-        public let index: Int
-        public let label: String
-        public let score: Double
-    }
-    public struct ImageSize: Sendable, Equatable {
-        public let width: Int
-        public let height: Int
-        /// The DCT scale the JPEG was decoded at (1 = full resolution; ½, ¼ or ⅛ with `--jpeg-dct-scaling`).
-        public var decodeScale: Double = 1
-    }
-    public struct Timing: Sendable {
-        public let queue: Double
-        public let decode: Double
-        public let preprocess: Double
-        public let inference: Double
-        public let total: Double
+/// An image's size as sent (before any DCT scaling), and the scale it was decoded at.
+public struct ImageSize: Sendable, Equatable, Codable {
+    public let width: Int
+    public let height: Int
+    /// The DCT scale the JPEG was decoded at (1 = full resolution; ½, ¼ or ⅛ with `--jpeg-dct-scaling`).
+    public var decodeScale: Double = 1
+
+    public init(width: Int, height: Int, decodeScale: Double = 1) {
+        self.width = width
+        self.height = height
+        self.decodeScale = decodeScale
     }
 
-    public let predictions: [Prediction]
-    public let model: String
-    public let image: ImageSize
-    public let timing: Timing
-    /// Images in the engine batch this one ran in (reported in logs, not in the body).
-    public let batchSize: Int
-
-    /// The JSON body, keys in the documented order: predictions, model, image, timing_ms.
-    public func jsonBytes() -> [UInt8] {
-        let predictionsJSON = predictions.map {
-            #"{"index":\#($0.index),"label":\#(HTTPResponse.jsonStringLiteral($0.label)),"score":\#($0.score)}"#
-        }.joined(separator: ",")
-        let json =
-            #"{"predictions":[\#(predictionsJSON)],"model":\#(HTTPResponse.jsonStringLiteral(model)),"#
-            + #""image":{"width":\#(image.width),"height":\#(image.height)\#(image.decodeScale < 1 ? ",\"decode_scale\":\(image.decodeScale)" : "")},"#
-            + #""timing_ms":{"queue":\#(timing.queue),"decode":\#(timing.decode),"preprocess":\#(timing.preprocess),"#
-            + #""inference":\#(timing.inference),"total":\#(timing.total)}}"#
-        return Array(json.utf8)
+    enum CodingKeys: String, CodingKey {
+        case width, height
+        case decodeScale = "decode_scale"
     }
 
-    /// `Server-Timing` header value (RFC-style metric;dur=milliseconds).
-    public var serverTiming: String {
-        "queue;dur=\(timing.queue), decode;dur=\(timing.decode), preprocess;dur=\(timing.preprocess), inference;dur=\(timing.inference), total;dur=\(timing.total)"
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        width = try container.decode(Int.self, forKey: .width)
+        height = try container.decode(Int.self, forKey: .height)
+        decodeScale = try container.decodeIfPresent(Double.self, forKey: .decodeScale) ?? 1
+    }
+
+    /// `decode_scale` only when the image was scaled.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(width, forKey: .width)
+        try container.encode(height, forKey: .height)
+        if decodeScale < 1 { try container.encode(decodeScale, forKey: .decodeScale) }
     }
 }
 
-/// The classification pipeline: admission → JPEG decode and preprocessing (concurrent, bounded by the
-/// CPU budget) → dynamic batches on the engines → softmax top-k with labels. Owns readiness.
+/// Where an image's time went, in milliseconds.
+public struct StageTiming: Sendable, Codable {
+    public let queue: Double
+    public let decode: Double
+    public let preprocess: Double
+    public let inference: Double
+    public let total: Double
+}
+
+/// An image decoded and preprocessed into the engine's input layout.
+public struct PreparedImage: Sendable {
+    /// (C, H, W) normalized input, exactly an engine input slot.
+    public let tensor: [Float]
+    public let size: ImageSize
+    public let decode: Duration
+    public let preprocess: Duration
+}
+
+/// One image through the pipeline: the model's full row of logits and what happened on the way. What it means
+/// (softmax, top-k, labels) is for the API that asked.
+public struct ImageInference: Sendable {
+    public let logits: [Float]
+    public let image: ImageSize
+    public let timing: StageTiming
+    /// Images in the engine batch this one ran in.
+    public let batchSize: Int
+    /// Which engine ran it.
+    let engine: Int
+}
+
+/// The inference pipeline, free of any API's shapes: admission → JPEG decode and preprocessing (concurrent,
+/// bounded by the CPU budget) → dynamic batches on the engines → each image's logits. Owns readiness.
 public final class ClassificationService: @unchecked Sendable {
     public let model: LoadedModel
     public let preprocessing: PreprocessConfig
@@ -156,71 +177,84 @@ public final class ClassificationService: @unchecked Sendable {
         return scheduler.wouldRefuse()
     }
 
-    /// Classifies one encoded image; `completion` runs on an engine or decoder thread.
-    public func classify(_ bytes: [UInt8], topK: Int, completion: @escaping @Sendable (Result<Classification, ServiceError>) -> Void) {
+    /// The model's name in every API (`--model-name`, else the checkpoint's).
+    public var modelName: String { configuration.modelName ?? model.config.name }
+
+    /// Decodes and preprocesses one JPEG (on the calling thread) into an engine input slot's layout.
+    public func prepare(_ jpeg: [UInt8]) -> Result<PreparedImage, ServiceError> {
+        let decodeStart = clock.now
+        let image: DecodedImage
+        do {
+            // Full resolution unless DCT scaling was asked for: then timm's tensor is only approximated.
+            image = try decodeJPEG(
+                jpeg, limits: DecodeLimits(maxPixels: configuration.maxPixels),
+                targetShorterSide: configuration.jpegDCTScaling ? preprocessing.resizeShorterSide : nil)
+        } catch let error as ImageDecodeError {
+            return .failure(.image(error))
+        } catch {
+            return .failure(.image(.corrupt(detail: "\(error)")))
+        }
+        let preprocessStart = clock.now
+        var tensor = [Float](repeating: 0, count: preprocessing.outputCount)
+        tensor.withUnsafeMutableBufferPointer { Imaging.preprocess(image, config: preprocessing, into: $0) }
+        return .success(
+            PreparedImage(
+                tensor: tensor,
+                size: ImageSize(width: image.originalWidth, height: image.originalHeight, decodeScale: Double(image.scaleEighths) / 8),
+                decode: decodeStart.duration(to: preprocessStart), preprocess: preprocessStart.duration(to: clock.now)))
+    }
+
+    /// Runs encoded images through decoding, preprocessing and the engines' batches; `completion` (on an engine
+    /// or decoder thread) gets every image's logits in order, or the request's failure. The images are admitted
+    /// together and counted one by one in the queue, so a request of 8 images runs like 8 requests of one: in
+    /// one batch of 8 when the engine is free. When one image of several fails, the failure names its index
+    /// (`ServiceError.inImage`) and images not yet decoded are skipped.
+    public func infer(_ images: [[UInt8]], completion: @escaping @Sendable (Result<[ImageInference], ServiceError>) -> Void) {
         let started = clock.now
+        guard !images.isEmpty else { return completion(.failure(.emptyBody)) }
         if stateLock.withLock({ stopped }) { return completion(.failure(.draining)) }
-        if let refusal = scheduler.admit() { return completion(.failure(refusal)) }
-        let limits = DecodeLimits(maxPixels: configuration.maxPixels)
-        decoders.addOperation { [self] in
-            // Decoding and preprocessing take one core from the budget the engines share.
-            let prepared = scheduler.withDecodeCore {
-                () -> Result<(image: DecodedImage, tensor: [Float], decode: Duration, preprocess: Duration), ServiceError> in
-                let decodeStart = clock.now
-                let image: DecodedImage
-                do {
-                    // Full resolution unless DCT scaling was asked for: then timm's tensor is only approximated.
-                    image = try decodeJPEG(
-                        bytes, limits: limits, targetShorterSide: configuration.jpegDCTScaling ? preprocessing.resizeShorterSide : nil)
-                } catch let error as ImageDecodeError {
-                    return .failure(.image(error))
-                } catch {
-                    return .failure(.image(.corrupt(detail: "\(error)")))
+        if let refusal = scheduler.admit(images: images.count) { return completion(.failure(refusal)) }
+        let request = InferenceRequestState(count: images.count, completion: completion)
+        for (index, bytes) in images.enumerated() {
+            decoders.addOperation { [self] in
+                guard !request.hasFailed else {
+                    scheduler.release()
+                    return request.skip(index)
                 }
-                let preprocessStart = clock.now
-                var tensor = [Float](repeating: 0, count: preprocessing.outputCount)
-                tensor.withUnsafeMutableBufferPointer { Imaging.preprocess(image, config: preprocessing, into: $0) }
-                return .success((image, tensor, decodeStart.duration(to: preprocessStart), preprocessStart.duration(to: clock.now)))
-            }
-            let image: DecodedImage
-            let tensor: [Float]
-            let decodeTime: Duration
-            let preprocessTime: Duration
-            switch prepared {
-            case .success(let values): (image, tensor, decodeTime, preprocessTime) = values
-            case .failure(let error):
-                scheduler.release()
-                return completion(.failure(error))
-            }
-            metrics.recordDecode(decodeTime, preprocess: preprocessTime)
-            let size = Classification.ImageSize(
-                width: image.originalWidth, height: image.originalHeight, decodeScale: Double(image.scaleEighths) / 8)
-            scheduler.submit(
-                InferenceJob(tensor: tensor, topK: topK, admitted: started) { [self] result in
-                    completion(
-                        result.map { outcome in
-                            let total = started.duration(to: clock.now)
-                            return Classification(
-                                predictions: outcome.predictions.map {
-                                    .init(index: $0.index, label: labels[$0.index], score: Self.rounded($0.score, 6))
-                                },
-                                model: model.config.name,
-                                image: size,
-                                timing: .init(
-                                    queue: Self.milliseconds(outcome.queueWait - decodeTime - preprocessTime),
-                                    decode: Self.milliseconds(decodeTime), preprocess: Self.milliseconds(preprocessTime),
-                                    inference: Self.milliseconds(outcome.inference), total: Self.milliseconds(total)),
-                                batchSize: outcome.batchSize)
+                // Decoding and preprocessing take one core from the budget the engines share.
+                switch scheduler.withDecodeCore({ prepare(bytes) }) {
+                case .failure(let error):
+                    scheduler.release()
+                    request.fail(index, images.count > 1 ? .inImage(index: index, error) : error)
+                case .success(let prepared):
+                    metrics.recordDecode(prepared.decode, preprocess: prepared.preprocess)
+                    scheduler.submit(
+                        InferenceJob(tensor: prepared.tensor, admitted: started) { [self] result in
+                            switch result {
+                            case .failure(let error): request.fail(index, error)
+                            case .success(let outcome):
+                                request.finish(
+                                    index,
+                                    ImageInference(
+                                        logits: outcome.logits, image: prepared.size,
+                                        timing: StageTiming(
+                                            queue: Self.milliseconds(outcome.queueWait - prepared.decode - prepared.preprocess),
+                                            decode: Self.milliseconds(prepared.decode), preprocess: Self.milliseconds(prepared.preprocess),
+                                            inference: Self.milliseconds(outcome.inference),
+                                            total: Self.milliseconds(started.duration(to: clock.now))),
+                                        batchSize: outcome.batchSize, engine: outcome.engine))
+                            }
                         })
-                })
+                }
+            }
         }
     }
 
-    /// Blocking convenience for the CLI: classify and wait.
-    public func classifySynchronously(_ bytes: [UInt8], topK: Int) -> Result<Classification, ServiceError> {
+    /// Blocking convenience for the CLI and tests: infer and wait.
+    public func inferSynchronously(_ images: [[UInt8]]) -> Result<[ImageInference], ServiceError> {
         let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var outcome: Result<Classification, ServiceError> = .failure(.notReady)
-        classify(bytes, topK: topK) { result in
+        nonisolated(unsafe) var outcome: Result<[ImageInference], ServiceError> = .failure(.notReady)
+        infer(images) { result in
             outcome = result
             done.signal()
         }
@@ -229,48 +263,31 @@ public final class ClassificationService: @unchecked Sendable {
     }
 
     /// `/v1/model`: what is loaded and how it is served.
-    public func modelDescription() -> [String: Any] {
+    public func modelDescription() -> ModelDescription {
         let architecture = model.network.architecture
-        return [
-            "name": model.config.name,
-            "architecture": [
-                "family": architecture.hasSqueezeExcitation ? "se-resnet" : "resnet",
-                "depths": architecture.depths,
-                "stem_width": architecture.stemWidth,
-                "bottleneck_widths": architecture.stageWidths,
-                "stage_outputs": architecture.stageOutputs,
-                "squeeze_excitation": architecture.hasSqueezeExcitation,
-                "se_widths": architecture.stages.map { $0.map { $0.seWidth ?? 0 } },
-            ] as [String: Any],
-            "parameters": model.network.parameterCount,
-            "classes": architecture.numClasses,
-            "preprocessing": [
-                "input_size": [architecture.inputChannels, preprocessing.inputHeight, preprocessing.inputWidth],
-                "resize_shorter_side": preprocessing.resizeShorterSide,
-                "interpolation": preprocessing.interpolation.rawValue,
-                "crop_pct": preprocessing.cropPct,
-                "crop_mode": preprocessing.cropMode.rawValue,
+        return ModelDescription(
+            name: modelName,
+            architecture: .init(
+                family: architecture.hasSqueezeExcitation ? "se-resnet" : "resnet", depths: architecture.depths,
+                stemWidth: architecture.stemWidth, bottleneckWidths: architecture.stageWidths, stageOutputs: architecture.stageOutputs,
+                squeezeExcitation: architecture.hasSqueezeExcitation, seWidths: architecture.stages.map { $0.map { $0.seWidth ?? 0 } }),
+            parameters: model.network.parameterCount,
+            classes: architecture.numClasses,
+            preprocessing: .init(
+                inputSize: [architecture.inputChannels, preprocessing.inputHeight, preprocessing.inputWidth],
+                resizeShorterSide: preprocessing.resizeShorterSide, interpolation: preprocessing.interpolation.rawValue,
+                cropPct: preprocessing.cropPct, cropMode: preprocessing.cropMode.rawValue,
                 // Through the shortest decimal form, so 0.485 stays 0.485 rather than 0.48500001430511475.
-                "mean": preprocessing.mean.map { Double("\($0)")! },
-                "std": preprocessing.std.map { Double("\($0)")! },
-            ] as [String: Any],
-            "weights": ["sha256": model.weightsSHA256, "bytes": model.weightsBytes] as [String: Any],
-            "engine": [
-                "kernels": plan.kernels.rawValue,
-                "instruction_set": plan.instructionSet?.rawValue ?? "none (OpenBLAS)",
-                "layers": plan.layers.map { ["name": $0.name, "algorithm": $0.algorithm] },
-            ] as [String: Any],
-            "serving": [
-                "threads": configuration.threads,
-                "engines": configuration.engines,
-                "threads_per_engine": configuration.threadsPerEngine,
-                "max_batch": configuration.maxBatch,
-                "max_batch_delay_ms": Self.milliseconds(configuration.maxBatchDelay),
-                "max_queue": configuration.maxQueue,
-                "request_timeout_ms": Self.milliseconds(configuration.requestTimeout),
-                "max_pixels": configuration.maxPixels,
-            ] as [String: Any],
-        ]
+                mean: preprocessing.mean.map { Double("\($0)")! }, std: preprocessing.std.map { Double("\($0)")! }),
+            weights: .init(sha256: model.weightsSHA256, bytes: model.weightsBytes),
+            engine: .init(
+                kernels: plan.kernels.rawValue, instructionSet: plan.instructionSet?.rawValue ?? "none (OpenBLAS)",
+                layers: plan.layers.map { .init(name: $0.name, algorithm: $0.algorithm) }),
+            serving: .init(
+                threads: configuration.threads, engines: configuration.engines, threadsPerEngine: configuration.threadsPerEngine,
+                maxBatch: configuration.maxBatch, maxBatchDelayMs: Self.milliseconds(configuration.maxBatchDelay),
+                maxQueue: configuration.maxQueue, maxImagesPerRequest: configuration.maxImagesPerRequest,
+                requestTimeoutMs: Self.milliseconds(configuration.requestTimeout), maxPixels: configuration.maxPixels))
     }
 
     /// A duration in milliseconds, to the microsecond (for JSON bodies and logs).
@@ -281,5 +298,43 @@ public final class ClassificationService: @unchecked Sendable {
     static func rounded(_ value: Double, _ digits: Int) -> Double {
         let scale = pow(10, Double(digits))
         return (value * scale).rounded() / scale
+    }
+}
+
+/// The images of one `infer` call as they finish, possibly out of order on different threads; completes once
+/// every image has finished, failed or been skipped.
+private final class InferenceRequestState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var results: [ImageInference?]
+    private var failure: (index: Int, error: ServiceError)?
+    private var remaining: Int
+    private let completion: @Sendable (Result<[ImageInference], ServiceError>) -> Void
+
+    init(count: Int, completion: @escaping @Sendable (Result<[ImageInference], ServiceError>) -> Void) {
+        results = Array(repeating: nil, count: count)
+        remaining = count
+        self.completion = completion
+    }
+
+    var hasFailed: Bool { lock.withLock { failure != nil } }
+
+    func finish(_ index: Int, _ result: ImageInference) { settle { results[index] = result } }
+
+    /// The lowest failing index is the one reported, whatever the order failures arrive in.
+    func fail(_ index: Int, _ error: ServiceError) {
+        settle { if failure == nil || index < failure!.index { failure = (index, error) } }
+    }
+
+    func skip(_ index: Int) { settle {} }
+
+    private func settle(_ update: () -> Void) {
+        let outcome: Result<[ImageInference], ServiceError>? = lock.withLock {
+            update()
+            remaining -= 1
+            guard remaining == 0 else { return nil }
+            if let failure { return .failure(failure.error) }
+            return .success(results.map { $0! })
+        }
+        if let outcome { completion(outcome) }
     }
 }

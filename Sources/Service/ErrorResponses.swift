@@ -2,24 +2,74 @@ import Foundation
 import HTTP
 import Imaging
 
-/// The single mapping from errors to HTTP responses: status, a stable snake_case `code`, and a message,
-/// always as `{"error":{"status":…,"code":"…","message":"…"}}`. Client input never maps to a 5xx here;
-/// anything unexpected becomes a 500 whose body says nothing about internals.
+/// The single mapping from errors to HTTP responses: status, a stable snake_case `code`, and a message. Each API
+/// renders it in its own shape: `{"error":{"status":…,"code":"…","message":"…"}}` for `/classify` and the
+/// service's own endpoints, `{"error":"…"}` for the Open Inference Protocol and KServe v1 (`Surface`), with the
+/// same status and headers. Client input never maps to a 5xx here; anything unexpected becomes a 500 whose body
+/// says nothing about internals.
 public enum ErrorResponses {
-    /// Renders any error the service can meet.
-    public static func response(for error: Error) -> HTTPResponse {
+    /// Which API a response belongs to, by path.
+    public enum Surface: Sendable {
+        /// `/classify`, health, `/v1/model`, `/metrics`, `/`.
+        case service
+        /// Open Inference Protocol v2 (`/v2…`) and KServe v1 (`/v1/models…`): `{"error":"…"}`.
+        case inferenceProtocol
+
+        public init(path: String?) {
+            guard let path else {
+                self = .service
+                return
+            }
+            self =
+                path == "/v2" || path.hasPrefix("/v2/") || path == "/v1/models" || path.hasPrefix("/v1/models/")
+                ? .inferenceProtocol : .service
+        }
+    }
+
+    /// An error's status, code, message and headers, before an API gives it its shape.
+    public struct Description: Sendable {
+        public let status: HTTPStatus
+        public let code: String
+        public var message: String
+        public var headers = HTTPHeaders()
+
+        /// The response in `surface`'s shape.
+        public func rendered(_ surface: Surface) -> HTTPResponse {
+            let bytes: [UInt8]?
+            switch surface {
+            case .service: bytes = try? JSONBody.encode(ErrorBody(status: status.code, code: code, message: message))
+            case .inferenceProtocol: bytes = try? JSONBody.encode(ProtocolErrorBody(error: message))
+            }
+            var response = HTTPResponse.json(bytes: bytes ?? [], status: status)
+            for field in headers { response.headers.replaceOrAdd(name: field.name, value: field.value) }
+            return response
+        }
+    }
+
+    /// Renders any error the service can meet in `surface`'s shape.
+    public static func response(for error: Error, surface: Surface = .service) -> HTTPResponse {
+        describe(error).rendered(surface)
+    }
+
+    /// The HTTP layer's errors (parse errors, timeouts, 404/405, 413…), injected into `HTTPServer`: in the shape of
+    /// the API the request's path belongs to.
+    public static func response(for error: HTTPServerError) -> HTTPResponse {
+        describe(error).rendered(Surface(path: error.requestPath))
+    }
+
+    /// Status, code and message of any error the service can meet.
+    public static func describe(_ error: Error) -> Description {
         switch error {
-        case let error as ServiceError: return response(for: error)
-        case let error as HTTPServerError: return response(for: error)
-        case let error as ImageDecodeError: return response(for: ServiceError.image(error))
+        case let error as ServiceError: return describe(error)
+        case let error as HTTPServerError: return describe(error)
+        case let error as ImageDecodeError: return describe(ServiceError.image(error))
         default:
             return body(
                 status: .internalServerError, code: "internal_error", message: "Internal server error; the request was not processed.")
         }
     }
 
-    /// The HTTP layer's errors (parse errors, timeouts, 404/405, 413…), injected into `HTTPServer`.
-    public static func response(for error: HTTPServerError) -> HTTPResponse {
+    static func describe(_ error: HTTPServerError) -> Description {
         var response = body(status: error.status, code: error.code.rawValue, message: error.message)
         if error.code == .methodNotAllowed {
             response.headers.replaceOrAdd(name: "Allow", value: error.allowedMethods.map(\.rawValue).joined(separator: ", "))
@@ -28,7 +78,7 @@ public enum ErrorResponses {
         return response
     }
 
-    public static func response(for error: ServiceError) -> HTTPResponse {
+    static func describe(_ error: ServiceError) -> Description {
         switch error {
         case .emptyBody:
             return body(
@@ -46,7 +96,7 @@ public enum ErrorResponses {
                 status: .badRequest, code: "missing_file",
                 message: "The multipart/form-data body has no file part; send the image as a file field (curl -F file=@image.jpg).")
         case .image(let imageError):
-            return response(for: imageError)
+            return describe(imageError)
         case .notReady:
             var response = body(status: .serviceUnavailable, code: "not_ready", message: "The model is still loading; retry shortly.")
             response.headers.replaceOrAdd(name: "Retry-After", value: "1")
@@ -61,6 +111,22 @@ public enum ErrorResponses {
                 message: "The service is at capacity (\(limit) requests queued); retry after \(retryAfter) s.")
             response.headers.replaceOrAdd(name: "Retry-After", value: String(retryAfter))
             return response
+        case .inImage(let index, let inner):
+            var description = describe(inner)
+            description.message = "Image \(index) of the request: \(description.message)"
+            return description
+        case .tooManyImages(let count, let limit):
+            return body(
+                status: .contentTooLarge, code: "too_many_images",
+                message: "The request carries \(count) images; at most \(limit) are accepted per request (--max-batch-images). Split it.")
+        case .invalidInferenceRequest(let reason):
+            return body(status: .badRequest, code: "invalid_inference_request", message: reason)
+        case .unknownModel(let name, let served):
+            return body(status: .notFound, code: "unknown_model", message: "Unknown model '\(name)'; this server serves '\(served)'.")
+        case .unknownModelVersion(let name, let version, let served):
+            return body(
+                status: .notFound, code: "unknown_model_version",
+                message: "Model '\(name)' has no version '\(version)'; it serves version '\(served)'.")
         case .queueTimeout(let waited, let limit):
             var response = body(
                 status: .serviceUnavailable, code: "queue_timeout",
@@ -70,10 +136,10 @@ public enum ErrorResponses {
         }
     }
 
-    static func response(for error: ImageDecodeError) -> HTTPResponse {
+    static func describe(_ error: ImageDecodeError) -> Description {
         switch error {
         case .empty:
-            return response(for: ServiceError.emptyBody)
+            return describe(ServiceError.emptyBody)
         case .notJPEG:
             return body(status: .unsupportedMediaType, code: "unsupported_media_type", message: error.message)
         case .truncated:
@@ -89,15 +155,17 @@ public enum ErrorResponses {
         }
     }
 
-    /// The JSON error body every 4xx/5xx carries.
-    public static func body(status: HTTPStatus, code: String, message: String) -> HTTPResponse {
-        HTTPResponse.json(bytes: Array(errorJSON(status: status.code, code: code, message: message).utf8), status: status)
+    static func body(status: HTTPStatus, code: String, message: String) -> Description {
+        Description(status: status, code: code, message: message)
+    }
+
+    /// The service-shaped error response every 4xx/5xx of its own endpoints carries.
+    public static func response(status: HTTPStatus, code: String, message: String) -> HTTPResponse {
+        body(status: status, code: code, message: message).rendered(.service)
     }
 
     /// `{"error":{"status":…,"code":…,"message":…}}` as text (also used by `seresnet classify` per failed image).
     public static func errorJSON(status: Int, code: String, message: String) -> String {
-        let object: [String: Any] = ["error": ["status": status, "code": code, "message": message]]
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        return String(decoding: data, as: UTF8.self)
+        String(decoding: (try? JSONBody.encode(ErrorBody(status: status, code: code, message: message))) ?? [], as: UTF8.self)
     }
 }

@@ -3,7 +3,7 @@ import Imaging
 /// The one error type of the service layer: everything that can stop a classification, in words a
 /// client can act on. `ErrorResponses` is the only place that turns it (and the HTTP layer's errors) into
 /// statuses and JSON bodies.
-public enum ServiceError: Error, Equatable, Sendable {
+public indirect enum ServiceError: Error, Equatable, Sendable {
     /// The request carried no image bytes.
     case emptyBody
     /// `top_k` is not an integer in 1…classes.
@@ -22,4 +22,15 @@ public enum ServiceError: Error, Equatable, Sendable {
     case overloaded(retryAfterSeconds: Int, queueLimit: Int)
     /// The request waited in the queue longer than the configured timeout and was not run.
     case queueTimeout(waitedMilliseconds: Int, limitMilliseconds: Int)
+    /// Image `index` of a request carrying several failed with `error`.
+    case inImage(index: Int, ServiceError)
+    /// A request carried more images than `--max-batch-images`.
+    case tooManyImages(count: Int, limit: Int)
+    /// An Open Inference Protocol or KServe v1 request that cannot be read: bad JSON, a tensor of the wrong
+    /// name, type or shape, bad base64… `reason` names the field or element.
+    case invalidInferenceRequest(reason: String)
+    /// No model of that name is served here.
+    case unknownModel(name: String, served: String)
+    /// The model exists but not in that version.
+    case unknownModelVersion(name: String, version: String, served: String)
 }

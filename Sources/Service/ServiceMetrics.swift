@@ -49,17 +49,19 @@ public final class ServiceMetrics: Sendable {
     }
 
     /// One finished HTTP request (any route, any status).
-    public func recordRequest(route: String, status: Int, duration: Duration) {
+    /// `protocol` is the API: `classify`, `v2` (Open Inference Protocol) or `v1` (KServe v1).
+    public func recordRequest(route: String, protocol api: String, status: Int, duration: Duration) {
         registry.makeCounter(
             descriptor: MetricNameDescriptor(
-                namespace: "seresnet", metricName: "http_requests", unitName: "total", helpText: "HTTP requests by route and status code."),
-            labels: [("route", route), ("status", String(status))]
+                namespace: "seresnet", metricName: "http_requests", unitName: "total",
+                helpText: "HTTP requests by route, API protocol and status code."),
+            labels: [("route", route), ("protocol", api), ("status", String(status))]
         ).increment()
         registry.makeDurationHistogram(
             descriptor: MetricNameDescriptor(
                 namespace: "seresnet", metricName: "http_request_duration", unitName: "seconds",
-                helpText: "HTTP request duration by route, from the first request byte to the response."),
-            labels: [("route", route)], buckets: Self.latencyBuckets
+                helpText: "HTTP request duration by route and API protocol, from the first request byte to the response."),
+            labels: [("route", route), ("protocol", api)], buckets: Self.latencyBuckets
         ).record(duration)
     }
 

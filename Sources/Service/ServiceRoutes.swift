@@ -42,112 +42,63 @@ public final class ServiceRoutes: @unchecked Sendable {
         }
     }
 
-    /// All routes: /, /classify, /healthz, /readyz, /v1/model, /metrics.
+    /// Why the pipeline cannot take work now (loading, or draining), or nil when it is ready.
+    func unavailability() -> ServiceError? {
+        let (service, draining) = current
+        if draining { return .draining }
+        guard let service, service.isReady else { return .notReady }
+        return nil
+    }
+
+    /// The pipeline once attached (it may not be ready yet).
+    var pipeline: ClassificationService? { current.service }
+
+    /// Registers a route whose handler the in-flight gauge counts.
+    func register(
+        _ router: inout Router, _ method: HTTPMethod, _ path: String, readsBody: Bool = true,
+        headCheck: (@Sendable (HTTPRequestHead) -> HTTPResponse?)? = nil, _ handler: @escaping HTTPHandler
+    ) {
+        router.add(method, path, readsBody: readsBody, headCheck: headCheck, counted(handler))
+    }
+
+    /// All routes: the service's own (/, /healthz, /readyz, /v1/model, /metrics, /openapi.json), then one file per
+    /// API: `/classify` (ClassifyRoutes), Open Inference Protocol v2 (OpenInferenceRoutes), KServe v1 (KServeV1Routes).
     public func makeRouter() -> Router {
         var router = Router()
-        func add(
-            _ method: HTTPMethod, _ path: String, readsBody: Bool = true, headCheck: (@Sendable (HTTPRequestHead) -> HTTPResponse?)? = nil,
-            _ handler: @escaping HTTPHandler
-        ) {
-            router.add(method, path, readsBody: readsBody, headCheck: headCheck, counted(handler))
-        }
-        // Refusals that need no body are answered from the head, so a client sending `Expect: 100-continue`
-        // does not upload an image only to be told the service is loading or full.
-        add(
-            .post, "/classify",
-            headCheck: { [self] head in
-                guard let service = current.service else { return ErrorResponses.response(for: ServiceError.notReady) }
-                if let refusal = service.refusalBeforeBody() { return ErrorResponses.response(for: refusal) }
-                return nil
-            }
-        ) { [self] request, respond in classify(request, respond) }
-        add(.get, "/", readsBody: false) { request, respond in
+        register(&router, .get, "/", readsBody: false) { request, respond in
             respond(Self.withRequestID(WebPage.response(accept: request.headers["Accept"]), request))
         }
-        add(.get, "/healthz", readsBody: false) { request, respond in
-            respond(Self.withRequestID(.json(bytes: Array(#"{"status":"ok"}"#.utf8)), request))
+        register(&router, .get, "/healthz", readsBody: false) { request, respond in
+            respond(Self.withRequestID(JSONBody.response(["status": "ok"]), request))
         }
-        add(.get, "/readyz", readsBody: false) { [self] request, respond in
-            let (service, draining) = current
-            if draining {
-                respond(Self.withRequestID(ErrorResponses.response(for: ServiceError.draining), request))
-            } else if let service, service.isReady {
-                respond(Self.withRequestID(.json(bytes: Array(#"{"status":"ready"}"#.utf8)), request))
-            } else {
-                respond(Self.withRequestID(ErrorResponses.response(for: ServiceError.notReady), request))
-            }
+        register(&router, .get, "/readyz", readsBody: false) { [self] request, respond in
+            if let reason = unavailability() { return respond(Self.withRequestID(ErrorResponses.response(for: reason), request)) }
+            respond(Self.withRequestID(JSONBody.response(["status": "ready"]), request))
         }
-        add(.get, "/v1/model", readsBody: false) { [self] request, respond in
+        register(&router, .get, "/v1/model", readsBody: false) { [self] request, respond in
             guard let service = current.service else {
                 return respond(Self.withRequestID(ErrorResponses.response(for: ServiceError.notReady), request))
             }
-            let data =
-                (try? JSONSerialization.data(withJSONObject: service.modelDescription(), options: [.sortedKeys, .withoutEscapingSlashes]))
-                ?? Data()
-            respond(Self.withRequestID(.json(bytes: Array(data)), request))
+            respond(Self.withRequestID(JSONBody.response(service.modelDescription()), request))
         }
-        add(.get, "/metrics", readsBody: false) { [self] request, respond in
+        register(&router, .get, "/metrics", readsBody: false) { [self] request, respond in
             var response = HTTPResponse(status: .ok, body: metrics.render())
             response.headers.replaceOrAdd(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")
             respond(Self.withRequestID(response, request))
         }
+        register(&router, .get, "/openapi.json", readsBody: false) { [self] request, respond in
+            guard let service = pipeline else {
+                return respond(Self.withRequestID(ErrorResponses.response(for: ServiceError.notReady), request))
+            }
+            var response = HTTPResponse.json(
+                bytes: Array(OpenAPIDocument.json(modelName: service.modelName, classes: service.classCount).utf8))
+            response.headers.replaceOrAdd(name: "Cache-Control", value: "no-cache")
+            respond(Self.withRequestID(response, request))
+        }
+        addClassifyRoutes(to: &router)
+        addOpenInferenceRoutes(to: &router)
+        addKServeV1Routes(to: &router)
         return router
-    }
-
-    /// POST /classify: image from the raw body or the first multipart file part; `top_k` from the query.
-    private func classify(_ request: HTTPRequest, _ respond: @escaping @Sendable (HTTPResponse) -> Void) {
-        guard let service = current.service else {
-            return respond(Self.withRequestID(ErrorResponses.response(for: ServiceError.notReady), request))
-        }
-        let topK: Int
-        let image: [UInt8]
-        do {
-            topK = try Self.topK(request.query, classes: service.classCount)
-            image = try Self.imageBytes(of: request)
-        } catch {
-            return respond(Self.withRequestID(ErrorResponses.response(for: error), request))
-        }
-        service.classify(image, topK: topK) { result in
-            switch result {
-            case .success(let classification):
-                var response = HTTPResponse.json(bytes: classification.jsonBytes())
-                response.headers.replaceOrAdd(name: "Server-Timing", value: classification.serverTiming)
-                respond(Self.withRequestID(response, request))
-            case .failure(let error):
-                respond(Self.withRequestID(ErrorResponses.response(for: error), request))
-            }
-        }
-    }
-
-    /// `top_k`: absent → 5 (or the class count if smaller); otherwise digits only, 1…classes.
-    static func topK(_ query: QueryParameters, classes: Int) throws -> Int {
-        guard let text = query["top_k"] else { return min(5, classes) }
-        guard !text.isEmpty, text.count <= 9, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let value = Int(text), value >= 1,
-            value <= classes
-        else {
-            throw ServiceError.invalidTopK(value: String(text.prefix(32)), classes: classes)
-        }
-        return value
-    }
-
-    /// The image bytes: what the body is is decided by sniffing, not by the declared type. A body that
-    /// starts like a JPEG is the image; a multipart/form-data body yields its first part carrying a file.
-    static func imageBytes(of request: HTTPRequest) throws -> [UInt8] {
-        let body = request.body
-        guard !body.isEmpty else { throw ServiceError.emptyBody }
-        let isJPEG = body.count >= 2 && body[0] == 0xFF && body[1] == 0xD8
-        if !isJPEG, let contentType = request.headers["Content-Type"], MultipartFormData.isFormData(contentType: contentType) {
-            let parts: [MultipartFormData.Part]
-            do {
-                parts = try MultipartFormData.parse(body: body, contentType: contentType)
-            } catch let error as HTTPServerError {
-                throw ServiceError.invalidMultipart(reason: error.message)
-            }
-            guard let file = parts.first(where: { $0.filename != nil }) else { throw ServiceError.noFileInMultipart }
-            guard !file.body.isEmpty else { throw ServiceError.emptyBody }
-            return file.body
-        }
-        return body
     }
 
     /// Echoes a sane client `X-Request-ID` (visible ASCII, ≤ 128 bytes) or adds a fresh one.
@@ -166,10 +117,20 @@ public final class ServiceRoutes: @unchecked Sendable {
         return UUID().uuidString.lowercased()
     }
 
+    /// The `protocol` label of a request: `v2` (Open Inference Protocol), `v1` (KServe v1), or `classify` (the
+    /// service's own API and endpoints).
+    static func apiProtocol(route: String, path: String?) -> String {
+        let path = route.hasPrefix("/") ? route : (path ?? "")
+        if path == "/v2" || path.hasPrefix("/v2/") { return "v2" }
+        if path == "/v1/models" || path.hasPrefix("/v1/models/") { return "v1" }
+        return "classify"
+    }
+
     /// The HTTP server's per-response hook: one JSON access-log line and the request metrics.
     public func record(_ log: ResponseLog) {
         let route = log.route ?? (log.status == 404 ? "unmatched" : "invalid")
-        metrics.recordRequest(route: route, status: log.status, duration: log.duration)
+        metrics.recordRequest(
+            route: route, protocol: Self.apiProtocol(route: route, path: log.path), status: log.status, duration: log.duration)
         var metadata: Logger.Metadata = [
             "method": .string(log.method ?? "-"),
             "path": .string(log.path ?? "-"),

@@ -69,7 +69,7 @@ struct ClassifyCommand: ParsableCommand {
             }
             switch service.classifySynchronously(Array(data), topK: topK) {
             case .success(let classification):
-                print(String(decoding: classification.jsonBytes(), as: UTF8.self))
+                print(String(decoding: try classification.jsonBytes(), as: UTF8.self))
             case .failure(let error):
                 let response = ErrorResponses.response(for: error)
                 print(String(decoding: response.body, as: UTF8.self))

@@ -10,7 +10,8 @@ import Service
 struct ServeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve POST /classify, /healthz, /readyz, /v1/model and /metrics over HTTP/1.1.",
+        abstract:
+            "Serve POST /classify, the Open Inference Protocol v2 (/v2/…), KServe v1 (/v1/models/…), /healthz, /readyz, /v1/model, /metrics and /openapi.json over HTTP/1.1.",
         discussion: """
             Every flag can also be set by the environment variable named in its help; the flag wins. \
             The server answers /healthz while the model loads; /readyz turns 200 once the weights are loaded \
@@ -51,6 +52,18 @@ struct ServeCommand: ParsableCommand {
 
     @Option(help: "Requests admitted (decoding or queued) before new ones get 503 + Retry-After (env SERESNET_MAX_QUEUE, default 64).")
     var maxQueue: Int?
+
+    @Option(
+        help:
+            "Most images one Open Inference Protocol or KServe v1 request may carry; more get 413 (env SERESNET_MAX_BATCH_IMAGES, default 32). The queue counts images, so a request of 8 is admitted as 8."
+    )
+    var maxBatchImages: Int?
+
+    @Option(
+        help:
+            "The model's name in every API (/v1/model, /v2/models/{name}, /v1/models/{name}) (env SERESNET_MODEL_NAME, default: the checkpoint's name from config.json)."
+    )
+    var modelName: String?
 
     @Option(help: "Largest request body in bytes; larger ones get 413 (env SERESNET_MAX_BODY_BYTES, default 16777216).")
     var maxBodyBytes: Int?
@@ -131,6 +144,13 @@ struct ServeCommand: ParsableCommand {
             try Environment.int(
                 maxBatchDelayMs, "SERESNET_MAX_BATCH_DELAY_MS", default: 2, range: 0...10_000, flagName: "--max-batch-delay-ms"))
         service.maxQueue = try Environment.int(maxQueue, "SERESNET_MAX_QUEUE", default: 64, range: 1...100_000, flagName: "--max-queue")
+        service.maxImagesPerRequest = try Environment.int(
+            maxBatchImages, "SERESNET_MAX_BATCH_IMAGES", default: 32, range: 1...4096, flagName: "--max-batch-images")
+        service.modelName = Environment.string(modelName, "SERESNET_MODEL_NAME", default: "")
+        if service.modelName == "" { service.modelName = nil }
+        if let name = service.modelName, name.contains("/") || name.contains("?") || name.contains(":") {
+            throw ValidationError("--model-name must not contain '/', '?' or ':' (it is a URL path segment); got '\(name)'")
+        }
         service.maxPixels = try Environment.int(
             maxPixels, "SERESNET_MAX_PIXELS", default: 50_000_000, range: 1...1_000_000_000, flagName: "--max-pixels")
         service.requestTimeout = .milliseconds(

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import HTTP
@@ -29,6 +30,65 @@ import Testing
     guard case .notFound = router.match(method: .get, path: "/classify/") else {
         Issue.record("404")
         return
+    }
+}
+
+@Test func patternRoutesBindParametersAndExactPathsWin() throws {
+    var router = Router()
+    let seen = Locked<[String: String]>([:])
+    func echo(_ name: String) -> HTTPHandler {
+        { request, respond in
+            seen.value = request.pathParameters
+            respond(.text(name))
+        }
+    }
+    router.add(.get, "/v2/models", echo("list"))
+    router.add(.get, "/v2/models/{model}", echo("metadata"))
+    router.add(.post, "/v2/models/{model}/versions/{version}/infer", echo("infer"))
+    router.add(.get, "/v1/models/{model}", echo("ready"))
+    router.add(.post, "/v1/models/{model}:predict", echo("predict"))
+
+    func call(_ method: HTTPMethod, _ target: String) throws -> (String, [String: String]) {
+        let done = Locked<String?>(nil)
+        router.respond(to: try HTTPRequest(method: method, target: target)) { done.value = String(decoding: $0.body, as: UTF8.self) }
+        return (done.value ?? "", seen.value)
+    }
+    #expect(try call(.get, "/v2/models").0 == "list")
+    #expect(try call(.get, "/v2/models/resnet%2050") == ("metadata", ["model": "resnet 50"]))
+    #expect(try call(.post, "/v2/models/m/versions/3/infer") == ("infer", ["model": "m", "version": "3"]))
+    #expect(try call(.post, "/v1/models/m:predict") == ("predict", ["model": "m"]))
+    #expect(try call(.get, "/v1/models/m:predict") == ("ready", ["model": "m:predict"]))
+    // A parameter never matches an empty segment, and a suffix needs a name before it.
+    guard case .notFound = router.match(method: .get, path: "/v2/models/") else {
+        Issue.record("empty segment")
+        return
+    }
+    guard case .methodNotAllowed(let onlyGet) = router.match(method: .post, path: "/v1/models/:predict"), onlyGet == [.get, .head] else {
+        Issue.record("bare suffix: not the predict route")
+        return
+    }
+    // 405 lists the methods of every pattern the path matches.
+    guard case .methodNotAllowed(let allowed) = router.match(method: .delete, path: "/v1/models/m:predict") else {
+        Issue.record("405")
+        return
+    }
+    #expect(allowed == [.get, .head, .post])
+    // The route label stays the pattern, never the client's value.
+    guard case .found(let route) = router.match(method: .get, path: "/v2/models/anything") else {
+        Issue.record("pattern")
+        return
+    }
+    #expect(route.path == "/v2/models/{model}")
+}
+
+/// A value shared with a `@Sendable` closure in tests.
+final class Locked<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Value
+    init(_ value: Value) { stored = value }
+    var value: Value {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
     }
 }
 

@@ -37,23 +37,17 @@ func makeRequest(_ target: String, method: HTTPMethod = .post, headers: [(String
     return HTTPRequest(head: head, body: body, remoteAddress: "127.0.0.1:1")
 }
 
-/// Runs a request through the router like the server does (404/405 through the error mapping) and waits.
+/// Runs a request through the router as the server does (head check, handler, 404/405 through the error mapping)
+/// and waits.
 func respond(_ router: Router, _ request: HTTPRequest) -> HTTPResponse {
-    switch router.match(method: request.method, path: request.path) {
-    case .notFound:
-        return ErrorResponses.response(for: HTTPServerError(.notFound, "no route"))
-    case .methodNotAllowed(let allowed):
-        return ErrorResponses.response(for: HTTPServerError(.methodNotAllowed, "wrong method", allowedMethods: allowed))
-    case .found(let route):
-        let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var response: HTTPResponse?
-        route.handler(request) {
-            response = $0
-            done.signal()
-        }
-        done.wait()
-        return response!
+    let done = DispatchSemaphore(value: 0)
+    nonisolated(unsafe) var response: HTTPResponse?
+    router.respond(to: request, errorResponder: { ErrorResponses.response(for: $0) }) {
+        response = $0
+        done.signal()
     }
+    done.wait()
+    return response!
 }
 
 func json(_ response: HTTPResponse) -> [String: Any] {
@@ -257,7 +251,8 @@ func errorCode(_ response: HTTPResponse) -> String? {
         #expect(response.headers["Content-Type"]?.hasPrefix("text/plain; version=0.0.4") == true)
         let text = String(decoding: response.body, as: UTF8.self)
         for name in [
-            "seresnet_http_requests_total{route=\"/classify\",status=\"200\"}", "seresnet_http_request_duration_seconds_bucket",
+            "seresnet_http_requests_total{route=\"/classify\",protocol=\"classify\",status=\"200\"}",
+            "seresnet_http_request_duration_seconds_bucket",
             "seresnet_queue_wait_seconds_bucket", "seresnet_decode_seconds_bucket", "seresnet_preprocess_seconds_bucket",
             "seresnet_inference_seconds_bucket", "seresnet_batch_size_bucket", "seresnet_requests_in_flight", "seresnet_queue_depth",
             "seresnet_images_classified_total", "process_resident_memory_bytes", "process_start_time_seconds",
@@ -409,7 +404,7 @@ func errorCode(_ response: HTTPResponse) -> String? {
         let done = DispatchGroup()
         func job() -> InferenceJob {
             done.enter()
-            return InferenceJob(tensor: [Float](repeating: 0.1, count: 3 * 32 * 32), topK: 1, admitted: .now) { result in
+            return InferenceJob(tensor: [Float](repeating: 0.1, count: 3 * 32 * 32), admitted: .now) { result in
                 outcomes.append(try? result.get())
                 done.leave()
             }
@@ -459,7 +454,7 @@ func errorCode(_ response: HTTPResponse) -> String? {
         #expect(scheduler.admit() == nil)
         #expect(scheduler.admit() == nil)
         scheduler.submit(
-            InferenceJob(tensor: tensor, topK: 5, admitted: .now) { result in
+            InferenceJob(tensor: tensor, admitted: .now) { result in
                 outcomes.append(try? result.get())
                 firstRunning.signal()
                 // Holds this engine's thread until the second job has been answered.
@@ -468,7 +463,7 @@ func errorCode(_ response: HTTPResponse) -> String? {
             })
         #expect(firstRunning.wait(timeout: .now() + 60) == .success)
         scheduler.submit(
-            InferenceJob(tensor: tensor, topK: 5, admitted: .now) { result in
+            InferenceJob(tensor: tensor, admitted: .now) { result in
                 outcomes.append(try? result.get())
                 secondDone.signal()
             })
@@ -476,8 +471,7 @@ func errorCode(_ response: HTTPResponse) -> String? {
         let results = outcomes.all
         #expect(results.count == 2 && results.allSatisfy { $0 != nil })
         #expect(Set(results.compactMap { $0?.engine }) == [0, 1], "both engines answered")
-        #expect(results[0]?.predictions.map(\.index) == results[1]?.predictions.map(\.index))
-        #expect(results[0]?.predictions.map(\.score) == results[1]?.predictions.map(\.score))
+        #expect(results[0]?.logits == results[1]?.logits, "the same logits, bit for bit")
     }
 
     @Test func fullQueueRefusesWithRetryAfter() {
@@ -516,7 +510,7 @@ func errorCode(_ response: HTTPResponse) -> String? {
 
     @Test func softmaxTopKMatchesNaive() {
         let logits: [Float] = [0.5, 3, -1, 3, 2.5, 0]
-        let top = logits.withUnsafeBufferPointer { BatchScheduler.topSoftmax($0, k: 4) }
+        let top = Probabilities.top(4, of: logits)
         let denominator = logits.reduce(0.0) { $0 + exp(Double($1)) }
         #expect(top.map(\.index) == [1, 3, 4, 0])
         for (index, score) in top { #expect(abs(score - exp(Double(logits[index])) / denominator) < 1e-12) }

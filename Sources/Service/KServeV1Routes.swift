@@ -1,0 +1,103 @@
+import Foundation
+import HTTP
+
+/// KServe's v1 protocol (TensorFlow Serving's REST shape): `GET /v1/models[/{model}]` and
+/// `POST /v1/models/{model}:predict` with `{"instances":[{"image":{"b64":"…"}}, …]}`, answered with
+/// `{"predictions":[<the /classify predictions array>, …]}`. `top_k` comes from the query, as for `/classify`.
+extension ServiceRoutes {
+    /// `{"instances":[…]}`; an instance is `{"image":{"b64":…}}` (KServe's samples), `{"b64":…}`, or `{"image":"<base64>"}`.
+    struct PredictRequest: Decodable {
+        struct Instance: Decodable {
+            struct Encoded: Decodable { let b64: String }
+            let base64: String
+
+            enum CodingKeys: String, CodingKey { case image, b64 }
+
+            init(from decoder: any Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                if let encoded = try? container.decode(Encoded.self, forKey: .image) {
+                    base64 = encoded.b64
+                } else if let text = try? container.decode(String.self, forKey: .image) {
+                    base64 = text
+                } else {
+                    base64 = try container.decode(String.self, forKey: .b64)
+                }
+            }
+        }
+        let instances: [Instance]
+    }
+
+    struct PredictResponse: Encodable {
+        let predictions: [[Classification.Prediction]]
+    }
+
+    func addKServeV1Routes(to router: inout Router) {
+        @Sendable func fail(_ request: HTTPRequest, _ respond: @escaping @Sendable (HTTPResponse) -> Void, _ error: Error) {
+            respond(Self.withRequestID(ErrorResponses.response(for: error, surface: .inferenceProtocol), request))
+        }
+        register(&router, .get, "/v1/models", readsBody: false) { [self] request, respond in
+            guard let service = pipeline else { return fail(request, respond, ServiceError.notReady) }
+            respond(Self.withRequestID(JSONBody.response(OpenInference.ModelList(models: [service.modelName])), request))
+        }
+        register(&router, .get, "/v1/models/{model}", readsBody: false) { [self] request, respond in
+            do {
+                let service = try model(named: request.pathParameters)
+                if let reason = unavailability() { throw reason }
+                respond(Self.withRequestID(JSONBody.response(OpenInference.ModelReadiness(name: service.modelName, ready: true)), request))
+            } catch { fail(request, respond, error) }
+        }
+        register(
+            &router, .post, "/v1/models/{model}:predict",
+            headCheck: { [self] head in
+                let name = head.path.split(separator: "/").last.map { String($0.dropLast(":predict".count)) } ?? ""
+                do {
+                    let service = try model(named: ["model": name])
+                    if let refusal = service.refusalBeforeBody() { throw refusal }
+                    return nil
+                } catch {
+                    return ErrorResponses.response(for: error, surface: .inferenceProtocol)
+                }
+            }
+        ) { [self] request, respond in
+            do {
+                let service = try model(named: request.pathParameters)
+                let topK = try Self.topK(request.query, classes: service.classCount)
+                let images = try Self.predictInstances(request.body, limit: service.configuration.maxImagesPerRequest)
+                service.infer(images) { result in
+                    switch result {
+                    case .success(let rows):
+                        let predictions = rows.map {
+                            Classification($0, topK: topK, labels: service.labels, model: service.modelName).predictions
+                        }
+                        respond(Self.withRequestID(JSONBody.response(PredictResponse(predictions: predictions)), request))
+                    case .failure(let error): fail(request, respond, error)
+                    }
+                }
+            } catch { fail(request, respond, error) }
+        }
+    }
+
+    /// The JPEGs of a predict body, in order.
+    static func predictInstances(_ body: [UInt8], limit: Int) throws(ServiceError) -> [[UInt8]] {
+        guard !body.isEmpty else { throw .emptyBody }
+        let request: PredictRequest
+        do {
+            request = try JSONDecoder().decode(PredictRequest.self, from: Data(body))
+        } catch let error as DecodingError {
+            throw .invalidInferenceRequest(
+                reason:
+                    "The predict request is not valid: \(OpenInference.describe(error)). Send {\"instances\":[{\"image\":{\"b64\":\"<base64 JPEG>\"}}]}."
+            )
+        } catch {
+            throw .invalidInferenceRequest(reason: "The predict request is not valid JSON.")
+        }
+        guard !request.instances.isEmpty else { throw .invalidInferenceRequest(reason: "\"instances\" is empty; send at least one image.") }
+        guard request.instances.count <= limit else { throw .tooManyImages(count: request.instances.count, limit: limit) }
+        return try request.instances.enumerated().map { index, instance throws(ServiceError) in
+            guard let bytes = Data(base64Encoded: instance.base64) else {
+                throw .invalidInferenceRequest(reason: "Instance \(index): image.b64 is not valid base64.")
+            }
+            return Array(bytes)
+        }
+    }
+}
