@@ -130,7 +130,11 @@ public enum OpenInference {
         public let id: String?
         public let outputs: [Output]
 
-        enum CodingKeys: String, CodingKey { case modelName = "model_name", modelVersion = "model_version", id, outputs }
+        enum CodingKeys: String, CodingKey {
+            case modelName = "model_name"
+            case modelVersion = "model_version"
+            case id, outputs
+        }
     }
 
     public struct ServerMetadata: Codable, Sendable {
