@@ -33,7 +33,11 @@ start=$SECONDS
 for balancer in "${balancers[@]}"; do
     json=()
     [[ -n ${LB_JSON_DIR:-} ]] && json=(--json "$LB_JSON_DIR/loadbalancer-$balancer.json")
-    python3 scripts/lb_load.py --balancer "$balancer" --bin "$bin" --scenarios "$scenarios" "${json[@]}" || status=1
+    python3 scripts/lb_load.py --balancer "$balancer" --bin "$bin" --scenarios "$scenarios" "${json[@]}" &
+    harness=$!
+    trap 'kill -TERM "$harness" 2>/dev/null; wait "$harness"; exit 143' TERM INT
+    wait "$harness" || status=1
+    trap - TERM INT
 done
 echo "($((SECONDS - start)) s)"
 if ((status)); then
