@@ -45,19 +45,32 @@ struct PathPattern: Sendable {
 
     var hasParameters: Bool { segments.contains { if case .parameter = $0 { true } else { false } } }
 
-    /// The parameters bound by `path`, or nil when it does not match.
+    /// How much of a path the pattern fixes (literal characters, suffixes included): when several patterns match
+    /// a path, only the most specific ones answer it (`/v1/models/m:predict` is `{model}:predict`, not `{model}`).
+    var specificity: Int {
+        segments.reduce(0) { total, segment in
+            switch segment {
+            case .literal(let text): return total + text.count + 1
+            case .parameter(_, let suffix): return total + suffix.count
+            }
+        }
+    }
+
+    /// The parameters bound by `path`, or nil when it does not match. Paths are compared as UTF-8 bytes, never as
+    /// Characters: a segment that starts with a combining mark must not merge with the `/` before it.
     func match(_ path: String) -> [String: String]? {
-        guard path.first == "/" else { return nil }
-        let pieces = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        guard path.utf8.first == UInt8(ascii: "/") else { return nil }
+        let pieces = path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst()
         guard pieces.count == segments.count else { return nil }
         var parameters: [String: String] = [:]
         for (piece, segment) in zip(pieces, segments) {
             switch segment {
             case .literal(let text):
-                guard piece == text else { return nil }
+                guard piece.elementsEqual(text.utf8) else { return nil }
             case .parameter(let name, let suffix):
-                guard piece.count > suffix.count, piece.hasSuffix(suffix) else { return nil }
-                parameters[name] = String(piece.dropLast(suffix.count))
+                let suffixBytes = suffix.utf8.count
+                guard piece.count > suffixBytes, piece.suffix(suffixBytes).elementsEqual(suffix.utf8) else { return nil }
+                parameters[name] = String(decoding: piece.dropLast(suffixBytes), as: UTF8.self)
             }
         }
         return parameters
@@ -72,7 +85,7 @@ public enum RouteDecision: Sendable {
     case respond(HTTPResponse, error: HTTPServerError?, route: Route?)
 }
 
-/// Routing table: exact paths first, then patterns in registration order. HEAD is answered by the GET route when
+/// Routing table: exact paths first, then the most specific matching patterns. HEAD is answered by the GET route when
 /// no HEAD route exists.
 public struct Router: Sendable {
     private var routes: [String: [HTTPMethod: Route]] = [:]
@@ -110,7 +123,14 @@ public struct Router: Sendable {
     /// Finds the route for a request.
     public func match(method: HTTPMethod, path: String) -> RouteMatch {
         var allowed: Set<HTTPMethod> = []
-        let candidates = routes[path].map { [$0] } ?? patterns.lazy.filter { $0.pattern.match(path) != nil }.map(\.byMethod)
+        var candidates: [[HTTPMethod: Route]]
+        if let exact = routes[path] {
+            candidates = [exact]
+        } else {
+            let matching = patterns.filter { $0.pattern.match(path) != nil }
+            let best = matching.map(\.pattern.specificity).max()
+            candidates = matching.filter { $0.pattern.specificity == best }.map(\.byMethod)
+        }
         for byMethod in candidates {
             if let route = byMethod[method] { return .found(route) }
             if method == .head, let get = byMethod[.get] { return .found(get) }

@@ -20,9 +20,7 @@ public enum ErrorResponses {
                 self = .service
                 return
             }
-            self =
-                path == "/v2" || path.hasPrefix("/v2/") || path == "/v1/models" || path.hasPrefix("/v1/models/")
-                ? .inferenceProtocol : .service
+            self = ServiceRoutes.apiProtocol(route: path, path: path) == "classify" ? .service : .inferenceProtocol
         }
     }
 

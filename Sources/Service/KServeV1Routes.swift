@@ -49,7 +49,8 @@ extension ServiceRoutes {
         register(
             &router, .post, "/v1/models/{model}:predict",
             headCheck: { [self] head in
-                let name = head.path.split(separator: "/").last.map { String($0.dropLast(":predict".count)) } ?? ""
+                let segment = head.path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).last ?? []
+                let name = String(decoding: segment.dropLast(":predict".utf8.count), as: UTF8.self)
                 do {
                     let service = try model(named: ["model": name])
                     if let refusal = service.refusalBeforeBody() { throw refusal }

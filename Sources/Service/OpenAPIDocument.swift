@@ -2,11 +2,13 @@ import Foundation
 import HTTP
 
 /// The OpenAPI 3.1 document of every endpoint, served at `GET /openapi.json` with the served model's name and class
-/// count filled in (so a generated client, and Schemathesis, know the one valid model name and `top_k` range).
+/// count filled in (so a generated client, and Schemathesis, know the one valid model name, the `top_k` range and
+/// the most images a request may carry). This file is the document; edit it here.
 public enum OpenAPIDocument {
-    public static func json(modelName: String, classes: Int) -> String {
+    public static func json(modelName: String, classes: Int, maxImages: Int) -> String {
         template.replacingOccurrences(of: "__MODEL__", with: String(HTTPResponse.jsonStringLiteral(modelName).dropFirst().dropLast()))
             .replacingOccurrences(of: "__CLASSES__", with: String(classes))
+            .replacingOccurrences(of: "__MAX_IMAGES__", with: String(maxImages))
             .replacingOccurrences(of: "__VERSION__", with: ServiceInfo.version)
     }
 
@@ -746,7 +748,7 @@ public enum OpenAPIDocument {
               }
              }
             ],
-            "description": "The input `image` is BYTES with shape [B]: one JPEG per element, as base64 strings in `data` (JSON), or in the binary tensor extension (header Inference-Header-Content-Length = length of the JSON part; after it, for each element a 4-byte little-endian length and the bytes; the input's parameters.binary_data_size = their total). With Inference-Header-Content-Length: 0 the whole body is one JPEG (raw binary) and outputs come back binary. Output `probabilities` is FP32 [B, classes]; with parameters.classification = K it is BYTES [B, K] of \"score:index:label\", best first. parameters.binary_data (per output) or binary_data_output (per request) asks for binary outputs.",
+            "description": "The input `image` is BYTES with shape [B]: one JPEG per element, as base64 strings in `data` (JSON), or in the binary tensor extension (header Inference-Header-Content-Length = length of the JSON part; after it, for each element a 4-byte little-endian length and the bytes; the input's parameters.binary_data_size = their total). With Inference-Header-Content-Length: 0 (or no such header and a body that starts like a JPEG) the whole body is one JPEG (raw binary) and outputs come back binary. Output `probabilities` is FP32 [B, classes]; with parameters.classification = K it is BYTES [B, K] of \"score:index:label\", best first. parameters.binary_data (per output) or binary_data_output (per request) asks for binary outputs.",
             "requestBody": {
              "required": true,
              "content": {
@@ -1069,7 +1071,7 @@ public enum OpenAPIDocument {
               }
              }
             ],
-            "description": "The input `image` is BYTES with shape [B]: one JPEG per element, as base64 strings in `data` (JSON), or in the binary tensor extension (header Inference-Header-Content-Length = length of the JSON part; after it, for each element a 4-byte little-endian length and the bytes; the input's parameters.binary_data_size = their total). With Inference-Header-Content-Length: 0 the whole body is one JPEG (raw binary) and outputs come back binary. Output `probabilities` is FP32 [B, classes]; with parameters.classification = K it is BYTES [B, K] of \"score:index:label\", best first. parameters.binary_data (per output) or binary_data_output (per request) asks for binary outputs.",
+            "description": "The input `image` is BYTES with shape [B]: one JPEG per element, as base64 strings in `data` (JSON), or in the binary tensor extension (header Inference-Header-Content-Length = length of the JSON part; after it, for each element a 4-byte little-endian length and the bytes; the input's parameters.binary_data_size = their total). With Inference-Header-Content-Length: 0 (or no such header and a body that starts like a JPEG) the whole body is one JPEG (raw binary) and outputs come back binary. Output `probabilities` is FP32 [B, classes]; with parameters.classification = K it is BYTES [B, K] of \"score:index:label\", best first. parameters.binary_data (per output) or binary_data_output (per request) asks for binary outputs.",
             "requestBody": {
              "required": true,
              "content": {
@@ -1752,7 +1754,8 @@ public enum OpenAPIDocument {
                  "maxItems": 2,
                  "items": {
                   "type": "integer",
-                  "minimum": 1
+                  "minimum": 1,
+                  "maximum": __MAX_IMAGES__
                  }
                 },
                 "datatype": {

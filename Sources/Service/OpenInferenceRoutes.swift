@@ -91,7 +91,9 @@ extension ServiceRoutes {
     /// `model` and `version` from `/v2/models/{model}[/versions/{version}]/…` (for head checks, which see no route
     /// parameters).
     static func modelPathParameters(_ path: String) -> [String: String] {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        let parts = path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).map {
+            String(decoding: $0, as: UTF8.self)
+        }
         var parameters: [String: String] = [:]
         if parts.count > 3 { parameters["model"] = parts[3] }
         if parts.count > 5, parts[4] == "versions" { parameters["version"] = parts[5] }

@@ -182,9 +182,10 @@ public enum OpenInference {
     }
 
     /// Reads an inference request: a JSON body, the binary tensor extension (`headerLength` = the JSON part's
-    /// length, tensors after it), or raw binary (`headerLength` 0: the body is one JPEG, outputs go back binary).
+    /// length, tensors after it), or raw binary (`headerLength` 0: the body is one JPEG, outputs go back binary). A
+    /// body that starts like a JPEG without the header is raw binary too, as `/classify` sniffs its bodies.
     public static func parse(body: [UInt8], headerLength: Int?, classes: Int, maxImages: Int) throws(ServiceError) -> ParsedRequest {
-        if headerLength == 0 {
+        if headerLength == 0 || (headerLength == nil && body.count >= 2 && body[0] == 0xFF && body[1] == 0xD8) {
             guard !body.isEmpty else { throw .emptyBody }
             return ParsedRequest(id: nil, images: [body], outputs: [OutputRequest(classification: nil, binary: true)])
         }

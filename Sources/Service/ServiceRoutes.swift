@@ -91,7 +91,10 @@ public final class ServiceRoutes: @unchecked Sendable {
                 return respond(Self.withRequestID(ErrorResponses.response(for: ServiceError.notReady), request))
             }
             var response = HTTPResponse.json(
-                bytes: Array(OpenAPIDocument.json(modelName: service.modelName, classes: service.classCount).utf8))
+                bytes: Array(
+                    OpenAPIDocument.json(
+                        modelName: service.modelName, classes: service.classCount, maxImages: service.configuration.maxImagesPerRequest
+                    ).utf8))
             response.headers.replaceOrAdd(name: "Cache-Control", value: "no-cache")
             respond(Self.withRequestID(response, request))
         }
@@ -119,10 +122,14 @@ public final class ServiceRoutes: @unchecked Sendable {
 
     /// The `protocol` label of a request: `v2` (Open Inference Protocol), `v1` (KServe v1), or `classify` (the
     /// service's own API and endpoints).
+    /// Compared as UTF-8 bytes: a path segment starting with a combining mark must not hide the `/` before it.
     static func apiProtocol(route: String, path: String?) -> String {
-        let path = route.hasPrefix("/") ? route : (path ?? "")
-        if path == "/v2" || path.hasPrefix("/v2/") { return "v2" }
-        if path == "/v1/models" || path.hasPrefix("/v1/models/") { return "v1" }
+        let path = (route.hasPrefix("/") ? route : (path ?? "")).utf8
+        func within(_ prefix: String) -> Bool {
+            path.elementsEqual(prefix.utf8) || path.starts(with: (prefix + "/").utf8)
+        }
+        if within("/v2") { return "v2" }
+        if within("/v1/models") { return "v1" }
         return "classify"
     }
 

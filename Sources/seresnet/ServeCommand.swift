@@ -213,7 +213,7 @@ struct ServeCommand: ParsableCommand {
         logger.info(
             "ready",
             metadata: [
-                "model": .string(ready.model.config.name), "weights_sha256": .string(ready.model.weightsSHA256),
+                "model": .string(ready.modelName), "weights_sha256": .string(ready.model.weightsSHA256),
                 "threads": .stringConvertible(service.threads), "engines": .stringConvertible(service.engines),
                 "max_batch": .stringConvertible(service.maxBatch),
                 "kernels": .string(service.kernels.instructionSet?.rawValue ?? "blas"),
