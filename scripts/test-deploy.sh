@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Validates the deployment files offline: Kubernetes manifests (kubernetes-validate --strict against the oldest
-# and newest schema versions it carries that we support), compose.yaml (the compose-spec JSON schema and Docker
+# and newest schema versions it carries that we support), the KServe InferenceService (its CRD's schema, strict), compose.yaml (the compose-spec JSON schema and Docker
 # Compose's own loader, `docker-compose config`), the systemd unit (systemd-analyze verify and an offline
 # security review), the Dockerfile (hadolint), and the cross-file rules of deploy/check-policy.py. Each
 # validator is also fed a deliberately broken copy, which it must reject: a validator that accepts anything
@@ -53,6 +53,23 @@ sed 's/readinessProbe:/readinesProbe:/' deploy/kubernetes/deployment.yaml >"$wor
 expect_reject "kubernetes-validate (misspelled field)" kubernetes-validate --strict --quiet "$work/deployment.yaml"
 sed 's/averageUtilization: 70/averageUtilization: "seventy"/' deploy/kubernetes/hpa.yaml >"$work/hpa.yaml"
 expect_reject "kubernetes-validate (wrong type)" kubernetes-validate --strict --quiet "$work/hpa.yaml"
+
+echo "== KServe (InferenceService CRD schema, strict: unknown fields refused)"
+kserve_crd=deploy/kserve/crd/serving.kserve.io_inferenceservices.yaml.gz
+if scripts/validate-crd.py "$kserve_crd" deploy/kserve/inferenceservice.yaml >"$work/kserve.log" 2>&1; then
+    ok "deploy/kserve/inferenceservice.yaml valid for the InferenceService CRD (kserve aaac4e2)"
+else
+    cat "$work/kserve.log"; bad "deploy/kserve/inferenceservice.yaml invalid for the InferenceService CRD"
+fi
+sed 's/readinessProbe:/readinesProbe:/' deploy/kserve/inferenceservice.yaml >"$work/isvc-field.yaml"
+expect_reject "InferenceService CRD (misspelled field)" scripts/validate-crd.py "$kserve_crd" "$work/isvc-field.yaml"
+sed 's/maxReplicas: 4/maxReplicas: "four"/' deploy/kserve/inferenceservice.yaml >"$work/isvc-type.yaml"
+expect_reject "InferenceService CRD (wrong type)" scripts/validate-crd.py "$kserve_crd" "$work/isvc-type.yaml"
+# The service must answer where the manifest points KServe: its probes and model name exist in the binary.
+for path in /v2/health/ready /v2/health/live; do
+    grep -q "path: $path" deploy/kserve/inferenceservice.yaml && grep -rq "\"$path\"" Sources/Service \
+        && ok "KServe probe $path is a route of the service" || bad "KServe probe $path is not a route of the service"
+done
 
 echo "== Compose (compose-spec schema, docker-compose config)"
 if check-jsonschema --builtin-schema vendor.compose-spec deploy/compose.yaml >"$work/compose.log" 2>&1; then
