@@ -332,11 +332,14 @@ class Client(threading.Thread):
                     conn.putheader("Content-Length", str(len(self.body)))
                     conn.endheaders()
                     chunk = 256 * 1024
-                    for offset in range(0, len(self.body), chunk):
-                        conn.send(self.body[offset:offset + chunk])
-                        pause = t0 + (offset + chunk) / self.upload_rate - time.monotonic()
-                        if pause > 0:
-                            time.sleep(pause)
+                    try:
+                        for offset in range(0, len(self.body), chunk):
+                            conn.send(self.body[offset:offset + chunk])
+                            pause = t0 + (offset + chunk) / self.upload_rate - time.monotonic()
+                            if pause > 0:
+                                time.sleep(pause)
+                    except OSError:
+                        pass  # an answer from the head (503 when the queue is full) may be waiting: read it below
                 else:
                     conn.request("POST", "/classify", body=self.body, headers={"Content-Type": "image/jpeg"})
                 r = conn.getresponse()

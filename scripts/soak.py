@@ -149,12 +149,15 @@ class Traffic:
             conn.putheader("Content-Type", "image/jpeg")
             conn.putheader("Content-Length", str(len(body)))
             conn.endheaders()
-            for offset in range(0, len(body), 2000):
-                if self.stop.is_set():
-                    break
-                conn.send(body[offset:offset + 2000])
-                time.sleep(0.1)  # 20 kB/s
-            else:
+            try:
+                for offset in range(0, len(body), 2000):
+                    conn.send(body[offset:offset + 2000])
+                    time.sleep(0.1)  # 20 kB/s
+            except OSError:
+                # The service may answer from the head, before the body (503 when its queue is full), and close
+                # without reading the rest (HTTP allows it); the answer is still there to be read.
+                pass
+            if not self.stop.is_set():
                 r = conn.getresponse()
                 data = r.read()
                 self.stats.add("slow", t0, r.status, judge(r.status, r, data, "valid"), data[:120])
