@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets for the HTTP request parser and the multipart parser, then runs each for
+# Builds the libFuzzer targets for the HTTP request parser, the multipart parser and the Open Inference Protocol /
+# KServe v1 body readers (seeds in Fuzz/Service/seeds), then runs each for
 # SECONDS (default 60) from the seed corpora in Fuzz/HTTP/seeds (the parser test table, the llhttp corpus and
 # the multipart cases; kept in sync by the fuzzSeedCorporaMatchTheTables test). Exits non-zero on any crash,
 # leak, timeout or broken invariant; the failing input is left in $OUT/artifacts.
@@ -46,6 +47,15 @@ fuzz() { # name seed-dir max-len
 
 build fuzz-request-parser RequestParserFuzz.swift
 build fuzz-multipart MultipartFuzz.swift
+# The Open Inference Protocol / KServe v1 body readers are self-contained files of the Service target.
+echo "== building fuzz-inference-request"
+if ! locked "$SWIFTC" -sanitize=fuzzer,address -parse-as-library -O -module-name Service \
+    "$ROOT/Sources/Service/OpenInferenceTypes.swift" "$ROOT/Sources/Service/KServeV1Types.swift" \
+    "$ROOT/Fuzz/Service/InferenceRequestFuzz.swift" -o "$OUT/fuzz-inference-request" >"$OUT/fuzz-inference-request.build.log" 2>&1; then
+    cat "$OUT/fuzz-inference-request.build.log" >&2
+    exit 1
+fi
 fuzz fuzz-request-parser "$ROOT/Fuzz/HTTP/seeds/request" 8192
 fuzz fuzz-multipart "$ROOT/Fuzz/HTTP/seeds/multipart" 65536
+fuzz fuzz-inference-request "$ROOT/Fuzz/Service/seeds/inference" 65536
 echo "== no crashes"

@@ -21,7 +21,7 @@ python3 -m pytest -q Tests/python
 step "fuzzing: JPEG decode + preprocess (libFuzzer + ASan, 60 s)"
 scripts/fuzz-imaging.sh 60
 
-step "fuzzing: HTTP request parser and multipart parser (libFuzzer + ASan, 60 s each)"
+step "fuzzing: HTTP request parser, multipart parser, inference request readers (libFuzzer + ASan, 60 s each)"
 scripts/fuzz-http.sh 60
 
 step "deployment files (kubernetes-validate --strict, compose spec, systemd-analyze, hadolint)"

@@ -59,6 +59,7 @@ public enum ErrorResponses {
     public static func describe(_ error: Error) -> Description {
         switch error {
         case let error as ServiceError: return describe(error)
+        case let refusal as OpenInference.Refusal: return describe(ServiceError(refusal))
         case let error as HTTPServerError: return describe(error)
         case let error as ImageDecodeError: return describe(ServiceError.image(error))
         default:

@@ -5,28 +5,6 @@ import HTTP
 /// `POST /v1/models/{model}:predict` with `{"instances":[{"image":{"b64":"…"}}, …]}`, answered with
 /// `{"predictions":[<the /classify predictions array>, …]}`. `top_k` comes from the query, as for `/classify`.
 extension ServiceRoutes {
-    /// `{"instances":[…]}`; an instance is `{"image":{"b64":…}}` (KServe's samples), `{"b64":…}`, or `{"image":"<base64>"}`.
-    struct PredictRequest: Decodable {
-        struct Instance: Decodable {
-            struct Encoded: Decodable { let b64: String }
-            let base64: String
-
-            enum CodingKeys: String, CodingKey { case image, b64 }
-
-            init(from decoder: any Decoder) throws {
-                let container = try decoder.container(keyedBy: CodingKeys.self)
-                if let encoded = try? container.decode(Encoded.self, forKey: .image) {
-                    base64 = encoded.b64
-                } else if let text = try? container.decode(String.self, forKey: .image) {
-                    base64 = text
-                } else {
-                    base64 = try container.decode(String.self, forKey: .b64)
-                }
-            }
-        }
-        let instances: [Instance]
-    }
-
     struct PredictResponse: Encodable {
         let predictions: [[Classification.Prediction]]
     }
@@ -63,7 +41,7 @@ extension ServiceRoutes {
             do {
                 let service = try model(named: request.pathParameters)
                 let topK = try Self.topK(request.query, classes: service.classCount)
-                let images = try Self.predictInstances(request.body, limit: service.configuration.maxImagesPerRequest)
+                let images = try KServeV1.images(inPredictBody: request.body, limit: service.configuration.maxImagesPerRequest)
                 service.infer(images) { result in
                     switch result {
                     case .success(let rows):
@@ -75,30 +53,6 @@ extension ServiceRoutes {
                     }
                 }
             } catch { fail(request, respond, error) }
-        }
-    }
-
-    /// The JPEGs of a predict body, in order.
-    static func predictInstances(_ body: [UInt8], limit: Int) throws(ServiceError) -> [[UInt8]] {
-        guard !body.isEmpty else { throw .emptyBody }
-        let request: PredictRequest
-        do {
-            request = try JSONDecoder().decode(PredictRequest.self, from: Data(body))
-        } catch let error as DecodingError {
-            throw .invalidInferenceRequest(
-                reason:
-                    "The predict request is not valid: \(OpenInference.describe(error)). Send {\"instances\":[{\"image\":{\"b64\":\"<base64 JPEG>\"}}]}."
-            )
-        } catch {
-            throw .invalidInferenceRequest(reason: "The predict request is not valid JSON.")
-        }
-        guard !request.instances.isEmpty else { throw .invalidInferenceRequest(reason: "\"instances\" is empty; send at least one image.") }
-        guard request.instances.count <= limit else { throw .tooManyImages(count: request.instances.count, limit: limit) }
-        return try request.instances.enumerated().map { index, instance throws(ServiceError) in
-            guard let bytes = Data(base64Encoded: instance.base64) else {
-                throw .invalidInferenceRequest(reason: "Instance \(index): image.b64 is not valid base64.")
-            }
-            return Array(bytes)
         }
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import HTTP
 
 /// The service's name and version as the Open Inference Protocol's server metadata reports them.
 public enum ServiceInfo {
@@ -174,6 +173,15 @@ public enum OpenInference {
         public var binary: Bool
     }
 
+    /// Why a request body cannot be read. The wire formats stay free of the service (so they can be fuzzed on their
+    /// own); `ServiceError(_:)` turns a refusal into the service's error.
+    public enum Refusal: Error, Equatable, Sendable {
+        case empty
+        case tooManyImages(count: Int, limit: Int)
+        /// What is wrong, naming the field or element.
+        case invalid(String)
+    }
+
     /// An inference request read and checked: the JPEGs and the outputs to send.
     public struct ParsedRequest: Sendable {
         public var id: String?
@@ -184,16 +192,16 @@ public enum OpenInference {
     /// Reads an inference request: a JSON body, the binary tensor extension (`headerLength` = the JSON part's
     /// length, tensors after it), or raw binary (`headerLength` 0: the body is one JPEG, outputs go back binary). A
     /// body that starts like a JPEG without the header is raw binary too, as `/classify` sniffs its bodies.
-    public static func parse(body: [UInt8], headerLength: Int?, classes: Int, maxImages: Int) throws(ServiceError) -> ParsedRequest {
+    public static func parse(body: [UInt8], headerLength: Int?, classes: Int, maxImages: Int) throws(Refusal) -> ParsedRequest {
         if headerLength == 0 || (headerLength == nil && body.count >= 2 && body[0] == 0xFF && body[1] == 0xD8) {
-            guard !body.isEmpty else { throw .emptyBody }
+            guard !body.isEmpty else { throw .empty }
             return ParsedRequest(id: nil, images: [body], outputs: [OutputRequest(classification: nil, binary: true)])
         }
         let jsonEnd = headerLength ?? body.count
         guard jsonEnd <= body.count else {
             throw invalid("\(headerLengthField) is \(jsonEnd) but the body has only \(body.count) bytes.")
         }
-        guard jsonEnd > 0 else { throw .emptyBody }
+        guard jsonEnd > 0 else { throw .empty }
         let request: InferenceRequest
         do {
             request = try JSONDecoder().decode(InferenceRequest.self, from: Data(body[..<jsonEnd]))
@@ -231,7 +239,7 @@ public enum OpenInference {
             images = try lengthPrefixedElements(binary)
         } else if let data = input.data {
             guard binary.isEmpty else { throw invalid("Binary data follows the JSON but input '\(inputName)' has its data in JSON.") }
-            images = try data.flattened.enumerated().map { index, element throws(ServiceError) in
+            images = try data.flattened.enumerated().map { index, element throws(Refusal) in
                 guard case .string(let text) = element else {
                     throw invalid("Element \(index) of input '\(inputName)' must be a base64 string of a JPEG.")
                 }
@@ -270,7 +278,7 @@ public enum OpenInference {
     }
 
     /// BYTES elements in the binary extension's framing: a 4-byte little-endian length, then the bytes.
-    static func lengthPrefixedElements(_ bytes: ArraySlice<UInt8>) throws(ServiceError) -> [[UInt8]] {
+    static func lengthPrefixedElements(_ bytes: ArraySlice<UInt8>) throws(Refusal) -> [[UInt8]] {
         var elements: [[UInt8]] = []
         var cursor = bytes.startIndex
         while cursor < bytes.endIndex {
@@ -297,7 +305,7 @@ public enum OpenInference {
         bytes += element
     }
 
-    static func invalid(_ reason: String) -> ServiceError { .invalidInferenceRequest(reason: reason) }
+    static func invalid(_ reason: String) -> Refusal { .invalid(reason) }
 
     /// A decoding error in words: what is wrong and where (`inputs[0].shape`).
     static func describe(_ error: DecodingError) -> String {

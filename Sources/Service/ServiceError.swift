@@ -34,3 +34,14 @@ public indirect enum ServiceError: Error, Equatable, Sendable {
     /// The model exists but not in that version.
     case unknownModelVersion(name: String, version: String, served: String)
 }
+
+extension ServiceError {
+    /// A request body the Open Inference Protocol or KServe v1 wire format refused.
+    public init(_ refusal: OpenInference.Refusal) {
+        switch refusal {
+        case .empty: self = .emptyBody
+        case .tooManyImages(let count, let limit): self = .tooManyImages(count: count, limit: limit)
+        case .invalid(let reason): self = .invalidInferenceRequest(reason: reason)
+        }
+    }
+}
