@@ -2,10 +2,17 @@ import Dispatch
 import Foundation
 import Inference
 
+/// The images of one request, as the scheduler sees them: how many are still decoding.
+protocol ImageGroup: AnyObject, Sendable {
+    var imagesDecoding: Int { get }
+}
+
 /// One preprocessed image waiting for the engine.
 struct InferenceJob {
     /// (C, H, W) normalized input, exactly the engine's slot layout.
     let tensor: [Float]
+    /// The request it belongs to when that request carries several images (its siblings may still be decoding).
+    var group: (any ImageGroup)? = nil
     /// When the request was admitted (decoding and preprocessing count as queue time too).
     let admitted: ContinuousClock.Instant
     let completion: @Sendable (Result<InferenceOutcome, ServiceError>) -> Void
@@ -186,7 +193,14 @@ final class BatchScheduler: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         while true {
-            switch policy.decide(now: clock.now, waiting: waiting.count, admitted: admitted, lastArrival: lastArrival, stopping: stopped) {
+            let siblingsDecoding = admitted > waiting.count && waiting.contains { ($0.group?.imagesDecoding ?? 0) > 0 }
+            switch policy.decide(
+                now: clock.now, waiting: waiting.count, admitted: admitted, lastArrival: lastArrival, stopping: stopped,
+                siblingsDecoding: siblingsDecoding)
+            {
+            case .waitForArrival:
+                // Every decode ends in a submit or a release, each of which wakes this thread.
+                condition.wait()
             case .idle:
                 // Stopped: finish what was admitted (still decoding, or waiting) before exiting.
                 if stopped && admitted == 0 { return nil }

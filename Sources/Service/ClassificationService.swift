@@ -218,18 +218,23 @@ public final class ClassificationService: @unchecked Sendable {
         for (index, bytes) in images.enumerated() {
             decoders.addOperation { [self] in
                 guard !request.hasFailed else {
+                    request.decoded()
                     scheduler.release()
                     return request.skip(index)
                 }
                 // Decoding and preprocessing take one core from the budget the engines share.
-                switch scheduler.withDecodeCore({ prepare(bytes) }) {
+                let prepared = scheduler.withDecodeCore { prepare(bytes) }
+                // Counted before the scheduler hears of it: its wake-up then sees this image no longer decoding.
+                request.decoded()
+                switch prepared {
                 case .failure(let error):
                     scheduler.release()
                     request.fail(index, images.count > 1 ? .inImage(index: index, error) : error)
                 case .success(let prepared):
                     metrics.recordDecode(prepared.decode, preprocess: prepared.preprocess)
                     scheduler.submit(
-                        InferenceJob(tensor: prepared.tensor, admitted: started) { [self] result in
+                        InferenceJob(tensor: prepared.tensor, group: images.count > 1 ? request : nil, admitted: started) {
+                            [self] result in
                             switch result {
                             case .failure(let error): request.fail(index, error)
                             case .success(let outcome):
@@ -302,9 +307,10 @@ public final class ClassificationService: @unchecked Sendable {
 }
 
 /// The images of one `infer` call as they finish, possibly out of order on different threads; completes once
-/// every image has finished, failed or been skipped.
-private final class InferenceRequestState: @unchecked Sendable {
+/// every image has finished, failed or been skipped. The scheduler asks it how many are still decoding.
+private final class InferenceRequestState: ImageGroup, @unchecked Sendable {
     private let lock = NSLock()
+    private var decoding: Int
     private var results: [ImageInference?]
     private var failure: (index: Int, error: ServiceError)?
     private var remaining: Int
@@ -313,10 +319,16 @@ private final class InferenceRequestState: @unchecked Sendable {
     init(count: Int, completion: @escaping @Sendable (Result<[ImageInference], ServiceError>) -> Void) {
         results = Array(repeating: nil, count: count)
         remaining = count
+        decoding = count
         self.completion = completion
     }
 
     var hasFailed: Bool { lock.withLock { failure != nil } }
+
+    var imagesDecoding: Int { lock.withLock { decoding } }
+
+    /// One image is through decoding (prepared, refused or skipped).
+    func decoded() { lock.withLock { decoding -= 1 } }
 
     func finish(_ index: Int, _ result: ImageInference) { settle { results[index] = result } }
 

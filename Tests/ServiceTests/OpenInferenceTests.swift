@@ -14,8 +14,6 @@ import Testing
         configuration.threads = 2
         configuration.maxImagesPerRequest = 8
         configuration.modelName = "seresnet-test"
-        // A long batch delay: the test that sends 8 images in one request must see them in one batch.
-        configuration.maxBatchDelay = .milliseconds(500)
         let service = try! ClassificationService(
             model: Fixtures.tinyModel, labels: Fixtures.labels, configuration: configuration, metrics: metrics)
         service.markReady()

@@ -435,6 +435,23 @@ func errorCode(_ response: HTTPResponse) -> String? {
         #expect(eager.decide(now: t0, waiting: 1, admitted: 3, lastArrival: t0, stopping: false) == .run(count: 1))
     }
 
+    /// A request of several images is not split over batches because its decodes finish further apart than the delay.
+    @Test func aBatchWaitsForTheSiblingsOfAWaitingImage() {
+        let policy = BatchPolicy(maxBatch: 8, maxBatchDelay: .milliseconds(2))
+        let t0 = ContinuousClock.now
+        let late = t0 + .seconds(1)
+        #expect(
+            policy.decide(now: late, waiting: 2, admitted: 8, lastArrival: t0, stopping: false, siblingsDecoding: true) == .waitForArrival)
+        // Without siblings decoding the delay rules as before; full, nothing more coming, or stopping: run now.
+        #expect(policy.decide(now: late, waiting: 2, admitted: 8, lastArrival: t0, stopping: false) == .run(count: 2))
+        #expect(
+            policy.decide(now: late, waiting: 8, admitted: 12, lastArrival: t0, stopping: false, siblingsDecoding: true) == .run(count: 8))
+        #expect(
+            policy.decide(now: late, waiting: 3, admitted: 3, lastArrival: t0, stopping: false, siblingsDecoding: true) == .run(count: 3))
+        #expect(
+            policy.decide(now: late, waiting: 2, admitted: 8, lastArrival: t0, stopping: true, siblingsDecoding: true) == .run(count: 2))
+    }
+
     /// Two engines sharing one plan both answer, with the same result. Ordered by events, not timing: the first
     /// job's completion runs on its engine's thread and holds it until the second job is answered, so the second
     /// can only run on the other engine.

@@ -23,10 +23,10 @@ BATCH = ["cat-444.jpg", "coffee-422.jpg", "astronaut-restart.jpg"]
 
 @pytest.fixture(scope="module")
 def service(binary):
-    # A generous batch delay so that a request of 8 images is one engine batch however the CI machine schedules the
-    # decodes (the default, 2 ms after the latest arrival, also batches them on an idle machine).
+    # The default batch delay (2 ms): a request's images are batched together because a batch waits for the
+    # siblings of its waiting images, however far apart their decodes finish.
     process = ServiceProcess(binary, FIXTURES / "tiny-seresnet", "--model-name", MODEL, "--max-batch", "8",
-                             "--max-batch-delay-ms", "50", "--max-batch-images", "8")
+                             "--max-batch-images", "8")
     try:
         process.wait_ready()
     except BaseException:
