@@ -156,7 +156,7 @@ final class BatchScheduler: @unchecked Sendable {
         peakCoresInUse = max(peakCoresInUse, coresInUse)
     }
 
-    /// Requests admitted and not yet running.
+    /// Images admitted and not yet running.
     var depth: Int {
         condition.lock()
         defer { condition.unlock() }

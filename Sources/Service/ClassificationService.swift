@@ -11,7 +11,7 @@ public struct ServiceConfiguration: Sendable {
     /// While more admitted images are still decoding, how long a batch is held open for the next one after the
     /// latest arrival (see `BatchScheduler`).
     public var maxBatchDelay: Duration = .milliseconds(2)
-    /// Requests admitted (decoding or waiting for the engine) before new ones get 503.
+    /// Images admitted (decoding or waiting for the engine) before new requests get 503.
     public var maxQueue = 64
     /// A request that waited longer than this for the engine is answered 503 and not run.
     public var requestTimeout: Duration = .seconds(30)
@@ -168,7 +168,7 @@ public final class ClassificationService: @unchecked Sendable {
     /// Classes the model predicts.
     public var classCount: Int { model.network.architecture.numClasses }
 
-    /// Requests admitted and not yet in a running batch.
+    /// Images admitted and not yet in a running batch.
     public var queueDepth: Int { scheduler.depth }
 
     /// The 503 a request would get right now whatever its body (queue full, or stopped), if any.

@@ -35,7 +35,7 @@ public final class ServiceMetrics: Sendable {
             buckets: (1...max(1, maxBatch)).map(Double.init))
         inFlight = registry.makeGauge(descriptor: descriptor("requests_in_flight", unit: "", "HTTP requests being handled."))
         queueDepth = registry.makeGauge(
-            descriptor: descriptor("queue_depth", unit: "", "Classification requests admitted and not yet in a running batch."))
+            descriptor: descriptor("queue_depth", unit: "", "Images admitted and not yet in a running batch (decoding or waiting)."))
         imagesClassified = registry.makeCounter(
             descriptor: descriptor("images_classified", unit: "total", "Images classified successfully."))
         residentMemory = registry.makeGauge(

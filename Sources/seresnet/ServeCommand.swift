@@ -50,7 +50,10 @@ struct ServeCommand: ParsableCommand {
     )
     var maxBatchDelayMs: Int?
 
-    @Option(help: "Requests admitted (decoding or queued) before new ones get 503 + Retry-After (env SERESNET_MAX_QUEUE, default 64).")
+    @Option(
+        help:
+            "Images admitted (decoding or queued) before new requests get 503 + Retry-After; a request of B images counts B (env SERESNET_MAX_QUEUE, default 64)."
+    )
     var maxQueue: Int?
 
     @Option(
