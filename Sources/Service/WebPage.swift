@@ -14,7 +14,7 @@ enum WebPage {
                 name: "Content-Security-Policy",
                 value: "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src blob:; connect-src 'self'")
         } else {
-            response = .json(bytes: Array(json.utf8))
+            response = JSONBody.response(Alive())
         }
         // One URL, two representations: a cache in front must key on Accept (and need not keep either).
         response.headers.replaceOrAdd(name: "Vary", value: "Accept")
@@ -22,10 +22,17 @@ enum WebPage {
         return response
     }
 
-    static let json = """
-        {"status":"alive","endpoints":{"classify":"POST /classify (a JPEG as the body, or multipart/form-data; ?top_k=N)",\
-        "health":"GET /healthz","ready":"GET /readyz","model":"GET /v1/model","metrics":"GET /metrics"}}
-        """
+    /// `GET /` for API clients: liveness and a map of the endpoints.
+    struct Alive: Encodable {
+        let status = "alive"
+        let endpoints = [
+            "classify": "POST /classify (a JPEG as the body, or multipart/form-data; ?top_k=N)",
+            "health": "GET /healthz", "ready": "GET /readyz", "model": "GET /v1/model", "metrics": "GET /metrics",
+            "openapi": "GET /openapi.json",
+            "open_inference_protocol": "GET /v2, POST /v2/models/{model}/infer (KServe v2 / Triton HTTP)",
+            "kserve_v1": "POST /v1/models/{model}:predict",
+        ]
+    }
 
     static let html = """
         <!doctype html>
