@@ -2,7 +2,7 @@
 import PackageDescription
 
 // One target per concern, dependencies flowing one way (see README "Layout"):
-// CJPEG/CBLAS/CCrypto/CKernels (C) → Imaging / Inference / HTTP → Service → seresnet (executable).
+// CJPEG/CBLAS/COpenSSL/CKernels (C) → Imaging / Inference / HTTP → Service → seresnet (executable).
 
 /// Kernels and parsers are hot loops over raw buffers: compile them with full optimization even in debug
 /// builds so `swift test` stays fast, and without exclusivity checks in the inner loops.
@@ -31,11 +31,12 @@ let package = Package(
         // one at run time, so no -march flag: the binary runs on any x86-64 CPU. -O3 in debug builds too, so
         // `swift test` runs them at full speed.
         .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
-        .systemLibrary(name: "CCrypto"),
+        // OpenSSL: libcrypto's SHA-256 for weights, libssl for HTTPS (a C shim: some entry points are macros).
+        .target(name: "COpenSSL", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
 
-        .target(name: "HTTP", swiftSettings: hotLoops),
+        .target(name: "HTTP", dependencies: ["COpenSSL"], swiftSettings: hotLoops),
         .target(name: "Imaging", dependencies: ["CJPEG"], swiftSettings: hotLoops),
-        .target(name: "Inference", dependencies: ["CBLAS", "CCrypto", "CKernels"], swiftSettings: hotLoops),
+        .target(name: "Inference", dependencies: ["CBLAS", "COpenSSL", "CKernels"], swiftSettings: hotLoops),
         .target(
             name: "Service",
             dependencies: [

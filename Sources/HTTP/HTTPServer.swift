@@ -46,6 +46,8 @@ public final class HTTPServer: @unchecked Sendable {
         /// How long graceful shutdown waits for in-flight requests before closing everything.
         public var shutdownDeadline: Duration = .seconds(30)
         public var listenBacklog: Int32 = 1024
+        /// HTTPS: every accepted connection speaks TLS with the store's current certificate; nil: plain HTTP.
+        public var tls: TLSContextStore?
         public init() {}
 
         var limits: RequestParser.Limits {
@@ -187,6 +189,7 @@ public final class HTTPServer: @unchecked Sendable {
     private final class Connection {
         let id: UInt64
         let fd: Int32
+        let transport: any ConnectionTransport
         var machine: ConnectionStateMachine
         var output: [UInt8] = []
         var outputOffset = 0
@@ -195,9 +198,10 @@ public final class HTTPServer: @unchecked Sendable {
         var dispatchSequence: UInt64 = 0
         var closed = false
 
-        init(id: UInt64, fd: Int32, machine: ConnectionStateMachine) {
+        init(id: UInt64, fd: Int32, transport: any ConnectionTransport, machine: ConnectionStateMachine) {
             self.id = id
             self.fd = fd
+            self.transport = transport
             self.machine = machine
         }
 
@@ -217,12 +221,18 @@ public final class HTTPServer: @unchecked Sendable {
                 pollFDs.append(pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0))
                 pollIDs.append(Self.listenerID)
             }
+            // TLS may hold decrypted input that poll cannot see: such connections are served without waiting.
+            var buffered: [UInt64] = []
             for connection in connections.values {
                 pollFDs.append(pollfd(fd: connection.fd, events: interest(connection), revents: 0))
                 pollIDs.append(connection.id)
+                if connection.transport.hasBufferedInput && connection.machine.wantsRead { buffered.append(connection.id) }
             }
-            let n = pollFDs.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), 50) }
+            let n = pollFDs.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), buffered.isEmpty ? 50 : 0) }
             let now = ContinuousClock.now
+            for id in buffered {
+                if let connection = connections[id], connection.machine.wantsRead { readAvailable(connection, now: now) }
+            }
             if n > 0 {
                 for i in pollFDs.indices where pollFDs[i].revents != 0 {
                     switch pollIDs[i] {
@@ -299,11 +309,22 @@ public final class HTTPServer: @unchecked Sendable {
                 refuse(fd, remote: remote, now: now)
                 continue
             }
+            let transport: any ConnectionTransport
+            if let tls = configuration.tls {
+                guard let session = tls.session(fd: fd) else {
+                    close(fd)
+                    continue
+                }
+                transport = TLSTransport(fd: fd, ssl: session)
+            } else {
+                transport = PlainTransport(fd: fd)
+            }
             var one: Int32 = 1
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             let id = nextConnectionID
             nextConnectionID += 1
-            let connection = Connection(id: id, fd: fd, machine: ConnectionStateMachine(context: context, remoteAddress: remote, now: now))
+            let connection = Connection(
+                id: id, fd: fd, transport: transport, machine: ConnectionStateMachine(context: context, remoteAddress: remote, now: now))
             connections[id] = connection
             lock.withLock {
                 acceptedConnections += 1
@@ -312,12 +333,13 @@ public final class HTTPServer: @unchecked Sendable {
         }
     }
 
-    /// Over the connection limit: a best-effort 503 without reading anything, then close.
+    /// Over the connection limit: a best-effort 503 without reading anything, then close (over TLS, just the
+    /// close: a response needs a handshake, which is what the limit refuses to spend).
     private func refuse(_ fd: Int32, remote: String, now: ContinuousClock.Instant) {
         let error = HTTPServerError.tooManyConnections
         let response = errorResponder(error)
         let bytes = ResponseSerializer.serialize(response, method: nil, close: true, keepAliveHTTP10: false, date: httpDate.now())
-        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        if configuration.tls == nil { _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
         close(fd)
         onResponse?(
             ResponseLog(
@@ -326,6 +348,10 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     private func handle(_ events: Int16, on connection: Connection, now: ContinuousClock.Instant) {
+        if !connection.transport.isEstablished {
+            // The TLS handshake advances on either event; reading drives it (and reads what follows it).
+            return readAvailable(connection, now: now)
+        }
         if events & Int16(POLLOUT) != 0 {
             flush(connection, now: now)
             if connection.closed { return }
@@ -339,16 +365,22 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     private func readAvailable(_ connection: Connection, now: ContinuousClock.Instant) {
-        let n = readBuffer.withUnsafeMutableBytes { read(connection.fd, $0.baseAddress, $0.count) }
-        if n > 0 {
-            let actions = readBuffer.withUnsafeBufferPointer {
-                connection.machine.received(UnsafeBufferPointer(rebasing: $0[0..<n]), now: now)
+        // A TLS transport may hold more decrypted input than one read takes; poll would not report it.
+        for _ in 0..<16 {
+            switch readBuffer.withUnsafeMutableBytes({ connection.transport.read($0) }) {
+            case .progress(let n):
+                let actions = readBuffer.withUnsafeBufferPointer {
+                    connection.machine.received(UnsafeBufferPointer(rebasing: $0[0..<n]), now: now)
+                }
+                execute(actions, on: connection, now: now)
+            case .eof:
+                return execute(connection.machine.peerClosed(now: now), on: connection, now: now)
+            case .wouldBlock:
+                return
+            case .failure:
+                return destroy(connection)
             }
-            execute(actions, on: connection, now: now)
-        } else if n == 0 {
-            execute(connection.machine.peerClosed(now: now), on: connection, now: now)
-        } else if errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
-            destroy(connection)
+            guard !connection.closed, connection.transport.hasBufferedInput, connection.machine.wantsRead else { return }
         }
     }
 
@@ -370,7 +402,11 @@ public final class HTTPServer: @unchecked Sendable {
                 handlerQueue.async { [self] in
                     route.handler(request) { response in self.post(id: id, sequence: sequence, response: response) }
                 }
-            case .log(let log):
+            case .log(var log):
+                if let details = connection.transport.securityDetails {
+                    log.tlsVersion = details.version
+                    log.clientCertificateSubject = details.clientSubject
+                }
                 onResponse?(log)
             case .close:
                 connection.closeRequested = true
@@ -388,21 +424,23 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     private func flush(_ connection: Connection, now: ContinuousClock.Instant) {
+        guard connection.transport.isEstablished else {
+            // Output before the TLS handshake finished (a timeout's response): nobody can read it.
+            return destroy(connection)
+        }
         var progressed = false
-        while connection.pendingOutput > 0 {
-            let n = connection.output.withUnsafeBytes {
-                send(connection.fd, $0.baseAddress! + connection.outputOffset, connection.pendingOutput, Int32(MSG_NOSIGNAL))
+        sending: while connection.pendingOutput > 0 {
+            let outcome = connection.output.withUnsafeBytes {
+                connection.transport.write(UnsafeRawBufferPointer(rebasing: $0[connection.outputOffset...]))
             }
-            if n > 0 {
+            switch outcome {
+            case .progress(let n):
                 connection.outputOffset += n
                 progressed = true
-            } else if n < 0 && errno == EINTR {
-                continue
-            } else if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
-                break
-            } else {
-                destroy(connection)
-                return
+            case .wouldBlock:
+                break sending
+            case .eof, .failure:
+                return destroy(connection)
             }
         }
         if connection.pendingOutput == 0 {
@@ -418,15 +456,15 @@ public final class HTTPServer: @unchecked Sendable {
     /// After the final response: send FIN, keep reading (and discarding) until the peer closes or lingers out.
     private func finishSending(_ connection: Connection, now: ContinuousClock.Instant) {
         connection.sentFIN = true
-        Glibc.shutdown(connection.fd, Int32(SHUT_WR))
+        guard connection.transport.isEstablished else { return destroy(connection) }
+        connection.transport.finishSending()
     }
 
     /// Read while the machine wants input and the output backlog is small; write while output is pending.
     private func interest(_ connection: Connection) -> Int16 {
-        var events: Int16 = 0
-        if connection.machine.wantsRead && connection.pendingOutput < Self.outputHighWater { events |= Int16(POLLIN) }
-        if connection.pendingOutput > 0 { events |= Int16(POLLOUT) }
-        return events
+        connection.transport.interest(
+            wantsRead: connection.machine.wantsRead && connection.pendingOutput < Self.outputHighWater,
+            wantsWrite: connection.pendingOutput > 0)
     }
 
     private func destroy(_ connection: Connection) {
@@ -437,6 +475,7 @@ public final class HTTPServer: @unchecked Sendable {
         } else {
             connection.machine.releaseBodyBudget()
         }
+        connection.transport.close()
         close(connection.fd)
         connections[connection.id] = nil
         lock.withLock { openConnections -= 1 }

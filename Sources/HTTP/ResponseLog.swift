@@ -21,6 +21,10 @@ public struct ResponseLog: Sendable {
     public var requestHeaders: HTTPHeaders
     /// Headers of the response as the application produced it (e.g. its `X-Request-ID`, `Server-Timing`).
     public var responseHeaders: HTTPHeaders
+    /// Over HTTPS: the TLS version ("TLSv1.3").
+    public var tlsVersion: String?
+    /// With mutual TLS: the verified client certificate's subject (RFC 2253).
+    public var clientCertificateSubject: String?
 
     public init(
         method: String?, path: String?, route: String?, status: Int, errorCode: String?, bytesIn: Int, bytesOut: Int,

@@ -41,7 +41,8 @@ private func forwardSignal(_ number: Int32) {
 /// On the first SIGTERM or SIGINT: run `beforeShutdown` (e.g. flip readiness to 503), keep serving for
 /// `delay` (so load balancers polling readiness stop sending traffic while connections are still accepted),
 /// then shut `server` down gracefully and call `onStopped` (typically `exit(0)`). A second signal during the
-/// delay cuts it short. Only the executable should call this: it changes the process's signal dispositions.
+/// delay cuts it short. With `onHangup`, SIGHUP calls it (e.g. reload the TLS certificate) and stops nothing.
+/// Only the executable should call this: it changes the process's signal dispositions.
 ///
 /// A `sigaction` handler feeding a self-pipe rather than a Dispatch signal source: whichever thread the
 /// kernel picks runs the handler, whereas a Dispatch source on Linux only sees the signal if no other thread
@@ -52,7 +53,8 @@ public func installSignalHandlers(
     queue: DispatchQueue = DispatchQueue(label: "http.signals"),
     delay: Duration = .zero,
     beforeShutdown: @escaping @Sendable () -> Void,
-    onStopped: @escaping @Sendable () -> Void
+    onStopped: @escaping @Sendable () -> Void,
+    onHangup: (@Sendable () -> Void)? = nil
 ) -> SignalHandlers {
     // Responses go out with MSG_NOSIGNAL already; ignoring SIGPIPE also covers any other write a handler does.
     signal(SIGPIPE, SIG_IGN)
@@ -68,13 +70,19 @@ public func installSignalHandlers(
     }
     let progress = ShutdownProgress(server: server, onStopped: onStopped)
     let source = DispatchSource.makeReadSource(fileDescriptor: signalPipeReadFD, queue: queue)
+    let hangup = UInt8(truncatingIfNeeded: SIGHUP)
     source.setEventHandler {
         var buffer = [UInt8](repeating: 0, count: 16)
-        let received = read(signalPipeReadFD, &buffer, buffer.count)  // one byte per signal
+        let received = read(signalPipeReadFD, &buffer, buffer.count)  // one byte per signal: its number
+        guard received > 0 else { return }
+        let numbers = buffer.prefix(received)
+        if let onHangup, numbers.contains(hangup) { onHangup() }
+        let stops = numbers.filter { $0 != hangup }.count
+        guard stops > 0 else { return }
         if progress.signalled { return progress.shutDown() }
         progress.signalled = true
         beforeShutdown()
-        if delay > .zero && received < 2 {
+        if delay > .zero && stops < 2 {
             let nanoseconds = Int(delay.components.seconds) * 1_000_000_000 + Int(delay.components.attoseconds / 1_000_000_000)
             queue.asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) { progress.shutDown() }
         } else {
@@ -82,7 +90,7 @@ public func installSignalHandlers(
         }
     }
     source.resume()
-    for number in signals {
+    for number in signals + (onHangup == nil ? [] : [SIGHUP]) {
         var action = sigaction()
         action.__sigaction_handler.sa_handler = forwardSignal
         sigemptyset(&action.sa_mask)

@@ -78,6 +78,25 @@ public final class ServiceMetrics: Sendable {
     }
 
     func setQueueDepth(_ depth: Int) { queueDepth.set(Double(depth)) }
+
+    /// A TLS certificate (re)load: `success` or `failure` (the old pair kept serving).
+    public func recordTLSReload(success: Bool) {
+        registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                namespace: "seresnet", metricName: "tls_reload", unitName: "total",
+                helpText: "TLS certificate reloads (SIGHUP or changed files) by result; on failure the previous pair keeps serving."),
+            labels: [("result", success ? "success" : "failure")]
+        ).increment()
+    }
+
+    /// When the served certificate expires.
+    public func setTLSCertificateExpiry(_ date: Date) {
+        registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                namespace: "seresnet", metricName: "tls_certificate_expiry", unitName: "seconds",
+                helpText: "Expiry of the served TLS certificate, in seconds since the Unix epoch.")
+        ).set(date.timeIntervalSince1970)
+    }
     public func requestStarted() { inFlight.increment() }
     public func requestFinished() { inFlight.decrement() }
 

@@ -150,6 +150,8 @@ public final class ServiceRoutes: @unchecked Sendable {
         if let id = log.responseHeaders["X-Request-ID"] { metadata["request_id"] = .string(id) }
         if let timing = log.responseHeaders["Server-Timing"] { metadata["server_timing"] = .string(timing) }
         if let code = log.errorCode { metadata["error"] = .string(code) }
+        if let version = log.tlsVersion { metadata["tls"] = .string(version) }
+        if let subject = log.clientCertificateSubject { metadata["client_subject"] = .string(subject) }
         accessLog.info("request", metadata: metadata)
     }
 }

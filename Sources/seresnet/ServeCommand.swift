@@ -117,6 +117,32 @@ struct ServeCommand: ParsableCommand {
             valueName: "file"))
     var labels: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "HTTPS: the certificate chain, PEM, leaf first (env SERESNET_TLS_CERT; with --tls-key; 8443 is the usual port).",
+            valueName: "file"))
+    var tlsCert: String?
+
+    @Option(help: ArgumentHelp("HTTPS: the certificate's private key, PEM (env SERESNET_TLS_KEY).", valueName: "file"))
+    var tlsKey: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Mutual TLS: CA certificates (PEM) that client certificates must chain to (env SERESNET_TLS_CLIENT_CA).", valueName: "file"))
+    var tlsClientCa: String?
+
+    @Option(
+        help:
+            "With --tls-client-ca: require a client certificate, or accept clients without one (optional; a certificate that does not verify is still refused) (env SERESNET_TLS_CLIENT_AUTH, default require)."
+    )
+    var tlsClientAuth: String?
+
+    @Option(
+        help:
+            "Seconds between checks of the TLS files' modification times; a change reloads them (as SIGHUP does), keeping the old pair if the new one fails to load; 0 turns the checks off (env SERESNET_TLS_RELOAD_INTERVAL_S, default 10)."
+    )
+    var tlsReloadIntervalS: Int?
+
     @Option(help: "trace, debug, info, notice, warning, error or critical (env SERESNET_LOG_LEVEL, default info).")
     var logLevel: String?
 
@@ -182,8 +208,15 @@ struct ServeCommand: ParsableCommand {
         let shutdownDelay = try Environment.int(
             shutdownDelayS, "SERESNET_SHUTDOWN_DELAY_S", default: 0, range: 0...3600, flagName: "--shutdown-delay-s")
         let labelsPath = labels ?? ProcessInfo.processInfo.environment["SERESNET_LABELS"].flatMap { $0.isEmpty ? nil : $0 }
+        let tlsFiles = try tlsFiles()
+        let tlsReloadInterval = try Environment.int(
+            tlsReloadIntervalS, "SERESNET_TLS_RELOAD_INTERVAL_S", default: 10, range: 0...86_400, flagName: "--tls-reload-interval-s")
+        if let tlsFiles {
+            do { http.tls = try TLSContextStore(files: tlsFiles) } catch { fail("TLS: \(error)") }
+        }
 
         let metrics = ServiceMetrics(maxBatch: service.maxBatch)
+        if let tls = http.tls { metrics.setTLSCertificateExpiry(tls.expiry) }
         let routes = ServiceRoutes(metrics: metrics, accessLog: Logger(label: "access"))
         let server = HTTPServer(
             configuration: http, router: routes.makeRouter(),
@@ -191,7 +224,31 @@ struct ServeCommand: ParsableCommand {
             onResponse: { routes.record($0) })
         let boundPort: Int
         do { boundPort = try server.start() } catch { fail("cannot listen on \(http.host):\(http.port): \(error)") }
-        logger.info("listening", metadata: ["host": .string(http.host), "port": .stringConvertible(boundPort)])
+        logger.info(
+            "listening",
+            metadata: [
+                "host": .string(http.host), "port": .stringConvertible(boundPort), "scheme": .string(http.tls == nil ? "http" : "https"),
+            ])
+        let reloadTLS: (@Sendable (String) -> Void)? = http.tls.map { tls in
+            { @Sendable trigger in
+                let outcome = trigger == "signal" ? tls.reload() : tls.reloadIfChanged()
+                switch outcome {
+                case nil: return
+                case .success(let expiry):
+                    metrics.recordTLSReload(success: true)
+                    metrics.setTLSCertificateExpiry(expiry)
+                    logger.notice(
+                        "tls reloaded",
+                        metadata: ["trigger": .string(trigger), "expires": .string(ISO8601DateFormatter().string(from: expiry))])
+                case .failure(let error):
+                    metrics.recordTLSReload(success: false)
+                    logger.error(
+                        "tls reload failed; the previous certificate keeps serving",
+                        metadata: ["trigger": .string(trigger), "error": .string(error.description)])
+                }
+            }
+        }
+        let reloadTimer = Self.startReloadTimer(seconds: tlsReloadInterval, reload: reloadTLS)
 
         let drainSeconds = Int(http.shutdownDeadline.components.seconds)
         nonisolated(unsafe) var pipeline: ClassificationService?
@@ -207,7 +264,8 @@ struct ServeCommand: ParsableCommand {
                 pipeline?.stop()
                 logger.notice("stopped")
                 Foundation.exit(0)
-            })
+            },
+            onHangup: reloadTLS.map { reload in { @Sendable in reload("signal") } })
 
         let ready = makeService(configuration: service, labelsPath: labelsPath, metrics: metrics, logger: logger)
         pipeline = ready
@@ -222,7 +280,7 @@ struct ServeCommand: ParsableCommand {
                 "kernels": .string(service.kernels.instructionSet?.rawValue ?? "blas"),
                 "startup_ms": .stringConvertible(ClassificationService.milliseconds(exec.duration(to: .now))),
             ])
-        withExtendedLifetime(signals) { dispatchMain() }
+        withExtendedLifetime((signals, reloadTimer)) { dispatchMain() }
     }
 
     /// Loads the model and builds the service. In a function of its own so the loaded network, whose convolution
@@ -246,5 +304,40 @@ struct ServeCommand: ParsableCommand {
         } catch {
             fail("cannot serve \(modelOptions.model): \(error)")
         }
+    }
+
+    /// The TLS files from flags or environment; nil for plain HTTP. Half a pair is a start-up error.
+    func tlsFiles() throws -> TLSContextStore.Files? {
+        func value(_ flag: String?, _ variable: String) -> String? {
+            flag ?? ProcessInfo.processInfo.environment[variable].flatMap { $0.isEmpty ? nil : $0 }
+        }
+        let certificate = value(tlsCert, "SERESNET_TLS_CERT")
+        let key = value(tlsKey, "SERESNET_TLS_KEY")
+        let clientCA = value(tlsClientCa, "SERESNET_TLS_CLIENT_CA")
+        let authName = value(tlsClientAuth, "SERESNET_TLS_CLIENT_AUTH") ?? "require"
+        guard let authentication = TLSContextStore.ClientAuthentication(rawValue: authName) else {
+            throw ValidationError("--tls-client-auth must be optional or require; got '\(authName)'")
+        }
+        switch (certificate, key) {
+        case (nil, nil):
+            if clientCA != nil { throw ValidationError("--tls-client-ca needs --tls-cert and --tls-key (mutual TLS is TLS)") }
+            return nil
+        case (let certificate?, let key?):
+            return TLSContextStore.Files(
+                certificateChain: certificate, privateKey: key, clientCA: clientCA, clientAuthentication: authentication)
+        default:
+            throw ValidationError("--tls-cert and --tls-key go together (env SERESNET_TLS_CERT, SERESNET_TLS_KEY)")
+        }
+    }
+
+    /// Checks the TLS files every `seconds` and reloads them when they changed (a Kubernetes Secret rotation
+    /// needs no signal).
+    static func startReloadTimer(seconds: Int, reload: (@Sendable (String) -> Void)?) -> DispatchSourceTimer? {
+        guard seconds > 0, let reload else { return nil }
+        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "tls.reload"))
+        timer.schedule(deadline: .now() + .seconds(seconds), repeating: .seconds(seconds))
+        timer.setEventHandler { reload("file change") }
+        timer.resume()
+        return timer
     }
 }

@@ -1,0 +1,155 @@
+import COpenSSL
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What one read or write on a connection achieved.
+enum TransportOutcome: Equatable {
+    case progress(Int)
+    /// Nothing now; poll for `ConnectionTransport.interest` and try again.
+    case wouldBlock
+    case eof
+    /// The connection is unusable (reset, TLS alert, protocol error): drop it.
+    case failure
+}
+
+/// How a connection's bytes travel: in clear over the socket, or through TLS. The event loop reads and writes
+/// through it and asks it which poll events to wait for; the state machine above never knows the difference.
+protocol ConnectionTransport: AnyObject {
+    func read(_ buffer: UnsafeMutableRawBufferPointer) -> TransportOutcome
+    func write(_ bytes: UnsafeRawBufferPointer) -> TransportOutcome
+    /// The poll events to wait for, given whether the connection wants input and has output pending.
+    func interest(wantsRead: Bool, wantsWrite: Bool) -> Int16
+    /// Input the transport already holds, which poll cannot see (TLS records decrypted ahead).
+    var hasBufferedInput: Bool { get }
+    /// Whether application data flows yet (false while a TLS handshake is in progress).
+    var isEstablished: Bool { get }
+    /// No more output from us: close_notify for TLS, then the TCP FIN.
+    func finishSending()
+    /// Frees the transport's own state (the server closes the descriptor).
+    func close()
+    /// For the access log: the TLS version and the verified client certificate's subject.
+    var securityDetails: (version: String, clientSubject: String?)? { get }
+}
+
+/// Plain TCP.
+final class PlainTransport: ConnectionTransport {
+    let fd: Int32
+
+    init(fd: Int32) { self.fd = fd }
+
+    func read(_ buffer: UnsafeMutableRawBufferPointer) -> TransportOutcome {
+        let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
+        if n > 0 { return .progress(n) }
+        if n == 0 { return .eof }
+        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? .wouldBlock : .failure
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) -> TransportOutcome {
+        while true {
+            let n = send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
+            if n > 0 { return .progress(n) }
+            if n < 0 && errno == EINTR { continue }
+            return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? .wouldBlock : .failure
+        }
+    }
+
+    func interest(wantsRead: Bool, wantsWrite: Bool) -> Int16 {
+        (wantsRead ? Int16(POLLIN) : 0) | (wantsWrite ? Int16(POLLOUT) : 0)
+    }
+
+    var hasBufferedInput: Bool { false }
+    var isEstablished: Bool { true }
+    func finishSending() { Glibc.shutdown(fd, Int32(SHUT_WR)) }
+    func close() {}
+    var securityDetails: (version: String, clientSubject: String?)? { nil }
+}
+
+/// TLS over a non-blocking socket, driven by the event loop: the handshake advances on whichever event OpenSSL
+/// asked for, and reads and writes report which one they need next (a TLS read may need to write and vice versa).
+final class TLSTransport: ConnectionTransport {
+    private let fd: Int32
+    private var ssl: OpaquePointer?
+    private(set) var isEstablished = false
+    /// The event the last OpenSSL call that could not progress is waiting for.
+    private var handshakeWants = Int16(POLLIN)
+    private var readWants = Int16(POLLIN)
+    private var writeWants = Int16(POLLOUT)
+    private var details: (version: String, clientSubject: String?)?
+
+    init(fd: Int32, ssl: OpaquePointer) {
+        self.fd = fd
+        self.ssl = ssl
+    }
+
+    /// Advances the handshake; true once application data can flow.
+    private func handshake() -> TransportOutcome? {
+        guard let ssl, !isEstablished else { return nil }
+        let result = cos_handshake(ssl)
+        switch result {
+        case 1:
+            isEstablished = true
+            var subject = [CChar](repeating: 0, count: 512)
+            let hasSubject = cos_peer_subject(ssl, &subject, subject.count) == 1
+            details = (
+                String(cString: cos_version(ssl)),
+                hasSubject ? String(decoding: subject.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : nil
+            )
+            return nil
+        case Int32(COS_WANT_READ):
+            handshakeWants = Int16(POLLIN)
+            return .wouldBlock
+        case Int32(COS_WANT_WRITE):
+            handshakeWants = Int16(POLLOUT)
+            return .wouldBlock
+        case Int32(COS_EOF): return .eof
+        default: return .failure
+        }
+    }
+
+    private func outcome(_ result: Int, wants: inout Int16) -> TransportOutcome {
+        if result > 0 { return .progress(result) }
+        switch Int32(result) {
+        case Int32(COS_WANT_READ):
+            wants = Int16(POLLIN)
+            return .wouldBlock
+        case Int32(COS_WANT_WRITE):
+            wants = Int16(POLLOUT)
+            return .wouldBlock
+        case Int32(COS_EOF): return .eof
+        default: return .failure
+        }
+    }
+
+    func read(_ buffer: UnsafeMutableRawBufferPointer) -> TransportOutcome {
+        guard let ssl else { return .failure }
+        if let pending = handshake() { return pending }
+        return outcome(cos_read(ssl, buffer.baseAddress, buffer.count), wants: &readWants)
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) -> TransportOutcome {
+        guard let ssl else { return .failure }
+        if let pending = handshake() { return pending }
+        return outcome(cos_write(ssl, bytes.baseAddress, bytes.count), wants: &writeWants)
+    }
+
+    func interest(wantsRead: Bool, wantsWrite: Bool) -> Int16 {
+        guard isEstablished else { return handshakeWants }
+        return (wantsRead ? readWants : 0) | (wantsWrite ? writeWants : 0)
+    }
+
+    var hasBufferedInput: Bool { isEstablished && ssl.map { cos_pending($0) > 0 } == true }
+
+    func finishSending() {
+        if let ssl { cos_shutdown(ssl) }
+        Glibc.shutdown(fd, Int32(SHUT_WR))
+    }
+
+    func close() {
+        if let ssl { cos_free(ssl) }
+        ssl = nil
+    }
+
+    var securityDetails: (version: String, clientSubject: String?)? { details }
+}
