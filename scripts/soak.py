@@ -14,8 +14,8 @@ latency percentiles of the valid requests of the raw and multipart clients that 
 
 Pass: the server never died; no 5xx except the designed 503s (overloaded, too_many_uploads, queue_timeout,
 with Retry-After); no connection errors; every answer of the expected class; after the first minute each
-minute's median resident memory within +-5% of the second minute's; descriptors and threads flat (last
-minute's median <= second minute's + 2, its maximum <= second minute's + 8); p99 of valid requests in the
+minute's minimum resident memory (what stays between requests) within +-5% of the second minute's;
+descriptors and threads flat (last minute's median <= second minute's + 2); p99 of valid requests in the
 last minute <= 1.2x the second minute's. Writes a CSV and a PNG (matplotlib) of the series.
 """
 
@@ -317,7 +317,8 @@ def soak():
         if len(rows) % 60 == 0:
             minute = rows[-60:]
             p99 = percentile([x for r in minute for x in r["valid_latencies"]], 99)
-            print(f"  minute {len(rows) // 60}: rss {statistics.median(r['rss_mib'] for r in minute):.1f} MiB, "
+            print(f"  minute {len(rows) // 60}: rss min {min(r['rss_mib'] for r in minute):.1f} / median "
+                  f"{statistics.median(r['rss_mib'] for r in minute):.1f} / max {max(r['rss_mib'] for r in minute):.1f} MiB, "
                   f"fds {max(r['fds'] for r in minute)}, threads {max(r['threads'] for r in minute)}, "
                   f"{sum(r['requests'] for r in minute)} answers, p99 of valid "
                   f"{'-' if p99 is None else f'{p99:.1f}'} ms, "
@@ -356,21 +357,27 @@ def soak():
     minutes = [rows[i:i + 60] for i in range(0, len(rows) - 59, 60)]
     summary = {"requests": len(stats.events), "by_kind": by_kind, "unexpected": unexpected}
     if len(minutes) >= 2:
+        floor = [min(r["rss_mib"] for r in m) for m in minutes]
         med = [statistics.median(r["rss_mib"] for r in m) for m in minutes]
         fds_med = [statistics.median(r["fds"] for r in m) for m in minutes]
         fds_max = [max(r["fds"] for r in m) for m in minutes]
         thr_med = [statistics.median(r["threads"] for r in m) for m in minutes]
         thr_max = [max(r["threads"] for r in m) for m in minutes]
         p99 = [percentile([x for r in m for x in r["valid_latencies"]], 99) for m in minutes]
-        summary.update({"rss_mib_minute_medians": med, "rss_mib_max": max(r["rss_mib"] for r in rows),
+        summary.update({"rss_mib_minute_minima": floor, "rss_mib_minute_medians": med,
+                        "rss_mib_max": max(r["rss_mib"] for r in rows), "fds_minute_medians": fds_med,
                         "fds_minute_max": fds_max, "threads_minute_max": thr_max, "p99_ms_per_minute": p99})
-        for i, m in enumerate(med[1:], start=2):
-            if abs(m / med[1] - 1) > 0.05:
-                failures.append(f"resident memory: minute {i} median {m:.1f} MiB vs {med[1]:.1f} MiB in minute 2")
-        if fds_med[-1] > fds_med[1] + 2 or fds_max[-1] > fds_max[1] + 8:
-            failures.append(f"descriptors grew: medians {fds_med}, maxima {fds_max}")
-        if thr_med[-1] > thr_med[1] + 2 or thr_max[-1] > thr_max[1] + 8:
-            failures.append(f"threads grew: medians {thr_med}, maxima {thr_max}")
+        # Resident memory swings by 100 MiB within a second as 4096x4096 decodes (48 MiB of pixels each) come
+        # and go, so a minute's median depends on how many samples caught one; its minimum, the memory kept
+        # between requests, is what a leak raises.
+        for i, m in enumerate(floor[1:], start=2):
+            if abs(m / floor[1] - 1) > 0.05:
+                failures.append(f"resident memory: minute {i} minimum {m:.1f} MiB vs {floor[1]:.1f} MiB in minute 2")
+        # Maxima count a burst's 32 connections when a sample caught it; medians are what leaks would raise.
+        if fds_med[-1] > fds_med[1] + 2:
+            failures.append(f"descriptors grew: minute medians {fds_med}")
+        if thr_med[-1] > thr_med[1] + 2:
+            failures.append(f"threads grew: minute medians {thr_med}")
         if p99[1] and p99[-1] > 1.2 * p99[1]:
             failures.append(f"p99 of valid requests: last minute {p99[-1]:.1f} ms > 1.2 x minute 2's {p99[1]:.1f} ms")
     else:
@@ -395,8 +402,8 @@ def plot(rows, path, args):
     fig, axes = plt.subplots(4, 1, figsize=(10, 10), sharex=True)
     minutes = [rows[i:i + 60] for i in range(0, len(rows) - 59, 60)]
     axes[0].plot(t, [r["rss_mib"] for r in rows], lw=0.6, label="per second")
-    axes[0].hlines([statistics.median(r["rss_mib"] for r in m) for m in minutes], range(len(minutes)),
-                   range(1, len(minutes) + 1), color="black", lw=1.2, label="median per minute")
+    axes[0].hlines([min(r["rss_mib"] for r in m) for m in minutes], range(len(minutes)),
+                   range(1, len(minutes) + 1), color="black", lw=1.2, label="minimum per minute")
     axes[0].legend(loc="upper right")
     axes[0].set_ylabel("resident MiB")
     axes[1].plot(t, [r["fds"] for r in rows], lw=0.8, label="open descriptors")
