@@ -59,7 +59,14 @@ SSL_CTX *cos_server_context(const char *certificate_file, const char *key_file, 
         goto fail;
     }
     if (SSL_CTX_use_PrivateKey_file(context, key_file, SSL_FILETYPE_PEM) != 1) {
-        describe_error(error, error_length, "cannot read the private key (PEM) from", key_file);
+        int reason = ERR_GET_REASON(ERR_peek_last_error());
+        if (reason == X509_R_KEY_VALUES_MISMATCH || reason == X509_R_KEY_TYPE_MISMATCH) {
+            char which[1024];
+            snprintf(which, sizeof which, "%s does not match the certificate in %s", key_file, certificate_file);
+            describe_error(error, error_length, "the private key", which);
+        } else {
+            describe_error(error, error_length, "cannot read the private key (PEM) from", key_file);
+        }
         goto fail;
     }
     if (SSL_CTX_check_private_key(context) != 1) {

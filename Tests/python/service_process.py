@@ -11,7 +11,8 @@ import time
 class ServiceProcess:
     """A real `seresnet serve` process; its JSON log lines go to a temporary file."""
 
-    def __init__(self, binary, model, *extra_args, env=None):
+    def __init__(self, binary, model, *extra_args, env=None, ssl_context=None):
+        self.ssl_context = ssl_context  # set: the server speaks HTTPS (its --tls-* arguments are in extra_args)
         self.log = tempfile.NamedTemporaryFile(prefix="seresnet-serve-", suffix=".log", delete=False)
         # The server's own settings come only from the test: a developer's exported SERESNET_* (DCT scaling,
         # kernels, threads…) must not change what the tests check.
@@ -72,6 +73,8 @@ class ServiceProcess:
         raise TimeoutError("not ready: " + open(self.log.name).read())
 
     def connection(self, timeout=60):
+        if self.ssl_context is not None:
+            return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout, context=self.ssl_context)
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
 
     def get(self, path, headers=None):
