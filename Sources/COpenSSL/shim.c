@@ -50,6 +50,11 @@ SSL_CTX *cos_server_context(const char *certificate_file, const char *key_file, 
     SSL_CTX_set_session_cache_mode(context, SSL_SESS_CACHE_SERVER);
     SSL_CTX_set_session_id_context(context, (const unsigned char *)"seresnet", 8);
     SSL_CTX_set_alpn_select_cb(context, select_http11, NULL);
+    // Key exchange groups of the same profile (no X448, secp521r1, FFDHE).
+    if (SSL_CTX_set1_groups_list(context, "X25519:prime256v1:secp384r1") != 1) {
+        describe_error(error, error_length, "cannot set the TLS key exchange groups", "");
+        goto fail;
+    }
     if (SSL_CTX_set_cipher_list(context, tls12_ciphers) != 1) {
         describe_error(error, error_length, "cannot set the TLS 1.2 cipher list", "");
         goto fail;

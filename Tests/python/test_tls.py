@@ -9,6 +9,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import time
 
 import pytest
@@ -264,3 +265,54 @@ def test_start_up_errors_name_the_file(binary, ca, tmp_path):
         result = subprocess.run([str(binary), "serve", "--model", str(TINY), "--port", "0", *args], capture_output=True, text=True,
                                 timeout=30)
         assert result.returncode != 0 and expected in result.stderr, (args, result.stderr[-400:])
+
+
+def conventional_pair(directory):
+    """A CA and an ECDSA P-256 server certificate as a public CA would issue them (90 days, a subject, a non-critical
+    subjectAltName, key identifiers: sslyze's path validation rejects trustme's critical SAN beside a subject)."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    import ipaddress
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "seresnet test CA")])
+    ca_cert = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+               .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+               .not_valid_after(now + datetime.timedelta(days=365))
+               .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+               .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+               .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+               .sign(ca_key, hashes.SHA256()))
+    leaf = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "localhost")]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=90))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([x509.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    chain, key_file, ca_file = directory / "chain.pem", directory / "key.pem", directory / "ca.pem"
+    chain.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    ca_file.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    return chain, key_file, ca_file
+
+
+def test_sslyze_finds_nothing_against_mozilla_intermediate(binary, tmp_path):
+    """sslyze scans every protocol, suite and known attack, then checks the result against Mozilla's intermediate
+    profile (TLS 1.2/1.3 only, forward-secret AEAD suites, curves, no compression, secure renegotiation, no
+    Heartbleed/ROBOT/CCS injection, certificate type and lifetime): any finding fails the test."""
+    chain, key, ca_file = conventional_pair(tmp_path)
+    service = ServiceProcess(binary, TINY, "--tls-cert", str(chain), "--tls-key", str(key),
+                             ssl_context=ssl.create_default_context(cafile=str(ca_file)))
+    try:
+        service.wait_ready()
+        result = subprocess.run([sys.executable, "-m", "sslyze", "--mozilla_config", "intermediate", "--certinfo_ca_file", str(ca_file),
+                                 f"localhost:{service.port}{{127.0.0.1}}"], capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0 and "OK - Compliant." in result.stdout, result.stdout[-3000:] + result.stderr[-1000:]
+        assert service.get("/healthz")[0] == 200
+    finally:
+        assert service.stop() == 0
