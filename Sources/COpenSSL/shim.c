@@ -191,3 +191,44 @@ void cos_alpn(const SSL *ssl, char *buffer, size_t length) {
     if (protocol_length) memcpy(buffer, protocol, protocol_length);
     buffer[protocol_length] = 0;
 }
+
+SSL *cos_connect(int fd, const char *server_name, const char *ca_file, int insecure, char *error, size_t error_length) {
+    ERR_clear_error();
+    SSL_CTX *context = SSL_CTX_new(TLS_client_method());
+    if (context == NULL) {
+        describe_error(error, error_length, "cannot create a TLS context", "");
+        return NULL;
+    }
+    SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION);
+    if (!insecure) {
+        int loaded = ca_file ? SSL_CTX_load_verify_locations(context, ca_file, NULL) : SSL_CTX_set_default_verify_paths(context);
+        if (loaded != 1) {
+            describe_error(error, error_length, "cannot read the CA certificates (PEM) from", ca_file ? ca_file : "the system store");
+            SSL_CTX_free(context);
+            return NULL;
+        }
+        SSL_CTX_set_verify(context, SSL_VERIFY_PEER, NULL);
+    }
+    SSL *ssl = SSL_new(context);
+    SSL_CTX_free(context);  // the connection holds its own reference
+    if (ssl == NULL || SSL_set_fd(ssl, fd) != 1) {
+        describe_error(error, error_length, "cannot create a TLS connection", "");
+        if (ssl) SSL_free(ssl);
+        return NULL;
+    }
+    SSL_set_tlsext_host_name(ssl, server_name);
+    if (!insecure) SSL_set1_host(ssl, server_name);
+    if (SSL_connect(ssl) != 1) {
+        long verify = SSL_get_verify_result(ssl);
+        if (verify != X509_V_OK) {
+            snprintf(error, error_length, "the server's certificate does not verify for %s: %s", server_name,
+                     X509_verify_cert_error_string(verify));
+            ERR_clear_error();
+        } else {
+            describe_error(error, error_length, "TLS handshake with", server_name);
+        }
+        SSL_free(ssl);
+        return NULL;
+    }
+    return ssl;
+}

@@ -1,3 +1,4 @@
+import COpenSSL
 import Foundation
 
 #if canImport(Glibc)
@@ -5,10 +6,19 @@ import Foundation
 #endif
 
 /// A minimal blocking HTTP/1.1 GET for health checks (e.g. a container HEALTHCHECK without curl):
-/// connects, sends one request, and returns the status code of the response.
+/// connects, sends one request, and returns the status code of the response; over TLS when asked.
 public enum HTTPProbe {
-    /// The status code `GET path` returns, or throws `SocketError` when nothing answers within `timeout`.
-    public static func status(host: String, port: Int, path: String, timeout: Duration = .seconds(2)) throws -> Int {
+    /// How to talk to an HTTPS server.
+    public enum TLS: Sendable {
+        /// Verify its certificate against this CA bundle (nil: the system's) and the host name.
+        case verify(caFile: String?)
+        /// Encrypt, but accept any certificate (a probe of one's own pod, whose certificate names the Service).
+        case insecure
+    }
+
+    /// The status code `GET path` returns, or throws `SocketError` when nothing answers within `timeout`
+    /// (or `TLSConfigurationError` when the TLS handshake or the certificate fails).
+    public static func status(host: String, port: Int, path: String, timeout: Duration = .seconds(2), tls: TLS? = nil) throws -> Int {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -37,13 +47,30 @@ public enum HTTPProbe {
             let request = Array(
                 "GET \(path) HTTP/1.1\r\nHost: \(host.contains(":") ? "[\(host)]" : host):\(port)\r\nConnection: close\r\nUser-Agent: seresnet-probe\r\n\r\n"
                     .utf8)
-            guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == request.count else {
-                throw SocketError(operation: "send", errno: errno)
+            var session: OpaquePointer?
+            if let tls {
+                var error = [CChar](repeating: 0, count: 512)
+                let caFile: String? = if case .verify(let file) = tls { file } else { nil }
+                let insecure: Int32 = if case .insecure = tls { 1 } else { 0 }
+                session = cos_connect(fd, host, caFile, insecure, &error, error.count)
+                guard session != nil else {
+                    throw TLSConfigurationError(
+                        description: String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+                }
             }
+            defer { session.map { cos_free($0) } }
+            let sent = request.withUnsafeBytes { bytes in
+                session.map { cos_write($0, bytes.baseAddress, bytes.count) }
+                    ?? send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
+            }
+            guard sent == request.count else { throw SocketError(operation: "send", errno: errno) }
             var response = [UInt8](repeating: 0, count: 512)
             var received = 0
             while received < 12 {
-                let n = response.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + received, $0.count - received, 0) }
+                let n = response.withUnsafeMutableBytes { buffer in
+                    session.map { cos_read($0, buffer.baseAddress! + received, buffer.count - received) }
+                        ?? recv(fd, buffer.baseAddress! + received, buffer.count - received, 0)
+                }
                 guard n > 0 else { throw SocketError(operation: "recv", errno: n == 0 ? ECONNRESET : errno) }
                 received += n
             }

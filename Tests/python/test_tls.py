@@ -316,3 +316,23 @@ def test_sslyze_finds_nothing_against_mozilla_intermediate(binary, tmp_path):
         assert service.get("/healthz")[0] == 200
     finally:
         assert service.stop() == 0
+
+
+def test_healthcheck_over_tls(https, ca, tmp_path):
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    port = str(https.port)
+
+    def probe(*args, env=None):
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("SERESNET_")}
+        environment.update(env or {})
+        return subprocess.run([str(https.process.args[0]), "healthcheck", "--port", port, *args], capture_output=True, text=True,
+                              timeout=30, env=environment)
+
+    assert probe("--tls", "--ca", str(ca_file), "--host", "localhost").returncode == 0
+    assert probe("--tls", "--insecure").returncode == 0
+    # The container's HEALTHCHECK: TLS on in the environment means probe over TLS, without verification.
+    assert probe(env={"SERESNET_TLS_CERT": "/etc/seresnet/tls/tls.crt"}).returncode == 0
+    untrusted = probe("--tls", "--host", "localhost")
+    assert untrusted.returncode == 1 and "does not verify" in untrusted.stdout
+    assert probe().returncode == 1  # plain HTTP to the TLS port

@@ -45,4 +45,9 @@ int cos_peer_subject(SSL *ssl, char *buffer, size_t length);
 /// The negotiated ALPN protocol (empty when none), into `buffer`.
 void cos_alpn(const SSL *ssl, char *buffer, size_t length);
 
+/// A client connection on the connected, blocking socket `fd` (for `seresnet healthcheck --tls`): TLS 1.2+, the
+/// server's certificate verified against `ca_file` (or the system's CAs when NULL) and `server_name`, unless
+/// `insecure`. NULL and a message in `error` when the handshake or verification fails.
+SSL *cos_connect(int fd, const char *server_name, const char *ca_file, int insecure, char *error, size_t error_length);
+
 #endif
