@@ -336,3 +336,32 @@ def test_healthcheck_over_tls(https, ca, tmp_path):
     untrusted = probe("--tls", "--host", "localhost")
     assert untrusted.returncode == 1 and "does not verify" in untrusted.stdout
     assert probe().returncode == 1  # plain HTTP to the TLS port
+
+
+def test_arbitrary_tls_records_never_hurt_the_server(https, ca):
+    """Feeds the TLS transport 300 arbitrary records: random content types, versions and lengths (under, over and
+    exactly the payload), random payloads, sometimes after a real ClientHello's first bytes, several per
+    connection. Each connection just ends; the server keeps serving real clients between them."""
+    import random
+    rng = random.Random(1205)
+    hello_start = bytes.fromhex("16030100f4010000f00303")  # a TLS 1.2-style ClientHello header
+    for i in range(300):
+        records = b"" if i % 3 else hello_start + rng.randbytes(rng.randrange(0, 64))
+        for _ in range(rng.randrange(1, 4)):
+            body = rng.randbytes(rng.randrange(0, 600))
+            declared = rng.choice([len(body), rng.randrange(0, 1 << 16), 0, len(body) + 1])
+            records += bytes([rng.choice([20, 21, 22, 23, 24, rng.randrange(256)]), 3, rng.randrange(5)]) + declared.to_bytes(2, "big")
+            records += body
+        with socket.create_connection(("127.0.0.1", https.port), timeout=10) as sock:
+            try:
+                sock.sendall(records)
+                sock.shutdown(socket.SHUT_WR)
+                while sock.recv(4096):
+                    pass
+            except (ConnectionResetError, BrokenPipeError):
+                pass
+            except OSError as error:  # the server closed first: ENOTCONN on shutdown
+                assert error.errno == 107, error
+        if i % 50 == 49:
+            assert https.get("/healthz")[0] == 200
+    assert https.process.poll() is None
