@@ -31,7 +31,7 @@ RUN swift build -c release --static-swift-stdlib --product seresnet \
  && install -D -m 644 weights/imagenet-1k-labels.txt /out/usr/local/share/seresnet/imagenet-1k-labels.txt
 
 FROM debian:bookworm-slim
-# Runtime libraries only: OpenBLAS (pthread build, as linked), libjpeg-turbo, OpenSSL's libcrypto; without
+# Runtime libraries only: OpenBLAS (pthread build, as linked), libjpeg-turbo, OpenSSL (libssl3: libssl + libcrypto); without
 # their documentation, manual pages and translations (the same dpkg excludes Debian's slim images use).
 # hadolint ignore=DL3008
 RUN printf '%s\n' 'path-exclude /usr/share/doc/*' 'path-include /usr/share/doc/*/copyright' 'path-exclude /usr/share/man/*' \
