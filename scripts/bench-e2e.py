@@ -8,7 +8,9 @@ median over rounds of requests/s and of p50 latency, plus any non-200 answers (m
 
   scripts/bench-e2e.py [--image FILE] [--concurrency 1 8] [--rounds 3] [--seconds 10] [--engines-compare] [--peer-workers N]
 With --engines-compare it measures `seresnet serve --engines 1` (one engine, 2 threads) against
-`--engines 2` (two engines, 1 thread each) instead of the peer.
+`--engines 2` (two engines, 1 thread each) instead of the peer; with --tls-compare, `seresnet serve` over plain
+HTTP against the same over HTTPS (a self-signed ECDSA P-256 certificate made with the openssl CLI; hey does not
+verify it, and keeps its connections alive as the other modes do).
 """
 import argparse
 import json
@@ -28,10 +30,12 @@ FIXTURES = pathlib.Path(os.environ.get("SHARED_FIXTURES", ROOT.parent / "shared"
 
 
 def wait_ready(url, timeout=60):
+    import ssl
     deadline = time.time() + timeout
+    context = ssl._create_unverified_context()  # the benchmark's own self-signed certificate
     while time.time() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
+            with urllib.request.urlopen(url, timeout=2, context=context) as response:
                 if response.status == 200:
                     return
         except OSError:
@@ -56,6 +60,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--engines-compare", action="store_true")
+    parser.add_argument("--tls-compare", action="store_true", help="seresnet over HTTP vs HTTPS instead of the peer")
     parser.add_argument("--peer-workers", type=int, default=1,
                         help="uvicorn worker processes for the peer (each with its own 2-thread onnxruntime session)")
     args = parser.parse_args()
@@ -70,44 +75,52 @@ def main():
         for name, engines, port in (("1 engine × 2 threads", "1", 18081), ("2 engines × 1 thread", "2", 18082)):
             processes.append(subprocess.Popen([args.binary, "serve", "--model", str(model), "--host", "127.0.0.1", "--port", str(port),
                                                "--threads", "2", "--engines", engines, "--log-level", "warning"], stderr=log))
-            servers[name] = port
+            servers[name] = f"http://127.0.0.1:{port}"
+    elif args.tls_compare:
+        cert, key = pathlib.Path(work.name) / "cert.pem", pathlib.Path(work.name) / "key.pem"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "30",
+                        "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+        for name, port, tls in (("seresnet HTTP", 18081, []), ("seresnet HTTPS", 18084, ["--tls-cert", str(cert), "--tls-key", str(key)])):
+            processes.append(subprocess.Popen([args.binary, "serve", "--model", str(model), "--host", "127.0.0.1", "--port", str(port),
+                                               "--threads", "2", "--log-level", "warning", *tls], stderr=log))
+            servers[name] = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     else:
         onnx_path = pathlib.Path(work.name) / "seresnet50.onnx"
         subprocess.run([sys.executable, str(ROOT / "scripts" / "onnx_reference.py"), "export", str(model), str(onnx_path)], check=True)
         processes.append(subprocess.Popen([args.binary, "serve", "--model", str(model), "--host", "127.0.0.1", "--port", "18081",
                                            "--threads", "2", "--log-level", "warning"], stderr=log))
-        servers["seresnet"] = 18081
+        servers["seresnet"] = "http://127.0.0.1:18081"
         for mode, port in (("threadpool", 18082), ("eventloop", 18083)):
             processes.append(subprocess.Popen([sys.executable, "-m", "uvicorn", "--app-dir", str(ROOT / "scripts"), "peer_fastapi_server:app",
                                                "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
                                                "--workers", str(args.peer_workers)],
                                               env=dict(os.environ, PEER_ONNX=str(onnx_path), PEER_THREADS="2", PEER_MODE=mode), stderr=log))
-            servers[f"fastapi ({mode})" if args.peer_workers == 1 else f"fastapi ({mode}) ×{args.peer_workers}"] = port
+            servers[f"fastapi ({mode})" if args.peer_workers == 1 else f"fastapi ({mode}) ×{args.peer_workers}"] = f"http://127.0.0.1:{port}"
     try:
-        for name, port in servers.items():
+        for name, base in servers.items():
             if name.startswith("fastapi"):
                 deadline = time.time() + 60
                 while True:
                     try:
-                        urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}/classify", data=open(args.image, "rb").read()), timeout=10).read()
+                        urllib.request.urlopen(urllib.request.Request(f"{base}/classify", data=open(args.image, "rb").read()), timeout=10).read()
                         break
                     except OSError:
                         if time.time() > deadline:
                             raise
                         time.sleep(0.2)
             else:
-                wait_ready(f"http://127.0.0.1:{port}/readyz")
+                wait_ready(f"{base}/readyz")
         print(f"image {pathlib.Path(args.image).name}, {args.rounds} rounds × {args.seconds} s per server and concurrency (hey), medians")
         print(f"{'server':<24} {'conc':>4} {'req/s':>8} {'p50 ms':>8}  non-200")
         summary = {}
         for concurrency in args.concurrency:
-            for name, port in servers.items():  # warm-up
-                hey(f"http://127.0.0.1:{port}/classify", args.image, concurrency, 2)
+            for name, base in servers.items():  # warm-up
+                hey(f"{base}/classify", args.image, concurrency, 2)
             rounds = {name: [] for name in servers}
             for r in range(args.rounds):
                 order = list(servers.items()) if r % 2 == 0 else list(reversed(list(servers.items())))
-                for name, port in order:
-                    rounds[name].append(hey(f"http://127.0.0.1:{port}/classify", args.image, concurrency, args.seconds))
+                for name, base in order:
+                    rounds[name].append(hey(f"{base}/classify", args.image, concurrency, args.seconds))
             for name, results in rounds.items():
                 rps = statistics.median(r[0] for r in results)
                 p50 = statistics.median(r[1] for r in results)
