@@ -131,6 +131,31 @@ check(hpa.get("minReplicas", 1) >= 2, "HPA: minReplicas below 2 leaves the PDB n
 pdb = resources.get("PodDisruptionBudget", {}).get("spec", {})
 check(pdb.get("selector", {}).get("matchLabels", {}).items() <= labels.items() and pdb.get("selector"), "PDB: selector does not match the pods")
 
+# The HTTPS variant: the base Deployment with the pair from a TLS Secret, served on 8443, probed over HTTPS.
+https = {}
+for path in sorted((root / "deploy" / "kubernetes-https").glob("*.yaml")):
+    for document in yaml.safe_load_all(path.read_text()):
+        if document:
+            https[document["kind"]] = document
+tls_pod = https.get("Deployment", {}).get("spec", {}).get("template", {}).get("spec", {})
+tls_server = {c["name"]: c for c in tls_pod.get("containers", [])}.get("seresnet", {})
+tls_env = {e["name"]: e.get("value") for e in tls_server.get("env", [])}
+tls_port = {p["name"]: p["containerPort"] for p in tls_server.get("ports", [])}.get("https")
+check(tls_port and str(tls_port) == tls_env.get("PORT"), "kubernetes-https: container port 'https' is not PORT")
+for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+    spec = tls_server.get(probe, {}).get("httpGet", {})
+    check(spec.get("scheme") == "HTTPS" and spec.get("port") == "https", f"kubernetes-https: {probe} is not HTTPS on the https port")
+tls_mounts = {m["mountPath"]: m for m in tls_server.get("volumeMounts", [])}
+tls_volumes = {v["name"]: v for v in tls_pod.get("volumes", [])}
+for variable in ("SERESNET_TLS_CERT", "SERESNET_TLS_KEY"):
+    directory = str(pathlib.PurePosixPath(tls_env.get(variable, "/")).parent)
+    mount = tls_mounts.get(directory, {})
+    check(mount.get("readOnly") is True and "secret" in tls_volumes.get(mount.get("name"), {}) and not mount.get("subPath"),
+          f"kubernetes-https: {variable} is not in a read-only Secret volume mounted as a directory (a subPath never sees rotations)")
+check(tls_pod.get("securityContext", {}).get("fsGroup") == gid, "kubernetes-https: fsGroup is not the image's gid (the key would be unreadable)")
+check(any(p.get("targetPort") == "https" for p in https.get("Service", {}).get("spec", {}).get("ports", [])),
+      "kubernetes-https: the Service does not target the https port")
+
 compose = yaml.safe_load((root / "deploy" / "compose.yaml").read_text())
 service = compose["services"]["seresnet"]
 check(service.get("user") == f"{uid}:{gid}", f"compose: user {service.get('user')} is not the image's {uid}:{gid}")

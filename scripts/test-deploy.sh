@@ -43,10 +43,10 @@ python3 -c 'import yaml' 2>/dev/null || { echo "test-deploy: FAIL: PyYAML not fo
 
 echo "== Kubernetes (kubernetes-validate --strict)"
 for version in "${k8s_versions[@]}"; do
-    if kubernetes-validate --strict --quiet -k "$version" deploy/kubernetes/*.yaml >"$work/k8s.log" 2>&1; then
-        ok "deploy/kubernetes/*.yaml valid for Kubernetes $version"
+    if kubernetes-validate --strict --quiet -k "$version" deploy/kubernetes/*.yaml deploy/kubernetes-https/*.yaml >"$work/k8s.log" 2>&1; then
+        ok "deploy/kubernetes/*.yaml and deploy/kubernetes-https/*.yaml valid for Kubernetes $version"
     else
-        cat "$work/k8s.log"; bad "deploy/kubernetes/*.yaml invalid for Kubernetes $version"
+        cat "$work/k8s.log"; bad "deploy/kubernetes/*.yaml or deploy/kubernetes-https/*.yaml invalid for Kubernetes $version"
     fi
 done
 sed 's/readinessProbe:/readinesProbe:/' deploy/kubernetes/deployment.yaml >"$work/deployment.yaml"
@@ -121,10 +121,16 @@ if hadolint Dockerfile >"$work/hadolint.log" 2>&1; then ok "Dockerfile passes ha
 
 echo "== Cross-file rules (deploy/check-policy.py)"
 if python3 deploy/check-policy.py "$root" >"$work/policy.log" 2>&1; then ok "$(tail -1 "$work/policy.log")"; else cat "$work/policy.log"; bad "deploy/check-policy.py"; fi
-mkdir -p "$work/bad-root/deploy"
-cp Dockerfile "$work/bad-root/"; cp -r deploy/kubernetes deploy/systemd deploy/compose.yaml "$work/bad-root/deploy/"
+copy_root() { # DIR: a copy of what check-policy reads, to break one thing in
+    mkdir -p "$1/deploy"
+    cp Dockerfile "$1/"; cp -r deploy/kubernetes deploy/kubernetes-https deploy/systemd deploy/compose.yaml "$1/deploy/"
+}
+copy_root "$work/bad-root"
 sed -i 's/terminationGracePeriodSeconds: 45/terminationGracePeriodSeconds: 30/' "$work/bad-root/deploy/kubernetes/deployment.yaml"
 expect_reject "check-policy (grace period under preStop + drain)" python3 deploy/check-policy.py "$work/bad-root"
+copy_root "$work/bad-tls"
+sed -i 's|              mountPath: /etc/seresnet/tls|              mountPath: /etc/seresnet/tls\n              subPath: tls.crt|' "$work/bad-tls/deploy/kubernetes-https/deployment.yaml"
+expect_reject "check-policy (TLS Secret mounted by subPath)" python3 deploy/check-policy.py "$work/bad-tls"
 
 echo "$passed passed, $failures failed"
 if ((failures)); then echo "test-deploy: FAIL"; exit 1; fi
