@@ -262,6 +262,7 @@ http {{
             r"^\s*(proxy_next_upstream\w*|keepalive_timeout|proxy_read_timeout|client_max_body_size)\s+(.*)$",
             self.config, re.M)}
         self.settings["server"] = re.search(r"server 127\.0\.0\.1:\d+ (.*);", self.config).group(1)
+        self.settings["proxy_connect_timeout"] = re.search(r"proxy_connect_timeout (.*);", self.config).group(1)
 
     def start(self):
         self.proc = subprocess.Popen(["nginx", "-p", self.workdir, "-c", self.path], stdout=subprocess.DEVNULL,
@@ -470,7 +471,7 @@ class Harness:
 
     def wait_routed(self, instance, timeout=20):
         """Until the balancer sends requests to a restarted instance: UP in HAProxy's stats, and for both
-        balancers its /classify counter moving (nginx retries a failed instance after fail_timeout)."""
+        balancers its /classify counter moving."""
         t0 = time.monotonic()
         if self.balancer.name == "haproxy":
             self.balancer.wait_up(instance.name, timeout)
