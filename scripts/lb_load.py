@@ -703,7 +703,7 @@ class Harness:
             with open(self.args.json, "w") as f:
                 json.dump({"balancer": self.args.balancer, "results": self.results, "passed": not self.failed}, f,
                           indent=1)
-        if self.failed:
+        if self.failed or self.args.keep_logs:
             print(f"  logs kept in {self.workdir}")
         else:
             shutil.rmtree(self.workdir, ignore_errors=True)
@@ -729,6 +729,7 @@ def main():
     parser.add_argument("--model", default=os.path.join(FIXTURES, "tiny-seresnet"))
     parser.add_argument("--scenarios", default="rolling,hard,reuse,crash,overload")
     parser.add_argument("--json", help="write the figures here")
+    parser.add_argument("--keep-logs", action="store_true", help="keep the balancer's and instances' logs")
     args = parser.parse_args()
     # SIGTERM (CI's timeout, the wrapper's trap) unwinds like an error, so the instances and balancers stop.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
