@@ -83,31 +83,22 @@ final class TLSTransport: ConnectionTransport {
         self.ssl = ssl
     }
 
-    /// Advances the handshake; true once application data can flow.
+    /// Advances the handshake: nil once application data can flow, else what the caller should report.
     private func handshake() -> TransportOutcome? {
         guard let ssl, !isEstablished else { return nil }
         let result = cos_handshake(ssl)
-        switch result {
-        case 1:
-            isEstablished = true
-            var subject = [CChar](repeating: 0, count: 512)
-            let hasSubject = cos_peer_subject(ssl, &subject, subject.count) == 1
-            details = (
-                String(cString: cos_version(ssl)),
-                hasSubject ? String(decoding: subject.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : nil
-            )
-            return nil
-        case Int32(COS_WANT_READ):
-            handshakeWants = Int16(POLLIN)
-            return .wouldBlock
-        case Int32(COS_WANT_WRITE):
-            handshakeWants = Int16(POLLOUT)
-            return .wouldBlock
-        case Int32(COS_EOF): return .eof
-        default: return .failure
-        }
+        guard result == 1 else { return outcome(Int(result), wants: &handshakeWants) }
+        isEstablished = true
+        var subject = [CChar](repeating: 0, count: 512)
+        let hasSubject = cos_peer_subject(ssl, &subject, subject.count) == 1
+        details = (
+            String(cString: cos_version(ssl)),
+            hasSubject ? String(decoding: subject.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : nil
+        )
+        return nil
     }
 
+    /// A byte count, or what an OpenSSL call that could not progress is waiting for (noted in `wants`).
     private func outcome(_ result: Int, wants: inout Int16) -> TransportOutcome {
         if result > 0 { return .progress(result) }
         switch Int32(result) {

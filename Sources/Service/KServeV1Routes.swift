@@ -10,9 +10,7 @@ extension ServiceRoutes {
     }
 
     func addKServeV1Routes(to router: inout Router) {
-        @Sendable func fail(_ request: HTTPRequest, _ respond: @escaping @Sendable (HTTPResponse) -> Void, _ error: Error) {
-            respond(Self.withRequestID(ErrorResponses.response(for: error, surface: .inferenceProtocol), request))
-        }
+        let fail = Self.respondInProtocolShape
         register(&router, .get, "/v1/models", readsBody: false) { [self] request, respond in
             guard let service = pipeline else { return fail(request, respond, ServiceError.notReady) }
             respond(Self.withRequestID(JSONBody.response(OpenInference.ModelList(models: [service.modelName])), request))
@@ -26,16 +24,9 @@ extension ServiceRoutes {
         }
         register(
             &router, .post, "/v1/models/{model}:predict",
-            headCheck: { [self] head in
-                let segment = head.path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).last ?? []
-                let name = String(decoding: segment.dropLast(":predict".utf8.count), as: UTF8.self)
-                do {
-                    let service = try model(named: ["model": name])
-                    if let refusal = service.refusalBeforeBody() { throw refusal }
-                    return nil
-                } catch {
-                    return ErrorResponses.response(for: error, surface: .inferenceProtocol)
-                }
+            headCheck: refusalFromHead { path in
+                let segment = path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).last ?? []
+                return ["model": String(decoding: segment.dropLast(":predict".utf8.count), as: UTF8.self)]
             }
         ) { [self] request, respond in
             do {

@@ -241,15 +241,7 @@ public enum OpenAPIDocument {
             "description": "The JPEG is the raw body (curl --data-binary @cat.jpg) or the first file part of a multipart form (curl -F file=@cat.jpg). What the body is is decided by sniffing, not by its Content-Type.",
             "parameters": [
              {
-              "name": "top_k",
-              "in": "query",
-              "required": false,
-              "description": "How many classes to return, best first (default 5).",
-              "schema": {
-               "type": "integer",
-               "minimum": 1,
-               "maximum": __CLASSES__
-              }
+              "$ref": "#/components/parameters/top_k"
              }
             ],
             "requestBody": {
@@ -576,16 +568,7 @@ public enum OpenAPIDocument {
             ],
             "parameters": [
              {
-              "name": "model",
-              "in": "path",
-              "required": true,
-              "description": "The served model's name (GET /v2/models lists it).",
-              "schema": {
-               "type": "string",
-               "enum": [
-                "__MODEL__"
-               ]
-              }
+              "$ref": "#/components/parameters/model"
              }
             ],
             "responses": {
@@ -600,43 +583,13 @@ public enum OpenAPIDocument {
               }
              },
              "400": {
-              "description": "Malformed request; the message names the field or element.",
-              "content": {
-               "application/json": {
-                "schema": {
-                 "$ref": "#/components/schemas/ProtocolError"
-                }
-               }
-              }
+              "$ref": "#/components/responses/ProtocolBadRequest"
              },
              "404": {
-              "description": "Unknown model or version.",
-              "content": {
-               "application/json": {
-                "schema": {
-                 "$ref": "#/components/schemas/ProtocolError"
-                }
-               }
-              }
+              "$ref": "#/components/responses/ProtocolNotFound"
              },
              "503": {
-              "description": "Not ready, shutting down or at capacity.",
-              "content": {
-               "application/json": {
-                "schema": {
-                 "$ref": "#/components/schemas/ProtocolError"
-                }
-               }
-              },
-              "headers": {
-               "Retry-After": {
-                "description": "Seconds to wait before retrying.",
-                "schema": {
-                 "type": "string",
-                 "pattern": "^[0-9]+$"
-                }
-               }
-              }
+              "$ref": "#/components/responses/ProtocolUnavailable"
              }
             }
            }
@@ -650,16 +603,7 @@ public enum OpenAPIDocument {
             ],
             "parameters": [
              {
-              "name": "model",
-              "in": "path",
-              "required": true,
-              "description": "The served model's name (GET /v2/models lists it).",
-              "schema": {
-               "type": "string",
-               "enum": [
-                "__MODEL__"
-               ]
-              }
+              "$ref": "#/components/parameters/model"
              }
             ],
             "responses": {
@@ -686,43 +630,13 @@ public enum OpenAPIDocument {
               }
              },
              "400": {
-              "description": "Malformed request; the message names the field or element.",
-              "content": {
-               "application/json": {
-                "schema": {
-                 "$ref": "#/components/schemas/ProtocolError"
-                }
-               }
-              }
+              "$ref": "#/components/responses/ProtocolBadRequest"
              },
              "404": {
-              "description": "Unknown model or version.",
-              "content": {
-               "application/json": {
-                "schema": {
-                 "$ref": "#/components/schemas/ProtocolError"
-                }
-               }
-              }
+              "$ref": "#/components/responses/ProtocolNotFound"
              },
              "503": {
-              "description": "Not ready, shutting down or at capacity.",
-              "content": {
-               "application/json": {
-                "schema": {
-                 "$ref": "#/components/schemas/ProtocolError"
-                }
-               }
-              },
-              "headers": {
-               "Retry-After": {
-                "description": "Seconds to wait before retrying.",
-                "schema": {
-                 "type": "string",
-                 "pattern": "^[0-9]+$"
-                }
-               }
-              }
+              "$ref": "#/components/responses/ProtocolUnavailable"
              }
             }
            }
@@ -736,122 +650,36 @@ public enum OpenAPIDocument {
             ],
             "parameters": [
              {
-              "name": "model",
-              "in": "path",
-              "required": true,
-              "description": "The served model's name (GET /v2/models lists it).",
-              "schema": {
-               "type": "string",
-               "enum": [
-                "__MODEL__"
-               ]
-              }
+              "$ref": "#/components/parameters/model"
              }
             ],
-            "description": "The input `image` is BYTES with shape [B]: one JPEG per element, as base64 strings in `data` (JSON), or in the binary tensor extension (header Inference-Header-Content-Length = length of the JSON part; after it, for each element a 4-byte little-endian length and the bytes; the input's parameters.binary_data_size = their total). With Inference-Header-Content-Length: 0 (or no such header and a body that starts like a JPEG) the whole body is one JPEG (raw binary) and outputs come back binary. Output `probabilities` is FP32 [B, classes]; with parameters.classification = K it is BYTES [B, K] of \"score:index:label\", best first. parameters.binary_data (per output) or binary_data_output (per request) asks for binary outputs.",
             "requestBody": {
-             "required": true,
-             "content": {
-              "application/json": {
-               "schema": {
-                "$ref": "#/components/schemas/InferenceRequest"
-               }
-              },
-              "application/octet-stream": {
-               "schema": {
-                "type": "string",
-                "format": "binary"
-               }
-              }
-             }
+             "$ref": "#/components/requestBodies/InferenceRequest"
             },
             "responses": {
              "200": {
-              "description": "Outputs, in JSON or (binary data asked for) JSON then binary, with Inference-Header-Content-Length.",
-              "content": {
-               "application/json": {
-                "schema": {
-                 "$ref": "#/components/schemas/InferenceResponse"
-                }
-               },
-               "application/octet-stream": {
-                "schema": {
-                 "type": "string",
-                 "format": "binary"
-                }
-               }
-              }
+              "$ref": "#/components/responses/InferenceResponse"
              },
              "400": {
-              "description": "Malformed request; the message names the field or element.",
-              "content": {
-               "application/json": {
-                "schema": {
-                 "$ref": "#/components/schemas/ProtocolError"
-                }
-               }
-              }
+              "$ref": "#/components/responses/ProtocolBadRequest"
              },
              "404": {
-              "description": "Unknown model or version.",
-              "content": {
-               "application/json": {
-                "schema": {
-                 "$ref": "#/components/schemas/ProtocolError"
-                }
-               }
-              }
+              "$ref": "#/components/responses/ProtocolNotFound"
              },
              "503": {
-              "description": "Not ready, shutting down or at capacity.",
-              "content": {
-               "application/json": {
-                "schema": {
-                 "$ref": "#/components/schemas/ProtocolError"
-                }
-               }
-              },
-              "headers": {
-               "Retry-After": {
-                "description": "Seconds to wait before retrying.",
-                "schema": {
-                 "type": "string",
-                 "pattern": "^[0-9]+$"
-                }
-               }
-              }
+              "$ref": "#/components/responses/ProtocolUnavailable"
              },
              "413": {
-              "description": "Body larger than --max-body-bytes, or more images than --max-batch-images.",
-              "content": {
-               "application/json": {
-                "schema": {
-                 "$ref": "#/components/schemas/ProtocolError"
-                }
-               }
-              }
+              "$ref": "#/components/responses/ProtocolTooLarge"
              },
              "415": {
-              "description": "An element is not a JPEG; the message names its index.",
-              "content": {
-               "application/json": {
-                "schema": {
-                 "$ref": "#/components/schemas/ProtocolError"
-                }
-               }
-              }
+              "$ref": "#/components/responses/ProtocolNotJPEG"
              },
              "422": {
-              "description": "An element's JPEG cannot be decoded; the message names its index.",
-              "content": {
-               "application/json": {
-                "schema": {
-                 "$ref": "#/components/schemas/ProtocolError"
-                }
-               }
-              }
+              "$ref": "#/components/responses/ProtocolUndecodable"
              }
-            }
+            },
+            "description": "The input `image` is BYTES with shape [B]: one JPEG per element, as base64 strings in `data` (JSON), or in the binary tensor extension (header Inference-Header-Content-Length = length of the JSON part; after it, for each element a 4-byte little-endian length and the bytes; the input's parameters.binary_data_size = their total). With Inference-Header-Content-Length: 0 (or no such header and a body that starts like a JPEG) the whole body is one JPEG (raw binary) and outputs come back binary. Output `probabilities` is FP32 [B, classes]; with parameters.classification = K it is BYTES [B, K] of \"score:index:label\", best first. parameters.binary_data (per output) or binary_data_output (per request) asks for binary outputs."
            }
           },
           "/v2/models/{model}/versions/{version}": {
@@ -863,28 +691,10 @@ public enum OpenAPIDocument {
             ],
             "parameters": [
              {
-              "name": "model",
-              "in": "path",
-              "required": true,
-              "description": "The served model's name (GET /v2/models lists it).",
-              "schema": {
-               "type": "string",
-               "enum": [
-                "__MODEL__"
-               ]
-              }
+              "$ref": "#/components/parameters/model"
              },
              {
-              "name": "version",
-              "in": "path",
-              "required": true,
-              "description": "The model version; only \"1\" is served.",
-              "schema": {
-               "type": "string",
-               "enum": [
-                "1"
-               ]
-              }
+              "$ref": "#/components/parameters/version"
              }
             ],
             "responses": {
@@ -899,43 +709,13 @@ public enum OpenAPIDocument {
               }
              },
              "400": {
-              "description": "Malformed request; the message names the field or element.",
-              "content": {
-               "application/json": {
-                "schema": {
-                 "$ref": "#/components/schemas/ProtocolError"
-                }
-               }
-              }
+              "$ref": "#/components/responses/ProtocolBadRequest"
              },
              "404": {
-              "description": "Unknown model or version.",
-              "content": {
-               "application/json": {
-                "schema": {
-                 "$ref": "#/components/schemas/ProtocolError"
-                }
-               }
-              }
+              "$ref": "#/components/responses/ProtocolNotFound"
              },
              "503": {
-              "description": "Not ready, shutting down or at capacity.",
-              "content": {
-               "application/json": {
-                "schema": {
-                 "$ref": "#/components/schemas/ProtocolError"
-                }
-               }
-              },
-              "headers": {
-               "Retry-After": {
-                "description": "Seconds to wait before retrying.",
-                "schema": {
-                 "type": "string",
-                 "pattern": "^[0-9]+$"
-                }
-               }
-              }
+              "$ref": "#/components/responses/ProtocolUnavailable"
              }
             }
            }
@@ -949,28 +729,10 @@ public enum OpenAPIDocument {
             ],
             "parameters": [
              {
-              "name": "model",
-              "in": "path",
-              "required": true,
-              "description": "The served model's name (GET /v2/models lists it).",
-              "schema": {
-               "type": "string",
-               "enum": [
-                "__MODEL__"
-               ]
-              }
+              "$ref": "#/components/parameters/model"
              },
              {
-              "name": "version",
-              "in": "path",
-              "required": true,
-              "description": "The model version; only \"1\" is served.",
-              "schema": {
-               "type": "string",
-               "enum": [
-                "1"
-               ]
-              }
+              "$ref": "#/components/parameters/version"
              }
             ],
             "responses": {
@@ -997,43 +759,13 @@ public enum OpenAPIDocument {
               }
              },
              "400": {
-              "description": "Malformed request; the message names the field or element.",
-              "content": {
-               "application/json": {
-                "schema": {
-                 "$ref": "#/components/schemas/ProtocolError"
-                }
-               }
-              }
+              "$ref": "#/components/responses/ProtocolBadRequest"
              },
              "404": {
-              "description": "Unknown model or version.",
-              "content": {
-               "application/json": {
-                "schema": {
-                 "$ref": "#/components/schemas/ProtocolError"
-                }
-               }
-              }
+              "$ref": "#/components/responses/ProtocolNotFound"
              },
              "503": {
-              "description": "Not ready, shutting down or at capacity.",
-              "content": {
-               "application/json": {
-                "schema": {
-                 "$ref": "#/components/schemas/ProtocolError"
-                }
-               }
-              },
-              "headers": {
-               "Retry-After": {
-                "description": "Seconds to wait before retrying.",
-                "schema": {
-                 "type": "string",
-                 "pattern": "^[0-9]+$"
-                }
-               }
-              }
+              "$ref": "#/components/responses/ProtocolUnavailable"
              }
             }
            }
@@ -1047,134 +779,39 @@ public enum OpenAPIDocument {
             ],
             "parameters": [
              {
-              "name": "model",
-              "in": "path",
-              "required": true,
-              "description": "The served model's name (GET /v2/models lists it).",
-              "schema": {
-               "type": "string",
-               "enum": [
-                "__MODEL__"
-               ]
-              }
+              "$ref": "#/components/parameters/model"
              },
              {
-              "name": "version",
-              "in": "path",
-              "required": true,
-              "description": "The model version; only \"1\" is served.",
-              "schema": {
-               "type": "string",
-               "enum": [
-                "1"
-               ]
-              }
+              "$ref": "#/components/parameters/version"
              }
             ],
-            "description": "The input `image` is BYTES with shape [B]: one JPEG per element, as base64 strings in `data` (JSON), or in the binary tensor extension (header Inference-Header-Content-Length = length of the JSON part; after it, for each element a 4-byte little-endian length and the bytes; the input's parameters.binary_data_size = their total). With Inference-Header-Content-Length: 0 (or no such header and a body that starts like a JPEG) the whole body is one JPEG (raw binary) and outputs come back binary. Output `probabilities` is FP32 [B, classes]; with parameters.classification = K it is BYTES [B, K] of \"score:index:label\", best first. parameters.binary_data (per output) or binary_data_output (per request) asks for binary outputs.",
             "requestBody": {
-             "required": true,
-             "content": {
-              "application/json": {
-               "schema": {
-                "$ref": "#/components/schemas/InferenceRequest"
-               }
-              },
-              "application/octet-stream": {
-               "schema": {
-                "type": "string",
-                "format": "binary"
-               }
-              }
-             }
+             "$ref": "#/components/requestBodies/InferenceRequest"
             },
             "responses": {
              "200": {
-              "description": "Outputs, in JSON or (binary data asked for) JSON then binary, with Inference-Header-Content-Length.",
-              "content": {
-               "application/json": {
-                "schema": {
-                 "$ref": "#/components/schemas/InferenceResponse"
-                }
-               },
-               "application/octet-stream": {
-                "schema": {
-                 "type": "string",
-                 "format": "binary"
-                }
-               }
-              }
+              "$ref": "#/components/responses/InferenceResponse"
              },
              "400": {
-              "description": "Malformed request; the message names the field or element.",
-              "content": {
-               "application/json": {
-                "schema": {
-                 "$ref": "#/components/schemas/ProtocolError"
-                }
-               }
-              }
+              "$ref": "#/components/responses/ProtocolBadRequest"
              },
              "404": {
-              "description": "Unknown model or version.",
-              "content": {
-               "application/json": {
-                "schema": {
-                 "$ref": "#/components/schemas/ProtocolError"
-                }
-               }
-              }
+              "$ref": "#/components/responses/ProtocolNotFound"
              },
              "503": {
-              "description": "Not ready, shutting down or at capacity.",
-              "content": {
-               "application/json": {
-                "schema": {
-                 "$ref": "#/components/schemas/ProtocolError"
-                }
-               }
-              },
-              "headers": {
-               "Retry-After": {
-                "description": "Seconds to wait before retrying.",
-                "schema": {
-                 "type": "string",
-                 "pattern": "^[0-9]+$"
-                }
-               }
-              }
+              "$ref": "#/components/responses/ProtocolUnavailable"
              },
              "413": {
-              "description": "Body larger than --max-body-bytes, or more images than --max-batch-images.",
-              "content": {
-               "application/json": {
-                "schema": {
-                 "$ref": "#/components/schemas/ProtocolError"
-                }
-               }
-              }
+              "$ref": "#/components/responses/ProtocolTooLarge"
              },
              "415": {
-              "description": "An element is not a JPEG; the message names its index.",
-              "content": {
-               "application/json": {
-                "schema": {
-                 "$ref": "#/components/schemas/ProtocolError"
-                }
-               }
-              }
+              "$ref": "#/components/responses/ProtocolNotJPEG"
              },
              "422": {
-              "description": "An element's JPEG cannot be decoded; the message names its index.",
-              "content": {
-               "application/json": {
-                "schema": {
-                 "$ref": "#/components/schemas/ProtocolError"
-                }
-               }
-              }
+              "$ref": "#/components/responses/ProtocolUndecodable"
              }
-            }
+            },
+            "description": "As POST /v2/models/{model}/infer, for version 1."
            }
           },
           "/v1/models": {
@@ -1226,16 +863,7 @@ public enum OpenAPIDocument {
             ],
             "parameters": [
              {
-              "name": "model",
-              "in": "path",
-              "required": true,
-              "description": "The served model's name (GET /v2/models lists it).",
-              "schema": {
-               "type": "string",
-               "enum": [
-                "__MODEL__"
-               ]
-              }
+              "$ref": "#/components/parameters/model"
              }
             ],
             "responses": {
@@ -1262,43 +890,13 @@ public enum OpenAPIDocument {
               }
              },
              "400": {
-              "description": "Malformed request; the message names the field or element.",
-              "content": {
-               "application/json": {
-                "schema": {
-                 "$ref": "#/components/schemas/ProtocolError"
-                }
-               }
-              }
+              "$ref": "#/components/responses/ProtocolBadRequest"
              },
              "404": {
-              "description": "Unknown model or version.",
-              "content": {
-               "application/json": {
-                "schema": {
-                 "$ref": "#/components/schemas/ProtocolError"
-                }
-               }
-              }
+              "$ref": "#/components/responses/ProtocolNotFound"
              },
              "503": {
-              "description": "Not ready, shutting down or at capacity.",
-              "content": {
-               "application/json": {
-                "schema": {
-                 "$ref": "#/components/schemas/ProtocolError"
-                }
-               }
-              },
-              "headers": {
-               "Retry-After": {
-                "description": "Seconds to wait before retrying.",
-                "schema": {
-                 "type": "string",
-                 "pattern": "^[0-9]+$"
-                }
-               }
-              }
+              "$ref": "#/components/responses/ProtocolUnavailable"
              }
             }
            }
@@ -1312,27 +910,10 @@ public enum OpenAPIDocument {
             ],
             "parameters": [
              {
-              "name": "model",
-              "in": "path",
-              "required": true,
-              "description": "The served model's name (GET /v2/models lists it).",
-              "schema": {
-               "type": "string",
-               "enum": [
-                "__MODEL__"
-               ]
-              }
+              "$ref": "#/components/parameters/model"
              },
              {
-              "name": "top_k",
-              "in": "query",
-              "required": false,
-              "description": "How many classes to return, best first (default 5).",
-              "schema": {
-               "type": "integer",
-               "minimum": 1,
-               "maximum": __CLASSES__
-              }
+              "$ref": "#/components/parameters/top_k"
              }
             ],
             "requestBody": {
@@ -1371,73 +952,22 @@ public enum OpenAPIDocument {
               }
              },
              "400": {
-              "description": "Malformed request; the message names the field or element.",
-              "content": {
-               "application/json": {
-                "schema": {
-                 "$ref": "#/components/schemas/ProtocolError"
-                }
-               }
-              }
+              "$ref": "#/components/responses/ProtocolBadRequest"
              },
              "404": {
-              "description": "Unknown model or version.",
-              "content": {
-               "application/json": {
-                "schema": {
-                 "$ref": "#/components/schemas/ProtocolError"
-                }
-               }
-              }
+              "$ref": "#/components/responses/ProtocolNotFound"
              },
              "503": {
-              "description": "Not ready, shutting down or at capacity.",
-              "content": {
-               "application/json": {
-                "schema": {
-                 "$ref": "#/components/schemas/ProtocolError"
-                }
-               }
-              },
-              "headers": {
-               "Retry-After": {
-                "description": "Seconds to wait before retrying.",
-                "schema": {
-                 "type": "string",
-                 "pattern": "^[0-9]+$"
-                }
-               }
-              }
+              "$ref": "#/components/responses/ProtocolUnavailable"
              },
              "413": {
-              "description": "Body larger than --max-body-bytes, or more images than --max-batch-images.",
-              "content": {
-               "application/json": {
-                "schema": {
-                 "$ref": "#/components/schemas/ProtocolError"
-                }
-               }
-              }
+              "$ref": "#/components/responses/ProtocolTooLarge"
              },
              "415": {
-              "description": "An instance is not a JPEG; the message names its index.",
-              "content": {
-               "application/json": {
-                "schema": {
-                 "$ref": "#/components/schemas/ProtocolError"
-                }
-               }
-              }
+              "$ref": "#/components/responses/ProtocolNotJPEG"
              },
              "422": {
-              "description": "An instance's JPEG cannot be decoded; the message names its index.",
-              "content": {
-               "application/json": {
-                "schema": {
-                 "$ref": "#/components/schemas/ProtocolError"
-                }
-               }
-              }
+              "$ref": "#/components/responses/ProtocolUndecodable"
              }
             }
            }
@@ -1884,6 +1414,148 @@ public enum OpenAPIDocument {
                  "type": "string"
                 }
                }
+              }
+             }
+            }
+           }
+          },
+          "responses": {
+           "ProtocolBadRequest": {
+            "description": "Malformed request; the message names the field or element.",
+            "content": {
+             "application/json": {
+              "schema": {
+               "$ref": "#/components/schemas/ProtocolError"
+              }
+             }
+            }
+           },
+           "ProtocolNotFound": {
+            "description": "Unknown model or version.",
+            "content": {
+             "application/json": {
+              "schema": {
+               "$ref": "#/components/schemas/ProtocolError"
+              }
+             }
+            }
+           },
+           "ProtocolUnavailable": {
+            "description": "Not ready, shutting down or at capacity.",
+            "content": {
+             "application/json": {
+              "schema": {
+               "$ref": "#/components/schemas/ProtocolError"
+              }
+             }
+            },
+            "headers": {
+             "Retry-After": {
+              "description": "Seconds to wait before retrying.",
+              "schema": {
+               "type": "string",
+               "pattern": "^[0-9]+$"
+              }
+             }
+            }
+           },
+           "InferenceResponse": {
+            "description": "Outputs, in JSON or (binary data asked for) JSON then binary, with Inference-Header-Content-Length.",
+            "content": {
+             "application/json": {
+              "schema": {
+               "$ref": "#/components/schemas/InferenceResponse"
+              }
+             },
+             "application/octet-stream": {
+              "schema": {
+               "type": "string",
+               "format": "binary"
+              }
+             }
+            }
+           },
+           "ProtocolTooLarge": {
+            "description": "Body larger than --max-body-bytes, or more images than --max-batch-images.",
+            "content": {
+             "application/json": {
+              "schema": {
+               "$ref": "#/components/schemas/ProtocolError"
+              }
+             }
+            }
+           },
+           "ProtocolNotJPEG": {
+            "description": "An element is not a JPEG; the message names its index.",
+            "content": {
+             "application/json": {
+              "schema": {
+               "$ref": "#/components/schemas/ProtocolError"
+              }
+             }
+            }
+           },
+           "ProtocolUndecodable": {
+            "description": "An element's JPEG cannot be decoded; the message names its index.",
+            "content": {
+             "application/json": {
+              "schema": {
+               "$ref": "#/components/schemas/ProtocolError"
+              }
+             }
+            }
+           }
+          },
+          "parameters": {
+           "model": {
+            "name": "model",
+            "in": "path",
+            "required": true,
+            "description": "The served model's name (GET /v2/models lists it).",
+            "schema": {
+             "type": "string",
+             "enum": [
+              "__MODEL__"
+             ]
+            }
+           },
+           "version": {
+            "name": "version",
+            "in": "path",
+            "required": true,
+            "description": "The model version; only \"1\" is served.",
+            "schema": {
+             "type": "string",
+             "enum": [
+              "1"
+             ]
+            }
+           },
+           "top_k": {
+            "name": "top_k",
+            "in": "query",
+            "required": false,
+            "description": "How many classes to return, best first (default 5).",
+            "schema": {
+             "type": "integer",
+             "minimum": 1,
+             "maximum": __CLASSES__
+            }
+           }
+          },
+          "requestBodies": {
+           "InferenceRequest": {
+            "required": true,
+            "content": {
+             "application/json": {
+              "schema": {
+               "$ref": "#/components/schemas/InferenceRequest"
+              }
+             },
+             "application/octet-stream": {
+              "schema": {
+               "type": "string",
+               "format": "binary"
               }
              }
             }

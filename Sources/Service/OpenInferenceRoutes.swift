@@ -9,9 +9,7 @@ extension ServiceRoutes {
         @Sendable func reply(_ request: HTTPRequest, _ respond: @escaping @Sendable (HTTPResponse) -> Void, _ response: HTTPResponse) {
             respond(Self.withRequestID(response, request))
         }
-        @Sendable func fail(_ request: HTTPRequest, _ respond: @escaping @Sendable (HTTPResponse) -> Void, _ error: Error) {
-            respond(Self.withRequestID(ErrorResponses.response(for: error, surface: .inferenceProtocol), request))
-        }
+        let fail = Self.respondInProtocolShape
 
         for path in ["/v2", "/v2/"] {
             register(&router, .get, path, readsBody: false) { request, respond in
@@ -50,15 +48,7 @@ extension ServiceRoutes {
             // Unknown models and a full queue are refused from the head, before a batch of images is uploaded.
             register(
                 &router, .post, prefix + "/infer",
-                headCheck: { [self] head in
-                    do {
-                        let service = try model(named: Self.modelPathParameters(head.path))
-                        if let refusal = service.refusalBeforeBody() { throw refusal }
-                        return nil
-                    } catch {
-                        return ErrorResponses.response(for: error, surface: .inferenceProtocol)
-                    }
-                }
+                headCheck: refusalFromHead(Self.modelPathParameters)
             ) { [self] request, respond in
                 do {
                     let service = try model(named: request.pathParameters)
@@ -73,6 +63,21 @@ extension ServiceRoutes {
                         }
                     }
                 } catch { fail(request, respond, error) }
+            }
+        }
+    }
+
+    /// A head check for the protocols' inference routes: an unknown model or version (404) and a full queue (503) are
+    /// refused before the body (a batch of images) is uploaded. `parameters` reads `model` (and `version`) from the
+    /// path, as head checks see no route parameters.
+    func refusalFromHead(_ parameters: @escaping @Sendable (String) -> [String: String]) -> @Sendable (HTTPRequestHead) -> HTTPResponse? {
+        { [self] head in
+            do {
+                let service = try model(named: parameters(head.path))
+                if let refusal = service.refusalBeforeBody() { throw refusal }
+                return nil
+            } catch {
+                return ErrorResponses.response(for: error, surface: .inferenceProtocol)
             }
         }
     }

@@ -104,6 +104,13 @@ public final class ServiceRoutes: @unchecked Sendable {
         return router
     }
 
+    /// Answers `request` with `error` in the Open Inference Protocol's / KServe v1's shape, `{"error":"…"}`.
+    static func respondInProtocolShape(
+        _ request: HTTPRequest, _ respond: @escaping @Sendable (HTTPResponse) -> Void, _ error: Error
+    ) {
+        respond(withRequestID(ErrorResponses.response(for: error, surface: .inferenceProtocol), request))
+    }
+
     /// Echoes a sane client `X-Request-ID` (visible ASCII, ≤ 128 bytes) or adds a fresh one.
     static func withRequestID(_ response: HTTPResponse, _ request: HTTPRequest) -> HTTPResponse {
         var response = response

@@ -7,20 +7,13 @@ import Testing
 
 /// The Open Inference Protocol v2 and KServe v1 surfaces, in-process through the router as the server runs them.
 @Suite(.serialized) struct OpenInferenceTests {
-    static let metrics = ServiceMetrics(maxBatch: 8)
-    static let service: ClassificationService = {
-        var configuration = ServiceConfiguration()
+    static let service: ClassificationService = BatchingTests.makeService({ (configuration: inout ServiceConfiguration) in
         configuration.maxBatch = 8
-        configuration.threads = 2
         configuration.maxImagesPerRequest = 8
         configuration.modelName = "seresnet-test"
-        let service = try! ClassificationService(
-            model: Fixtures.tinyModel, labels: Fixtures.labels, configuration: configuration, metrics: metrics)
-        service.markReady()
-        return service
-    }()
+    })
     static let routes: ServiceRoutes = {
-        let routes = ServiceRoutes(metrics: metrics, accessLog: .init(label: "test"))
+        let routes = ServiceRoutes(metrics: service.metrics, accessLog: .init(label: "test"))
         routes.attach(service)
         return routes
     }()
@@ -244,8 +237,7 @@ import Testing
         for path in ["/classify", "/v2/models/{model}/infer", "/v1/models/{model}:predict", "/metrics", "/readyz"] {
             #expect(paths[path] != nil, "\(path)")
         }
-        let infer = (paths["/v2/models/{model}/infer"] as? [String: Any])?["post"] as? [String: Any]
-        let model = (infer?["parameters"] as? [[String: Any]])?.first { $0["name"] as? String == "model" }
+        let model = ((document["components"] as? [String: Any])?["parameters"] as? [String: Any])?["model"] as? [String: Any]
         #expect((model?["schema"] as? [String: Any])?["enum"] as? [String] == ["seresnet-test"])
     }
 

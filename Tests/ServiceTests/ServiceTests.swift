@@ -297,7 +297,7 @@ func errorCode(_ response: HTTPResponse) -> String? {
 
 /// Batching, backpressure and the error mapping.
 @Suite struct BatchingTests {
-    static func service(_ adjust: (inout ServiceConfiguration) -> Void) -> ClassificationService {
+    static func makeService(_ adjust: (inout ServiceConfiguration) -> Void) -> ClassificationService {
         var configuration = ServiceConfiguration()
         configuration.threads = 2
         adjust(&configuration)
@@ -309,7 +309,7 @@ func errorCode(_ response: HTTPResponse) -> String? {
     }
 
     @Test func concurrentRequestsShareBatchesAndGetTheirOwnAnswers() {
-        let service = Self.service {
+        let service = Self.makeService {
             $0.maxBatch = 4
             $0.maxBatchDelay = .seconds(60)
             $0.engines = 1
@@ -341,7 +341,7 @@ func errorCode(_ response: HTTPResponse) -> String? {
     }
 
     @Test(arguments: [1, 2]) func decodingAndInferenceStayWithinTheCores(engines: Int) {
-        let service = Self.service {
+        let service = Self.makeService {
             $0.threads = 2
             $0.engines = engines
             $0.maxBatch = 2
@@ -512,7 +512,7 @@ func errorCode(_ response: HTTPResponse) -> String? {
     }
 
     @Test func staleRequestsAreAnswered503AndNotRun() {
-        let service = Self.service { $0.requestTimeout = .nanoseconds(1) }
+        let service = Self.makeService { $0.requestTimeout = .nanoseconds(1) }
         defer { service.stop() }
         let result = service.classifySynchronously(Fixtures.image("cat-444.jpg"), topK: 5)
         guard case .failure(.queueTimeout(_, let limit)) = result else {

@@ -27,6 +27,17 @@ class ServiceProcess:
             self.process.wait()
             raise
 
+    @classmethod
+    def ready(cls, binary, model, *extra_args, **options):
+        """Starts the server and waits until /readyz is 200; stops it again if that fails."""
+        service = cls(binary, model, *extra_args, **options)
+        try:
+            service.wait_ready()
+        except BaseException:
+            service.stop()
+            raise
+        return service
+
     def _wait_for_port(self, timeout=20):
         deadline = time.time() + timeout
         while time.time() < deadline:

@@ -25,13 +25,8 @@ BATCH = ["cat-444.jpg", "coffee-422.jpg", "astronaut-restart.jpg"]
 def service(binary):
     # The default batch delay (2 ms): a request's images are batched together because a batch waits for the
     # siblings of its waiting images, however far apart their decodes finish.
-    process = ServiceProcess(binary, FIXTURES / "tiny-seresnet", "--model-name", MODEL, "--max-batch", "8",
+    process = ServiceProcess.ready(binary, FIXTURES / "tiny-seresnet", "--model-name", MODEL, "--max-batch", "8",
                              "--max-batch-images", "8")
-    try:
-        process.wait_ready()
-    except BaseException:
-        process.stop()
-        raise
     yield process
     assert process.stop() == 0
 

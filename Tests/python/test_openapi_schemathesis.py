@@ -16,12 +16,7 @@ CONFIG = pathlib.Path(__file__).with_name("schemathesis.toml")
 
 @pytest.fixture(scope="module")
 def service(binary):
-    process = ServiceProcess(binary, FIXTURES / "tiny-seresnet", "--model-name", "tiny", "--max-batch-images", "8")
-    try:
-        process.wait_ready()
-    except BaseException:
-        process.stop()
-        raise
+    process = ServiceProcess.ready(binary, FIXTURES / "tiny-seresnet", "--model-name", "tiny", "--max-batch-images", "8")
     yield process
     assert process.stop() == 0
 
@@ -32,7 +27,8 @@ def test_the_document_is_openapi_3_1_and_names_the_served_model(service):
     assert status == 200 and headers["Content-Type"] == "application/json"
     assert document["openapi"] == "3.1.0"
     infer = document["paths"]["/v2/models/{model}/infer"]["post"]
-    assert next(p for p in infer["parameters"] if p["name"] == "model")["schema"]["enum"] == ["tiny"]
+    assert {"$ref": "#/components/parameters/model"} in infer["parameters"]
+    assert document["components"]["parameters"]["model"]["schema"]["enum"] == ["tiny"]
     inputs = document["components"]["schemas"]["InferenceRequest"]["properties"]["inputs"]
     assert inputs["items"]["properties"]["shape"]["items"]["maximum"] == 8
 

@@ -28,12 +28,7 @@ BAD = {
 
 @pytest.fixture(scope="module")
 def tiny_service(binary):
-    service = ServiceProcess(binary, FIXTURES / "tiny-seresnet", "--max-batch", "4", "--max-batch-delay-ms", "5")
-    try:
-        service.wait_ready()
-    except BaseException:
-        service.stop()
-        raise
+    service = ServiceProcess.ready(binary, FIXTURES / "tiny-seresnet", "--max-batch", "4", "--max-batch-delay-ms", "5")
     yield service
     assert service.stop() == 0
 

@@ -48,12 +48,7 @@ def serial_seen(port, ca):
 
 
 def start(binary, *args, ca, client_cert=None):
-    service = ServiceProcess(binary, TINY, *args, ssl_context=client_context(ca, client_cert))
-    try:
-        service.wait_ready()
-    except BaseException:
-        service.stop()
-        raise
+    service = ServiceProcess.ready(binary, TINY, *args, ssl_context=client_context(ca, client_cert))
     return service
 
 

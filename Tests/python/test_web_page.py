@@ -20,12 +20,7 @@ IMAGE = FIXTURES / "images" / "cat-444.jpg"
 
 @pytest.fixture(scope="module")
 def service(binary):
-    process = ServiceProcess(binary, FIXTURES / "tiny-seresnet")
-    try:
-        process.wait_ready()
-    except BaseException:
-        process.stop()
-        raise
+    process = ServiceProcess.ready(binary, FIXTURES / "tiny-seresnet")
     yield process
     assert process.stop() == 0
 
