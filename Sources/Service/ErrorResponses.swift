@@ -110,6 +110,8 @@ public enum ErrorResponses {
                 message: "The service is at capacity (\(limit) requests queued); retry after \(retryAfter) s.")
             response.headers.replaceOrAdd(name: "Retry-After", value: String(retryAfter))
             return response
+        case .inImage(let index, .image(.empty)), .inImage(let index, .emptyBody):
+            return body(status: .badRequest, code: "empty_body", message: "Image \(index) of the request is empty (0 bytes); send a JPEG.")
         case .inImage(let index, let inner):
             var description = describe(inner)
             description.message = "Image \(index) of the request: \(description.message)"

@@ -194,6 +194,13 @@ import Testing
         #expect((json(response)["error"] as? String)?.hasPrefix("Image 1 of the request:") == true, "\(json(response))")
     }
 
+    @Test func anEmptyElementIs400NamingIt() {
+        let images = [Fixtures.image("cat-444.jpg"), []]
+        let response = Self.infer(Self.binaryBody(images).body, headerLength: Self.binaryBody(images).headerLength)
+        #expect(response.status == .badRequest)
+        #expect(json(response)["error"] as? String == "Image 1 of the request is empty (0 bytes); send a JPEG.")
+    }
+
     /// Eight images in one request are admitted together and run as one engine batch of 8.
     @Test func eightImagesInOneRequestRunAsOneBatch() throws {
         let images = (0..<8).map { Fixtures.image(Self.images[$0 % Self.images.count]) }
