@@ -8,8 +8,10 @@ Scenarios, each on a fresh set of load clients:
   rolling    4 keep-alive clients, small JPEG; SIGTERM each instance in turn, wait for its exit, start it
              again, wait until the balancer routes to it, then the next. Zero non-200, zero errors.
   hard       the same restart with 16 clients (the instances' capacity) plus 3 clients uploading 10 MB JPEG
-             bodies at 1 MB/s (10 s each, longer than the shutdown delay), uploads in flight at each SIGTERM. Only the service's own 503 + Retry-After
-             is allowed (none was seen), never a balancer error or a connection error.
+             bodies at 1 MB/s (10 s each, longer than the shutdown delay), uploads in flight at each SIGTERM.
+             Only the service's own 503 + Retry-After is allowed, never a balancer error or a connection error.
+             The instances' logs tell which uploads were still arriving when their drain began; through
+             HAProxy (which streams bodies) at least one must have been.
   reuse      (HAProxy) "hard" again with `http-reuse always` instead of the shipped `safe`.
   crash      8 clients; SIGKILL one instance. Reports the failed requests (each must have been sent before
              the kill) and, for HAProxy, the time until the stats page shows the server DOWN, which must be
@@ -19,6 +21,7 @@ Scenarios, each on a fresh set of load clients:
              (HAProxy) no server leaves UP.
 
 Usage: lb_load.py --balancer haproxy|nginx [--bin PATH] [--model DIR] [--scenarios a,b,…] [--json OUT]
+                  [--keep-logs]
 Exit status 0 iff every scenario passed.
 """
 
@@ -38,7 +41,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.environ.get("SHARED_FIXTURES", os.path.join(os.path.dirname(ROOT), "shared", "fixtures"))
