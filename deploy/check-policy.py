@@ -4,7 +4,7 @@
     python3 deploy/check-policy.py [REPO_ROOT]
 
 Kubernetes: CPU requests = limits = SERESNET_THREADS; memory requests = limits; readiness on /readyz,
-liveness on /healthz, a startup probe; terminationGracePeriodSeconds above preStop pause + drain deadline;
+liveness on /healthz, a startup probe; terminationGracePeriodSeconds above preStop pause + shutdown delay + drain deadline;
 non-root with the image's uid, read-only root, no privilege escalation, all capabilities dropped and
 requests = limits (Guaranteed QoS) in every container; weights mounted read-only at SERESNET_MODEL_DIR; Service, HPA, PDB and Prometheus annotations
 pointing at the Deployment's pods and port. Compose: the same uid, read-only root, weights read-only at the
@@ -89,8 +89,10 @@ drain = int(env.get("SERESNET_DRAIN_TIMEOUT_S", 30))
 pre_stop = server.get("lifecycle", {}).get("preStop", {})
 pause = int(pre_stop["exec"]["command"][-1]) if "exec" in pre_stop else int(pre_stop.get("sleep", {}).get("seconds", 0))
 check(pause > 0, "Deployment: no preStop pause")
+delay = int(env.get("SERESNET_SHUTDOWN_DELAY_S", 0))
 grace = pod.get("terminationGracePeriodSeconds", 30)
-check(grace > pause + drain, f"Deployment: terminationGracePeriodSeconds {grace} is not above preStop {pause} s + drain {drain} s")
+check(grace > pause + delay + drain,
+      f"Deployment: terminationGracePeriodSeconds {grace} is not above preStop {pause} s + shutdown delay {delay} s + drain {drain} s")
 
 pod_security = pod.get("securityContext", {})
 check(pod_security.get("runAsNonRoot") is True, "Deployment: runAsNonRoot is not true")

@@ -24,6 +24,12 @@ scripts/fuzz-imaging.sh 60
 step "fuzzing: HTTP request parser, multipart parser, inference request readers (libFuzzer + ASan, 60 s each)"
 scripts/fuzz-http.sh 60
 
+step "load balancers: HAProxy and nginx in front of two instances; rolling restarts, 10 MB uploads, crash, overload (~3 min)"
+scripts/test-loadbalancer.sh
+
+step "soak: one instance under mixed traffic for 2 minutes"
+scripts/soak.sh --minutes 2
+
 step "deployment files (kubernetes-validate --strict, compose spec, systemd-analyze, hadolint)"
 scripts/test-deploy.sh
 

@@ -105,6 +105,9 @@ struct ConnectionStateMachine {
     private var closeAfterResponse = false
     private var peerHalfClosed = false
     private var shuttingDown = false
+    /// The server is leaving (SIGTERM's shutdown delay): every response closes its connection, so keep-alive
+    /// clients reconnect (to another instance) instead of meeting the drain's close of an idle connection.
+    private var leaving = false
     private(set) var writeDeadline: Instant?
     private(set) var requestsServed = 0
     /// This connection's share of the server's `BodyBudget`, given back with the response (or by the server,
@@ -211,6 +214,9 @@ struct ConnectionStateMachine {
     }
 
     /// Graceful shutdown began: idle connections close now, others close after their current response.
+    /// From now on every response carries `Connection: close` and ends the connection; nothing is closed now.
+    mutating func beginLeaving() { leaving = true }
+
     mutating func beginShutdown(now: Instant) -> [Action] {
         shuttingDown = true
         if case .idle = state {
@@ -385,7 +391,7 @@ struct ConnectionStateMachine {
     private mutating func respond(_ response: HTTPResponse, now: Instant, forceClose: Bool, error: HTTPServerError?) -> [Action] {
         let head = inFlight?.head
         let close =
-            forceClose || shuttingDown || closeAfterResponse || peerHalfClosed
+            forceClose || shuttingDown || leaving || closeAfterResponse || peerHalfClosed
             || !(head?.keepAlive ?? false)
             || response.headers.containsToken("close", in: "Connection")
         let bytes = ResponseSerializer.serialize(

@@ -83,6 +83,7 @@ public final class HTTPServer: @unchecked Sendable {
     private var mailbox: [(id: UInt64, sequence: UInt64, response: HTTPResponse)] = []
     private var shutdownCompletions: [@Sendable () -> Void] = []
     private var shutdownRequested = false
+    private var leavingRequested = false
     private var loopRunning = false
     private var openConnections = 0
     private var acceptedConnections = 0
@@ -98,6 +99,7 @@ public final class HTTPServer: @unchecked Sendable {
     private var httpDate = HTTPDate()
     private var context: ConnectionContext!
     private var stopping = false
+    private var leaving = false
     private var shutdownDeadline: ContinuousClock.Instant?
     private var acceptPausedUntil: ContinuousClock.Instant?
     private var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
@@ -184,6 +186,17 @@ public final class HTTPServer: @unchecked Sendable {
         if running { wake() } else { completion() }
     }
 
+    /// The first step of leaving (SIGTERM, before the shutdown delay's end): keep accepting and serving, but answer
+    /// every request with `Connection: close`, so keep-alive clients reconnect (through their load balancer, to
+    /// another instance) after each response rather than reuse a connection the drain will close under them.
+    public func beginLeaving() {
+        let running: Bool = lock.withLock {
+            leavingRequested = true
+            return loopRunning
+        }
+        if running { wake() }
+    }
+
     // MARK: - Event loop
 
     private final class Connection {
@@ -247,6 +260,10 @@ public final class HTTPServer: @unchecked Sendable {
                 }
             }
             deliverResponses(now: now)
+            if !leaving && lock.withLock({ leavingRequested }) {
+                leaving = true
+                for connection in connections.values { connection.machine.beginLeaving() }
+            }
             if lock.withLock({ shutdownRequested }) && !stopping { beginShutdown(now: now) }
             if now >= nextTick {
                 nextTick = now + Self.tickInterval
@@ -325,6 +342,7 @@ public final class HTTPServer: @unchecked Sendable {
             nextConnectionID += 1
             let connection = Connection(
                 id: id, fd: fd, transport: transport, machine: ConnectionStateMachine(context: context, remoteAddress: remote, now: now))
+            if leaving { connection.machine.beginLeaving() }
             connections[id] = connection
             lock.withLock {
                 acceptedConnections += 1

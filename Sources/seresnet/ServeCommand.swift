@@ -257,6 +257,7 @@ struct ServeCommand: ParsableCommand {
             delay: .seconds(shutdownDelay),
             beforeShutdown: {
                 routes.beginDraining()
+                server.beginLeaving()
                 logger.notice(
                     "draining", metadata: ["delay_s": .stringConvertible(shutdownDelay), "deadline_s": .stringConvertible(drainSeconds)])
             },

@@ -284,6 +284,19 @@ func expectContinueGetsTheFinalStatusAtOnce(_ request: String, _ status: String)
     #expect(r.closes)
 }
 
+/// While the server is leaving (the shutdown delay), idle connections stay open and every response closes its
+/// connection: keep-alive clients reconnect instead of racing the drain's close of an idle connection.
+@Test func leavingClosesAfterEachResponseButNothingIdle() throws {
+    var h = MachineHarness()
+    let first = h.answer(h.receive("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n"))
+    #expect(!first.closes)
+    h.machine.beginLeaving()
+    #expect(h.tick(1).isEmpty, "an idle connection is not closed by leaving")
+    let second = h.answer(h.receive("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n", at: 2), at: 2)
+    #expect(try #require(second.writes.first).contains("Connection: close\r\n"))
+    #expect(second.closes)
+}
+
 @Test func halfClosedClientStillGetsItsResponse() throws {
     var h = MachineHarness()
     let a = h.receive("GET /hello HTTP/1.1\r\nHost: a\r\n\r\n")
