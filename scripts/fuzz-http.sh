@@ -20,11 +20,24 @@ mkdir -p "$OUT/artifacts"
 
 locked() { flock "$LOCK" "$@"; }
 
+# The HTTP target's TLS transport imports the COpenSSL shim: outside SwiftPM, swiftc needs a module map for its
+# header and the shim compiled by the toolchain's clang (one libFuzzer/ASan runtime for C and Swift).
+CLANG="${CLANG:-$(dirname "$(readlink -f "$(command -v "$SWIFTC")")")/clang}"
+mkdir -p "$OUT/modules/COpenSSL"
+cat >"$OUT/modules/COpenSSL/module.modulemap" <<MAP
+module COpenSSL {
+    header "$ROOT/Sources/COpenSSL/include/copenssl.h"
+    export *
+}
+MAP
+locked "$CLANG" -O1 -g -fsanitize=fuzzer-no-link,address -I "$ROOT/Sources/COpenSSL/include" \
+    -c "$ROOT/Sources/COpenSSL/shim.c" -o "$OUT/copenssl.o"
+
 build() { # name entry-file
     echo "== building $1"
     # ld.gold warns once per ASan helper symbol; keep the log, show it only if the build fails.
-    if ! locked "$SWIFTC" -sanitize=fuzzer,address -parse-as-library -O -module-name HTTP \
-        "$ROOT"/Sources/HTTP/*.swift "$ROOT/Fuzz/HTTP/$2" -o "$OUT/$1" >"$OUT/$1.build.log" 2>&1; then
+    if ! locked "$SWIFTC" -sanitize=fuzzer,address -parse-as-library -O -module-name HTTP -I "$OUT/modules/COpenSSL" \
+        "$ROOT"/Sources/HTTP/*.swift "$ROOT/Fuzz/HTTP/$2" "$OUT/copenssl.o" -lssl -lcrypto -o "$OUT/$1" >"$OUT/$1.build.log" 2>&1; then
         cat "$OUT/$1.build.log" >&2
         exit 1
     fi
