@@ -332,7 +332,7 @@ public final class HTTPServer: @unchecked Sendable {
                     close(fd)
                     continue
                 }
-                transport = TLSTransport(fd: fd, ssl: session)
+                transport = TLSTransport(fd: fd, ssl: session) { [unowned self] in plainHTTPRefusal() }
             } else {
                 transport = PlainTransport(fd: fd)
             }
@@ -353,6 +353,12 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Over the connection limit: a best-effort 503 without reading anything, then close (over TLS, just the
     /// close: a response needs a handshake, which is what the limit refuses to spend).
+    /// The plain-text answer to a plain HTTP request on the TLS port (on the event-loop thread, when one arrives).
+    private func plainHTTPRefusal() -> [UInt8] {
+        ResponseSerializer.serialize(
+            errorResponder(.plainHTTPOnTLSPort), method: nil, close: true, keepAliveHTTP10: false, date: httpDate.now())
+    }
+
     private func refuse(_ fd: Int32, remote: String, now: ContinuousClock.Instant) {
         let error = HTTPServerError.tooManyConnections
         let response = errorResponder(error)

@@ -31,6 +31,7 @@ public struct HTTPServerError: Error, Equatable, Sendable, CustomStringConvertib
         case invalidMultipart = "invalid_multipart"
         case tooManyConnections = "too_many_connections"
         case tooManyUploads = "too_many_uploads"
+        case plainHTTPOnTLSPort = "plain_http_on_tls_port"
 
         /// The response status this code maps to.
         public var status: HTTPStatus {
@@ -196,6 +197,9 @@ extension HTTPServerError {
     }
     /// `too_many_connections`.
     public static let tooManyConnections = HTTPServerError(.tooManyConnections, "The server has too many open connections; retry shortly.")
+    /// `plain_http_on_tls_port`: a plain HTTP request reached the HTTPS listener (answered in plain text, as nginx does).
+    public static let plainHTTPOnTLSPort = HTTPServerError(
+        .plainHTTPOnTLSPort, "This port speaks HTTPS: send the request with https:// (TLS), not http://.")
     /// `too_many_uploads`.
     public static func tooManyUploads(limit: Int) -> HTTPServerError {
         HTTPServerError(.tooManyUploads, "The server is already holding \(limit) bytes of request bodies, its limit; retry shortly.")

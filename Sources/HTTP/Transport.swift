@@ -77,15 +77,41 @@ final class TLSTransport: ConnectionTransport {
     private var readWants = Int16(POLLIN)
     private var writeWants = Int16(POLLOUT)
     private var details: (version: String, clientSubject: String?)?
+    /// What a plain HTTP request gets instead of a handshake (a whole response, `Connection: close`).
+    private let plainHTTPRefusal: () -> [UInt8]
+    private var firstByteSeen = false
 
-    init(fd: Int32, ssl: OpaquePointer) {
+    init(fd: Int32, ssl: OpaquePointer, plainHTTPRefusal: @escaping () -> [UInt8]) {
         self.fd = fd
         self.ssl = ssl
+        self.plainHTTPRefusal = plainHTTPRefusal
+    }
+
+    /// A TLS connection starts with a handshake record (0x16); one that starts with an upper-case letter is a plain
+    /// HTTP request line (`GET /…`): it is answered with a plain-text 400 saying to use https://, then closed.
+    private func refusePlainHTTP() -> TransportOutcome? {
+        guard !firstByteSeen else { return nil }
+        var first: UInt8 = 0
+        let n = recv(fd, &first, 1, Int32(MSG_PEEK))
+        if n == 0 { return .eof }
+        if n < 0 {
+            if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR {
+                handshakeWants = Int16(POLLIN)
+                return .wouldBlock
+            }
+            return .failure
+        }
+        firstByteSeen = true
+        guard (65...90).contains(first) else { return nil }
+        _ = plainHTTPRefusal().withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        Glibc.shutdown(fd, Int32(SHUT_WR))
+        return .failure
     }
 
     /// Advances the handshake: nil once application data can flow, else what the caller should report.
     private func handshake() -> TransportOutcome? {
         guard let ssl, !isEstablished else { return nil }
+        if let refused = refusePlainHTTP() { return refused }
         let result = cos_handshake(ssl)
         guard result == 1 else { return outcome(Int(result), wants: &handshakeWants) }
         isEstablished = true
