@@ -58,9 +58,14 @@ public struct HTTPResponse: Sendable {
 
     /// An `application/json` response encoding `value` with sorted keys.
     public static func json<T: Encodable>(_ value: T, status: HTTPStatus = .ok) throws -> HTTPResponse {
+        json(bytes: try jsonBytes(value), status: status)
+    }
+
+    /// `value` as JSON with sorted keys; a non-finite number throws `EncodingError` rather than writing invalid JSON.
+    public static func jsonBytes<T: Encodable>(_ value: T) throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return json(bytes: Array(try encoder.encode(value)), status: status)
+        return Array(try encoder.encode(value))
     }
 
     /// The default rendering of a server error: `{"error":{"status":413,"code":"payload_too_large","message":"…"}}`,

@@ -260,11 +260,12 @@ public final class HTTPServer: @unchecked Sendable {
                 }
             }
             deliverResponses(now: now)
-            if !leaving && lock.withLock({ leavingRequested }) {
+            let (leavingAsked, shutdownAsked) = lock.withLock { (leavingRequested, shutdownRequested) }
+            if leavingAsked && !leaving {
                 leaving = true
                 for connection in connections.values { connection.machine.beginLeaving() }
             }
-            if lock.withLock({ shutdownRequested }) && !stopping { beginShutdown(now: now) }
+            if shutdownAsked && !stopping { beginShutdown(now: now) }
             if now >= nextTick {
                 nextTick = now + Self.tickInterval
                 for connection in Array(connections.values) {

@@ -20,7 +20,7 @@ public enum ErrorResponses {
                 self = .service
                 return
             }
-            self = ServiceRoutes.apiProtocol(route: path, path: path) == "classify" ? .service : .inferenceProtocol
+            self = ServiceRoutes.apiProtocol(path: path) == "classify" ? .service : .inferenceProtocol
         }
     }
 

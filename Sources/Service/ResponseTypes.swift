@@ -2,19 +2,15 @@ import Foundation
 import HTTP
 import Inference
 
-/// Every JSON body the service writes goes through here: `Codable` types, keys sorted, and a non-finite number
-/// fails loudly (`EncodingError`) instead of producing invalid JSON.
+/// Every JSON body the service writes goes through here: `Codable` types encoded by the HTTP layer's
+/// `HTTPResponse.json` (keys sorted), and a non-finite number fails loudly instead of producing invalid JSON.
 enum JSONBody {
-    static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Array(try encoder.encode(value))
-    }
+    static func encode<T: Encodable>(_ value: T) throws -> [UInt8] { try HTTPResponse.jsonBytes(value) }
 
     /// A 200 (or `status`) JSON response; an unencodable value becomes the opaque 500.
     static func response<T: Encodable>(_ value: T, status: HTTPStatus = .ok) -> HTTPResponse {
         do {
-            return HTTPResponse.json(bytes: try encode(value), status: status)
+            return try HTTPResponse.json(value, status: status)
         } catch {
             return ErrorResponses.response(for: error)
         }

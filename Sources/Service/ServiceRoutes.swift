@@ -127,13 +127,12 @@ public final class ServiceRoutes: @unchecked Sendable {
         return UUID().uuidString.lowercased()
     }
 
-    /// The `protocol` label of a request: `v2` (Open Inference Protocol), `v1` (KServe v1), or `classify` (the
-    /// service's own API and endpoints).
-    /// Compared as UTF-8 bytes: a path segment starting with a combining mark must not hide the `/` before it.
-    static func apiProtocol(route: String, path: String?) -> String {
-        let path = (route.hasPrefix("/") ? route : (path ?? "")).utf8
+    /// The API a path (or route pattern) belongs to, the `protocol` label of its request: `v2` (Open Inference
+    /// Protocol), `v1` (KServe v1), or `classify` (the service's own API and endpoints). Compared as UTF-8 bytes: a
+    /// path segment starting with a combining mark must not hide the `/` before it.
+    static func apiProtocol(path: String) -> String {
         func within(_ prefix: String) -> Bool {
-            path.elementsEqual(prefix.utf8) || path.starts(with: (prefix + "/").utf8)
+            path.utf8.elementsEqual(prefix.utf8) || path.utf8.starts(with: (prefix + "/").utf8)
         }
         if within("/v2") { return "v2" }
         if within("/v1/models") { return "v1" }
@@ -144,7 +143,7 @@ public final class ServiceRoutes: @unchecked Sendable {
     public func record(_ log: ResponseLog) {
         let route = log.route ?? (log.status == 404 ? "unmatched" : "invalid")
         metrics.recordRequest(
-            route: route, protocol: Self.apiProtocol(route: route, path: log.path), status: log.status, duration: log.duration)
+            route: route, protocol: Self.apiProtocol(path: log.route ?? log.path ?? ""), status: log.status, duration: log.duration)
         var metadata: Logger.Metadata = [
             "method": .string(log.method ?? "-"),
             "path": .string(log.path ?? "-"),
