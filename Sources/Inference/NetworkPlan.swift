@@ -76,7 +76,7 @@ public final class NetworkPlan: @unchecked Sendable {
                 let conv2 =
                     block.winograd.map { w in
                         "Winograd F(\(w.tile)×\(w.tile), 3×3), \(w.packed?.first.map { "\($0.instructionSet.rawValue) packed GEMM" } ?? "OpenBLAS sgemm")"
-                            + " (from 32 tiles; below: \(block.conv2.algorithm))"
+                            + " (from \(w.minimumTiles) tiles; below: \(block.conv2.algorithm))"
                     } ?? block.conv2.algorithm
                 result.append(("\(prefix) conv2", conv2))
                 result.append(("\(prefix) conv3", block.conv3.algorithm))

@@ -85,11 +85,16 @@ public struct WinogradWeights: Sendable {
         }
     }
 
+    /// Fewest tiles (over the batch) for which Winograd runs (`pays`): 16 on the engine's packed GEMM, 32 on OpenBLAS.
+    var minimumTiles: Int { packed == nil ? 32 : 16 }
+
     /// Whether Winograd beats im2col + GEMM here. Measured on this project's 2-core machines
-    /// (`seresnet bench --profile`): with fewer than 32 tiles (7×7 at batch 1) the transformed weights
-    /// (α²/9 larger) dominate and it loses or ties; below 64 input channels the transforms cost more than they save.
+    /// (`seresnet bench --profile`, docs/performance.md): on the engine's kernels it wins from 16 tiles on —
+    /// layer4's 7×7 at batch 1 (16 F(2×2) tiles, its transformed weights split over the threads by output channel)
+    /// takes 1.94–2.07 ms instead of 2.25–2.32 with im2col —, while OpenBLAS's sgemm on 16 such tiles loses to
+    /// im2col (4.6 against 4.2–4.4 ms), so it keeps 32. Below 64 input channels the transforms cost more than they save.
     func pays(batch: Int, height: Int, width: Int) -> Bool {
-        inChannels >= 64 && batch * ((height + tile - 1) / tile) * ((width + tile - 1) / tile) >= 32
+        inChannels >= 64 && batch * ((height + tile - 1) / tile) * ((width + tile - 1) / tile) >= minimumTiles
     }
 
     /// Floats of transformed input and products a block of tiles may hold (1 MiB together): small enough to stay
