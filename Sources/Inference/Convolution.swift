@@ -1,4 +1,5 @@
 import CBLAS
+import CKernels
 
 /// How one convolution runs, decided once when the engine is planned: the engine's packed-weight GEMM
 /// (`PackedMatrix`, the plan's own copy of the weights in the micro-kernel's order) or OpenBLAS's sgemm on the
@@ -6,25 +7,34 @@ import CBLAS
 /// unfolded tile by tile (`ConvolutionRunner`).
 final class ConvolutionPlan: @unchecked Sendable {
     let layer: ConvolutionLayer
-    /// nil: OpenBLAS.
+    /// The weights for the engine's packed GEMM; nil with OpenBLAS or the direct 7×7 kernel.
     let packed: PackedMatrix?
+    /// The weights for the direct 7×7 stride-2 kernel (the stem, with the engine's kernels).
+    let direct: PackedDirectConvolution?
 
     /// Packs `layer`'s weights for `instructionSet` and keeps the layer without them, or keeps the layer as it is
     /// for OpenBLAS.
     init(_ layer: ConvolutionLayer, instructionSet: KernelInstructionSet?) {
         let shape = layer.shape
-        packed = instructionSet.map { isa in
-            layer.weights.withUnsafeBufferPointer {
-                PackedMatrix(
-                    $0.baseAddress!, rows: shape.outChannels, columns: shape.inChannels * shape.kernel * shape.kernel, bias: layer.bias,
-                    instructionSet: isa)
-            }
+        direct = instructionSet.flatMap { isa in
+            PackedDirectConvolution.applies(to: shape) ? PackedDirectConvolution(layer, instructionSet: isa) : nil
         }
-        self.layer = packed == nil ? layer : layer.withoutWeights()
+        packed =
+            direct != nil
+            ? nil
+            : instructionSet.map { isa in
+                layer.weights.withUnsafeBufferPointer {
+                    PackedMatrix(
+                        $0.baseAddress!, rows: shape.outChannels, columns: shape.inChannels * shape.kernel * shape.kernel,
+                        bias: layer.bias, instructionSet: isa)
+                }
+            }
+        self.layer = packed == nil && direct == nil ? layer : layer.withoutWeights()
     }
 
     /// What `seresnet bench --profile` and `/v1/model` report, e.g. "1×1 direct, AVX-512 GEMM".
     var algorithm: String {
+        if let direct { return "7×7 stride 2 direct (no im2col), \(direct.instructionSet.rawValue)" }
         let shape = layer.shape
         let input = shape.kernel == 1 ? (shape.stride == 1 ? "1×1 direct" : "1×1 stride \(shape.stride) subsample") : "im2col tiles"
         return "\(input), \(packed.map { "\($0.instructionSet.rawValue) packed GEMM" } ?? "OpenBLAS sgemm")"
@@ -57,6 +67,53 @@ final class ConvolutionPlan: @unchecked Sendable {
     }
 }
 
+/// A 7×7 stride-2 padding-3 convolution's weights and bias packed for the direct kernel (`ck_conv7x7s2`): the stem
+/// without unfolded patches. Vectorised over output pixels with each needed input row split once into its even and
+/// odd columns, it reaches 85% of an AVX-512 core's peak and 92% of an AVX2 one's alone (docs/performance.md), where
+/// im2col + GEMM, whose K is only 147, spends as long unfolding as multiplying.
+final class PackedDirectConvolution: @unchecked Sendable {
+    let instructionSet: KernelInstructionSet
+    let outChannels: Int
+    let inChannels: Int
+    private let data: UnsafeMutablePointer<Float>
+
+    static func applies(to shape: ConvolutionShape) -> Bool {
+        shape.kernel == 7 && shape.stride == 2 && shape.padding == 3 && shape.inChannels <= 64
+    }
+
+    init(_ layer: ConvolutionLayer, instructionSet: KernelInstructionSet) {
+        let shape = layer.shape
+        precondition(Self.applies(to: shape) && layer.bias.count == shape.outChannels)
+        self.instructionSet = instructionSet
+        outChannels = shape.outChannels
+        inChannels = shape.inChannels
+        data = .allocateAligned(ck_conv7x7s2_packed_size(instructionSet.isa, Int32(outChannels), Int32(inChannels)))
+        layer.weights.withUnsafeBufferPointer { weights in
+            layer.bias.withUnsafeBufferPointer { bias in
+                ck_conv7x7s2_pack(instructionSet.isa, Int32(outChannels), Int32(inChannels), weights.baseAddress!, bias.baseAddress!, data)
+            }
+        }
+    }
+
+    deinit { data.deallocate() }
+
+    /// Floats of scratch each thread needs for inputs `width` wide.
+    func scratchFloats(width: Int) -> Int { ck_conv7x7s2_scratch_size(instructionSet.isa, Int32(inChannels), Int32(width)) }
+
+    /// Output rows `rows` of image `image` of `input` into the channel-major `output` (C, N, Ho, Wo), + bias, ReLU if asked.
+    func run(
+        input: PlanarTensor, image: Int, rows: Range<Int>, output: UnsafeMutablePointer<Float>, relu: Bool,
+        scratch: UnsafeMutablePointer<Float>
+    ) {
+        let outHeight = (input.height - 1) / 2 + 1
+        let outWidth = (input.width - 1) / 2 + 1
+        ck_conv7x7s2(
+            instructionSet.isa, data, Int32(outChannels), Int32(inChannels), input.data + image * input.imageStride, input.channelStride,
+            Int32(input.height), Int32(input.width), Int32(rows.lowerBound), Int32(rows.upperBound),
+            output + image * outHeight * outWidth, input.batch * outHeight * outWidth, relu ? 1 : 0, scratch)
+    }
+}
+
 /// Runs planned convolutions as GEMMs split over the engine's threads, with the bias/ReLU epilogue fused.
 ///
 /// The engine parallelizes itself (OpenBLAS stays single-threaded, so its workers never spin against ours):
@@ -79,11 +136,15 @@ struct ConvolutionRunner {
 
     enum Epilogue { case bias, biasReLU }
 
-    init(loop: ParallelLoop, maxPatchRows: Int) {
+    /// threads × this: the pack scratch also holds the direct 7×7 kernel's input rows.
+    private let packScratchPerThread: Int
+
+    init(loop: ParallelLoop, maxPatchRows: Int, directScratchFloats: Int = 0) {
         self.loop = loop
         scratchPerThread = maxPatchRows * Self.tileWidth
         scratch = .allocateAligned(loop.threads * scratchPerThread)
-        packScratch = .allocateAligned(loop.threads * PackedMatrix.scratchFloats)
+        packScratchPerThread = max(PackedMatrix.scratchFloats, directScratchFloats)
+        packScratch = .allocateAligned(loop.threads * packScratchPerThread)
     }
 
     func deallocate() {
@@ -92,7 +153,7 @@ struct ConvolutionRunner {
     }
 
     /// Thread `part`'s scratch for `PackedMatrix.multiply`.
-    func packScratch(_ part: Int) -> UnsafeMutablePointer<Float> { packScratch + part * PackedMatrix.scratchFloats }
+    func packScratch(_ part: Int) -> UnsafeMutablePointer<Float> { packScratch + part * packScratchPerThread }
 
     /// output (Cout, N·Ho·Wo) = W (Cout, Cin·k·k) ∗ input + bias, ReLU if asked.
     func run(_ plan: ConvolutionPlan, input: PlanarTensor, output: UnsafeMutablePointer<Float>, epilogue: Epilogue) {
@@ -104,6 +165,26 @@ struct ConvolutionRunner {
         // A 1×1 stride-1 convolution on a channel-major tensor reads its input as the GEMM operand directly.
         let direct = shape.kernel == 1 && shape.stride == 1 && input.channelStride == input.columns
         let relu = epilogue == .biasReLU
+
+        if let direct = plan.direct {
+            // Output rows of all images, in equal shares over the threads.
+            precondition(direct.scratchFloats(width: input.width) <= packScratchPerThread, "the runner was sized for narrower inputs")
+            let rows = input.batch * outH
+            loop.forEachPart(min(threads, rows)) { part in
+                let parts = min(threads, rows)
+                var row = rows * part / parts
+                let end = rows * (part + 1) / parts
+                while row < end {
+                    let image = row / outH
+                    let last = min(end, (image + 1) * outH)
+                    direct.run(
+                        input: input, image: image, rows: row - image * outH..<last - image * outH, output: output, relu: relu,
+                        scratch: packScratch(part))
+                    row = last
+                }
+            }
+            return
+        }
 
         func columnShare(_ part: Int, of parts: Int) {
             // Shares are multiples of 32 columns so micro-kernel tiles stay whole.

@@ -56,7 +56,9 @@ public final class InferenceEngine {
         input.initialize(repeating: 0, count: maxBatch * architecture.inputChannels * inputHeight * inputWidth)
         logits = .allocate(capacity: maxBatch * architecture.numClasses)
         workspace = Workspace(plan: plan, height: inputHeight, width: inputWidth, batch: maxBatch, threads: threads)
-        convolutions = ConvolutionRunner(loop: loop, maxPatchRows: Self.maxPatchRows(network, maxBatch: maxBatch))
+        convolutions = ConvolutionRunner(
+            loop: loop, maxPatchRows: Self.maxPatchRows(network, maxBatch: maxBatch),
+            directScratchFloats: plan.stem.direct?.scratchFloats(width: inputWidth) ?? 0)
         multiplyAccumulatesByPart = Self.multiplyAccumulatesByPart(network, height: inputHeight, width: inputWidth)
         multiplyAccumulatesPerImage = multiplyAccumulatesByPart.values.reduce(0, +)
     }

@@ -12,6 +12,9 @@ import Testing
 
     static let convolutionCases: [ConvolutionCase] = [
         .init(inChannels: 3, outChannels: 8, kernel: 7, stride: 2, padding: 3, batch: 2, height: 23, width: 17),
+        // The direct 7×7 kernel: output rows wider than one block of pixels (112 on AVX-512, 16 on AVX2), channels not a
+        // multiple of its channel block (3 or 5), thread shares that cross images.
+        .init(inChannels: 4, outChannels: 11, kernel: 7, stride: 2, padding: 3, batch: 3, height: 9, width: 250),
         .init(inChannels: 5, outChannels: 7, kernel: 3, stride: 1, padding: 1, batch: 1, height: 9, width: 11),
         .init(inChannels: 6, outChannels: 4, kernel: 3, stride: 2, padding: 1, batch: 3, height: 13, width: 8),
         .init(inChannels: 16, outChannels: 40, kernel: 1, stride: 1, padding: 0, batch: 2, height: 15, width: 15),

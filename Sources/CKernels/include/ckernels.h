@@ -82,4 +82,21 @@ float ck_sum(ck_isa isa, const float *x, long count);
 /// `row` is scratch of `width` floats.
 void ck_maxpool3x3s2(ck_isa isa, const float *in, int height, int width, float *out, float *row);
 
+/// Floats of packed weights and bias `ck_conv7x7s2_pack` writes for a 7×7 convolution of in_channels → out_channels.
+size_t ck_conv7x7s2_packed_size(ck_isa isa, int out_channels, int in_channels);
+
+/// Packs `weights` (out_channels × in_channels × 7 × 7, as PyTorch stores them) and `bias` (out_channels, or NULL for
+/// zero) into blocks of output channels, tap by tap, in the order `ck_conv7x7s2` reads them. Done once, at load.
+void ck_conv7x7s2_pack(ck_isa isa, int out_channels, int in_channels, const float *weights, const float *bias, float *packed);
+
+/// Floats of scratch `ck_conv7x7s2` needs for input rows `width` wide.
+size_t ck_conv7x7s2_scratch_size(ck_isa isa, int in_channels, int width);
+
+/// The stem: 7×7 convolution, stride 2, padding 3, + bias (+ ReLU if `relu`), computed directly (no unfolded patches),
+/// for output rows row_begin..<row_end of one image. `in`: in_channels planes of height × width, `in_stride` floats
+/// apart; `out`: out_channels planes of ((height − 1)/2 + 1) × ((width − 1)/2 + 1), `out_stride` apart. Single-threaded
+/// (callers split rows); `scratch` holds `ck_conv7x7s2_scratch_size` floats. AVX2 or AVX-512 `isa`; at most 64 input channels.
+void ck_conv7x7s2(ck_isa isa, const float *packed, int out_channels, int in_channels, const float *in, long in_stride, int height,
+                  int width, int row_begin, int row_end, float *out, long out_stride, int relu, float *scratch);
+
 #endif
