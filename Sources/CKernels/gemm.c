@@ -138,13 +138,13 @@ void ck_gemm_pack(ck_isa isa, int m, int k, const float *a, int lda, float *pack
 }
 
 void ck_gemm(ck_isa isa, const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b, int ldb,
-             float *c, int ldc, const float *bias, int relu, float *scratch) {
+             float *c, int ldc, const float *bias, int relu, float *scratch, const float *after) {
     switch (isa) {
     case CK_ISA_AVX512:
         // The small-n kernel wastes no lanes but pays scatters per panel and column chunk, which a short K does not
         // amortise: there it runs only where the wide kernel would compute ≥ 20% padding (docs/performance.md).
         if (n <= CK_NARROW && (k >= 128 || 5 * n < 4 * ((n + 31) / 32 * 32)))
-            gemm_narrow_avx512(packed, m, k, 0, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu);
+            gemm_narrow_avx512(packed, m, k, 0, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, after);
         else
             gemm_wide_avx512(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, scratch);
         break;
@@ -156,7 +156,7 @@ void ck_gemm(ck_isa isa, const float *packed, int m, int k, int panel_begin, int
 int ck_gemm_partial(ck_isa isa, const float *packed, int m, int k, int k_begin, int k_end, int panel_begin, int panel_end, int n,
                     const float *b, int ldb, float *c, int ldc, const float *bias, int relu) {
     if (isa != CK_ISA_AVX512 || n > CK_NARROW || k_begin % CK_KC != 0 || (k_end % CK_KC != 0 && k_end != k)) return 0;
-    gemm_narrow_avx512(packed, m, k, k_begin, k_end, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu);
+    gemm_narrow_avx512(packed, m, k, k_begin, k_end, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, 0);
     return 1;
 }
 

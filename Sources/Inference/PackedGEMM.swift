@@ -157,14 +157,16 @@ final class PackedMatrix: @unchecked Sendable {
     static var scratchFloats: Int { ck_gemm_scratch_size() }
 
     /// c[r, 0..<n] = act(bias[r] + Σ_k W[r, k] · b[k, 0..<n]) for the rows of `panels`; b rows `ldb` apart, c rows
-    /// `ldc` apart (c points at row 0). Single-threaded; `scratch` holds `scratchFloats`.
+    /// `ldc` apart (c points at row 0). Single-threaded; `scratch` holds `scratchFloats`. `next`, a matrix of the same
+    /// shape the caller multiplies next over the same panels, has its first panel prefetched during the last one here.
     func multiply(
         panels: Range<Int>, n: Int, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, relu: Bool,
-        scratch: UnsafeMutablePointer<Float>
+        scratch: UnsafeMutablePointer<Float>, next: PackedMatrix? = nil
     ) {
         guard !panels.isEmpty && n > 0 else { return }
+        precondition(next.map { $0.rows == rows && $0.columns == columns && $0.instructionSet == instructionSet } ?? true)
         ck_gemm(
             instructionSet.isa, data, Int32(rows), Int32(columns), Int32(panels.lowerBound), Int32(panels.upperBound), Int32(n), b,
-            Int32(ldb), c, Int32(ldc), bias, relu ? 1 : 0, scratch)
+            Int32(ldb), c, Int32(ldc), bias, relu ? 1 : 0, scratch, next.map { UnsafePointer($0.data) })
     }
 }

@@ -209,7 +209,7 @@ public struct WinogradWeights: Sendable {
             for xi in 0..<alpha * alpha {
                 packed[xi].multiply(
                     panels: panels, n: tiles, b: v + xi * cin * tiles, ldb: tiles, c: m + xi * cout * tiles, ldc: tiles, relu: false,
-                    scratch: packScratch(part))
+                    scratch: packScratch(part), next: xi + 1 < packed.count ? packed[xi + 1] : nil)
             }
             let panelRows = packed[0].panelRows
             let channels = min(cout, panels.lowerBound * panelRows)..<min(cout, panels.upperBound * panelRows)
@@ -244,7 +244,7 @@ public struct WinogradWeights: Sendable {
                 let u = packed[xi]
                 u.multiply(
                     panels: 0..<u.panels, n: tiles, b: v + xi * cin * tiles, ldb: tiles, c: m + xi * cout * tiles, ldc: tiles, relu: false,
-                    scratch: scratch)
+                    scratch: scratch, next: xi + 1 < packed.count ? packed[xi + 1] : nil)
             } else {
                 transformed.withUnsafeBufferPointer { u in
                     Kernels.gemm(

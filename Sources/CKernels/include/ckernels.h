@@ -45,9 +45,11 @@ void ck_gemm_pack(ck_isa isa, int m, int k, const float *a, int lda, float *pack
 /// (rows panel·mr ..< min(m, (panel + 1)·mr)). `packed` is A from `ck_gemm_pack` with the same ISA; B is
 /// row-major k×n with rows `ldb` apart; C rows are `ldc` apart. `bias` is NULL (zero) or has a value for every row
 /// of the panels (padded to whole panels). `relu` non-zero clamps at zero. `scratch` holds `ck_gemm_scratch_size()`
-/// floats. Single-threaded: callers split panels or columns over their threads.
+/// floats. Single-threaded: callers split panels or columns over their threads. `after` is NULL or the packed matrix of
+/// the same shape the caller multiplies next over the same panels (a hint: the small-n kernel prefetches its first
+/// panel while computing the last one here).
 void ck_gemm(ck_isa isa, const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b, int ldb,
-             float *c, int ldc, const float *bias, int relu, float *scratch);
+             float *c, int ldc, const float *bias, int relu, float *scratch, const float *after);
 
 /// `ck_gemm` over K rows k_begin..<k_end only (multiples of the K block, 256, or k_end = k), for splitting a deep,
 /// narrow product over threads by K: each part then reads only its share of B. Only the AVX-512 small-n kernel
