@@ -21,6 +21,10 @@
         for (int j = 0; j < 16; j++) sum += lanes[j];                                                                 \
         for (; i < count; i++) sum += x[i];                                                                           \
         return sum;                                                                                                   \
+    }                                                                                                                 \
+    TARGET static void NAME##_add_row_sums(const float *restrict x, int rows, int columns, long ld, float *restrict sums, \
+                                           long sums_stride) {                                                       \
+        for (int r = 0; r < rows; r++) sums[r * sums_stride] += NAME##_sum(x + r * ld, columns);                      \
     }
 
 #define MAXPOOL(TARGET, NAME)                                                                                         \
@@ -75,4 +79,10 @@ void ck_scale_add_relu(ck_isa isa, float *x, float scale, const float *shortcut,
 float ck_sum(ck_isa isa, const float *x, long count) {
     if (isa == CK_ISA_NONE) abort();
     return isa == CK_ISA_AVX512 ? avx512_sum(x, count) : avx2_sum(x, count);
+}
+
+void ck_add_row_sums(ck_isa isa, const float *x, int rows, int columns, long ld, float *sums, long sums_stride) {
+    if (isa == CK_ISA_NONE) abort();
+    if (isa == CK_ISA_AVX512) avx512_add_row_sums(x, rows, columns, ld, sums, sums_stride);
+    else avx2_add_row_sums(x, rows, columns, ld, sums, sums_stride);
 }

@@ -40,6 +40,14 @@ final class ConvolutionPlan: @unchecked Sendable {
         return "\(input), \(packed.map { "\($0.instructionSet.rawValue) packed GEMM" } ?? "OpenBLAS sgemm")"
     }
 
+    /// The output rows `multiply(part:of:…)` computes.
+    func rows(part: Int, of parts: Int) -> Range<Int> {
+        let outChannels = layer.shape.outChannels
+        guard let packed else { return outChannels * part / parts..<outChannels * (part + 1) / parts }
+        let panels = packed.panels * part / parts..<packed.panels * (part + 1) / parts
+        return min(outChannels, panels.lowerBound * packed.panelRows)..<min(outChannels, panels.upperBound * packed.panelRows)
+    }
+
     /// c[r, 0..<n] = act(bias[r] + Σ_k W[r, k] · b[k, 0..<n]) for share `part` of `parts` of the output rows (whole
     /// micro-kernel panels with packed weights). `c` points at row 0; b rows `ldb` apart, c rows `ldc` apart.
     func multiply(
@@ -138,25 +146,38 @@ struct ConvolutionRunner {
 
     /// threads × this: the pack scratch also holds the direct 7×7 kernel's input rows.
     private let packScratchPerThread: Int
+    /// threads × this: each thread's partial channel sums (`run`'s `channelMeans`).
+    private let sumsPerThread: Int
+    private let sums: UnsafeMutablePointer<Float>
 
-    init(loop: ParallelLoop, maxPatchRows: Int, directScratchFloats: Int = 0) {
+    /// `maxChannelMeans`: the most output channels × images a `run` fuses its channel means for (larger ones take a
+    /// separate pass).
+    init(loop: ParallelLoop, maxPatchRows: Int, directScratchFloats: Int = 0, maxChannelMeans: Int = 0) {
         self.loop = loop
         scratchPerThread = maxPatchRows * Self.tileWidth
         scratch = .allocateAligned(loop.threads * scratchPerThread)
         packScratchPerThread = max(PackedMatrix.scratchFloats, directScratchFloats)
         packScratch = .allocateAligned(loop.threads * packScratchPerThread)
+        sumsPerThread = maxChannelMeans
+        sums = .allocateAligned(loop.threads * max(1, maxChannelMeans))
     }
 
     func deallocate() {
         scratch.deallocate()
         packScratch.deallocate()
+        sums.deallocate()
     }
 
     /// Thread `part`'s scratch for `PackedMatrix.multiply`.
     func packScratch(_ part: Int) -> UnsafeMutablePointer<Float> { packScratch + part * packScratchPerThread }
 
-    /// output (Cout, N·Ho·Wo) = W (Cout, Cin·k·k) ∗ input + bias, ReLU if asked.
-    func run(_ plan: ConvolutionPlan, input: PlanarTensor, output: UnsafeMutablePointer<Float>, epilogue: Epilogue) {
+    /// output (Cout, N·Ho·Wo) = W (Cout, Cin·k·k) ∗ input + bias, ReLU if asked. With `channelMeans`, also the mean
+    /// of every output (channel, image) plane into it ((Cout, N), SE's squeeze): with the engine's kernels each
+    /// thread sums the tiles it just wrote while they are still in its cache, instead of a pass over the whole output.
+    func run(
+        _ plan: ConvolutionPlan, input: PlanarTensor, output: UnsafeMutablePointer<Float>, epilogue: Epilogue,
+        channelMeans: UnsafeMutablePointer<Float>? = nil
+    ) {
         let shape = plan.layer.shape
         let outH = shape.outputSide(input.height)
         let outW = shape.outputSide(input.width)
@@ -165,6 +186,43 @@ struct ConvolutionRunner {
         // A 1×1 stride-1 convolution on a channel-major tensor reads its input as the GEMM operand directly.
         let direct = shape.kernel == 1 && shape.stride == 1 && input.channelStride == input.columns
         let relu = epilogue == .biasReLU
+        let planeSize = outH * outW
+        let batch = input.batch
+        let splitByK = threads > 1 && plan.packed.map { splitsByK(packed: $0, k: k, columns: columns) } ?? false
+        let sumsISA = channelMeans == nil || splitByK || shape.outChannels * batch > sumsPerThread ? nil : plan.packed?.instructionSet
+        defer {
+            if let channelMeans {
+                if sumsISA != nil {
+                    // Each thread's partial sums (zero where it wrote nothing) → means.
+                    let inverse = 1 / Float(planeSize)
+                    for i in 0..<shape.outChannels * batch {
+                        var total: Float = 0
+                        for part in 0..<threads { total += sums[part * sumsPerThread + i] }
+                        channelMeans[i] = total * inverse
+                    }
+                } else {
+                    Kernels.channelMeans(
+                        output, channels: shape.outChannels, batch: batch, planeSize: planeSize, into: channelMeans, loop: loop,
+                        isa: plan.packed?.instructionSet)
+                }
+            }
+        }
+        /// Adds output rows `rows` × columns `range` (just written by thread `part`) to its partial sums.
+        func addSums(_ part: Int, rows: Range<Int>, columns range: Range<Int>) {
+            guard let isa = sumsISA, !rows.isEmpty else { return }
+            var j = range.lowerBound
+            while j < range.upperBound {
+                let image = j / planeSize
+                let end = min(range.upperBound, (image + 1) * planeSize)
+                ck_add_row_sums(
+                    isa.isa, output + rows.lowerBound * columns + j, Int32(rows.count), Int32(end - j), columns,
+                    sums + part * sumsPerThread + rows.lowerBound * batch + image, batch)
+                j = end
+            }
+        }
+        func clearSums(_ part: Int) {
+            if sumsISA != nil { (sums + part * sumsPerThread).update(repeating: 0, count: shape.outChannels * batch) }
+        }
 
         if let direct = plan.direct {
             // Output rows of all images, in equal shares over the threads.
@@ -187,15 +245,24 @@ struct ConvolutionRunner {
         }
 
         func columnShare(_ part: Int, of parts: Int) {
+            clearSums(part)
             // Shares are multiples of 32 columns so micro-kernel tiles stay whole.
             let unit = 32
             let units = (columns + unit - 1) / unit
             let start = min(columns, units * part / parts * unit)
             let end = min(columns, units * (part + 1) / parts * unit)
             if direct {
-                plan.multiply(
-                    part: 0, of: 1, n: end - start, b: input.data + start, ldb: columns, c: output + start, ldc: columns, relu: relu,
-                    scratch: packScratch(part))
+                // In one call, or tile by tile when each tile's sums are taken while it is in cache.
+                let step = sumsISA == nil ? max(1, end - start) : Self.tileWidth
+                var j = start
+                while j < end {
+                    let width = min(step, end - j)
+                    plan.multiply(
+                        part: 0, of: 1, n: width, b: input.data + j, ldb: columns, c: output + j, ldc: columns, relu: relu,
+                        scratch: packScratch(part))
+                    addSums(part, rows: 0..<shape.outChannels, columns: j..<j + width)
+                    j += width
+                }
                 return
             }
             let tile = scratch + part * scratchPerThread
@@ -206,11 +273,12 @@ struct ConvolutionRunner {
                     shape, input: input, outH: outH, outW: outW, rows: 0..<k, columns: j..<j + width, into: tile, leadingDimension: width)
                 plan.multiply(
                     part: 0, of: 1, n: width, b: tile, ldb: width, c: output + j, ldc: columns, relu: relu, scratch: packScratch(part))
+                addSums(part, rows: 0..<shape.outChannels, columns: j..<j + width)
                 j += width
             }
         }
 
-        if threads > 1, let packed = plan.packed, splitsByK(packed: packed, k: k, columns: columns) {
+        if splitByK, let packed = plan.packed {
             // Deep and narrow (layer4 at batch 1: 4608 × 49): split K, so each thread unfolds and then reads only its
             // own rows of B (the M split had both threads read all of it, written half by the other core), then
             // add the partial products.
@@ -264,9 +332,11 @@ struct ConvolutionRunner {
                 operand = UnsafePointer(scratch)
             }
             loop.forEachPart(threads) { part in
+                clearSums(part)
                 plan.multiply(
                     part: part, of: threads, n: columns, b: operand, ldb: columns, c: output, ldc: columns, relu: relu,
                     scratch: packScratch(part))
+                addSums(part, rows: plan.rows(part: part, of: threads), columns: 0..<columns)
             }
         }
     }

@@ -58,7 +58,8 @@ public final class InferenceEngine {
         workspace = Workspace(plan: plan, height: inputHeight, width: inputWidth, batch: maxBatch, threads: threads)
         convolutions = ConvolutionRunner(
             loop: loop, maxPatchRows: Self.maxPatchRows(network, maxBatch: maxBatch),
-            directScratchFloats: plan.stem.direct?.scratchFloats(width: inputWidth) ?? 0)
+            directScratchFloats: plan.stem.direct?.scratchFloats(width: inputWidth) ?? 0,
+            maxChannelMeans: (plan.stages.joined().map { $0.block.spec.outChannels }.max() ?? 0) * maxBatch)
         multiplyAccumulatesByPart = Self.multiplyAccumulatesByPart(network, height: inputHeight, width: inputWidth)
         multiplyAccumulatesPerImage = multiplyAccumulatesByPart.values.reduce(0, +)
     }
@@ -139,17 +140,14 @@ public final class InferenceEngine {
                     convolutions.run(planned.conv2, input: t1, output: w.t2, epilogue: .biasReLU)
                 }
                 profile?.mark("\(name) conv2")
-                // conv3 1×1 + BN: → (Cout, N, H/s, W/s)
+                // conv3 1×1 + BN: → (Cout, N, H/s, W/s), and with SE its channel means (the squeeze), taken tile by tile
                 convolutions.run(
                     planned.conv3, input: .channelMajor(w.t2, channels: spec.width, batch: n, height: outHeight, width: outWidth),
-                    output: next, epilogue: .bias)
+                    output: next, epilogue: .bias, channelMeans: block.squeezeExcitation == nil ? nil : w.means)
                 profile?.mark("\(name) conv3")
-                // SE: channel means → MLP → per-(channel, image) scale
+                // SE: MLP on the means → per-(channel, image) scale
                 var scale: UnsafePointer<Float>? = nil
                 if let se = block.squeezeExcitation {
-                    Kernels.channelMeans(
-                        next, channels: spec.outChannels, batch: n, planeSize: outHeight * outWidth, into: w.means, loop: loop,
-                        isa: plan.instructionSet)
                     if let packed = planned.squeezeExcitation {
                         Kernels.squeezeExcitation(
                             reduce: packed.reduce, expand: packed.expand, means: w.means, batch: n, hidden: w.hidden, scale: w.scale,

@@ -125,6 +125,40 @@ import Testing
         }
     }
 
+    /// The channel means `run` takes tile by tile from its own output (SE's squeeze), and its separate pass where the
+    /// fused sums do not apply (OpenBLAS, the direct 7×7 kernel, a K split, or a runner sized for fewer means).
+    @Test(arguments: convolutionCases, threadsAndKernels)
+    func convolutionChannelMeansMatchTheOutput(_ c: ConvolutionCase, setting: (threads: Int, kernels: KernelSelection)) {
+        let (threads, kernels) = setting
+        let layer = Self.randomLayer(c, seed: 5)
+        let plan = ConvolutionPlan(layer, instructionSet: kernels.instructionSet)
+        let input = Self.randomValues(c.batch * c.inChannels * c.height * c.width, seed: 13)
+        let expected = Self.naiveConvolution(layer, input: input, batch: c.batch, height: c.height, width: c.width, relu: false)
+        let planeSize = expected.count / (c.outChannels * c.batch)
+        let expectedMeans = (0..<c.outChannels * c.batch).map { plane in
+            Float(expected[plane * planeSize..<(plane + 1) * planeSize].reduce(0.0) { $0 + Double($1) } / Double(planeSize))
+        }
+        for capacity in [c.outChannels * c.batch, 0] {
+            let runner = ConvolutionRunner(
+                loop: ParallelLoop(threads: threads), maxPatchRows: c.inChannels * c.kernel * c.kernel, maxChannelMeans: capacity)
+            defer { runner.deallocate() }
+            var source = Self.channelMajor(input, batch: c.batch, channels: c.inChannels, planeSize: c.height * c.width)
+            var output = [Float](repeating: .nan, count: expected.count)
+            var means = [Float](repeating: .nan, count: c.outChannels * c.batch)
+            source.withUnsafeMutableBufferPointer { x in
+                let tensor = PlanarTensor.channelMajor(
+                    x.baseAddress!, channels: c.inChannels, batch: c.batch, height: c.height, width: c.width)
+                output.withUnsafeMutableBufferPointer { out in
+                    means.withUnsafeMutableBufferPointer {
+                        runner.run(plan, input: tensor, output: out.baseAddress!, epilogue: .bias, channelMeans: $0.baseAddress!)
+                    }
+                }
+            }
+            #expect(Self.relativeError(output, expected) < 1e-5, "\(c.testDescription) \(plan.algorithm)")
+            #expect(Self.relativeError(means, expectedMeans) < 1e-5, "\(c.testDescription) capacity \(capacity) \(plan.algorithm)")
+        }
+    }
+
     @Test(
         arguments: [
             (5, 6, 1, 9, 11), (8, 3, 2, 7, 7), (128, 130, 1, 6, 5), (3, 4, 3, 1, 2), (16, 16, 2, 14, 14), (260, 9, 1, 8, 8),

@@ -80,6 +80,10 @@ void ck_scale_add_relu(ck_isa isa, float *x, float scale, const float *shortcut,
 /// Σ x[i] for i < count, in 16 running sums (channel means for SE and global pooling).
 float ck_sum(ck_isa isa, const float *x, long count);
 
+/// sums[r·sums_stride] += Σ x[r·ld + j] for j < columns, for each r < rows (each row as `ck_sum` adds it): SE's channel
+/// sums taken from a tile of a convolution's output while it is still in cache.
+void ck_add_row_sums(ck_isa isa, const float *x, int rows, int columns, long ld, float *sums, long sums_stride);
+
 /// 3×3 stride-2 pad-1 max pooling of one height × width plane into ((height − 1)/2 + 1) × ((width − 1)/2 + 1);
 /// `row` is scratch of `width` floats.
 void ck_maxpool3x3s2(ck_isa isa, const float *in, int height, int width, float *out, float *row);
