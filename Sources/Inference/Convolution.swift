@@ -270,7 +270,8 @@ struct ConvolutionRunner {
             while j < end {
                 let width = min(Self.tileWidth, end - j)
                 fillPatches(
-                    shape, input: input, outH: outH, outW: outW, rows: 0..<k, columns: j..<j + width, into: tile, leadingDimension: width)
+                    shape, input: input, outH: outH, outW: outW, rows: 0..<k, columns: j..<j + width, into: tile, leadingDimension: width,
+                    isa: plan.packed?.instructionSet)
                 plan.multiply(
                     part: 0, of: 1, n: width, b: tile, ldb: width, c: output + j, ldc: columns, relu: relu, scratch: packScratch(part))
                 addSums(part, rows: 0..<shape.outChannels, columns: j..<j + width)
@@ -289,7 +290,7 @@ struct ConvolutionRunner {
                 if !direct {
                     fillPatches(
                         shape, input: input, outH: outH, outW: outW, rows: rows, columns: 0..<columns,
-                        into: scratch + rows.lowerBound * columns, leadingDimension: columns)
+                        into: scratch + rows.lowerBound * columns, leadingDimension: columns, isa: plan.packed?.instructionSet)
                 }
                 let target = part == 0 ? output : packScratch(part)
                 let done = packed.multiplyPartial(
@@ -327,7 +328,7 @@ struct ConvolutionRunner {
                     let rows = k * part / threads..<k * (part + 1) / threads
                     fillPatches(
                         shape, input: input, outH: outH, outW: outW, rows: rows, columns: 0..<columns,
-                        into: scratch + rows.lowerBound * columns, leadingDimension: columns)
+                        into: scratch + rows.lowerBound * columns, leadingDimension: columns, isa: plan.packed?.instructionSet)
                 }
                 operand = UnsafePointer(scratch)
             }
@@ -347,11 +348,17 @@ struct ConvolutionRunner {
         packed.instructionSet == .avx512 && k >= 2048 && columns <= 64 && packed.rows * columns <= PackedMatrix.scratchFloats
     }
 
+    /// With an instruction set, in CKernels compiled for it (`ck_im2col`); else in Swift.
     private func fillPatches(
         _ shape: ConvolutionShape, input: PlanarTensor, outH: Int, outW: Int, rows: Range<Int>,
-        columns: Range<Int>, into out: UnsafeMutablePointer<Float>, leadingDimension: Int
+        columns: Range<Int>, into out: UnsafeMutablePointer<Float>, leadingDimension: Int, isa: KernelInstructionSet?
     ) {
-        if shape.kernel == 1 && shape.padding == 0 {
+        if let isa {
+            ck_im2col(
+                isa.isa, input.data, input.channelStride, input.imageStride, Int32(input.height), Int32(input.width), Int32(shape.kernel),
+                Int32(shape.stride), Int32(shape.padding), Int32(outH), Int32(outW), Int32(rows.lowerBound), Int32(rows.upperBound),
+                Int32(columns.lowerBound), Int32(columns.upperBound), out, leadingDimension)
+        } else if shape.kernel == 1 && shape.padding == 0 {
             Kernels.subsample(
                 input, stride: shape.stride, outHeight: outH, outWidth: outW, rows: rows, columns: columns, into: out,
                 leadingDimension: leadingDimension)

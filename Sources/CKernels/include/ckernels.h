@@ -80,6 +80,14 @@ void ck_scale_add_relu(ck_isa isa, float *x, float scale, const float *shortcut,
 /// Σ x[i] for i < count, in 16 running sums (channel means for SE and global pooling).
 float ck_sum(ck_isa isa, const float *x, long count);
 
+/// Patches of a convolution (kernel × kernel, `stride`, `padding`) unfolded as GEMM operand rows: row r = (channel,
+/// ky, kx) for r in row_begin..<row_end, output columns column_begin..<column_end (image, oy, ox over out_h × out_w),
+/// written at out[(r − row_begin)·ld + (column − column_begin)], zero where the patch leaves the input. `input`:
+/// channel c of image n at input + c·channel_stride + n·image_stride, height × width. A 1×1 kernel with padding 0 is
+/// the subsampled input of a strided 1×1 convolution.
+void ck_im2col(ck_isa isa, const float *input, long channel_stride, long image_stride, int height, int width, int kernel, int stride,
+               int padding, int out_h, int out_w, int row_begin, int row_end, int column_begin, int column_end, float *out, long ld);
+
 /// sums[r·sums_stride] += Σ x[r·ld + j] for j < columns, for each r < rows (each row as `ck_sum` adds it): SE's channel
 /// sums taken from a tile of a convolution's output while it is still in cache.
 void ck_add_row_sums(ck_isa isa, const float *x, int rows, int columns, long ld, float *sums, long sums_stride);
