@@ -100,13 +100,20 @@ import Testing
         return maxAbsoluteDifference(actual, expected) / scale
     }
 
+    /// A random layer of case `c` planned for `kernels`, a random (N, C, H, W) input and the naive convolution's output.
+    static func planned(
+        _ c: ConvolutionCase, kernels: KernelSelection, seeds: (layer: UInt64, input: UInt64), relu: Bool
+    ) -> (plan: ConvolutionPlan, input: [Float], expected: [Float]) {
+        let layer = randomLayer(c, seed: seeds.layer)
+        let input = randomValues(c.batch * c.inChannels * c.height * c.width, seed: seeds.input)
+        let expected = naiveConvolution(layer, input: input, batch: c.batch, height: c.height, width: c.width, relu: relu)
+        return (ConvolutionPlan(layer, instructionSet: kernels.instructionSet), input, expected)
+    }
+
     @Test(arguments: convolutionCases, threadsAndKernels)
     func convolutionMatchesNaiveLoops(_ c: ConvolutionCase, setting: (threads: Int, kernels: KernelSelection)) {
         let (threads, kernels) = setting
-        let layer = Self.randomLayer(c, seed: 7)
-        let plan = ConvolutionPlan(layer, instructionSet: kernels.instructionSet)
-        let input = Self.randomValues(c.batch * c.inChannels * c.height * c.width, seed: 11)
-        let expected = Self.naiveConvolution(layer, input: input, batch: c.batch, height: c.height, width: c.width, relu: true)
+        let (plan, input, expected) = Self.planned(c, kernels: kernels, seeds: (7, 11), relu: true)
         let runner = ConvolutionRunner(loop: ParallelLoop(threads: threads), maxPatchRows: c.inChannels * c.kernel * c.kernel)
         defer { runner.deallocate() }
         var output = [Float](repeating: .nan, count: expected.count)
@@ -130,10 +137,7 @@ import Testing
     @Test(arguments: convolutionCases, threadsAndKernels)
     func convolutionChannelMeansMatchTheOutput(_ c: ConvolutionCase, setting: (threads: Int, kernels: KernelSelection)) {
         let (threads, kernels) = setting
-        let layer = Self.randomLayer(c, seed: 5)
-        let plan = ConvolutionPlan(layer, instructionSet: kernels.instructionSet)
-        let input = Self.randomValues(c.batch * c.inChannels * c.height * c.width, seed: 13)
-        let expected = Self.naiveConvolution(layer, input: input, batch: c.batch, height: c.height, width: c.width, relu: false)
+        let (plan, input, expected) = Self.planned(c, kernels: kernels, seeds: (5, 13), relu: false)
         let planeSize = expected.count / (c.outChannels * c.batch)
         let expectedMeans = (0..<c.outChannels * c.batch).map { plane in
             Float(expected[plane * planeSize..<(plane + 1) * planeSize].reduce(0.0) { $0 + Double($1) } / Double(planeSize))
