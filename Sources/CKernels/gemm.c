@@ -169,8 +169,9 @@ void ck_gemm(ck_isa isa, const float *packed, int m, int k, int panel_begin, int
              float *c, int ldc, const float *bias, int relu, float *scratch, const float *after) {
     switch (isa) {
     case CK_ISA_AVX512:
-        // The small-n kernel wastes no lanes but pays scatters per panel and column chunk, which a short K does not
-        // amortise: there it runs only where the wide kernel would compute ≥ 20% padding (docs/performance.md).
+        // The small-n kernel wastes no lanes but has fixed costs per panel and column chunk (the bias, the transposed
+        // store), which a short K amortises over few multiply-adds: below K = 128 it runs only where the wide kernel
+        // would compute ≥ 20% padding (docs/performance.md).
         if (n <= CK_NARROW && (k >= 128 || 5 * n < 4 * ((n + 31) / 32 * 32)))
             gemm_narrow_avx512(packed, m, k, 0, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, after);
         else
