@@ -138,11 +138,7 @@ public enum OpenAPIDocument {
               },
               "headers": {
                "Retry-After": {
-                "description": "Seconds to wait before retrying.",
-                "schema": {
-                 "type": "string",
-                 "pattern": "^[0-9]+$"
-                }
+                "$ref": "#/components/headers/RetryAfter"
                }
               }
              }
@@ -178,11 +174,7 @@ public enum OpenAPIDocument {
               },
               "headers": {
                "Retry-After": {
-                "description": "Seconds to wait before retrying.",
-                "schema": {
-                 "type": "string",
-                 "pattern": "^[0-9]+$"
-                }
+                "$ref": "#/components/headers/RetryAfter"
                }
               }
              }
@@ -321,11 +313,7 @@ public enum OpenAPIDocument {
               },
               "headers": {
                "Retry-After": {
-                "description": "Seconds to wait before retrying.",
-                "schema": {
-                 "type": "string",
-                 "pattern": "^[0-9]+$"
-                }
+                "$ref": "#/components/headers/RetryAfter"
                }
               }
              },
@@ -508,11 +496,7 @@ public enum OpenAPIDocument {
               },
               "headers": {
                "Retry-After": {
-                "description": "Seconds to wait before retrying.",
-                "schema": {
-                 "type": "string",
-                 "pattern": "^[0-9]+$"
-                }
+                "$ref": "#/components/headers/RetryAfter"
                }
               }
              }
@@ -548,11 +532,7 @@ public enum OpenAPIDocument {
               },
               "headers": {
                "Retry-After": {
-                "description": "Seconds to wait before retrying.",
-                "schema": {
-                 "type": "string",
-                 "pattern": "^[0-9]+$"
-                }
+                "$ref": "#/components/headers/RetryAfter"
                }
               }
              }
@@ -843,11 +823,7 @@ public enum OpenAPIDocument {
               },
               "headers": {
                "Retry-After": {
-                "description": "Seconds to wait before retrying.",
-                "schema": {
-                 "type": "string",
-                 "pattern": "^[0-9]+$"
-                }
+                "$ref": "#/components/headers/RetryAfter"
                }
               }
              }
@@ -1451,11 +1427,7 @@ public enum OpenAPIDocument {
             },
             "headers": {
              "Retry-After": {
-              "description": "Seconds to wait before retrying.",
-              "schema": {
-               "type": "string",
-               "pattern": "^[0-9]+$"
-              }
+              "$ref": "#/components/headers/RetryAfter"
              }
             }
            },
@@ -1503,6 +1475,15 @@ public enum OpenAPIDocument {
                "$ref": "#/components/schemas/ProtocolError"
               }
              }
+            }
+           }
+          },
+          "headers": {
+           "RetryAfter": {
+            "description": "Seconds to wait before retrying.",
+            "schema": {
+             "type": "string",
+             "pattern": "^[0-9]+$"
             }
            }
           },
