@@ -1,9 +1,8 @@
 #include "ckernels.h"
 
-#include <stdlib.h>
 
-// Unfolding patches for convolutions that are not 1×1 stride 1, compiled for each ISA so the strided copies of
-// stride-2 layers vectorise with the ISA's permutes (the Swift loops they replace were compiled for SSE2).
+// Unfolding patches for convolutions that are not 1×1 stride 1 (the engine's kernels and OpenBLAS alike), compiled for
+// each ISA so the strided copies of stride-2 layers vectorise with its permutes; baseline x86-64 without AVX2.
 
 #define PATCHES(TARGET, NAME)                                                                                          \
     TARGET static void NAME##_im2col(const float *restrict input, long channel_stride, long image_stride, int height,  \
@@ -49,16 +48,24 @@
         }                                                                                                              \
     }
 
+PATCHES(, baseline)
 PATCHES(__attribute__((target("avx2,fma"))), avx2)
 PATCHES(__attribute__((target("avx512f"))), avx512)
 
 void ck_im2col(ck_isa isa, const float *input, long channel_stride, long image_stride, int height, int width, int kernel, int stride,
                int padding, int out_h, int out_w, int row_begin, int row_end, int column_begin, int column_end, float *out, long ld) {
-    if (isa == CK_ISA_NONE) abort();
-    if (isa == CK_ISA_AVX512)
+    switch (isa) {
+    case CK_ISA_AVX512:
         avx512_im2col(input, channel_stride, image_stride, height, width, kernel, stride, padding, out_h, out_w, row_begin, row_end,
                       column_begin, column_end, out, ld);
-    else
+        break;
+    case CK_ISA_AVX2:
         avx2_im2col(input, channel_stride, image_stride, height, width, kernel, stride, padding, out_h, out_w, row_begin, row_end,
                     column_begin, column_end, out, ld);
+        break;
+    case CK_ISA_NONE:
+        baseline_im2col(input, channel_stride, image_stride, height, width, kernel, stride, padding, out_h, out_w, row_begin,
+                        row_end, column_begin, column_end, out, ld);
+        break;
+    }
 }

@@ -348,24 +348,14 @@ struct ConvolutionRunner {
         packed.instructionSet == .avx512 && k >= 2048 && columns <= 64 && packed.rows * columns <= PackedMatrix.scratchFloats
     }
 
-    /// With an instruction set, in CKernels compiled for it (`ck_im2col`); else in Swift.
+    /// In CKernels (`ck_im2col`), compiled for the kernels' instruction set, or for baseline x86-64 with OpenBLAS.
     private func fillPatches(
         _ shape: ConvolutionShape, input: PlanarTensor, outH: Int, outW: Int, rows: Range<Int>,
         columns: Range<Int>, into out: UnsafeMutablePointer<Float>, leadingDimension: Int, isa: KernelInstructionSet?
     ) {
-        if let isa {
-            ck_im2col(
-                isa.isa, input.data, input.channelStride, input.imageStride, Int32(input.height), Int32(input.width), Int32(shape.kernel),
-                Int32(shape.stride), Int32(shape.padding), Int32(outH), Int32(outW), Int32(rows.lowerBound), Int32(rows.upperBound),
-                Int32(columns.lowerBound), Int32(columns.upperBound), out, leadingDimension)
-        } else if shape.kernel == 1 && shape.padding == 0 {
-            Kernels.subsample(
-                input, stride: shape.stride, outHeight: outH, outWidth: outW, rows: rows, columns: columns, into: out,
-                leadingDimension: leadingDimension)
-        } else {
-            Kernels.im2col(
-                input, kernel: shape.kernel, stride: shape.stride, padding: shape.padding, outHeight: outH, outWidth: outW,
-                rows: rows, columns: columns, into: out, leadingDimension: leadingDimension)
-        }
+        ck_im2col(
+            isa?.isa ?? CK_ISA_NONE, input.data, input.channelStride, input.imageStride, Int32(input.height), Int32(input.width),
+            Int32(shape.kernel), Int32(shape.stride), Int32(shape.padding), Int32(outH), Int32(outW), Int32(rows.lowerBound),
+            Int32(rows.upperBound), Int32(columns.lowerBound), Int32(columns.upperBound), out, leadingDimension)
     }
 }

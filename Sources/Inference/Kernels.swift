@@ -62,9 +62,6 @@ struct PlanarTensor {
     var columns: Int { batch * height * width }
 }
 
-@inline(__always) func floorDivide(_ a: Int, _ b: Int) -> Int { a >= 0 ? a / b : -((-a + b - 1) / b) }
-@inline(__always) func ceilDivide(_ a: Int, _ b: Int) -> Int { -floorDivide(-a, b) }
-
 /// The engine's kernels. Each has a naive twin in the tests.
 enum Kernels {
     /// C(m×n) = A(m×k) · B(k×n), row-major, with leading dimensions.
@@ -75,92 +72,6 @@ enum Kernels {
         cblas_sgemm(
             CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1,
             a, Int32(lda), b, Int32(ldb), accumulate ? 1 : 0, c, Int32(ldc))
-    }
-
-    /// Unfolds k×k patches for output columns `columns` (of n·Ho·Wo in (n, oy, ox) order): row (c, ky, kx) —
-    /// PyTorch's weight order — of `output` holds the input pixel each column's patch sees there, 0 in the padding.
-    /// (C, N, H, W) or (N, C, H, W) → (C·k·k, |columns|), rows `leadingDimension` apart.
-    static func im2col(
-        _ input: PlanarTensor, kernel: Int, stride: Int, padding: Int, outHeight outH: Int, outWidth outW: Int,
-        rows: Range<Int>, columns: Range<Int>, into output: UnsafeMutablePointer<Float>, leadingDimension: Int
-    ) {
-        let planeSize = outH * outW
-        for row in rows {
-            let c = row / (kernel * kernel)
-            let ky = (row / kernel) % kernel
-            let kx = row % kernel
-            // Output columns [lo, hi) of an output row read inside the input row: 0 ≤ ox·stride − padding + kx < W.
-            let lo = min(outW, max(0, ceilDivide(padding - kx, stride)))
-            let hi = min(outW, max(lo, floorDivide(input.width - 1 + padding - kx, stride) + 1))
-            let out = output + (row - rows.lowerBound) * leadingDimension - columns.lowerBound
-            var j = columns.lowerBound
-            while j < columns.upperBound {
-                let n = j / planeSize
-                let oy = (j % planeSize) / outW
-                let ox0 = j % outW
-                let end = min(columns.upperBound, j + outW - ox0)  // this segment: one output row, ox0..<ox0+(end−j)
-                let ox1 = ox0 + end - j
-                let iy = oy * stride - padding + ky
-                if iy < 0 || iy >= input.height {
-                    (out + j).update(repeating: 0, count: end - j)
-                } else {
-                    let source = input.data + c * input.channelStride + n * input.imageStride + iy * input.width - padding + kx
-                    let a = min(max(lo, ox0), ox1)
-                    let b = max(min(hi, ox1), a)
-                    if a > ox0 { (out + j).update(repeating: 0, count: a - ox0) }
-                    let target = out + j - ox0
-                    if stride == 1 {
-                        (target + a).update(from: source + a, count: b - a)
-                    } else {
-                        strided(source, stride: stride, into: target, range: a..<b)
-                    }
-                    if b < ox1 { (target + b).update(repeating: 0, count: ox1 - b) }
-                }
-                j = end
-            }
-        }
-    }
-
-    /// target[i] = source[i·stride] for i in `range`, reading no element past source[(range.upperBound − 1)·stride].
-    /// Stride 2 (the stem and every downsampling layer) loads 16 floats and keeps the even 8.
-    @inline(__always)
-    static func strided(_ source: UnsafePointer<Float>, stride: Int, into target: UnsafeMutablePointer<Float>, range: Range<Int>) {
-        var i = range.lowerBound
-        if stride == 2 {
-            while i + 8 < range.upperBound {
-                let pair = UnsafeRawPointer(source + 2 * i).loadUnaligned(as: SIMD16<Float>.self)
-                UnsafeMutableRawPointer(target + i).storeBytes(of: pair.evenHalf, as: SIMD8<Float>.self)
-                i += 8
-            }
-        }
-        while i < range.upperBound {
-            target[i] = source[i * stride]
-            i += 1
-        }
-    }
-
-    /// The input of a strided 1×1 convolution for output columns `columns`: every `stride`-th pixel.
-    /// (C, N, H, W) → (C, |columns|), rows `leadingDimension` apart.
-    static func subsample(
-        _ input: PlanarTensor, stride: Int, outHeight outH: Int, outWidth outW: Int,
-        rows: Range<Int>, columns: Range<Int>, into output: UnsafeMutablePointer<Float>, leadingDimension: Int
-    ) {
-        let planeSize = outH * outW
-        for c in rows {
-            let out = output + (c - rows.lowerBound) * leadingDimension - columns.lowerBound
-            var j = columns.lowerBound
-            // One output row segment at a time, so the divisions happen per row rather than per pixel.
-            while j < columns.upperBound {
-                let n = j / planeSize
-                let oy = (j % planeSize) / outW
-                let ox0 = j % outW
-                let end = min(columns.upperBound, j + outW - ox0)
-                let source = input.data + c * input.channelStride + n * input.imageStride + oy * stride * input.width
-                let target = out + j - ox0
-                strided(source, stride: stride, into: target, range: ox0..<ox0 + end - j)
-                j = end
-            }
-        }
     }
 
     /// x[c, 0..<width] = values[c] for the given rows (a bias to accumulate a GEMM onto). Rows are `leadingDimension` apart.
