@@ -213,10 +213,10 @@ struct ConnectionStateMachine {
         }
     }
 
-    /// Graceful shutdown began: idle connections close now, others close after their current response.
     /// From now on every response carries `Connection: close` and ends the connection; nothing is closed now.
     mutating func beginLeaving() { leaving = true }
 
+    /// Graceful shutdown began: idle connections close now, others close after their current response.
     mutating func beginShutdown(now: Instant) -> [Action] {
         shuttingDown = true
         if case .idle = state {

@@ -53,17 +53,18 @@ public enum HTTPProbe {
                 let caFile: String? = if case .verify(let file) = tls { file } else { nil }
                 let insecure: Int32 = if case .insecure = tls { 1 } else { 0 }
                 session = cos_connect(fd, host, caFile, insecure, &error, error.count)
-                guard session != nil else {
-                    throw TLSConfigurationError(
-                        description: String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
-                }
+                guard session != nil else { throw TLSConfigurationError(description: String(cString: error)) }
             }
             defer { session.map { cos_free($0) } }
             let sent = request.withUnsafeBytes { bytes in
                 session.map { cos_write($0, bytes.baseAddress, bytes.count) }
                     ?? send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
             }
-            guard sent == request.count else { throw SocketError(operation: "send", errno: errno) }
+            guard sent == request.count else {
+                // A failed TLS write leaves no errno of its own.
+                if session != nil { throw TLSConfigurationError(description: "TLS write to \(host):\(port) failed") }
+                throw SocketError(operation: "send", errno: errno)
+            }
             var response = [UInt8](repeating: 0, count: 512)
             var received = 0
             while received < 12 {
@@ -71,7 +72,10 @@ public enum HTTPProbe {
                     session.map { cos_read($0, buffer.baseAddress! + received, buffer.count - received) }
                         ?? recv(fd, buffer.baseAddress! + received, buffer.count - received, 0)
                 }
-                guard n > 0 else { throw SocketError(operation: "recv", errno: n == 0 ? ECONNRESET : errno) }
+                guard n > 0 else {
+                    if session != nil, n < 0 { throw TLSConfigurationError(description: "TLS read from \(host):\(port) failed") }
+                    throw SocketError(operation: "recv", errno: n == 0 ? ECONNRESET : errno)
+                }
                 received += n
             }
             // "HTTP/1.1 200 …": the three digits after the first space.

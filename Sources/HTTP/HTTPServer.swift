@@ -295,8 +295,15 @@ public final class HTTPServer: @unchecked Sendable {
     private func beginShutdown(now: ContinuousClock.Instant) {
         stopping = true
         shutdownDeadline = now + configuration.shutdownDeadline
+        // A client may have connected and sent its request in this very loop turn: take the connections still queued on
+        // the listener and read what has arrived, so a request already sent is served (with Connection: close) rather
+        // than reset with the idle connections closed below.
+        acceptConnections(now: now)
         listening = false
         close(listenFD)
+        for connection in Array(connections.values) where connection.machine.wantsRead {
+            readAvailable(connection, now: now)
+        }
         for connection in Array(connections.values) {
             execute(connection.machine.beginShutdown(now: now), on: connection, now: now)
         }
@@ -352,24 +359,27 @@ public final class HTTPServer: @unchecked Sendable {
         }
     }
 
-    /// Over the connection limit: a best-effort 503 without reading anything, then close (over TLS, just the
-    /// close: a response needs a handshake, which is what the limit refuses to spend).
     /// The plain-text answer to a plain HTTP request on the TLS port (on the event-loop thread, when one arrives).
     private func plainHTTPRefusal() -> [UInt8] {
         ResponseSerializer.serialize(
             errorResponder(.plainHTTPOnTLSPort), method: nil, close: true, keepAliveHTTP10: false, date: httpDate.now())
     }
 
+    /// Over the connection limit: a best-effort 503 without reading anything, then close (over TLS, just the
+    /// close: a response needs a handshake, which is what the limit refuses to spend).
     private func refuse(_ fd: Int32, remote: String, now: ContinuousClock.Instant) {
         let error = HTTPServerError.tooManyConnections
         let response = errorResponder(error)
-        let bytes = ResponseSerializer.serialize(response, method: nil, close: true, keepAliveHTTP10: false, date: httpDate.now())
-        if configuration.tls == nil { _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
+        var sent = 0
+        if configuration.tls == nil {
+            let bytes = ResponseSerializer.serialize(response, method: nil, close: true, keepAliveHTTP10: false, date: httpDate.now())
+            sent = bytes.withUnsafeBytes { max(0, send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))) }
+        }
         close(fd)
         onResponse?(
             ResponseLog(
                 method: nil, path: nil, route: nil, status: response.status.code, errorCode: error.code.rawValue,
-                bytesIn: 0, bytesOut: bytes.count, duration: .zero, remoteAddress: remote, requestHeaders: HTTPHeaders()))
+                bytesIn: 0, bytesOut: sent, duration: .zero, remoteAddress: remote, requestHeaders: HTTPHeaders()))
     }
 
     private func handle(_ events: Int16, on connection: Connection, now: ContinuousClock.Instant) {
@@ -377,11 +387,17 @@ public final class HTTPServer: @unchecked Sendable {
             // The TLS handshake advances on either event; reading drives it (and reads what follows it).
             return readAvailable(connection, now: now)
         }
-        if events & Int16(POLLOUT) != 0 {
+        // Each direction runs on the event its transport asked poll for: TLS can need to write to read (a key update
+        // answered while the send buffer is full) or to read to write, and dispatching on the raw events would then
+        // never retry the blocked call while poll kept reporting the event at once.
+        let writeEvents = connection.pendingOutput > 0 ? connection.transport.interest(wantsRead: false, wantsWrite: true) : 0
+        let wantsRead = connection.machine.wantsRead && connection.pendingOutput < Self.outputHighWater
+        let readEvents = wantsRead ? connection.transport.interest(wantsRead: true, wantsWrite: false) : 0
+        if events & writeEvents != 0 {
             flush(connection, now: now)
             if connection.closed { return }
         }
-        if events & Int16(POLLIN) != 0 {
+        if events & readEvents != 0 {
             readAvailable(connection, now: now)
         } else if events & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 {
             // Both directions are gone (HUP cannot be masked, so it would spin): nothing can be delivered.

@@ -128,7 +128,7 @@ public final class TLSContextStore: @unchecked Sendable {
             &notAfter)
         guard let context else {
             throw TLSConfigurationError(
-                description: String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+                description: String(cString: error))
         }
         return (context, Date(timeIntervalSince1970: TimeInterval(notAfter)))
     }

@@ -103,6 +103,10 @@ final class TLSTransport: ConnectionTransport {
         }
         firstByteSeen = true
         guard (65...90).contains(first) else { return nil }
+        // Read what has arrived (the socket is non-blocking: this stops at EAGAIN), so the close that follows is a FIN
+        // and not a reset that could discard the answer before the client reads it.
+        var sink = [UInt8](repeating: 0, count: 4096)
+        while recv(fd, &sink, sink.count, 0) > 0 {}
         _ = plainHTTPRefusal().withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         Glibc.shutdown(fd, Int32(SHUT_WR))
         return .failure
@@ -119,7 +123,7 @@ final class TLSTransport: ConnectionTransport {
         let hasSubject = cos_peer_subject(ssl, &subject, subject.count) == 1
         details = (
             String(cString: cos_version(ssl)),
-            hasSubject ? String(decoding: subject.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : nil
+            hasSubject ? String(cString: subject) : nil
         )
         return nil
     }
