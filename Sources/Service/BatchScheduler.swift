@@ -37,7 +37,7 @@ struct InferenceOutcome: Sendable {
 /// counts from the latest arrival, not the oldest admission: decodes that finish one after another a couple of
 /// milliseconds apart (two cores, ~2.5 ms each) then fill one batch instead of splitting into a batch of one
 /// and a batch of the rest. Admission is
-/// bounded: `admit` refuses once `maxQueue` requests are admitted and not yet running, answering with a
+/// bounded: `admit` refuses once `maxQueue` images are admitted and not yet running, answering with a
 /// Retry-After derived from the queue length and recent batch latency, so latency cannot grow without
 /// bound. Jobs that waited longer than `requestTimeout` are answered 503 and not run.
 ///

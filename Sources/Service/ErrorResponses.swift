@@ -107,7 +107,7 @@ public enum ErrorResponses {
         case .overloaded(let retryAfter, let limit):
             var response = body(
                 status: .serviceUnavailable, code: "overloaded",
-                message: "The service is at capacity (\(limit) requests queued); retry after \(retryAfter) s.")
+                message: "The service is at capacity (\(limit) images queued); retry after \(retryAfter) s.")
             response.headers.replaceOrAdd(name: "Retry-After", value: String(retryAfter))
             return response
         case .inImage(let index, .image(.empty)), .inImage(let index, .emptyBody):

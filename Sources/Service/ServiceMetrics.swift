@@ -80,13 +80,19 @@ public final class ServiceMetrics: Sendable {
     func setQueueDepth(_ depth: Int) { queueDepth.set(Double(depth)) }
 
     /// A TLS certificate (re)load: `success` or `failure` (the old pair kept serving).
-    public func recordTLSReload(success: Bool) {
+    public func recordTLSReload(success: Bool) { tlsReloads(success: success).increment() }
+
+    /// Both `tls_reload_total` series at zero, so the first failure is an increase an alert can see.
+    public func declareTLSReloads() {
+        for success in [true, false] { tlsReloads(success: success).increment(by: Int64(0)) }
+    }
+
+    private func tlsReloads(success: Bool) -> Counter {
         registry.makeCounter(
             descriptor: MetricNameDescriptor(
                 namespace: "seresnet", metricName: "tls_reload", unitName: "total",
                 helpText: "TLS certificate reloads (SIGHUP or changed files) by result; on failure the previous pair keeps serving."),
-            labels: [("result", success ? "success" : "failure")]
-        ).increment()
+            labels: [("result", success ? "success" : "failure")])
     }
 
     /// When the served certificate expires.

@@ -5,9 +5,14 @@ import Foundation
 /// invalid is an error (never silently ignored).
 enum Environment {
     static func string(_ flag: String?, _ variable: String, default value: String) -> String {
+        string(flag, variable) ?? value
+    }
+
+    /// The flag, else the variable if set and not empty, else nil.
+    static func string(_ flag: String?, _ variable: String) -> String? {
         if let flag { return flag }
         if let text = ProcessInfo.processInfo.environment[variable], !text.isEmpty { return text }
-        return value
+        return nil
     }
 
     /// A boolean variable: 1/true/yes/on or 0/false/no/off (any case); unset or empty gives `default`.

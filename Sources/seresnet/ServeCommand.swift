@@ -207,7 +207,7 @@ struct ServeCommand: ParsableCommand {
             try Environment.int(drainTimeoutS, "SERESNET_DRAIN_TIMEOUT_S", default: 30, range: 0...3600, flagName: "--drain-timeout-s"))
         let shutdownDelay = try Environment.int(
             shutdownDelayS, "SERESNET_SHUTDOWN_DELAY_S", default: 0, range: 0...3600, flagName: "--shutdown-delay-s")
-        let labelsPath = labels ?? ProcessInfo.processInfo.environment["SERESNET_LABELS"].flatMap { $0.isEmpty ? nil : $0 }
+        let labelsPath = Environment.string(labels, "SERESNET_LABELS")
         let tlsFiles = try tlsFiles()
         let tlsReloadInterval = try Environment.int(
             tlsReloadIntervalS, "SERESNET_TLS_RELOAD_INTERVAL_S", default: 10, range: 0...86_400, flagName: "--tls-reload-interval-s")
@@ -216,7 +216,10 @@ struct ServeCommand: ParsableCommand {
         }
 
         let metrics = ServiceMetrics(maxBatch: service.maxBatch)
-        if let tls = http.tls { metrics.setTLSCertificateExpiry(tls.expiry) }
+        if let tls = http.tls {
+            metrics.setTLSCertificateExpiry(tls.expiry)
+            metrics.declareTLSReloads()
+        }
         let routes = ServiceRoutes(metrics: metrics, accessLog: Logger(label: "access"))
         let server = HTTPServer(
             configuration: http, router: routes.makeRouter(),
@@ -229,8 +232,10 @@ struct ServeCommand: ParsableCommand {
             metadata: [
                 "host": .string(http.host), "port": .stringConvertible(boundPort), "scheme": .string(http.tls == nil ? "http" : "https"),
             ])
+        // SIGHUP and the file timer both reload on one serial queue, so two reloads never overlap or land out of order.
+        let reloads = DispatchQueue(label: "tls.reload")
         let reloadTLS: (@Sendable (String) -> Void)? = http.tls.map { tls in
-            { @Sendable trigger in
+            @Sendable func reload(_ trigger: String) {
                 let outcome = trigger == "signal" ? tls.reload() : tls.reloadIfChanged()
                 switch outcome {
                 case nil: return
@@ -247,6 +252,7 @@ struct ServeCommand: ParsableCommand {
                         metadata: ["trigger": .string(trigger), "error": .string(error.description)])
                 }
             }
+            return { @Sendable trigger in reloads.async { reload(trigger) } }
         }
         let reloadTimer = Self.startReloadTimer(seconds: tlsReloadInterval, reload: reloadTLS)
 
@@ -309,13 +315,10 @@ struct ServeCommand: ParsableCommand {
 
     /// The TLS files from flags or environment; nil for plain HTTP. Half a pair is a start-up error.
     func tlsFiles() throws -> TLSContextStore.Files? {
-        func value(_ flag: String?, _ variable: String) -> String? {
-            flag ?? ProcessInfo.processInfo.environment[variable].flatMap { $0.isEmpty ? nil : $0 }
-        }
-        let certificate = value(tlsCert, "SERESNET_TLS_CERT")
-        let key = value(tlsKey, "SERESNET_TLS_KEY")
-        let clientCA = value(tlsClientCa, "SERESNET_TLS_CLIENT_CA")
-        let authName = value(tlsClientAuth, "SERESNET_TLS_CLIENT_AUTH") ?? "require"
+        let certificate = Environment.string(tlsCert, "SERESNET_TLS_CERT")
+        let key = Environment.string(tlsKey, "SERESNET_TLS_KEY")
+        let clientCA = Environment.string(tlsClientCa, "SERESNET_TLS_CLIENT_CA")
+        let authName = Environment.string(tlsClientAuth, "SERESNET_TLS_CLIENT_AUTH", default: "require")
         guard let authentication = TLSContextStore.ClientAuthentication(rawValue: authName) else {
             throw ValidationError("--tls-client-auth must be optional or require; got '\(authName)'")
         }
