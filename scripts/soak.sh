@@ -4,7 +4,7 @@
 # resident memory, descriptors, threads and client latency once a second (scripts/soak.py says what passes).
 #
 # Usage: scripts/soak.sh [--minutes N] [--model DIR] [--out DIR] [--png FILE]
-#   --minutes N  default 10 (CI: 2)
+#   --minutes N  default 10 (CI: 3, the fewest that compare a minute with minute 2)
 #   --model DIR  default ../shared/fixtures/tiny-seresnet (any timm-layout model directory, e.g. one made by
 #                `seresnet synth-weights --out DIR`)
 #   --out DIR    where soak.csv, soak.png and server.log go (default: a new temporary directory)

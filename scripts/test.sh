@@ -27,8 +27,8 @@ scripts/fuzz-http.sh 60
 step "load balancers: HAProxy and nginx in front of two instances; rolling restarts, 10 MB uploads, crash, overload (~3 min)"
 scripts/test-loadbalancer.sh
 
-step "soak: one instance under mixed traffic for 2 minutes"
-scripts/soak.sh --minutes 2
+step "soak: one instance under mixed traffic for 3 minutes (minute 3 against minute 2)"
+scripts/soak.sh --minutes 3
 
 step "deployment files (kubernetes-validate --strict, compose spec, systemd-analyze, hadolint)"
 scripts/test-deploy.sh

@@ -59,10 +59,14 @@ class ServiceProcess:
                     pass
         return entries
 
-    def wait_for_log(self, message, timeout=30):
-        """Waits for a log line with this message (e.g. "draining" once SIGTERM has been handled)."""
+    def wait_for_log(self, message, timeout=30, after=0):
+        """Waits for a log line with this message (e.g. "draining" once SIGTERM has been handled) among the entries
+        from index `after` on, and returns the last such entry."""
         deadline = time.time() + timeout
-        while message not in [e.get("message") for e in self.log_entries()]:
+        while True:
+            found = [e for e in self.log_entries()[after:] if e.get("message") == message]
+            if found:
+                return found[-1]
             if time.time() > deadline:
                 raise TimeoutError(f"no {message!r} log line within {timeout} s: " + open(self.log.name).read())
             time.sleep(0.02)
