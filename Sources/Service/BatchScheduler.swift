@@ -2,9 +2,13 @@ import Dispatch
 import Foundation
 import Inference
 
-/// The images of one request, as the scheduler sees them: how many are still decoding.
+/// The images of one request, as the scheduler sees them: how many are still decoding. The scheduler counts them
+/// down itself (`submit`, `release(decoded:)`), under its own lock, so no batch decision sees an image neither
+/// decoding nor waiting.
 protocol ImageGroup: AnyObject, Sendable {
     var imagesDecoding: Int { get }
+    /// One image is through decoding (prepared, refused or skipped).
+    func decoded()
 }
 
 /// One preprocessed image waiting for the engine.
@@ -118,18 +122,21 @@ final class BatchScheduler: @unchecked Sendable {
         return admitted < maxQueue ? nil : .overloaded(retryAfterSeconds: retryAfterLocked(), queueLimit: maxQueue)
     }
 
-    /// Gives a queue place back (the request failed before reaching the engine).
-    func release() {
+    /// Gives a queue place back (the request failed before reaching the engine); `group`, if any, has one image
+    /// fewer decoding.
+    func release(decoded group: (any ImageGroup)? = nil) {
         condition.lock()
+        group?.decoded()
         admitted -= 1
         metrics.setQueueDepth(admitted)
         condition.broadcast()  // a batch held open for this request need not wait any longer
         condition.unlock()
     }
 
-    /// Queues an admitted job for the next batch.
+    /// Queues an admitted job for the next batch (its group has one image fewer decoding).
     func submit(_ job: InferenceJob) {
         condition.lock()
+        job.group?.decoded()
         lastArrival = clock.now
         waiting.append(job)
         condition.broadcast()

@@ -215,25 +215,23 @@ public final class ClassificationService: @unchecked Sendable {
         if stateLock.withLock({ stopped }) { return completion(.failure(.draining)) }
         if let refusal = scheduler.admit(images: images.count) { return completion(.failure(refusal)) }
         let request = InferenceRequestState(count: images.count, completion: completion)
+        let group: (any ImageGroup)? = images.count > 1 ? request : nil
         for (index, bytes) in images.enumerated() {
             decoders.addOperation { [self] in
                 guard !request.hasFailed else {
-                    request.decoded()
-                    scheduler.release()
+                    scheduler.release(decoded: group)
                     return request.skip(index)
                 }
                 // Decoding and preprocessing take one core from the budget the engines share.
                 let prepared = scheduler.withDecodeCore { prepare(bytes) }
-                // Counted before the scheduler hears of it: its wake-up then sees this image no longer decoding.
-                request.decoded()
                 switch prepared {
                 case .failure(let error):
-                    scheduler.release()
+                    scheduler.release(decoded: group)
                     request.fail(index, images.count > 1 ? .inImage(index: index, error) : error)
                 case .success(let prepared):
                     metrics.recordDecode(prepared.decode, preprocess: prepared.preprocess)
                     scheduler.submit(
-                        InferenceJob(tensor: prepared.tensor, group: images.count > 1 ? request : nil, admitted: started) {
+                        InferenceJob(tensor: prepared.tensor, group: group, admitted: started) {
                             [self] result in
                             switch result {
                             case .failure(let error): request.fail(index, error)
@@ -327,7 +325,7 @@ private final class InferenceRequestState: ImageGroup, @unchecked Sendable {
 
     var imagesDecoding: Int { lock.withLock { decoding } }
 
-    /// One image is through decoding (prepared, refused or skipped).
+    /// One image is through decoding (called by the scheduler, under its lock).
     func decoded() { lock.withLock { decoding -= 1 } }
 
     func finish(_ index: Int, _ result: ImageInference) { settle { results[index] = result } }
