@@ -48,6 +48,8 @@ public struct HTTPRequestHead: Equatable, Sendable {
     public var keepAlive: Bool
     /// Whether the client sent `Expect: 100-continue` and waits before sending the body.
     public var expectsContinue: Bool
+    /// Values bound by the route's `{name}` segments, as its head check sees them (empty for exact-path routes).
+    public var pathParameters: [String: String] = [:]
 
     public init(
         method: HTTPMethod, target: String, path: String, query: QueryParameters, version: HTTPVersion,

@@ -94,7 +94,8 @@ public struct Router: Sendable {
     public init() {}
 
     /// Registers `handler` for `method` on `path`, replacing an earlier registration. A path with `{name}`
-    /// segments is a pattern; the handler finds the bound values in `HTTPRequest.pathParameters`.
+    /// segments is a pattern; the handler finds the bound values in `HTTPRequest.pathParameters`, the head check in
+    /// `HTTPRequestHead.pathParameters`.
     /// `headCheck` may refuse a request from its head alone, before the body is read (see `Route.headCheck`).
     public mutating func add(
         _ method: HTTPMethod, _ path: String, readsBody: Bool = true,
@@ -112,7 +113,14 @@ public struct Router: Sendable {
             request.pathParameters = pattern.match(request.path) ?? [:]
             handler(request, respond)
         }
-        let route = Route(method: method, path: path, readsBody: readsBody, headCheck: headCheck, handler: bound)
+        let boundCheck = headCheck.map { check in
+            { @Sendable (head: HTTPRequestHead) -> HTTPResponse? in
+                var head = head
+                head.pathParameters = pattern.match(head.path) ?? [:]
+                return check(head)
+            }
+        }
+        let route = Route(method: method, path: path, readsBody: readsBody, headCheck: boundCheck, handler: bound)
         if let index = patterns.firstIndex(where: { $0.pattern.segments == pattern.segments }) {
             patterns[index].byMethod[method] = route
         } else {

@@ -24,10 +24,7 @@ extension ServiceRoutes {
         }
         register(
             &router, .post, "/v1/models/{model}:predict",
-            headCheck: refusalFromHead { path in
-                let segment = path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).last ?? []
-                return ["model": String(decoding: segment.dropLast(":predict".utf8.count), as: UTF8.self)]
-            }
+            headCheck: refusalFromHead()
         ) { [self] request, respond in
             do {
                 let service = try model(named: request.pathParameters)

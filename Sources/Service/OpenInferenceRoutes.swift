@@ -48,7 +48,7 @@ extension ServiceRoutes {
             // Unknown models and a full queue are refused from the head, before a batch of images is uploaded.
             register(
                 &router, .post, prefix + "/infer",
-                headCheck: refusalFromHead(Self.modelPathParameters)
+                headCheck: refusalFromHead()
             ) { [self] request, respond in
                 do {
                     let service = try model(named: request.pathParameters)
@@ -68,12 +68,11 @@ extension ServiceRoutes {
     }
 
     /// A head check for the protocols' inference routes: an unknown model or version (404) and a full queue (503) are
-    /// refused before the body (a batch of images) is uploaded. `parameters` reads `model` (and `version`) from the
-    /// path, as head checks see no route parameters.
-    func refusalFromHead(_ parameters: @escaping @Sendable (String) -> [String: String]) -> @Sendable (HTTPRequestHead) -> HTTPResponse? {
+    /// refused before the body (a batch of images) is uploaded.
+    func refusalFromHead() -> @Sendable (HTTPRequestHead) -> HTTPResponse? {
         { [self] head in
             do {
-                let service = try model(named: parameters(head.path))
+                let service = try model(named: head.pathParameters)
                 if let refusal = service.refusalBeforeBody() { throw refusal }
                 return nil
             } catch {
@@ -91,18 +90,6 @@ extension ServiceRoutes {
             throw .unknownModelVersion(name: name, version: version, served: OpenInference.modelVersion)
         }
         return service
-    }
-
-    /// `model` and `version` from `/v2/models/{model}[/versions/{version}]/…` (for head checks, which see no route
-    /// parameters).
-    static func modelPathParameters(_ path: String) -> [String: String] {
-        let parts = path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).map {
-            String(decoding: $0, as: UTF8.self)
-        }
-        var parameters: [String: String] = [:]
-        if parts.count > 3 { parameters["model"] = parts[3] }
-        if parts.count > 5, parts[4] == "versions" { parameters["version"] = parts[5] }
-        return parameters
     }
 
     /// `Inference-Header-Content-Length`: absent → nil (the body is JSON); otherwise a non-negative integer.
