@@ -9,7 +9,13 @@ LOCK="${SWIFT_LOCK:-/tmp/swift-build.lock}"
 "$A" 18191 >/dev/null 2>&1 & pa=$!
 "$B" 18192 >/dev/null 2>&1 & pb=$!
 trap 'kill $pa $pb 2>/dev/null || true' EXIT
-for port in 18191 18192; do for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done; done
+for port in 18191 18192; do
+    for attempt in $(seq 50); do
+        curl -sf "http://127.0.0.1:$port/" >/dev/null && break
+        [ "$attempt" -eq 50 ] && { echo "ab-http: the server on :$port never answered" >&2; exit 1; }
+        sleep 0.1
+    done
+done
 exec 9>"$LOCK"
 flock 9
 ra=() rb=()
