@@ -120,7 +120,8 @@ TARGET static inline void transpose_store_avx512(const __m512 *columns, int coun
 #define VZERO _mm512_setzero_ps
 #include "gemm_kernel.inc"
 
-static const int mr_of[3] = {0, 6, 32};
+#define PR_AVX512 32
+static const int mr_of[3] = {0, 6, PR_AVX512};
 static const int nr_of[3] = {0, 16, 32};
 
 ck_isa ck_best_isa(void) {
@@ -171,8 +172,12 @@ void ck_gemm(ck_isa isa, const float *packed, int m, int k, int panel_begin, int
     case CK_ISA_AVX512:
         // The small-n kernel wastes no lanes but has fixed costs per panel and column chunk (the bias, the transposed
         // store), which a short K amortises over few multiply-adds: below K = 128 it runs only where the wide kernel
-        // would compute ≥ 20% padding (docs/performance.md).
-        if (n <= CK_NARROW && (k >= 128 || 5 * n < 4 * ((n + 31) / 32 * 32)))
+        // would compute ≥ 20% padding. Over more columns it runs column chunks outer (B read once, straight from the
+        // activation, no packing) where that measured faster than the wide kernel: K ≥ 256 and either K ≥ m (the
+        // reducing 1×1s, stride-2 3×3s) or a share of the output channels (late stages at batch 8); docs/performance.md.
+        if (n > CK_NARROW && k >= 256 && (k >= m || panel_end - panel_begin < (m + PR_AVX512 - 1) / PR_AVX512))
+            gemm_columns_avx512(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu);
+        else if (n <= CK_NARROW && (k >= 128 || 5 * n < 4 * ((n + 31) / 32 * 32)))
             gemm_narrow_avx512(packed, m, k, 0, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, after);
         else
             gemm_wide_avx512(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, scratch);

@@ -31,6 +31,13 @@ import Testing
         .init(inChannels: 240, outChannels: 24, kernel: 3, stride: 1, padding: 1, batch: 1, height: 6, width: 5),
         // More columns than one column block (256) per thread.
         .init(inChannels: 24, outChannels: 16, kernel: 1, stride: 1, padding: 0, batch: 3, height: 17, width: 23),
+        // K ≥ 256 over more than 200 columns: the small-n kernel with column chunks outer (AVX-512), straight from the
+        // activation (1×1) and from unfolded stride-2 tiles.
+        .init(inChannels: 260, outChannels: 40, kernel: 1, stride: 1, padding: 0, batch: 2, height: 12, width: 11),
+        .init(inChannels: 32, outChannels: 20, kernel: 3, stride: 2, padding: 1, batch: 2, height: 30, width: 29),
+        // One output column per row: with two threads the channel split unfolds all 300 columns at once, more runs
+        // of columns (one per output row) than unfolding cuts at a time (256).
+        .init(inChannels: 2, outChannels: 320, kernel: 3, stride: 2, padding: 1, batch: 1, height: 600, width: 1),
     ]
 
     /// Every kernel family the engine can plan with; on a CPU without AVX-512 `.avx512` runs the AVX2 kernels.
@@ -203,7 +210,7 @@ import Testing
     /// The packed GEMM alone against a Double-accumulated triple loop: edges in every dimension (rows past a panel,
     /// columns past a micro-tile and a column block, K past a K block), with and without bias, split into row shares.
     @Test(
-        arguments: [(1, 1, 1), (7, 300, 49), (64, 147, 33), (17, 513, 300), (130, 16, 600), (24, 256, 32)],
+        arguments: [(1, 1, 1), (7, 300, 49), (64, 147, 33), (17, 513, 300), (130, 16, 600), (24, 256, 32), (100, 256, 230)],
         [KernelInstructionSet.avx2, .avx512])
     func packedGEMMMatchesNaiveLoops(_ dims: (Int, Int, Int), instructionSet requested: KernelInstructionSet) throws {
         let (m, k, n) = dims
