@@ -19,6 +19,10 @@ public final class InferenceEngine {
     public let multiplyAccumulatesPerImage: Int
     /// The same by part of the pass (`StageProfile`'s names), as a direct convolution would do them.
     public let multiplyAccumulatesByPart: [String: Int]
+    /// Names of the stages that run image by image within a batch of several images (`imageByImageStages`).
+    public var imageByImageStageNames: [String] {
+        (0..<Self.imageByImageStages(network, height: inputHeight, width: inputWidth)).map { "layer\($0 + 1)" }
+    }
     /// When set, every forward pass charges its parts' wall time to it.
     public var profile: StageProfile?
 
@@ -98,85 +102,36 @@ public final class InferenceEngine {
 
     private func forward(batch n: Int) {
         let w = workspace
-        let architecture = network.architecture
-        var height = inputHeight
-        var width = inputWidth
         let profile = self.profile
         profile?.beginPass()
-
-        // Stem: (N, 3, H, W) → conv 7×7/2 + BN + ReLU → (64, N, H/2, W/2) → maxpool 3×3/2 → (64, N, H/4, W/4)
-        let stemInput = PlanarTensor.imageMajor(input, channels: architecture.inputChannels, batch: n, height: height, width: width)
-        height = network.stem.shape.outputSide(height)
-        width = network.stem.shape.outputSide(width)
-        convolutions.run(plan.stem, input: stemInput, output: w.t1, epilogue: .biasReLU)
-        Kernels.maxPool3x3Stride2(
-            .channelMajor(w.t1, channels: architecture.stemWidth, batch: n, height: height, width: width), into: w.x, loop: loop,
-            isa: plan.instructionSet)
-        height = (height - 1) / 2 + 1
-        width = (width - 1) / 2 + 1
-        profile?.mark("stem")
-
+        var height = 0
+        var width = 0
         var current = w.x
         var next = w.y
-        for (stageIndex, stage) in plan.stages.enumerated() {
-            let name = "layer\(stageIndex + 1)"
-            for planned in stage {
-                let block = planned.block
-                let spec = block.spec
-                let x = PlanarTensor.channelMajor(current, channels: spec.inChannels, batch: n, height: height, width: width)
-                let outHeight = block.conv2.shape.outputSide(height)
-                let outWidth = block.conv2.shape.outputSide(width)
-
-                // conv1 1×1 + BN + ReLU: (Cin, N, H, W) → (width, N, H, W)
-                convolutions.run(planned.conv1, input: x, output: w.t1, epilogue: .biasReLU)
-                profile?.mark("\(name) conv1")
-                // conv2 3×3/stride + BN + ReLU: → (width, N, H/s, W/s)
-                let t1 = PlanarTensor.channelMajor(w.t1, channels: spec.width, batch: n, height: height, width: width)
-                if let winograd = planned.winograd, winograd.pays(batch: n, height: height, width: width) {
-                    winograd.run(
-                        input: t1, output: w.t2, transformedInput: w.winogradInput, products: w.winogradProducts, loop: loop,
-                        packScratch: convolutions.packScratch)
-                } else {
-                    convolutions.run(planned.conv2, input: t1, output: w.t2, epilogue: .biasReLU)
-                }
-                profile?.mark("\(name) conv2")
-                // conv3 1×1 + BN: → (Cout, N, H/s, W/s), and with SE its channel means (the squeeze), taken tile by tile
-                convolutions.run(
-                    planned.conv3, input: .channelMajor(w.t2, channels: spec.width, batch: n, height: outHeight, width: outWidth),
-                    output: next, epilogue: .bias, channelMeans: block.squeezeExcitation == nil ? nil : w.means)
-                profile?.mark("\(name) conv3")
-                // SE: MLP on the means → per-(channel, image) scale
-                var scale: UnsafePointer<Float>? = nil
-                if let se = block.squeezeExcitation {
-                    if let packed = planned.squeezeExcitation {
-                        Kernels.squeezeExcitation(
-                            reduce: packed.reduce, expand: packed.expand, means: w.means, batch: n, hidden: w.hidden, scale: w.scale,
-                            loop: loop, scratch: convolutions.packScratch)
-                    } else {
-                        Kernels.squeezeExcitation(se, means: w.means, batch: n, hidden: w.hidden, scale: w.scale, loop: loop)
-                    }
-                    scale = UnsafePointer(w.scale)
-                    profile?.mark("\(name) se")
-                }
-                // shortcut: identity, or 1×1/stride conv + BN
-                var shortcut = UnsafePointer(current)
-                if let downsample = planned.downsample {
-                    convolutions.run(downsample, input: x, output: w.shortcut, epilogue: .bias)
-                    shortcut = UnsafePointer(w.shortcut)
-                    profile?.mark("\(name) downsample")
-                }
-                // y = relu(conv3 · se_scale + shortcut)
-                Kernels.scaleAddReLU(
-                    next, scale: scale, shortcut: shortcut, channels: spec.outChannels, batch: n,
-                    planeSize: outHeight * outWidth, loop: loop, isa: plan.instructionSet)
-                profile?.mark("\(name) add")
-                swap(&current, &next)
-                height = outHeight
-                width = outWidth
+        // The stem and the stages with large maps run image by image when the batch has several (see
+        // `imageByImageStages`); their last block's output is gathered into the batch's layout.
+        let early = n > 1 ? w.imageByImageStages : 0
+        if early > 0 {
+            for image in 0..<n {
+                var x = w.x
+                var y = w.y
+                (height, width) = stem(images: image, count: 1, into: x)
+                for stage in 0..<early { runStage(stage, batch: 1, current: &x, next: &y, height: &height, width: &width) }
+                Kernels.gather(
+                    x, channels: network.stages[early - 1].last!.spec.outChannels, planeSize: height * width, image: image, of: n,
+                    into: w.gathered)
             }
+            current = w.gathered
+            next = w.x
+        } else {
+            (height, width) = stem(images: 0, count: n, into: current)
+        }
+        for stage in early..<plan.stages.count {
+            runStage(stage, batch: n, current: &current, next: &next, height: &height, width: &width)
         }
 
         // Head: global average pool (C, N, h, w) → (C, N); fc → (N, classes)
+        let architecture = network.architecture
         Kernels.channelMeans(
             current, channels: architecture.featureCount, batch: n, planeSize: height * width, into: w.means, loop: loop,
             isa: plan.instructionSet)
@@ -195,6 +150,112 @@ public final class InferenceEngine {
         }
         profile?.mark("head")
         profile?.endPass()
+    }
+
+    /// Stem of input images image..<image + count: (N, 3, H, W) → conv 7×7/2 + BN + ReLU → (64, N, H/2, W/2) → maxpool
+    /// 3×3/2 → (64, N, H/4, W/4) into `output`. Returns the output's height and width.
+    private func stem(images image: Int, count n: Int, into output: UnsafeMutablePointer<Float>) -> (height: Int, width: Int) {
+        let w = workspace
+        let architecture = network.architecture
+        let stemInput = PlanarTensor.imageMajor(
+            input + image * inputSize, channels: architecture.inputChannels, batch: n, height: inputHeight, width: inputWidth)
+        let height = network.stem.shape.outputSide(inputHeight)
+        let width = network.stem.shape.outputSide(inputWidth)
+        convolutions.run(plan.stem, input: stemInput, output: w.t1, epilogue: .biasReLU)
+        Kernels.maxPool3x3Stride2(
+            .channelMajor(w.t1, channels: architecture.stemWidth, batch: n, height: height, width: width), into: output, loop: loop,
+            isa: plan.instructionSet)
+        profile?.mark("stem")
+        return ((height - 1) / 2 + 1, (width - 1) / 2 + 1)
+    }
+
+    /// The blocks of stage `stageIndex` on `batch` images: each reads `current` and writes `next`, then they swap, so
+    /// `current` ends as the stage's output; `height` and `width` follow the maps.
+    private func runStage(
+        _ stageIndex: Int, batch n: Int, current: inout UnsafeMutablePointer<Float>, next: inout UnsafeMutablePointer<Float>,
+        height: inout Int, width: inout Int
+    ) {
+        let w = workspace
+        let profile = self.profile
+        let name = "layer\(stageIndex + 1)"
+        for planned in plan.stages[stageIndex] {
+            let block = planned.block
+            let spec = block.spec
+            let x = PlanarTensor.channelMajor(current, channels: spec.inChannels, batch: n, height: height, width: width)
+            let outHeight = block.conv2.shape.outputSide(height)
+            let outWidth = block.conv2.shape.outputSide(width)
+
+            // conv1 1×1 + BN + ReLU: (Cin, N, H, W) → (width, N, H, W)
+            convolutions.run(planned.conv1, input: x, output: w.t1, epilogue: .biasReLU)
+            profile?.mark("\(name) conv1")
+            // conv2 3×3/stride + BN + ReLU: → (width, N, H/s, W/s)
+            let t1 = PlanarTensor.channelMajor(w.t1, channels: spec.width, batch: n, height: height, width: width)
+            if let winograd = planned.winograd, winograd.pays(batch: n, height: height, width: width) {
+                winograd.run(
+                    input: t1, output: w.t2, transformedInput: w.winogradInput, products: w.winogradProducts, loop: loop,
+                    packScratch: convolutions.packScratch)
+            } else {
+                convolutions.run(planned.conv2, input: t1, output: w.t2, epilogue: .biasReLU)
+            }
+            profile?.mark("\(name) conv2")
+            // conv3 1×1 + BN: → (Cout, N, H/s, W/s), and with SE its channel means (the squeeze), taken tile by tile
+            convolutions.run(
+                planned.conv3, input: .channelMajor(w.t2, channels: spec.width, batch: n, height: outHeight, width: outWidth),
+                output: next, epilogue: .bias, channelMeans: block.squeezeExcitation == nil ? nil : w.means)
+            profile?.mark("\(name) conv3")
+            // SE: MLP on the means → per-(channel, image) scale
+            var scale: UnsafePointer<Float>? = nil
+            if let se = block.squeezeExcitation {
+                if let packed = planned.squeezeExcitation {
+                    Kernels.squeezeExcitation(
+                        reduce: packed.reduce, expand: packed.expand, means: w.means, batch: n, hidden: w.hidden, scale: w.scale,
+                        loop: loop, scratch: convolutions.packScratch)
+                } else {
+                    Kernels.squeezeExcitation(se, means: w.means, batch: n, hidden: w.hidden, scale: w.scale, loop: loop)
+                }
+                scale = UnsafePointer(w.scale)
+                profile?.mark("\(name) se")
+            }
+            // shortcut: identity, or 1×1/stride conv + BN
+            var shortcut = UnsafePointer(current)
+            if let downsample = planned.downsample {
+                convolutions.run(downsample, input: x, output: w.shortcut, epilogue: .bias)
+                shortcut = UnsafePointer(w.shortcut)
+                profile?.mark("\(name) downsample")
+            }
+            // y = relu(conv3 · se_scale + shortcut)
+            Kernels.scaleAddReLU(
+                next, scale: scale, shortcut: shortcut, channels: spec.outChannels, batch: n,
+                planeSize: outHeight * outWidth, loop: loop, isa: plan.instructionSet)
+            profile?.mark("\(name) add")
+            swap(&current, &next)
+            height = outHeight
+            width = outWidth
+        }
+    }
+
+    /// Stages whose output maps have at least this many pixels per image run image by image within a batch.
+    public static let imageByImagePixels = 100
+
+    /// How many leading stages run image by image on a batch of several images: those whose output maps have at least
+    /// `imageByImagePixels` pixels (at 224², layer1–3; layer4's 7×7 runs on the whole batch). A batch-8 pass through
+    /// the large maps moves activations of 6–26 MB per tensor through L3 and DRAM, where one image's stay in L2 and L3:
+    /// measured per part (`bench --profile`, batch 8 against 8 × batch 1, same minutes), the stem and layer1–3 took
+    /// 10 ms longer a batch-8 pass than eight single-image passes, while layer4 and the head took 3 ms less (their
+    /// weights, 80 MB at batch 1, are then read once for all images).
+    public static func imageByImageStages(_ network: SEResNet, height: Int, width: Int) -> Int {
+        var h = (network.stem.shape.outputSide(height) - 1) / 2 + 1
+        var w = (network.stem.shape.outputSide(width) - 1) / 2 + 1
+        var stages = 0
+        for stage in network.stages {
+            for block in stage {
+                h = block.conv2.shape.outputSide(h)
+                w = block.conv2.shape.outputSide(w)
+            }
+            guard h * w >= imageByImagePixels else { break }
+            stages += 1
+        }
+        return stages
     }
 
     /// Largest patch matrix height (Cin·k·k) of any layer, and enough for a whole unfolded layer whose
@@ -238,25 +299,37 @@ public final class InferenceEngine {
     }
 }
 
-/// The engine's preallocated buffers, sized for the largest layer at the maximum batch.
+/// The engine's preallocated buffers, sized for the largest layer: at the maximum batch for the stages that run on
+/// the whole batch, at one image for the stem and the stages that run image by image.
 private struct Workspace {
     /// Block input and output (they alternate).
     let x, y: UnsafeMutablePointer<Float>
     /// Bottleneck intermediates (also the stem's output before pooling).
     let t1, t2: UnsafeMutablePointer<Float>
     let shortcut: UnsafeMutablePointer<Float>
+    /// The image-by-image stages' outputs, gathered into the batch's (C, N, H, W) layout (then one of the alternating
+    /// block inputs and outputs); nil for a maximum batch of 1.
+    let gatheredBuffer: UnsafeMutablePointer<Float>?
     /// Winograd transformed inputs and products, one block's worth per thread (`WinogradWeights.scratchSizes`).
     let winogradInput, winogradProducts: UnsafeMutablePointer<Float>
     /// (C, N) channel means, SE hidden activations and SE scales.
     let means, hidden, scale: UnsafeMutablePointer<Float>
     /// (classes, N) logits before they are transposed to (N, classes).
     let transposedLogits: UnsafeMutablePointer<Float>
+    /// Leading stages that run image by image on batches of more than one image (`InferenceEngine.imageByImageStages`).
+    let imageByImageStages: Int
+
+    var gathered: UnsafeMutablePointer<Float> { gatheredBuffer! }
 
     init(plan: NetworkPlan, height: Int, width: Int, batch: Int, threads: Int) {
         let network = plan.network
+        let early = batch > 1 ? InferenceEngine.imageByImageStages(network, height: height, width: width) : 0
+        imageByImageStages = early
+        // Floats per buffer: the most any part needs, times the images it runs on.
         var activation = 0
         var intermediate = 0
         var shortcutSize = 0
+        var gatheredSize = 0
         var channels = 0
         var hiddenSize = 1
         var winogradIn = 0
@@ -264,47 +337,55 @@ private struct Workspace {
         var h = network.stem.shape.outputSide(height)
         var w = network.stem.shape.outputSide(width)
         let stem = network.stem.shape
-        intermediate = stem.outChannels * h * w
+        let stemImages = early > 0 ? 1 : batch
+        intermediate = stem.outChannels * h * w * stemImages
         h = (h - 1) / 2 + 1
         w = (w - 1) / 2 + 1
-        activation = stem.outChannels * h * w
-        for planned in plan.stages.joined() {
-            let spec = planned.block.spec
-            let block = planned.block
-            let oh = block.conv2.shape.outputSide(h)
-            let ow = block.conv2.shape.outputSide(w)
-            intermediate = max(intermediate, spec.width * h * w)
-            activation = max(activation, spec.outChannels * oh * ow, spec.inChannels * h * w)
-            if spec.hasDownsample { shortcutSize = max(shortcutSize, spec.outChannels * oh * ow) }
-            channels = max(channels, spec.outChannels)
-            hiddenSize = max(hiddenSize, spec.seWidth ?? 1)
-            if let winograd = planned.winograd {
-                let sizes = winograd.workspaceSizes(batch: batch, height: h, width: w, threads: threads)
-                winogradIn = max(winogradIn, sizes.input)
-                winogradOut = max(winogradOut, sizes.product)
+        activation = stem.outChannels * h * w * stemImages
+        for (stageIndex, stage) in plan.stages.enumerated() {
+            let images = stageIndex < early ? 1 : batch
+            for planned in stage {
+                let spec = planned.block.spec
+                let block = planned.block
+                let oh = block.conv2.shape.outputSide(h)
+                let ow = block.conv2.shape.outputSide(w)
+                intermediate = max(intermediate, spec.width * h * w * images)
+                activation = max(activation, spec.outChannels * oh * ow * images, spec.inChannels * h * w * images)
+                if early > 0 && stageIndex >= early - 1 {
+                    // The last image-by-image stage's output, and every tensor after it.
+                    gatheredSize = max(gatheredSize, spec.outChannels * oh * ow * batch)
+                    if stageIndex >= early { gatheredSize = max(gatheredSize, spec.inChannels * h * w * batch) }
+                }
+                if spec.hasDownsample { shortcutSize = max(shortcutSize, spec.outChannels * oh * ow * images) }
+                channels = max(channels, spec.outChannels)
+                hiddenSize = max(hiddenSize, spec.seWidth ?? 1)
+                if let winograd = planned.winograd {
+                    let sizes = winograd.workspaceSizes(batch: images, height: h, width: w, threads: threads)
+                    winogradIn = max(winogradIn, sizes.input)
+                    winogradOut = max(winogradOut, sizes.product)
+                }
+                h = oh
+                w = ow
             }
-            h = oh
-            w = ow
         }
-        func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
-            .allocateAligned(count * batch)
-        }
-        x = buffer(activation)
-        y = buffer(activation)
-        t1 = buffer(intermediate)
-        t2 = buffer(intermediate)
-        shortcut = buffer(shortcutSize)
+        x = .allocateAligned(activation)
+        y = .allocateAligned(activation)
+        t1 = .allocateAligned(intermediate)
+        t2 = .allocateAligned(intermediate)
+        shortcut = .allocateAligned(shortcutSize)
+        gatheredBuffer = early > 0 ? .allocateAligned(gatheredSize) : nil
         winogradInput = .allocateAligned(winogradIn)
         winogradProducts = .allocateAligned(winogradOut)
-        means = buffer(channels)
-        hidden = buffer(hiddenSize)
-        scale = buffer(channels)
-        transposedLogits = buffer(network.architecture.numClasses)
+        means = .allocateAligned(channels * batch)
+        hidden = .allocateAligned(hiddenSize * batch)
+        scale = .allocateAligned(channels * batch)
+        transposedLogits = .allocateAligned(network.architecture.numClasses * batch)
     }
 
     func deallocate() {
         for pointer in [x, y, t1, t2, shortcut, winogradInput, winogradProducts, means, hidden, scale, transposedLogits] {
             pointer.deallocate()
         }
+        gatheredBuffer?.deallocate()
     }
 }

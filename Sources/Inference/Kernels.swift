@@ -140,6 +140,15 @@ enum Kernels {
         }
     }
 
+    /// Copies one image's (C, 1, h, w) activation `x` into image `image` of the (C, N, h, w) tensor `batch` (N = `count`).
+    static func gather(
+        _ x: UnsafePointer<Float>, channels: Int, planeSize: Int, image: Int, of count: Int, into batch: UnsafeMutablePointer<Float>
+    ) {
+        for c in 0..<channels {
+            (batch + (c * count + image) * planeSize).update(from: x + c * planeSize, count: planeSize)
+        }
+    }
+
     /// Squeeze-excitation MLP on pooled means: scale(C×N) = σ(W2 · relu(W1 · means + b1) + b2).
     /// `hidden` is scratch of (se.hidden × N). Each layer's rows are split over the loop's threads: at batch 1
     /// these are matrix-vector products that only stream the weights, so both cores share the reading.

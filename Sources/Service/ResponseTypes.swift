@@ -157,10 +157,13 @@ public struct ModelDescription: Codable, Sendable {
         let kernels: String
         let instructionSet: String
         let layers: [Layer]
+        /// Stages that run image by image within a batch of several images (their maps stay in cache).
+        let imageByImageStages: [String]
         enum CodingKeys: String, CodingKey {
             case kernels
             case instructionSet = "instruction_set"
             case layers
+            case imageByImageStages = "image_by_image_stages"
         }
     }
     public struct Serving: Codable, Sendable {

@@ -158,6 +158,12 @@ struct BenchCommand: ParsableCommand {
                 for layer in engine.plan.layers {
                     print("  \(layer.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(layer.algorithm)")
                 }
+                let early = engine.imageByImageStageNames
+                if !early.isEmpty {
+                    print(
+                        "in a batch of several images, the stem and \(early.joined(separator: ", ")) run image by image (their maps stay in cache), the rest on the whole batch"
+                    )
+                }
             }
         }
     }
