@@ -235,14 +235,14 @@ public final class InferenceEngine {
     }
 
     /// Stages whose output maps have at least this many pixels per image run image by image within a batch.
-    public static let imageByImagePixels = 100
+    public static let imageByImagePixels = 400
 
     /// How many leading stages run image by image on a batch of several images: those whose output maps have at least
-    /// `imageByImagePixels` pixels (at 224², layer1–3; layer4's 7×7 runs on the whole batch). A batch-8 pass through
-    /// the large maps moves activations of 6–26 MB per tensor through L3 and DRAM, where one image's stay in L2 and L3:
-    /// measured per part (`bench --profile`, batch 8 against 8 × batch 1, same minutes), the stem and layer1–3 took
-    /// 10 ms longer a batch-8 pass than eight single-image passes, while layer4 and the head took 3 ms less (their
-    /// weights, 80 MB at batch 1, are then read once for all images).
+    /// `imageByImagePixels` pixels (at 224², layer1 and layer2). Their activations are large and their weights small:
+    /// a batch-8 pass moves 6–26 MB tensors through L3 and DRAM where one image's stay in L2 and L3, and re-reading their
+    /// weights (≈ 11 MB with Winograd's) for each image costs less. layer3's weights are 40 MB: image by image it was
+    /// 1 % faster on a quiet machine and 15 % slower when another tenant loaded the memory (10 alternating rounds at
+    /// batch 8, docs/performance.md); layer4 and the head gain from the batch either way.
     public static func imageByImageStages(_ network: SEResNet, height: Int, width: Int) -> Int {
         var h = (network.stem.shape.outputSide(height) - 1) / 2 + 1
         var w = (network.stem.shape.outputSide(width) - 1) / 2 + 1

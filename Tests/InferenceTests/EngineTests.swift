@@ -18,14 +18,14 @@ import Testing
         }
     }
 
-    /// Batches run their large-map stages image by image, then gather: every split (some stages, all of them) gives each
-    /// image what it gets alone.
-    @Test(arguments: [(64, 48, 1), (224, 224, 3), (320, 320, 4)])
+    /// Batches run their large-map stages image by image, then gather: every split (none, some stages, all of them) gives
+    /// each image what it gets alone.
+    @Test(arguments: [(64, 48, 0), (112, 112, 1), (224, 224, 2), (640, 640, 4)])
     func imageByImageStagesGatherEachImage(_ size: (height: Int, width: Int, stages: Int)) {
         let model = TimmGoldenTests.model
         #expect(InferenceEngine.imageByImageStages(model.network, height: size.height, width: size.width) == size.stages)
         let engine = InferenceEngine(network: model.network, inputHeight: size.height, inputWidth: size.width, maxBatch: 3, threads: 2)
-        #expect(engine.imageByImageStageNames == (1...size.stages).map { "layer\($0)" })
+        #expect(engine.imageByImageStageNames == (0..<size.stages).map { "layer\($0 + 1)" })
         let inputs = (0..<3).map { KernelTests.randomValues(engine.inputSize, seed: 30 + UInt64($0)) }
         let batched = engine.classify(inputs.flatMap { $0 }, batch: 3)
         for (i, input) in inputs.enumerated() {
