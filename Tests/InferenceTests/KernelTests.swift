@@ -28,6 +28,7 @@ import Testing
         .init(inChannels: 40, outChannels: 19, kernel: 3, stride: 2, padding: 1, batch: 3, height: 14, width: 13),
         // Deep and narrow, split over threads by K on AVX-512 (a K not a multiple of the 256-deep blocks).
         .init(inChannels: 2100, outChannels: 40, kernel: 1, stride: 1, padding: 0, batch: 1, height: 7, width: 7),
+        .init(inChannels: 2100, outChannels: 40, kernel: 1, stride: 1, padding: 0, batch: 1, height: 10, width: 12),
         .init(inChannels: 240, outChannels: 24, kernel: 3, stride: 1, padding: 1, batch: 1, height: 6, width: 5),
         // More columns than one column block (256) per thread.
         .init(inChannels: 24, outChannels: 16, kernel: 1, stride: 1, padding: 0, batch: 3, height: 17, width: 23),
