@@ -1,6 +1,7 @@
 #include "ckernels.h"
 
 #include <immintrin.h>
+#include <stdlib.h>
 
 // Unfolding patches for convolutions that are not 1×1 stride 1 (the engine's kernels and OpenBLAS alike), compiled for
 // each ISA; baseline x86-64 without AVX2. What does not depend on the row is computed once per call: the columns cut into
@@ -49,7 +50,8 @@ __attribute__((target("avx512f"))) static inline void copy_even_avx512(float *re
         int plane_size = out_h * out_w;                                                                                \
         /* Per kx: output columns [lo, hi) of an output row read inside the input row, 0 ≤ ox·stride − padding + kx < W. */ \
         int lo[16], hi[16];                                                                                            \
-        for (int kx = 0; kx < kernel && kx < 16; kx++) {                                                               \
+        if (kernel > 16) abort();                                                                                      \
+        for (int kx = 0; kx < kernel; kx++) {                                                                          \
             lo[kx] = padding - kx <= 0 ? 0 : (padding - kx + stride - 1) / stride;                                     \
             if (lo[kx] > out_w) lo[kx] = out_w;                                                                        \
             int last = width - 1 + padding - kx; /* ox·stride ≤ last */                                                \
@@ -87,9 +89,12 @@ __attribute__((target("avx512f"))) static inline void copy_even_avx512(float *re
                         continue;                                                                                      \
                     }                                                                                                  \
                     const float *source = channel + g->offset;                                                         \
-                    int a = l > g->ox0 ? l : g->ox0, b = h < g->ox1 ? h : g->ox1;                                      \
-                    if (b < a) b = a;                                                                                  \
+                    /* ox0 ≤ a ≤ b ≤ ox1: a segment can end before this kx's first valid column (a tile ending at   \
+                       ox = 1 of the 7×7 stem's kx = 0), and then copies nothing. */                                   \
+                    int a = l > g->ox0 ? l : g->ox0;                                                                   \
                     if (a > g->ox1) a = g->ox1;                                                                        \
+                    int b = h < g->ox1 ? h : g->ox1;                                                                   \
+                    if (b < a) b = a;                                                                                  \
                     for (int x = g->ox0; x < a; x++) target[x] = 0;                                                    \
                     if (stride == 2) {                                                                                 \
                         COPY_EVEN(target + a, source + 2 * a, b - a);                                                  \

@@ -19,10 +19,9 @@ public final class InferenceEngine {
     public let multiplyAccumulatesPerImage: Int
     /// The same by part of the pass (`StageProfile`'s names), as a direct convolution would do them.
     public let multiplyAccumulatesByPart: [String: Int]
-    /// Names of the stages that run image by image within a batch of several images (`imageByImageStages`).
-    public var imageByImageStageNames: [String] {
-        (0..<Self.imageByImageStages(network, height: inputHeight, width: inputWidth)).map { "layer\($0 + 1)" }
-    }
+    /// Names of the stages that run image by image within a batch of several images (`imageByImageStages`); none when
+    /// the engine takes one image at a time.
+    public var imageByImageStageNames: [String] { (0..<workspace.imageByImageStages).map { "layer\($0 + 1)" } }
     /// When set, every forward pass charges its parts' wall time to it.
     public var profile: StageProfile?
 
@@ -120,6 +119,7 @@ public final class InferenceEngine {
                 Kernels.gather(
                     x, channels: network.stages[early - 1].last!.spec.outChannels, planeSize: height * width, image: image, of: n,
                     into: w.gathered)
+                profile?.mark("gather")
             }
             current = w.gathered
             next = w.x
@@ -325,8 +325,12 @@ private struct Workspace {
         let network = plan.network
         let early = batch > 1 ? InferenceEngine.imageByImageStages(network, height: height, width: width) : 0
         imageByImageStages = early
-        // Floats per buffer: the most any part needs, times the images it runs on.
-        var activation = 0
+        // Floats per buffer: the most any part needs, times the images it runs on. Block inputs and outputs alternate
+        // between x and y within one image's stages (`single`: the stem's and those stages' outputs), then between
+        // `gathered` and x on the whole batch (`whole`: the later stages' outputs); without image-by-image stages
+        // everything runs on the whole batch and x and y take both.
+        var single = 0
+        var whole = 0
         var intermediate = 0
         var shortcutSize = 0
         var gatheredSize = 0
@@ -341,7 +345,7 @@ private struct Workspace {
         intermediate = stem.outChannels * h * w * stemImages
         h = (h - 1) / 2 + 1
         w = (w - 1) / 2 + 1
-        activation = stem.outChannels * h * w * stemImages
+        single = stem.outChannels * h * w * stemImages
         for (stageIndex, stage) in plan.stages.enumerated() {
             let images = stageIndex < early ? 1 : batch
             for planned in stage {
@@ -350,11 +354,13 @@ private struct Workspace {
                 let oh = block.conv2.shape.outputSide(h)
                 let ow = block.conv2.shape.outputSide(w)
                 intermediate = max(intermediate, spec.width * h * w * images)
-                activation = max(activation, spec.outChannels * oh * ow * images, spec.inChannels * h * w * images)
-                if early > 0 && stageIndex >= early - 1 {
-                    // The last image-by-image stage's output, and every tensor after it.
-                    gatheredSize = max(gatheredSize, spec.outChannels * oh * ow * batch)
-                    if stageIndex >= early { gatheredSize = max(gatheredSize, spec.inChannels * h * w * batch) }
+                let output = spec.outChannels * oh * ow
+                if stageIndex < early {
+                    single = max(single, output)
+                    // The last image-by-image stage's output, gathered for the whole batch.
+                    if stageIndex == early - 1 { gatheredSize = max(gatheredSize, output * batch) }
+                } else {
+                    whole = max(whole, output * batch)
                 }
                 if spec.hasDownsample { shortcutSize = max(shortcutSize, spec.outChannels * oh * ow * images) }
                 channels = max(channels, spec.outChannels)
@@ -368,12 +374,12 @@ private struct Workspace {
                 w = ow
             }
         }
-        x = .allocateAligned(activation)
-        y = .allocateAligned(activation)
+        x = .allocateAligned(max(single, whole))
+        y = .allocateAligned(early > 0 ? single : max(single, whole))
         t1 = .allocateAligned(intermediate)
         t2 = .allocateAligned(intermediate)
         shortcut = .allocateAligned(shortcutSize)
-        gatheredBuffer = early > 0 ? .allocateAligned(gatheredSize) : nil
+        gatheredBuffer = early > 0 ? .allocateAligned(max(gatheredSize, whole)) : nil
         winogradInput = .allocateAligned(winogradIn)
         winogradProducts = .allocateAligned(winogradOut)
         means = .allocateAligned(channels * batch)

@@ -286,8 +286,9 @@ public final class ClassificationService: @unchecked Sendable {
             engine: .init(
                 kernels: plan.kernels.rawValue, instructionSet: plan.instructionSet?.rawValue ?? "none (OpenBLAS)",
                 layers: plan.layers.map { .init(name: $0.name, algorithm: $0.algorithm) },
-                imageByImageStages: (0..<InferenceEngine.imageByImageStages(
-                    model.network, height: preprocessing.inputHeight, width: preprocessing.inputWidth)).map { "layer\($0 + 1)" }),
+                imageByImageStages: configuration.maxBatch > 1
+                    ? (0..<InferenceEngine.imageByImageStages(
+                        model.network, height: preprocessing.inputHeight, width: preprocessing.inputWidth)).map { "layer\($0 + 1)" } : []),
             serving: .init(
                 threads: configuration.threads, engines: configuration.engines, threadsPerEngine: configuration.threadsPerEngine,
                 maxBatch: configuration.maxBatch, maxBatchDelayMs: Self.milliseconds(configuration.maxBatchDelay),

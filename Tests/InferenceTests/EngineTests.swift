@@ -26,6 +26,8 @@ import Testing
         #expect(InferenceEngine.imageByImageStages(model.network, height: size.height, width: size.width) == size.stages)
         let engine = InferenceEngine(network: model.network, inputHeight: size.height, inputWidth: size.width, maxBatch: 3, threads: 2)
         #expect(engine.imageByImageStageNames == (0..<size.stages).map { "layer\($0 + 1)" })
+        let single = InferenceEngine(network: model.network, inputHeight: size.height, inputWidth: size.width, maxBatch: 1, threads: 1)
+        #expect(single.imageByImageStageNames.isEmpty)
         let inputs = (0..<3).map { KernelTests.randomValues(engine.inputSize, seed: 30 + UInt64($0)) }
         let batched = engine.classify(inputs.flatMap { $0 }, batch: 3)
         for (i, input) in inputs.enumerated() {

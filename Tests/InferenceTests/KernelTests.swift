@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import Testing
 
@@ -39,6 +40,10 @@ import Testing
         // One output column per row: with two threads the channel split unfolds all 300 columns at once, more runs
         // of columns (one per output row) than unfolding cuts at a time (256).
         .init(inChannels: 2, outChannels: 320, kernel: 3, stride: 2, padding: 1, batch: 1, height: 600, width: 1),
+        // Stride-2 output rows wider than one AVX-512 vector (the unfolding's permute loop); the column-outer kernel
+        // over two blocks of weight panels (K = 2100: one 32-row panel per 512 KiB block).
+        .init(inChannels: 3, outChannels: 8, kernel: 3, stride: 2, padding: 1, batch: 1, height: 10, width: 40),
+        .init(inChannels: 2100, outChannels: 40, kernel: 1, stride: 1, padding: 0, batch: 1, height: 15, width: 15),
     ]
 
     /// Every kernel family the engine can plan with; on a CPU without AVX-512 `.avx512` runs the AVX2 kernels.
@@ -205,6 +210,54 @@ import Testing
                     products: m.withUnsafeMutableBufferPointer { $0.baseAddress! }, loop: runner.loop, packScratch: runner.packScratch)
             }
             #expect(Self.relativeError(output, expected) < tolerance, "\(c.testDescription) F(\(tile)×\(tile))")
+        }
+    }
+
+    struct UnfoldingCase: CustomTestStringConvertible, Sendable {
+        let channels, kernel, stride, padding, batch, height, width: Int
+        let columns: Range<Int>
+        var testDescription: String { "c\(channels) k\(kernel) s\(stride) p\(padding) n\(batch) \(height)×\(width) columns \(columns)" }
+    }
+
+    /// Unfolding alone (`ck_im2col`) against the definition, rows written `ld` apart with a guard between them: a tile
+    /// ending one column into an output row (the 7×7 stem's kx = 0 reads nothing there), stride-2 rows wider than one
+    /// vector, 1×1 subsampling, a column range starting mid-row; under every instruction set.
+    @Test(arguments: [
+        UnfoldingCase(channels: 3, kernel: 7, stride: 2, padding: 3, batch: 2, height: 20, width: 9, columns: 0..<56),
+        UnfoldingCase(channels: 3, kernel: 7, stride: 2, padding: 3, batch: 2, height: 20, width: 9, columns: 56..<100),
+        UnfoldingCase(channels: 2, kernel: 3, stride: 2, padding: 1, batch: 1, height: 9, width: 41, columns: 3..<100),
+        UnfoldingCase(channels: 4, kernel: 1, stride: 2, padding: 0, batch: 2, height: 8, width: 34, columns: 0..<68),
+    ])
+    func unfoldingMatchesTheDefinition(_ c: UnfoldingCase) {
+        let outH = (c.height + 2 * c.padding - c.kernel) / c.stride + 1
+        let outW = (c.width + 2 * c.padding - c.kernel) / c.stride + 1
+        let rows = c.channels * c.kernel * c.kernel
+        let ld = c.columns.count + 3
+        let guardValue: Float = 12345
+        // Channel-major (C, N, H, W), as activations are.
+        let input = Self.randomValues(c.channels * c.batch * c.height * c.width, seed: 40)
+        for isa in [CK_ISA_NONE, ck_usable(CK_ISA_AVX2), ck_usable(CK_ISA_AVX512)] {
+            var out = [Float](repeating: guardValue, count: rows * ld)
+            ck_im2col(
+                isa, input, c.batch * c.height * c.width, c.height * c.width, Int32(c.height), Int32(c.width), Int32(c.kernel),
+                Int32(c.stride), Int32(c.padding), Int32(outH), Int32(outW), 0, Int32(rows), Int32(c.columns.lowerBound),
+                Int32(c.columns.upperBound), &out, ld)
+            var wrong = 0
+            for r in 0..<rows {
+                let (channel, ky, kx) = (r / (c.kernel * c.kernel), (r / c.kernel) % c.kernel, r % c.kernel)
+                for j in 0..<ld {
+                    var expected = guardValue
+                    if j < c.columns.count {
+                        let column = c.columns.lowerBound + j
+                        let (n, oy, ox) = (column / (outH * outW), (column / outW) % outH, column % outW)
+                        let (iy, ix) = (oy * c.stride - c.padding + ky, ox * c.stride - c.padding + kx)
+                        let inside = iy >= 0 && iy < c.height && ix >= 0 && ix < c.width
+                        expected = inside ? input[((channel * c.batch + n) * c.height + iy) * c.width + ix] : 0
+                    }
+                    if out[r * ld + j] != expected { wrong += 1 }
+                }
+            }
+            #expect(wrong == 0, "\(c.testDescription) isa \(isa.rawValue)")
         }
     }
 

@@ -84,7 +84,7 @@ float ck_sum(ck_isa isa, const float *x, long count);
 /// ky, kx) for r in row_begin..<row_end, output columns column_begin..<column_end (image, oy, ox over out_h × out_w),
 /// written at out[(r − row_begin)·ld + (column − column_begin)], zero where the patch leaves the input. `input`:
 /// channel c of image n at input + c·channel_stride + n·image_stride, height × width. A 1×1 kernel with padding 0 is
-/// the subsampled input of a strided 1×1 convolution. Any `isa`, CK_ISA_NONE included (baseline x86-64).
+/// the subsampled input of a strided 1×1 convolution. `kernel` ≤ 16. Any `isa`, CK_ISA_NONE included (baseline x86-64).
 void ck_im2col(ck_isa isa, const float *input, long channel_stride, long image_stride, int height, int width, int kernel, int stride,
                int padding, int out_h, int out_w, int row_begin, int row_end, int column_begin, int column_end, float *out, long ld);
 
