@@ -6,10 +6,19 @@
 // for baseline x86-64, i.e. SSE2).
 
 #define ELEMENTWISE(TARGET, NAME)                                                                                     \
+    /* In place and into another buffer: separate loops, so each vectorises without a run-time overlap check (which   \
+       in place would fail and fall back to scalar code). */                                                          \
     TARGET static void NAME##_scale_add_relu(float *restrict x, float s, const float *restrict shortcut, long count) { \
         for (long i = 0; i < count; i++) {                                                                            \
             float y = x[i] * s + shortcut[i];                                                                         \
             x[i] = y > 0 ? y : 0;                                                                                     \
+        }                                                                                                             \
+    }                                                                                                                 \
+    TARGET static void NAME##_scale_add_relu_into(const float *restrict x, float s, const float *restrict shortcut,   \
+                                                  float *restrict out, long count) {                                  \
+        for (long i = 0; i < count; i++) {                                                                            \
+            float y = x[i] * s + shortcut[i];                                                                         \
+            out[i] = y > 0 ? y : 0;                                                                                   \
         }                                                                                                             \
     }                                                                                                                 \
     TARGET static float NAME##_sum(const float *restrict x, long count) {                                             \
@@ -70,10 +79,16 @@ void ck_maxpool3x3s2(ck_isa isa, const float *in, int height, int width, float *
 ELEMENTWISE(__attribute__((target("avx2,fma"))), avx2)
 ELEMENTWISE(__attribute__((target("avx512f"))), avx512)
 
-void ck_scale_add_relu(ck_isa isa, float *x, float scale, const float *shortcut, long count) {
+void ck_scale_add_relu(ck_isa isa, const float *x, float scale, const float *shortcut, float *out, long count) {
     if (isa == CK_ISA_NONE) abort();  // only called for plans with the engine's kernels
-    if (isa == CK_ISA_AVX512) avx512_scale_add_relu(x, scale, shortcut, count);
-    else avx2_scale_add_relu(x, scale, shortcut, count);
+    if (out == x) {
+        if (isa == CK_ISA_AVX512) avx512_scale_add_relu(out, scale, shortcut, count);
+        else avx2_scale_add_relu(out, scale, shortcut, count);
+    } else if (isa == CK_ISA_AVX512) {
+        avx512_scale_add_relu_into(x, scale, shortcut, out, count);
+    } else {
+        avx2_scale_add_relu_into(x, scale, shortcut, out, count);
+    }
 }
 
 float ck_sum(ck_isa isa, const float *x, long count) {

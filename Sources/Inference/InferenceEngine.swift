@@ -108,18 +108,18 @@ public final class InferenceEngine {
         var current = w.x
         var next = w.y
         // The stem and the stages with large maps run image by image when the batch has several (see
-        // `imageByImageStages`); their last block's output is gathered into the batch's layout.
+        // `imageByImageStages`); their last block writes its output straight into the batch's layout (`gathered`).
         let early = n > 1 ? w.imageByImageStages : 0
         if early > 0 {
             for image in 0..<n {
                 var x = w.x
                 var y = w.y
                 (height, width) = stem(images: image, count: 1, into: x)
-                for stage in 0..<early { runStage(stage, batch: 1, current: &x, next: &y, height: &height, width: &width) }
-                Kernels.gather(
-                    x, channels: network.stages[early - 1].last!.spec.outChannels, planeSize: height * width, image: image, of: n,
-                    into: w.gathered)
-                profile?.mark("gather")
+                for stage in 0..<early {
+                    runStage(
+                        stage, batch: 1, current: &x, next: &y, height: &height, width: &width,
+                        output: stage == early - 1 ? Kernels.Destination(base: w.gathered, first: image, count: n) : nil)
+                }
             }
             current = w.gathered
             next = w.x
@@ -170,15 +170,17 @@ public final class InferenceEngine {
     }
 
     /// The blocks of stage `stageIndex` on `batch` images: each reads `current` and writes `next`, then they swap, so
-    /// `current` ends as the stage's output; `height` and `width` follow the maps.
+    /// `current` ends as the stage's output; `height` and `width` follow the maps. With `output`, the last block writes
+    /// there instead (and `current` is then not the output).
     private func runStage(
         _ stageIndex: Int, batch n: Int, current: inout UnsafeMutablePointer<Float>, next: inout UnsafeMutablePointer<Float>,
-        height: inout Int, width: inout Int
+        height: inout Int, width: inout Int, output: Kernels.Destination? = nil
     ) {
         let w = workspace
         let profile = self.profile
         let name = "layer\(stageIndex + 1)"
-        for planned in plan.stages[stageIndex] {
+        let blocks = plan.stages[stageIndex]
+        for (index, planned) in blocks.enumerated() {
             let block = planned.block
             let spec = block.spec
             let x = PlanarTensor.channelMajor(current, channels: spec.inChannels, batch: n, height: height, width: width)
@@ -226,7 +228,7 @@ public final class InferenceEngine {
             // y = relu(conv3 · se_scale + shortcut)
             Kernels.scaleAddReLU(
                 next, scale: scale, shortcut: shortcut, channels: spec.outChannels, batch: n,
-                planeSize: outHeight * outWidth, loop: loop, isa: plan.instructionSet)
+                planeSize: outHeight * outWidth, loop: loop, isa: plan.instructionSet, into: index == blocks.count - 1 ? output : nil)
             profile?.mark("\(name) add")
             swap(&current, &next)
             height = outHeight
@@ -307,8 +309,8 @@ private struct Workspace {
     /// Bottleneck intermediates (also the stem's output before pooling).
     let t1, t2: UnsafeMutablePointer<Float>
     let shortcut: UnsafeMutablePointer<Float>
-    /// The image-by-image stages' outputs, gathered into the batch's (C, N, H, W) layout (then one of the alternating
-    /// block inputs and outputs); nil for a maximum batch of 1.
+    /// The image-by-image stages' output in the batch's (C, N, H, W) layout, written there by their last blocks (then
+    /// one of the alternating block inputs and outputs); nil for a maximum batch of 1.
     let gatheredBuffer: UnsafeMutablePointer<Float>?
     /// Winograd transformed inputs and products, one block's worth per thread (`WinogradWeights.scratchSizes`).
     let winogradInput, winogradProducts: UnsafeMutablePointer<Float>

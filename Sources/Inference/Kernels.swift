@@ -120,32 +120,33 @@ enum Kernels {
         }
     }
 
-    /// y[c, n, ·] = relu(x[c, n, ·] · scale[c, n] + shortcut[c, n, ·]); scale nil means 1. y may alias x.
-    /// With `isa`, the pass runs in CKernels compiled for it.
+    /// Where `scaleAddReLU` writes: images `first ..< first + batch` of a (C, `count`, H, W) tensor at `base`.
+    struct Destination {
+        let base: UnsafeMutablePointer<Float>
+        let first: Int
+        let count: Int
+    }
+
+    /// y[c, n, ·] = relu(x[c, n, ·] · scale[c, n] + shortcut[c, n, ·]); scale nil means 1. y is x itself, or with
+    /// `destination` the images it names of a larger batch's tensor (the image-by-image stages' last block writes its
+    /// output straight into the batch's layout). With `isa`, the pass runs in CKernels compiled for it.
     static func scaleAddReLU(
         _ x: UnsafeMutablePointer<Float>, scale: UnsafePointer<Float>?, shortcut: UnsafePointer<Float>,
-        channels: Int, batch: Int, planeSize: Int, loop: ParallelLoop, isa: KernelInstructionSet? = nil
+        channels: Int, batch: Int, planeSize: Int, loop: ParallelLoop, isa: KernelInstructionSet? = nil,
+        into destination: Destination? = nil
     ) {
         loop.run(channels * batch, minimumPerThread: 8) { range in
             for plane in range {
                 let s = scale?[plane] ?? 1
                 let row = x + plane * planeSize
                 let skip = shortcut + plane * planeSize
+                let out = destination.map { $0.base + ((plane / batch) * $0.count + $0.first + plane % batch) * planeSize } ?? row
                 if let isa {
-                    ck_scale_add_relu(isa.isa, row, s, skip, planeSize)
+                    ck_scale_add_relu(isa.isa, row, s, skip, out, planeSize)
                     continue
                 }
-                for j in 0..<planeSize { row[j] = max(row[j] * s + skip[j], 0) }
+                for j in 0..<planeSize { out[j] = max(row[j] * s + skip[j], 0) }
             }
-        }
-    }
-
-    /// Copies one image's (C, 1, h, w) activation `x` into image `image` of the (C, N, h, w) tensor `batch` (N = `count`).
-    static func gather(
-        _ x: UnsafePointer<Float>, channels: Int, planeSize: Int, image: Int, of count: Int, into batch: UnsafeMutablePointer<Float>
-    ) {
-        for c in 0..<channels {
-            (batch + (c * count + image) * planeSize).update(from: x + c * planeSize, count: planeSize)
         }
     }
 

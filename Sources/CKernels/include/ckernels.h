@@ -74,8 +74,9 @@ void ck_winograd_input_strip(ck_isa isa, int tile, const float *d, int padded, i
 void ck_winograd_output_strip(ck_isa isa, int tile, const float *m, size_t step, int tiles, float bias, float *s,
                               float *out, int width, int rows);
 
-/// x[i] = max(x[i]·scale + shortcut[i], 0) for i < count (SE's scale, the residual add and ReLU in one pass).
-void ck_scale_add_relu(ck_isa isa, float *x, float scale, const float *shortcut, long count);
+/// out[i] = max(x[i]·scale + shortcut[i], 0) for i < count (SE's scale, the residual add and ReLU in one pass); `out` is
+/// `x` or does not overlap it.
+void ck_scale_add_relu(ck_isa isa, const float *x, float scale, const float *shortcut, float *out, long count);
 
 /// Σ x[i] for i < count, in 16 running sums (channel means for SE and global pooling).
 float ck_sum(ck_isa isa, const float *x, long count);
