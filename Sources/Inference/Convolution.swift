@@ -280,9 +280,9 @@ struct ConvolutionRunner {
         }
 
         if splitByK, let packed = plan.packed {
-            // Deep and narrow (layer3–4's stride-2 3×3 at batch 1: 2304 × 196, 4608 × 49): split K, so each thread unfolds and then reads only its
-            // own rows of B (the M split had both threads read all of it, written half by the other core), then
-            // add the partial products.
+            // Deep and narrow (layer3–4's stride-2 3×3 at batch 1: 2304 × 196, 4608 × 49): split K, so each thread
+            // unfolds and then reads only its own rows of B (the M split had both threads read all of it, written half
+            // by the other core), then add the partial products.
             let blocks = (k + 255) / 256
             let operand = direct ? UnsafePointer(input.data) : UnsafePointer(scratch)
             loop.forEachPart(threads) { part in

@@ -237,7 +237,7 @@ public final class InferenceEngine {
     }
 
     /// Stages whose output maps have at least this many pixels per image run image by image within a batch.
-    public static let imageByImagePixels = 400
+    static let imageByImagePixels = 400
 
     /// How many leading stages run image by image on a batch of several images: those whose output maps have at least
     /// `imageByImagePixels` pixels (at 224², layer1 and layer2). Their activations are large and their weights small:
@@ -245,7 +245,7 @@ public final class InferenceEngine {
     /// weights (≈ 11 MB with Winograd's) for each image costs less. layer3's weights are 40 MB: image by image it was
     /// 1 % faster on a quiet machine and 15 % slower when another tenant loaded the memory (10 alternating rounds at
     /// batch 8, docs/performance.md); layer4 and the head gain from the batch either way.
-    public static func imageByImageStages(_ network: SEResNet, height: Int, width: Int) -> Int {
+    static func imageByImageStages(_ network: SEResNet, height: Int, width: Int) -> Int {
         var h = (network.stem.shape.outputSide(height) - 1) / 2 + 1
         var w = (network.stem.shape.outputSide(width) - 1) / 2 + 1
         var stages = 0

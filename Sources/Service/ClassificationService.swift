@@ -113,6 +113,8 @@ public final class ClassificationService: @unchecked Sendable {
     private let decoders: OperationQueue
     /// How the engines run each convolution.
     private let plan: NetworkPlan
+    /// The engines' stages that run image by image within a batch (`/v1/model`).
+    private let imageByImageStages: [String]
     private let clock = ContinuousClock()
     private let stateLock = NSLock()
     private var ready = false
@@ -139,6 +141,7 @@ public final class ClassificationService: @unchecked Sendable {
                 maxBatch: configuration.maxBatch, threads: configuration.threadsPerEngine)
         }
         DispatchQueue.concurrentPerform(iterations: engines.count) { engines[$0].run(batch: 1) }
+        imageByImageStages = engines[0].imageByImageStageNames
         scheduler = BatchScheduler(
             engines: engines, maxBatch: configuration.maxBatch, maxBatchDelay: configuration.maxBatchDelay,
             maxQueue: configuration.maxQueue, requestTimeout: configuration.requestTimeout, metrics: metrics,
@@ -286,9 +289,7 @@ public final class ClassificationService: @unchecked Sendable {
             engine: .init(
                 kernels: plan.kernels.rawValue, instructionSet: plan.instructionSet?.rawValue ?? "none (OpenBLAS)",
                 layers: plan.layers.map { .init(name: $0.name, algorithm: $0.algorithm) },
-                imageByImageStages: configuration.maxBatch > 1
-                    ? (0..<InferenceEngine.imageByImageStages(
-                        model.network, height: preprocessing.inputHeight, width: preprocessing.inputWidth)).map { "layer\($0 + 1)" } : []),
+                imageByImageStages: imageByImageStages),
             serving: .init(
                 threads: configuration.threads, engines: configuration.engines, threadsPerEngine: configuration.threadsPerEngine,
                 maxBatch: configuration.maxBatch, maxBatchDelayMs: Self.milliseconds(configuration.maxBatchDelay),

@@ -230,6 +230,8 @@ func errorCode(_ response: HTTPResponse) -> String? {
         #expect(
             (body["weights"] as? [String: Any])?["sha256"] as? String == "25fcaab24568ebb97d7cc8276fa9f4550ef3b6f00888b3f2b11207ee792cb5bd")
         #expect((body["serving"] as? [String: Any])?["max_batch"] as? Int == 4)
+        // At 224² with batches of up to 4, the engines run layer1 and layer2 image by image.
+        #expect((body["engine"] as? [String: Any])?["image_by_image_stages"] as? [String] == ["layer1", "layer2"])
     }
 
     @Test func routingErrors() {
