@@ -1,4 +1,5 @@
 #include "ckernels.h"
+#include "lanes.h"
 
 #include <immintrin.h>
 #include <stdlib.h>
@@ -24,12 +25,6 @@
 #define TARGET __attribute__((target("avx2,fma")))
 #define NAME(x) x##_avx2
 
-// The first `count` lanes (all for count ≥ 8, none for count ≤ 0); the others read as zero / are not written.
-TARGET static inline __m256i lanes_below_avx2(int count) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-TARGET static inline __m256 load_part_avx2(const float *p, int count) { return _mm256_maskload_ps(p, lanes_below_avx2(count)); }
-TARGET static inline void store_part_avx2(float *p, __m256 v, int count) { _mm256_maskstore_ps(p, lanes_below_avx2(count), v); }
 #define VLOAD _mm256_loadu_ps
 #define VSTORE _mm256_storeu_ps
 #define VFMA _mm256_fmadd_ps
@@ -68,15 +63,6 @@ TARGET static inline void store_part_avx2(float *p, __m256 v, int count) { _mm25
 #define TARGET __attribute__((target("avx512f")))
 #define NAME(x) x##_avx512
 
-TARGET static inline __mmask16 lanes_below_avx512(int count) {
-    return count >= 16 ? (__mmask16)0xFFFF : count <= 0 ? (__mmask16)0 : (__mmask16)((1u << count) - 1);
-}
-TARGET static inline __m512 load_part_avx512(const float *p, int count) {
-    return _mm512_maskz_loadu_ps(lanes_below_avx512(count), p);
-}
-TARGET static inline void store_part_avx512(float *p, __m512 v, int count) {
-    _mm512_mask_storeu_ps(p, lanes_below_avx512(count), v);
-}
 // c[i·ldc] = v[i] for the first `count` lanes.
 TARGET static inline void scatter_avx512(float *c, int ldc, __m512 v, int count) {
     if (count <= 0) return;

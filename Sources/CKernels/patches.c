@@ -1,4 +1,5 @@
 #include "ckernels.h"
+#include "lanes.h"
 
 #include <immintrin.h>
 #include <stdlib.h>
@@ -25,17 +26,15 @@ __attribute__((target("avx512f"))) static inline void copy_even_avx512(float *re
     for (; count >= 16; count -= 16, target += 16, source += 32) {
         // source[0 ..< 31]: the second load stops before the odd element past the last one needed.
         __m512 lo = _mm512_loadu_ps(source);
-        __m512 hi = _mm512_maskz_loadu_ps((__mmask16)0x7FFF, source + 16);
+        __m512 hi = load_part_avx512(source + 16, 15);
         _mm512_storeu_ps(target, _mm512_permutex2var_ps(lo, even, hi));
     }
     if (count > 0) {
         // Needs source[0 ..< 2·count − 1].
         int needed = 2 * count - 1;
-        __mmask16 m0 = needed >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << needed) - 1);
-        __mmask16 m1 = needed > 16 ? (__mmask16)((1u << (needed - 16)) - 1) : 0;
-        __m512 lo = _mm512_maskz_loadu_ps(m0, source);
-        __m512 hi = _mm512_maskz_loadu_ps(m1, source + 16);
-        _mm512_mask_storeu_ps(target, (__mmask16)((1u << count) - 1), _mm512_permutex2var_ps(lo, even, hi));
+        __m512 lo = load_part_avx512(source, needed);
+        __m512 hi = load_part_avx512(source + 16, needed - 16);
+        store_part_avx512(target, _mm512_permutex2var_ps(lo, even, hi), count);
     }
 }
 

@@ -1,4 +1,5 @@
 #include "ckernels.h"
+#include "lanes.h"
 
 #include <immintrin.h>
 #include <stdlib.h>
@@ -15,9 +16,6 @@
 #define NV 2
 #define TARGET __attribute__((target("avx2,fma")))
 #define NAME(x) x##_avx2
-TARGET static inline void store_part_avx2(float *p, __m256 v, int count) {
-    _mm256_maskstore_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)), v);
-}
 #define VLOAD _mm256_loadu_ps
 #define VSTORE _mm256_storeu_ps
 #define VFMA _mm256_fmadd_ps
@@ -45,9 +43,6 @@ TARGET static inline void store_part_avx2(float *p, __m256 v, int count) {
 #define NV 7
 #define TARGET __attribute__((target("avx512f")))
 #define NAME(x) x##_avx512
-TARGET static inline void store_part_avx512(float *p, __m512 v, int count) {
-    _mm512_mask_storeu_ps(p, count >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << count) - 1), v);
-}
 #define VLOAD _mm512_loadu_ps
 #define VSTORE _mm512_storeu_ps
 #define VFMA _mm512_fmadd_ps
