@@ -4,8 +4,8 @@ import PackageDescription
 // One target per concern, dependencies flowing one way (see README "Layout"):
 // CJPEG/CBLAS/COpenSSL/CKernels (C) → Imaging / Inference / HTTP → Service → seresnet (executable).
 
-/// Kernels and parsers are hot loops over raw buffers: compile them with full optimization even in debug
-/// builds so `swift test` stays fast, and without exclusivity checks in the inner loops.
+/// The engine's Swift side drives hot loops over raw buffers: full optimization even in debug builds so `swift test`
+/// stays fast, and without exclusivity checks in the inner loops. It reads only the operator's own checkpoint.
 let hotLoops: [SwiftSetting] = [
     .unsafeFlags(["-Ounchecked"])
 ]
@@ -36,7 +36,9 @@ let package = Package(
 
         // The HTTP target parses hostile bytes: bounds and overflow checks stay on (-O, as the fuzzers build it).
         .target(name: "HTTP", dependencies: ["COpenSSL"]),
-        .target(name: "Imaging", dependencies: ["CJPEG"], swiftSettings: hotLoops),
+        // Imaging parses hostile bytes too (EXIF): -O keeps bounds and overflow checks (as the fuzzer builds it), and
+        // debug builds get it too so `swift test` resamples large photos at full speed.
+        .target(name: "Imaging", dependencies: ["CJPEG"], swiftSettings: [.unsafeFlags(["-O"])]),
         .target(name: "Inference", dependencies: ["CBLAS", "COpenSSL", "CKernels"], swiftSettings: hotLoops),
         .target(
             name: "Service",
@@ -44,7 +46,9 @@ let package = Package(
                 "HTTP", "Imaging", "Inference",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-            ]
+            ],
+            // The OpenAPI document and the web page, embedded in the binary (still one file to ship).
+            resources: [.embedInCode("Resources/openapi.json"), .embedInCode("Resources/index.html")]
         ),
         .executableTarget(
             name: "seresnet",
@@ -57,10 +61,12 @@ let package = Package(
 
         .executableTarget(name: "http-bench-server", dependencies: ["HTTP"], path: "Benchmarks/HTTPBenchServer"),
 
+        // The one way tests find their data (Tests/Fixtures).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP"]),
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
-        .testTarget(name: "InferenceTests", dependencies: ["Inference", "CBLAS", "CKernels"]),
-        .testTarget(name: "ServiceTests", dependencies: ["Service", "HTTP", "Imaging", "Inference"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"]),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "CBLAS", "CKernels", "TestSupport"]),
+        .testTarget(name: "ServiceTests", dependencies: ["Service", "HTTP", "Imaging", "Inference", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

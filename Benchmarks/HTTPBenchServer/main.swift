@@ -1,4 +1,4 @@
-// A trivial-handler HTTP server for scripts/bench-http.sh and bench-https.sh: measures the HTTP layer alone.
+// A trivial-handler HTTP server for Benchmarks/bench-http.sh and bench-https.sh: measures the HTTP layer alone.
 //   http-bench-server [port] [host] [certificate-chain.pem private-key.pem]   (with the pair: HTTPS)
 import Dispatch
 import Foundation

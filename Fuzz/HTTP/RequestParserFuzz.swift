@@ -1,4 +1,4 @@
-// libFuzzer entry for RequestParser: built by scripts/fuzz-http.sh together with Sources/HTTP/*.swift.
+// libFuzzer entry for RequestParser: built by Fuzz/fuzz-http.sh together with Sources/HTTP/*.swift.
 // Beyond "no crash, no hang", it checks the parser's central promise: the outcome does not depend on how
 // the input is split (whole, at a point chosen from the data, and byte by byte).
 

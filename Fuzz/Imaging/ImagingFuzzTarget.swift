@@ -1,6 +1,6 @@
 // libFuzzer entry point over the whole image path: bytes → decode (header, budget, EXIF, DCT scale,
 // colour conversion) → resize/crop/normalize. Compiled together with Sources/Imaging by
-// scripts/fuzz-imaging.sh, so it reaches internal functions too. Any trap, sanitizer report or leak fails.
+// Fuzz/fuzz-imaging.sh, so it reaches internal functions too. Any trap, sanitizer report or leak fails.
 
 /// A small model input keeps each run fast; the geometry code is the same for any size.
 private let configs: [PreprocessConfig] = [

@@ -159,7 +159,7 @@ void ck_gemm(ck_isa isa, const float *packed, int m, int k, int panel_begin, int
         // The small-n kernel wastes no lanes but has fixed costs per panel and column chunk (the bias, the transposed
         // store), which a short K amortises over few multiply-adds: below K = 128 it runs only where the wide kernel
         // would compute ≥ 20% padding. Over more columns it runs column chunks outer (B read once, straight from the
-        // activation, no packing) where that measured faster than the wide kernel: K ≥ 256 and either K ≥ m (the
+        // activation, no packing) where that is faster than the wide kernel: K ≥ 256 and either K ≥ m (the
         // reducing 1×1s, stride-2 3×3s) or a share of the output channels (late stages at batch 8); docs/performance.md.
         if (n > CK_NARROW && k >= 256 && (k >= m || panel_end - panel_begin < (m + PR_AVX512 - 1) / PR_AVX512))
             gemm_columns_avx512(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu);

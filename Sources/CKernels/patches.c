@@ -7,8 +7,8 @@
 // Unfolding patches for convolutions that are not 1×1 stride 1 (the engine's kernels and OpenBLAS alike), compiled for
 // each ISA; baseline x86-64 without AVX2. What does not depend on the row is computed once per call: the columns cut into
 // segments (a run of output columns in one output row of one image, with its input offset) and each kx's valid range;
-// a row then only copies. The division and modulo per piece of a row had made unfolding cost a third of a stride-2 3×3
-// layer at batch 8 (C harness, one thread, batch 8: layer2's 3×3 3.43 → 1.89 ms, its 1×1 subsampling 2.29 → 0.66 ms).
+// a row then only copies: a division and modulo per piece of a row would make unfolding cost a third of a stride-2 3×3
+// layer at batch 8 (docs/performance.md).
 
 // A run of output columns ox0 ..< ox1 of one output row of one image, written at column `column` of the unfolded rows;
 // its input rows start at row iy0 (ky = 0) of the image, `offset` floats into a channel's plane of that image.

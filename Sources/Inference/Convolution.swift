@@ -281,8 +281,8 @@ struct ConvolutionRunner {
 
         if splitByK, let packed = plan.packed {
             // Deep and narrow (layer3–4's stride-2 3×3 at batch 1: 2304 × 196, 4608 × 49): split K, so each thread
-            // unfolds and then reads only its own rows of B (the M split had both threads read all of it, written half
-            // by the other core), then add the partial products.
+            // unfolds and then reads only its own rows of B (split by M, both threads would read all of it, half of it
+            // written by the other core), then add the partial products.
             let blocks = (k + 255) / 256
             let operand = direct ? UnsafePointer(input.data) : UnsafePointer(scratch)
             loop.forEachPart(threads) { part in
@@ -345,7 +345,7 @@ struct ConvolutionRunner {
     /// Whether a product is split over threads by K: deep (≥ 2048), narrow (the small-n kernel's ≤ 200 columns) and small
     /// enough that a thread's partial product fits its pack scratch, on the AVX-512 small-n kernel. Beside layer4's 3×3
     /// and conv1 at batch 1, layer3's stride-2 3×3 (2304 × 196), where each thread's half of the unfolded patches then
-    /// stays in its L2 instead of being read from L3 once per panel (−3 % on that layer, alternating).
+    /// stays in its L2 instead of being read from L3 once per panel (faster on that layer, docs/performance.md).
     private func splitsByK(packed: PackedMatrix, k: Int, columns: Int) -> Bool {
         packed.instructionSet == .avx512 && k >= 2048 && columns <= 200 && packed.rows * columns <= PackedMatrix.scratchFloats
     }

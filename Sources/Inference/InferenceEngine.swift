@@ -242,9 +242,9 @@ public final class InferenceEngine {
     /// How many leading stages run image by image on a batch of several images: those whose output maps have at least
     /// `imageByImagePixels` pixels (at 224², layer1 and layer2). Their activations are large and their weights small:
     /// a batch-8 pass moves 6–26 MB tensors through L3 and DRAM where one image's stay in L2 and L3, and re-reading their
-    /// weights (≈ 11 MB with Winograd's) for each image costs less. layer3's weights are 40 MB: image by image it was
-    /// 1 % faster on a quiet machine and 15 % slower when another tenant loaded the memory (10 alternating rounds at
-    /// batch 8, docs/performance.md); layer4 and the head gain from the batch either way.
+    /// weights (≈ 11 MB with Winograd's) for each image costs less. layer3's weights are 40 MB: re-reading them per image
+    /// gains next to nothing on a quiet machine and loses much when another tenant loads the memory
+    /// (docs/performance.md); layer4 and the head gain from the batch either way.
     static func imageByImageStages(_ network: SEResNet, height: Int, width: Int) -> Int {
         var h = (network.stem.shape.outputSide(height) - 1) / 2 + 1
         var w = (network.stem.shape.outputSide(width) - 1) / 2 + 1

@@ -14,7 +14,7 @@ public final class NetworkPlan: @unchecked Sendable {
     let classifier: PackedMatrix?
 
     /// With the engine's kernels, conv2 layers up to this width use F(4×4, 3×3), wider ones F(2×2, 3×3), as ncnn
-    /// chooses for ResNets (OpenBLAS keeps F(2×2) everywhere, as before the engine had kernels of its own). At 224²
+    /// chooses for ResNets (OpenBLAS keeps F(2×2) everywhere: F(4×4)'s transforms exist only in CKernels). At 224²
     /// that is layer1 and layer2 (56² and 28² maps); layer3's 14² would pad to 16² (31% more tiles) and has too few
     /// tiles at batch 1 to pay. The measurements behind the choice are in docs/performance.md.
     static let f4MaxChannels = 128

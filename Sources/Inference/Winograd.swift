@@ -88,11 +88,11 @@ public struct WinogradWeights: Sendable {
     /// Fewest tiles (over the batch) for which Winograd runs (`pays`): 16 on the engine's packed GEMM, 32 on OpenBLAS.
     var minimumTiles: Int { packed == nil ? 32 : 16 }
 
-    /// Whether Winograd beats im2col + GEMM here. Measured on this project's 2-core machines
-    /// (`seresnet bench --profile`, docs/performance.md): on the engine's kernels it wins from 16 tiles on —
-    /// layer4's 7×7 at batch 1 (16 F(2×2) tiles, its transformed weights split over the threads by output channel)
-    /// takes 1.94–2.07 ms instead of 2.25–2.32 with im2col —, while OpenBLAS's sgemm on 16 such tiles loses to
-    /// im2col (4.6 against 4.2–4.4 ms), so it keeps 32. Below 64 input channels the transforms cost more than they save.
+    /// Whether Winograd beats im2col + GEMM here (`seresnet bench --profile`, docs/performance.md). On the engine's
+    /// kernels it wins from 16 tiles on: layer4's 7×7 at batch 1 (16 F(2×2) tiles, its transformed weights split over
+    /// the threads by output channel) is faster than with im2col, its 2.25× fewer multiply-adds outweighing the
+    /// transforms. OpenBLAS's sgemm, whose per-call cost wants few large products, loses to im2col on 16 such tiles,
+    /// so it keeps 32. Below 64 input channels the transforms cost more than they save.
     func pays(batch: Int, height: Int, width: Int) -> Bool {
         inChannels >= 64 && batch * ((height + tile - 1) / tile) * ((width + tile - 1) / tile) >= minimumTiles
     }
@@ -142,7 +142,7 @@ public struct WinogradWeights: Sendable {
     ///
     /// Tiled as ncnn does: the tiles are cut into blocks of whole tile rows of one image (`blockRows`), and each
     /// thread takes its share of blocks, running for each the input transform, the α² products and the output transform
-    /// while the block's data is still in its L2 (a whole-layer transform made two DRAM round trips of α² times
+    /// while the block's data is still in its L2 (a whole-layer transform would make two DRAM round trips of α² times
     /// the activation). With few tiles in all (late stages at small batches, `splitsByChannels`), the threads split
     /// the channels instead: the input transform by input channel, then each thread's share of output channels
     /// through the α² products and the output transform over every tile. That balances 7 tile rows over 2 threads
@@ -231,7 +231,7 @@ public struct WinogradWeights: Sendable {
         let cin = inChannels
         let cout = outChannels
         // F(4×4)'s strip transforms run compiled for the kernels' ISA; F(2×2)'s strips (7 tiles at layer3) are short
-        // enough that the Swift loops were as fast (docs/performance.md).
+        // enough that the Swift loops are as fast (docs/performance.md).
         let isa = tile == 4 ? packed?.first?.instructionSet : nil
         if let isa {
             inputTransform(x, image: n, tileRows: tileRows, channels: 0..<cin, into: v, tiles: tiles, column: 0, isa: isa)

@@ -47,7 +47,7 @@ final class WorkerPool: @unchecked Sendable {
 /// What the caller and the workers share. `job` and `parts` are written only while every worker is idle
 /// (between `waitForWorkers` and the next generation bump) and published by the release store of `generation`.
 private final class SharedState: @unchecked Sendable {
-    /// Spins (generation polls) before a worker goes to sleep: on the order of 100 µs on this machine.
+    /// Spins (generation polls) before a worker goes to sleep: on the order of 100 µs on the project's 2-core machines.
     static let spinsBeforeSleeping = 100_000
 
     let generation = Atomic<Int>(0)

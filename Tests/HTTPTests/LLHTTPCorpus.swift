@@ -1,4 +1,4 @@
-// Generated from /work/shared/corpora/llhttp-requests.json: request cases from nodejs/llhttp
+// llhttp's own request cases as data (converted from its spec files to JSON, then to this table): nodejs/llhttp
 // test/request/*.md at commit 01e105a30fd06e248bc8ac73c4adb34a63d4114a, MIT license, Copyright 2018 Fedor Indutny.
 // Each entry: spec file, section name, request bytes (base64), llhttp error code (nil = accepted),
 // messages llhttp completed, body bytes it delivered.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Imaging
@@ -7,10 +8,10 @@ import Testing
 /// resolution (the default), every one is timm's tensor bit for bit.
 @Suite struct GoldenTensorTests {
     @Test func manifestListsTheValidImages() {
-        #expect(Fixtures.goldenImages.count == 12)
+        #expect(Fixtures.goldenImageNames.count == 12)
     }
 
-    @Test(arguments: Fixtures.goldenImages)
+    @Test(arguments: Fixtures.goldenImageNames)
     func matchesTimm(image name: String) throws {
         let config = try Fixtures.config()
         let bytes = try Fixtures.image(name)

@@ -1,19 +1,21 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Imaging
 
 /// Photos the fixtures do not have — 1000 to 4096 pixels on a side (the sizes a DCT-scaled decode would shrink),
-/// progressive, 4:4:4, EXIF-rotated — against timm's tensor from `scripts/make-photo-goldens.py` (which first
+/// progressive, 4:4:4, EXIF-rotated — against timm's tensor from `Tests/Fixtures/make-photo-goldens.py` (which first
 /// checks its pipeline against the fixtures' own timm goldens, bit for bit). The default decode is exact.
 @Suite struct PhotoGoldenTests {
     /// The photos and goldens, made once into a temporary directory named for the generator's contents (so a
     /// changed script makes new ones and repeated runs reuse them), written under a unique name and renamed into
     /// place, so parallel test processes never read a half-written set.
     static let directory: Result<URL, PhotoGoldenError> = {
-        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let scripts = ["scripts/make-photo-goldens.py", "scripts/timm_transform.py"].map { packageRoot.appendingPathComponent($0) }
+        let packageRoot = Fixtures.packageRoot
+        let scripts = ["Tests/Fixtures/make-photo-goldens.py", "Tests/Fixtures/timm_transform.py"].map {
+            packageRoot.appendingPathComponent($0)
+        }
         guard let sources = try? scripts.map({ try Data(contentsOf: $0) }) else {
             return .failure(PhotoGoldenError(message: "cannot read \(scripts.map(\.path))"))
         }
@@ -27,9 +29,6 @@ import Testing
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", scripts[0].path, staging.path]
-        var environment = ProcessInfo.processInfo.environment
-        environment["SHARED_FIXTURES"] = Fixtures.root.path
-        process.environment = environment
         let log = Pipe()
         process.standardOutput = log
         process.standardError = log
@@ -43,7 +42,8 @@ import Testing
             guard process.terminationStatus == 0 else {
                 return .failure(
                     PhotoGoldenError(
-                        message: "it needs python3 with numpy and Pillow (pip install -r scripts/requirements-test.txt); it said: \(text)"))
+                        message: "it needs python3 with numpy and Pillow (scripts/test.sh installs them into .venv-test); it said: \(text)")
+                )
             }
         } catch {
             return .failure(PhotoGoldenError(message: "cannot run python3: \(error)"))
@@ -61,10 +61,8 @@ import Testing
     static func load(_ name: String) throws -> (bytes: [UInt8], golden: [Float]) {
         let directory = try Self.directory.get()
         let bytes = [UInt8](try Data(contentsOf: directory.appendingPathComponent(name)))
-        let data = try Data(contentsOf: directory.appendingPathComponent(name.replacingOccurrences(of: ".jpg", with: ".input.f32")))
-        let golden = data.withUnsafeBytes { raw in
-            (0..<data.count / 4).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
-        }
+        let golden = Fixtures.floats(
+            try Data(contentsOf: directory.appendingPathComponent(name.replacingOccurrences(of: ".jpg", with: ".input.f32"))))
         return (bytes, golden)
     }
 
@@ -101,5 +99,5 @@ import Testing
 /// Why the photo goldens could not be made (the script's own output).
 struct PhotoGoldenError: Error, CustomStringConvertible {
     let message: String
-    var description: String { "scripts/make-photo-goldens.py failed: \(message)" }
+    var description: String { "Tests/Fixtures/make-photo-goldens.py failed: \(message)" }
 }

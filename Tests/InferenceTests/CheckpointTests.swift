@@ -1,10 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Inference
 
 /// Malformed checkpoints: each failure mode gives its documented error naming the tensor, never a crash.
-@Suite struct CheckpointTests {
+@Suite(.needsFixtures) struct CheckpointTests {
     /// The tiny fixture's tensors as (name → entry, f32 values), to rewrite into broken variants.
     static let tinyTensors: [(name: String, shape: [Int], values: [Float])] = {
         let file = try! SafetensorsFile(path: Fixtures.tinyModel.appendingPathComponent("model.safetensors").path)
@@ -16,7 +17,7 @@ import Testing
     /// Writes a model directory with the fixture's config and the given safetensors bytes.
     static func modelDirectory(weights: Data) throws -> URL {
         let directory = try Fixtures.temporaryDirectory()
-        try Data(contentsOf: Fixtures.tinyModel.appendingPathComponent("config.json")).write(
+        try Fixtures.data("tiny-seresnet/config.json").write(
             to: directory.appendingPathComponent("config.json"))
         try weights.write(to: directory.appendingPathComponent("model.safetensors"))
         return directory
@@ -57,7 +58,7 @@ import Testing
     }
 
     @Test func truncatedFiles() throws {
-        let good = try Data(contentsOf: Fixtures.tinyModel.appendingPathComponent("model.safetensors"))
+        let good = try Fixtures.data("tiny-seresnet/model.safetensors")
         Self.expectError(
             Data(good.prefix(5)),
             {
@@ -215,7 +216,7 @@ import Testing
         for (name, shape, values) in rounded { writer.add(name, shape: shape, values: values) }
         let full = try Self.load(weights: try writer.serialized())
 
-        let input = try Fixtures.floats(Fixtures.tinyModel.appendingPathComponent("random-batch2.input.f32"))
+        let input = try Fixtures.floats("tiny-seresnet/random-batch2.input.f32")
         let a = InferenceEngine(network: half.network, inputHeight: 224, inputWidth: 224, maxBatch: 2, threads: 2).classify(input, batch: 2)
         let b = InferenceEngine(network: full.network, inputHeight: 224, inputWidth: 224, maxBatch: 2, threads: 2).classify(input, batch: 2)
         #expect(a == b)

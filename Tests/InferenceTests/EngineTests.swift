@@ -1,15 +1,16 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Inference
 
 /// Whole-network properties: batching, architecture variants, synthetic weights.
-@Suite struct EngineTests {
+@Suite(.needsFixtures) struct EngineTests {
     @Test func eachImageOfABatchEqualsRunningItAlone() throws {
         let model = TimmGoldenTests.model
         let engine = InferenceEngine(network: model.network, inputHeight: 224, inputWidth: 224, maxBatch: 5, threads: 2)
         let images = ["cat-baseline-420", "astronaut-restart", "coffee-gray", "cat-wide-1600x300", "one-pixel-1x1"]
-        let inputs = try images.map { try Fixtures.floats(Fixtures.root.appendingPathComponent("golden/\($0).input.f32")) }
+        let inputs = try images.map { try Fixtures.floats("golden/\($0).input.f32") }
         let batched = engine.classify(inputs.flatMap { $0 }, batch: 5)
         for (i, input) in inputs.enumerated() {
             let alone = engine.classify(input, batch: 1)
@@ -38,7 +39,7 @@ import Testing
 
     @Test func engineWithOneThreadEqualsTwoThreads() throws {
         let model = TimmGoldenTests.model
-        let input = try Fixtures.floats(Fixtures.tinyModel.appendingPathComponent("random-batch2.input.f32"))
+        let input = try Fixtures.floats("tiny-seresnet/random-batch2.input.f32")
         let one = InferenceEngine(network: model.network, inputHeight: 224, inputWidth: 224, maxBatch: 2, threads: 1).classify(
             input, batch: 2)
         let two = InferenceEngine(network: model.network, inputHeight: 224, inputWidth: 224, maxBatch: 2, threads: 2).classify(
@@ -48,7 +49,7 @@ import Testing
 
     @Test func profileChargesEveryPartOfEveryPassAndChangesNothing() throws {
         let model = TimmGoldenTests.model
-        let input = try Fixtures.floats(Fixtures.tinyModel.appendingPathComponent("random-batch2.input.f32"))
+        let input = try Fixtures.floats("tiny-seresnet/random-batch2.input.f32")
         let engine = InferenceEngine(network: model.network, inputHeight: 224, inputWidth: 224, maxBatch: 2, threads: 2)
         let plain = engine.classify(input, batch: 2)
         let profile = StageProfile()

@@ -1,10 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Inference
 
 /// The tiny timm-made SE-ResNet against timm's own logits.
-@Suite struct TimmGoldenTests {
+@Suite(.needsFixtures) struct TimmGoldenTests {
     static let model = try! ModelDirectory(path: Fixtures.tinyModel.path).load()
 
     /// Every kernel family the engine can plan with (OpenBLAS, and the engine's own AVX2 and widest kernels).
@@ -12,8 +13,8 @@ import Testing
 
     @Test(arguments: kernelSelections)
     func randomBatchOfTwoMatchesTimm(kernels: KernelSelection) throws {
-        let input = try Fixtures.floats(Fixtures.tinyModel.appendingPathComponent("random-batch2.input.f32"))
-        let expected = try Fixtures.floats(Fixtures.tinyModel.appendingPathComponent("random-batch2.logits.f32"))
+        let input = try Fixtures.floats("tiny-seresnet/random-batch2.input.f32")
+        let expected = try Fixtures.floats("tiny-seresnet/random-batch2.logits.f32")
         let engine = InferenceEngine(
             network: Self.model.network, inputHeight: 224, inputWidth: 224, maxBatch: 2, threads: 2, kernels: kernels)
         let logits = engine.classify(input, batch: 2)
@@ -21,17 +22,14 @@ import Testing
     }
 
     static var goldenImages: [String] {
-        let manifest =
-            try! JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.tinyModel.appendingPathComponent("golden.json")))
-            as! [String: Any]
-        return (manifest["images"] as! [String: Any]).keys.sorted()
+        ((try? Fixtures.jsonObject("tiny-seresnet/golden.json"))?["images"] as? [String: Any])?.keys.sorted() ?? []
     }
 
     @Test(arguments: goldenImages, kernelSelections)
     func goldenInputMatchesTimm(image: String, kernels: KernelSelection) throws {
         let stem = (image as NSString).deletingPathExtension
-        let input = try Fixtures.floats(Fixtures.root.appendingPathComponent("golden/\(stem).input.f32"))
-        let expected = try Fixtures.floats(Fixtures.tinyModel.appendingPathComponent("\(stem).logits.f32"))
+        let input = try Fixtures.floats("golden/\(stem).input.f32")
+        let expected = try Fixtures.floats("tiny-seresnet/\(stem).logits.f32")
         let engine = InferenceEngine(
             network: Self.model.network, inputHeight: 224, inputWidth: 224, maxBatch: 1, threads: 1, kernels: kernels)
         let logits = engine.classify(input, batch: 1)
@@ -39,9 +37,7 @@ import Testing
     }
 
     @Test func weightsHashMatchesTheFixtureManifest() throws {
-        let manifest =
-            try JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.tinyModel.appendingPathComponent("golden.json")))
-            as! [String: Any]
+        let manifest = try Fixtures.jsonObject("tiny-seresnet/golden.json")
         #expect(Self.model.weightsSHA256 == manifest["weights_sha256"] as? String)
     }
 
@@ -54,5 +50,13 @@ import Testing
         #expect(architecture.numClasses == 1000)
         #expect(architecture.hasSqueezeExcitation)
         #expect(Self.model.config.name == "seresnet50_tiny_test.random_test_weights")
+    }
+}
+
+/// The repository's test data is complete: suites that load it while they are set up are marked `.needsFixtures`
+/// and skip when it is not, so this is the one failure that says what is missing.
+@Suite struct FixtureTests {
+    @Test func fixturesArePresent() {
+        #expect(Fixtures.problem == nil, "\(Fixtures.problem ?? "")")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import HTTP
@@ -6,7 +7,7 @@ import Testing
 @testable import Service
 
 /// The Open Inference Protocol v2 and KServe v1 surfaces, in-process through the router as the server runs them.
-@Suite(.serialized) struct OpenInferenceTests {
+@Suite(.serialized, .needsFixtures) struct OpenInferenceTests {
     static let service: ClassificationService = BatchingTests.makeService({ (configuration: inout ServiceConfiguration) in
         configuration.maxBatch = 8
         configuration.maxImagesPerRequest = 8
@@ -85,7 +86,7 @@ import Testing
     /// Three JPEGs as one BYTES tensor (binary extension) with the classification extension: per row the same
     /// top-5 as `/classify` gives for that image alone, and the request's id echoed.
     @Test func binaryBatchWithClassificationMatchesClassify() throws {
-        let images = Self.images.map(Fixtures.image)
+        let images = Self.images.map(Fixtures.jpeg)
         let (body, headerLength) = Self.binaryBody(images)
         let response = Self.infer(body, headerLength: headerLength)
         #expect(response.status == .ok, "\(String(decoding: response.body, as: UTF8.self))")
@@ -103,7 +104,7 @@ import Testing
     }
 
     @Test func probabilitiesAsBinaryAndAsJSONAgree() throws {
-        let image = Fixtures.image("cat-444.jpg")
+        let image = Fixtures.jpeg("cat-444.jpg")
         let (binaryBody, binaryLength) = Self.binaryBody(
             [image], outputs: #"[{"name":"probabilities","parameters":{"binary_data":true}}]"#)
         let binary = Self.infer(binaryBody, headerLength: binaryLength)
@@ -130,7 +131,7 @@ import Testing
 
     /// `Inference-Header-Content-Length: 0`: the body is the JPEG itself, and the output comes back binary.
     @Test func rawBinaryAndBase64JSONForms() throws {
-        let image = Fixtures.image("coffee-422.jpg")
+        let image = Fixtures.jpeg("coffee-422.jpg")
         let raw = Self.infer(image, headerLength: 0)
         #expect(raw.status == .ok && raw.headers[OpenInference.headerLengthField] != nil)
         let request =
@@ -169,7 +170,7 @@ import Testing
     }
 
     @Test func binaryFramingErrorsAre400() {
-        let image = Fixtures.image("cat-444.jpg")
+        let image = Fixtures.jpeg("cat-444.jpg")
         var (body, headerLength) = Self.binaryBody([image])
         #expect(Self.infer(body, headerLength: body.count + 1).status == .badRequest, "header length beyond the body")
         body.removeLast()
@@ -190,14 +191,14 @@ import Testing
     /// A corrupt or non-JPEG element fails the request with the status `/classify` would give, naming its index.
     @Test(arguments: [("bad-truncated-60pct.jpg", HTTPStatus.unprocessableContent), ("bad-not-an-image.jpg", .unsupportedMediaType)])
     func aBadElementFailsTheRequestNamingItsIndex(_ name: String, _ status: HTTPStatus) {
-        let images = [Fixtures.image("cat-444.jpg"), Fixtures.image(name), Fixtures.image("coffee-422.jpg")]
+        let images = [Fixtures.jpeg("cat-444.jpg"), Fixtures.jpeg(name), Fixtures.jpeg("coffee-422.jpg")]
         let response = Self.infer(Self.binaryBody(images).body, headerLength: Self.binaryBody(images).headerLength)
         #expect(response.status == status)
         #expect((json(response)["error"] as? String)?.hasPrefix("Image 1 of the request:") == true, "\(json(response))")
     }
 
     @Test func anEmptyElementIs400NamingIt() {
-        let images = [Fixtures.image("cat-444.jpg"), []]
+        let images = [Fixtures.jpeg("cat-444.jpg"), []]
         let response = Self.infer(Self.binaryBody(images).body, headerLength: Self.binaryBody(images).headerLength)
         #expect(response.status == .badRequest)
         #expect(json(response)["error"] as? String == "Image 1 of the request is empty (0 bytes); send a JPEG.")
@@ -205,7 +206,7 @@ import Testing
 
     /// Eight images in one request are admitted together and run as one engine batch of 8.
     @Test func eightImagesInOneRequestRunAsOneBatch() throws {
-        let images = (0..<8).map { Fixtures.image(Self.images[$0 % Self.images.count]) }
+        let images = (0..<8).map { Fixtures.jpeg(Self.images[$0 % Self.images.count]) }
         let rows = try Self.service.inferSynchronously(images).get()
         #expect(rows.map(\.batchSize) == Array(repeating: 8, count: 8))
         let response = Self.infer(Self.binaryBody(images).body, headerLength: Self.binaryBody(images).headerLength)
@@ -213,7 +214,7 @@ import Testing
     }
 
     @Test func kserveV1PredictAnswersLikeClassify() throws {
-        let images = Self.images.prefix(2).map(Fixtures.image)
+        let images = Self.images.prefix(2).map(Fixtures.jpeg)
         let body =
             #"{"instances":[{"image":{"b64":"\#(Data(images[0]).base64EncodedString())"}},{"b64":"\#(Data(images[1]).base64EncodedString())"}]}"#
         let response = respond(Self.router, makeRequest("/v1/models/seresnet-test:predict?top_k=3", body: Array(body.utf8)))
@@ -249,6 +250,19 @@ import Testing
         }
         let model = ((document["components"] as? [String: Any])?["parameters"] as? [String: Any])?["model"] as? [String: Any]
         #expect((model?["schema"] as? [String: Any])?["enum"] as? [String] == ["seresnet-test"])
+    }
+
+    /// The served document is the repository's `Resources/openapi.json` with the served values filled in.
+    @Test func openAPIDocumentIsTheResourceFile() throws {
+        let file = try String(
+            contentsOf: Fixtures.packageRoot.appendingPathComponent("Sources/Service/Resources/openapi.json"), encoding: .utf8)
+        let filled = file.replacingOccurrences(of: "__MODEL__", with: "seresnet-test")
+            .replacingOccurrences(of: "__CLASSES__", with: "1000").replacingOccurrences(of: "__MAX_IMAGES__", with: "8")
+            .replacingOccurrences(of: "__VERSION__", with: ServiceInfo.version)
+        let expected = try #require(try JSONSerialization.jsonObject(with: Data(filled.utf8)) as? NSDictionary)
+        let served = respond(Self.router, makeRequest("/openapi.json", method: .get))
+        #expect(served.status == .ok)
+        #expect(NSDictionary(dictionary: json(served)) == expected)
     }
 
     /// Every body goes through `Codable`: a non-finite number is an error, never invalid JSON.

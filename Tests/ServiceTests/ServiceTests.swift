@@ -1,23 +1,17 @@
 import Foundation
 import Imaging
+import TestSupport
 import Testing
 
 @testable import HTTP
 @testable import Inference
 @testable import Service
 
-/// Locates `../shared/fixtures` (or `$SHARED_FIXTURES`) from this source file.
-enum Fixtures {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    static var root: URL {
-        if let path = ProcessInfo.processInfo.environment["SHARED_FIXTURES"], !path.isEmpty { return URL(fileURLWithPath: path) }
-        return packageRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures")
-    }
-    static func image(_ name: String) -> [UInt8] {
-        Array(FileManager.default.contents(atPath: root.appendingPathComponent("images/\(name)").path)!)
-    }
-    static let tinyModel = try! ModelDirectory(path: root.appendingPathComponent("tiny-seresnet").path).load()
+/// The fixtures the service tests read, loaded once.
+extension Fixtures {
+    /// A fixture JPEG for the suites marked `.needsFixtures` (which run only when every fixture is present).
+    static func jpeg(_ name: String) -> [UInt8] { (try? image(name)) ?? [] }
+    static let loadedTinyModel = try! ModelDirectory(path: tinyModel.path).load()
     static let labels = try! ClassLabels(
         contentsOfFile: packageRoot.appendingPathComponent("weights/imagenet-1k-labels.txt").path, expectedCount: 1000)
 }
@@ -59,14 +53,14 @@ func errorCode(_ response: HTTPResponse) -> String? {
 }
 
 /// Handler tests for every endpoint and error, in-process, with the tiny timm model.
-@Suite(.serialized) struct ServiceTests {
+@Suite(.serialized, .needsFixtures) struct ServiceTests {
     static let metrics = ServiceMetrics(maxBatch: 4)
     static let service: ClassificationService = {
         var configuration = ServiceConfiguration()
         configuration.maxBatch = 4
         configuration.threads = 2
         let service = try! ClassificationService(
-            model: Fixtures.tinyModel, labels: Fixtures.labels, configuration: configuration, metrics: metrics)
+            model: Fixtures.loadedTinyModel, labels: Fixtures.labels, configuration: configuration, metrics: metrics)
         service.markReady()
         return service
     }()
@@ -78,23 +72,18 @@ func errorCode(_ response: HTTPResponse) -> String? {
     static let router = routes.makeRouter()
 
     static var goldenImages: [String] {
-        let manifest =
-            try! JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.root.appendingPathComponent("tiny-seresnet/golden.json")))
-            as! [String: Any]
-        return (manifest["images"] as! [String: Any]).keys.sorted()
+        ((try? Fixtures.jsonObject("tiny-seresnet/golden.json"))?["images"] as? [String: Any])?.keys.sorted() ?? []
     }
 
     /// JPEG in, timm's top-5 out: decoding, preprocessing, batching and the engine together.
     @Test(arguments: goldenImages)
     func classifyReturnsTimmTop5(image: String) throws {
-        let manifest =
-            try JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.root.appendingPathComponent("tiny-seresnet/golden.json")))
-            as! [String: Any]
+        let manifest = try Fixtures.jsonObject("tiny-seresnet/golden.json")
         let golden = (manifest["images"] as! [String: Any])[image] as! [String: Any]
         let top5 = golden["top5"] as! [Int]
         let margin = golden["margin_5th_6th"] as! Double
         let response = respond(
-            Self.router, makeRequest("/classify", headers: [("Content-Type", "image/jpeg")], body: Fixtures.image(image)))
+            Self.router, makeRequest("/classify", headers: [("Content-Type", "image/jpeg")], body: Fixtures.jpeg(image)))
         #expect(response.status == .ok)
         let body = json(response)
         let predictions = body["predictions"] as! [[String: Any]]
@@ -119,7 +108,7 @@ func errorCode(_ response: HTTPResponse) -> String? {
         ("astronaut-large-4096x4096.jpg", 4096, 4096), ("one-pixel-1x1.jpg", 1, 1),
     ])
     func imageSizeIsTheOriginalNotTheDecodedScale(_ name: String, _ width: Int, _ height: Int) {
-        let body = json(respond(Self.router, makeRequest("/classify", body: Fixtures.image(name))))
+        let body = json(respond(Self.router, makeRequest("/classify", body: Fixtures.jpeg(name))))
         #expect(body["image"] as? [String: Int] == ["width": width, "height": height])
     }
 
@@ -129,7 +118,7 @@ func errorCode(_ response: HTTPResponse) -> String? {
             var body = Array(
                 "--\(boundary)\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n--\(boundary)\r\nContent-Disposition: form-data; name=\"\(field)\"; filename=\"cat.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n"
                     .utf8)
-            body += Fixtures.image("cat-baseline-420.jpg")
+            body += Fixtures.jpeg("cat-baseline-420.jpg")
             body += Array("\r\n--\(boundary)--\r\n".utf8)
             let response = respond(
                 Self.router, makeRequest("/classify", headers: [("Content-Type", "multipart/form-data; boundary=\(boundary)")], body: body))
@@ -140,10 +129,10 @@ func errorCode(_ response: HTTPResponse) -> String? {
     @Test func declaredTypeDoesNotDecide() {
         // A JPEG declared as text is still a JPEG; a PNG declared as JPEG is still not.
         #expect(
-            respond(Self.router, makeRequest("/classify", headers: [("Content-Type", "text/plain")], body: Fixtures.image("cat-444.jpg")))
+            respond(Self.router, makeRequest("/classify", headers: [("Content-Type", "text/plain")], body: Fixtures.jpeg("cat-444.jpg")))
                 .status == .ok)
         let png = respond(
-            Self.router, makeRequest("/classify", headers: [("Content-Type", "image/jpeg")], body: Fixtures.image("bad-png-named-jpg.jpg")))
+            Self.router, makeRequest("/classify", headers: [("Content-Type", "image/jpeg")], body: Fixtures.jpeg("bad-png-named-jpg.jpg")))
         #expect(png.status == .unsupportedMediaType)
     }
 
@@ -154,7 +143,7 @@ func errorCode(_ response: HTTPResponse) -> String? {
             ("bad-header-only.jpg", 422, nil), ("bad-truncated-60pct.jpg", 422, nil), ("bad-bomb-65000x65000.jpg", 422, "image_too_large"),
         ] as [(String, Int, String?)])
     func badImagesGetTheRight4xx(_ name: String, _ status: Int, _ code: String?) {
-        let response = respond(Self.router, makeRequest("/classify", body: Fixtures.image(name)))
+        let response = respond(Self.router, makeRequest("/classify", body: Fixtures.jpeg(name)))
         #expect(response.status.code == status, "\(name)")
         if let code { #expect(errorCode(response) == code, "\(name)") }
         let error = json(response)["error"] as? [String: Any]
@@ -184,18 +173,18 @@ func errorCode(_ response: HTTPResponse) -> String? {
 
     @Test(arguments: ["0", "1001", "abc", "+5", "-1", "", "5.0", "99999999999999999999"])
     func badTopKIs400(_ value: String) {
-        let response = respond(Self.router, makeRequest("/classify?top_k=\(value)", body: Fixtures.image("cat-baseline-420.jpg")))
+        let response = respond(Self.router, makeRequest("/classify?top_k=\(value)", body: Fixtures.jpeg("cat-baseline-420.jpg")))
         #expect(response.status == .badRequest)
         #expect(errorCode(response) == "invalid_top_k")
     }
 
     @Test func topKAllClassesIsAFullSoftmax() {
-        let body = json(respond(Self.router, makeRequest("/classify?top_k=1000", body: Fixtures.image("coffee-422.jpg"))))
+        let body = json(respond(Self.router, makeRequest("/classify?top_k=1000", body: Fixtures.jpeg("coffee-422.jpg"))))
         let scores = (body["predictions"] as! [[String: Any]]).map { $0["score"] as! Double }
         #expect(scores.count == 1000)
         #expect(abs(scores.reduce(0, +) - 1) < 1e-3)
         #expect(scores == scores.sorted(by: >))
-        let one = json(respond(Self.router, makeRequest("/classify?top_k=1", body: Fixtures.image("coffee-422.jpg"))))
+        let one = json(respond(Self.router, makeRequest("/classify?top_k=1", body: Fixtures.jpeg("coffee-422.jpg"))))
         #expect((one["predictions"] as! [Any]).count == 1)
     }
 
@@ -244,7 +233,7 @@ func errorCode(_ response: HTTPResponse) -> String? {
     }
 
     @Test func metricsExposition() {
-        _ = respond(Self.router, makeRequest("/classify", body: Fixtures.image("cat-baseline-420.jpg")))
+        _ = respond(Self.router, makeRequest("/classify", body: Fixtures.jpeg("cat-baseline-420.jpg")))
         Self.routes.record(
             ResponseLog(
                 method: "POST", path: "/classify", route: "/classify", status: 200, errorCode: nil, bytesIn: 1, bytesOut: 2,
@@ -273,7 +262,7 @@ func errorCode(_ response: HTTPResponse) -> String? {
         // The /metrics request is itself being handled while it renders.
         #expect(inFlight() == "1.0")
         _ = respond(router, makeRequest("/healthz", method: .get))
-        _ = respond(router, makeRequest("/classify", body: Fixtures.image("cat-444.jpg")))  // 503 not_ready
+        _ = respond(router, makeRequest("/classify", body: Fixtures.jpeg("cat-444.jpg")))  // 503 not_ready
         _ = respond(router, makeRequest("/v1/model", method: .get))
         // Every finished request was counted back down.
         #expect(inFlight() == "1.0")
@@ -285,26 +274,26 @@ func errorCode(_ response: HTTPResponse) -> String? {
         let router = routes.makeRouter()
         #expect(respond(router, makeRequest("/readyz", method: .get)).status == .serviceUnavailable)
         #expect(respond(router, makeRequest("/healthz", method: .get)).status == .ok)
-        #expect(errorCode(respond(router, makeRequest("/classify", body: Fixtures.image("cat-444.jpg")))) == "not_ready")
+        #expect(errorCode(respond(router, makeRequest("/classify", body: Fixtures.jpeg("cat-444.jpg")))) == "not_ready")
         routes.attach(Self.service)
         #expect(respond(router, makeRequest("/readyz", method: .get)).status == .ok)
         routes.beginDraining()
         #expect(respond(router, makeRequest("/readyz", method: .get)).status == .serviceUnavailable)
         #expect(respond(router, makeRequest("/healthz", method: .get)).status == .ok)
         // Requests that still arrive while draining are served, not dropped.
-        #expect(respond(router, makeRequest("/classify", body: Fixtures.image("cat-444.jpg"))).status == .ok)
+        #expect(respond(router, makeRequest("/classify", body: Fixtures.jpeg("cat-444.jpg"))).status == .ok)
         Self.service.markReady()
     }
 }
 
 /// Batching, backpressure and the error mapping.
-@Suite struct BatchingTests {
+@Suite(.needsFixtures) struct BatchingTests {
     static func makeService(_ adjust: (inout ServiceConfiguration) -> Void) -> ClassificationService {
         var configuration = ServiceConfiguration()
         configuration.threads = 2
         adjust(&configuration)
         let service = try! ClassificationService(
-            model: Fixtures.tinyModel, labels: Fixtures.labels, configuration: configuration,
+            model: Fixtures.loadedTinyModel, labels: Fixtures.labels, configuration: configuration,
             metrics: ServiceMetrics(maxBatch: configuration.maxBatch))
         service.markReady()
         return service
@@ -318,7 +307,7 @@ func errorCode(_ response: HTTPResponse) -> String? {
         }
         defer { service.stop() }
         let names = ["cat-baseline-420.jpg", "coffee-gray.jpg", "astronaut-restart.jpg", "cat-cmyk.jpg", "cat-444.jpg", "coffee-422.jpg"]
-        let images = names.map { Fixtures.image($0) }
+        let images = names.map { Fixtures.jpeg($0) }
         let alone = images.map { try! service.classifySynchronously($0, topK: 5).get() }
         nonisolated(unsafe) let results = UnsafeMutableBufferPointer<Classification?>.allocate(capacity: names.count)
         results.initialize(repeating: nil)
@@ -354,7 +343,7 @@ func errorCode(_ response: HTTPResponse) -> String? {
         for _ in 0..<3 {
             for name in names {
                 group.enter()
-                service.classify(Fixtures.image(name), topK: 5) { result in
+                service.classify(Fixtures.jpeg(name), topK: 5) { result in
                     #expect((try? result.get()) != nil)
                     group.leave()
                 }
@@ -397,7 +386,7 @@ func errorCode(_ response: HTTPResponse) -> String? {
     /// Ordered by events (submissions, a release), not by time.
     @Test(arguments: [true, false])
     func theSchedulerHoldsABatchForAnAdmittedRequest(secondArrives: Bool) {
-        let engine = InferenceEngine(network: Fixtures.tinyModel.network, inputHeight: 32, inputWidth: 32, maxBatch: 2, threads: 1)
+        let engine = InferenceEngine(network: Fixtures.loadedTinyModel.network, inputHeight: 32, inputWidth: 32, maxBatch: 2, threads: 1)
         let scheduler = BatchScheduler(
             engines: [engine], maxBatch: 2, maxBatchDelay: .seconds(3600), maxQueue: 4, requestTimeout: .seconds(3600),
             metrics: ServiceMetrics(maxBatch: 2))
@@ -458,7 +447,7 @@ func errorCode(_ response: HTTPResponse) -> String? {
     /// job's completion runs on its engine's thread and holds it until the second job is answered, so the second
     /// can only run on the other engine.
     @Test func twoEnginesServeTheSameAnswers() {
-        let plan = NetworkPlan(network: Fixtures.tinyModel.network)
+        let plan = NetworkPlan(network: Fixtures.loadedTinyModel.network)
         let engines = (0..<2).map { _ in InferenceEngine(plan: plan, inputHeight: 32, inputWidth: 32, maxBatch: 1, threads: 1) }
         let scheduler = BatchScheduler(
             engines: engines, maxBatch: 1, maxBatchDelay: .zero, maxQueue: 4, requestTimeout: .seconds(60),
@@ -495,7 +484,7 @@ func errorCode(_ response: HTTPResponse) -> String? {
 
     @Test func fullQueueRefusesWithRetryAfter() {
         let metrics = ServiceMetrics(maxBatch: 1)
-        let engine = InferenceEngine(network: Fixtures.tinyModel.network, inputHeight: 32, inputWidth: 32, maxBatch: 1, threads: 1)
+        let engine = InferenceEngine(network: Fixtures.loadedTinyModel.network, inputHeight: 32, inputWidth: 32, maxBatch: 1, threads: 1)
         let scheduler = BatchScheduler(
             engines: [engine], maxBatch: 1, maxBatchDelay: .zero, maxQueue: 2, requestTimeout: .seconds(1), metrics: metrics)
         defer { scheduler.stop() }
@@ -516,7 +505,7 @@ func errorCode(_ response: HTTPResponse) -> String? {
     @Test func staleRequestsAreAnswered503AndNotRun() {
         let service = Self.makeService { $0.requestTimeout = .nanoseconds(1) }
         defer { service.stop() }
-        let result = service.classifySynchronously(Fixtures.image("cat-444.jpg"), topK: 5)
+        let result = service.classifySynchronously(Fixtures.jpeg("cat-444.jpg"), topK: 5)
         guard case .failure(.queueTimeout(_, let limit)) = result else {
             Issue.record("got \(result)")
             return
@@ -549,4 +538,12 @@ final class Outcomes: @unchecked Sendable {
     private var values: [InferenceOutcome?] = []
     func append(_ value: InferenceOutcome?) { lock.withLock { values.append(value) } }
     var all: [InferenceOutcome?] { lock.withLock { values } }
+}
+
+/// The repository's test data is complete: the suites above are marked `.needsFixtures` and skip when it is not, so
+/// this is the one failure that says what is missing.
+@Suite struct FixtureTests {
+    @Test func fixturesArePresent() {
+        #expect(Fixtures.problem == nil, "\(Fixtures.problem ?? "")")
+    }
 }

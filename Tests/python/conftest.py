@@ -1,13 +1,9 @@
-"""Shared helpers for the Python test tier: where the binary, the fixtures and a scratch model live."""
-import os
-import pathlib
+"""pytest fixtures of the Python test tier; paths and the server harness are in harness.py."""
 import subprocess
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-FIXTURES = pathlib.Path(os.environ.get("SHARED_FIXTURES", ROOT.parent / "shared" / "fixtures"))
-BINARY = pathlib.Path(os.environ.get("SERESNET_BINARY", ROOT / ".build" / "release" / "seresnet"))
+from harness import BINARY
 
 
 @pytest.fixture(scope="session")

@@ -1,14 +1,11 @@
 """Full-size check of the engine against an independent oracle: the same checkpoint built as an ONNX graph
-by scripts/onnx_reference.py (BatchNorm unfolded, SE as separate nodes) and run by onnxruntime."""
+by onnx_reference.py (BatchNorm unfolded, SE as separate nodes) and run by onnxruntime."""
 import subprocess
-import sys
 
 import numpy as np
 
-from conftest import FIXTURES, ROOT
-
-sys.path.insert(0, str(ROOT / "scripts"))
-import onnx_reference  # noqa: E402
+import onnx_reference
+from harness import fixture
 
 
 def engine_logits(binary, model, inputs, tmp_path, threads):
@@ -21,7 +18,7 @@ def engine_logits(binary, model, inputs, tmp_path, threads):
 
 
 def test_seresnet50_logits_match_onnxruntime(binary, seresnet50_model, tmp_path):
-    images = [np.fromfile(FIXTURES / "golden" / f"{name}.input.f32", dtype="<f4").reshape(3, 224, 224)
+    images = [np.fromfile(fixture("golden") / f"{name}.input.f32", dtype="<f4").reshape(3, 224, 224)
               for name in ("cat-baseline-420", "astronaut-restart", "coffee-gray")]
     images.append(np.random.default_rng(3).uniform(-2, 2, size=(3, 224, 224)).astype(np.float32))
     inputs = np.stack(images)
@@ -38,8 +35,8 @@ def test_seresnet50_logits_match_onnxruntime(binary, seresnet50_model, tmp_path)
 
 def test_tiny_fixture_model_matches_through_the_onnx_builder(binary, tmp_path):
     """The oracle itself is checked against timm's own logits, so a wrong oracle cannot pass the test above."""
-    model, _ = onnx_reference.build_model(str(FIXTURES / "tiny-seresnet"))
-    inputs = np.fromfile(FIXTURES / "tiny-seresnet" / "random-batch2.input.f32", dtype="<f4").reshape(2, 3, 224, 224)
-    timm = np.fromfile(FIXTURES / "tiny-seresnet" / "random-batch2.logits.f32", dtype="<f4").reshape(2, -1)
+    model, _ = onnx_reference.build_model(str(fixture("tiny-seresnet")))
+    inputs = np.fromfile(fixture("tiny-seresnet/random-batch2.input.f32"), dtype="<f4").reshape(2, 3, 224, 224)
+    timm = np.fromfile(fixture("tiny-seresnet/random-batch2.logits.f32"), dtype="<f4").reshape(2, -1)
     oracle = onnx_reference.session(model, 2).run(["logits"], {"input": inputs})[0]
     assert np.abs(oracle - timm).max() <= 1e-4 * max(1.0, float(np.abs(timm).max()))

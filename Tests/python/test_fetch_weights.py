@@ -9,14 +9,13 @@ timm checkpoint loaded by the release binary.
 """
 import hashlib
 import os
-import pathlib
 import random
 import subprocess
 import sys
 
 import pytest
 
-from conftest import FIXTURES, ROOT
+from harness import ROOT, fixture
 from hub_standin import StandInHub, git_blob_sha1
 
 FETCH = ROOT / "weights" / "fetch.py"
@@ -214,7 +213,7 @@ def test_offline_mode_checks_local_files_only(hub, tmp_path):
 
 
 def test_fetched_timm_checkpoint_loads_in_the_binary(binary, tmp_path):
-    tiny = FIXTURES / "tiny-seresnet"
+    tiny = fixture("tiny-seresnet")
     files = {"model.safetensors": (tiny / "model.safetensors").read_bytes(), "config.json": (tiny / "config.json").read_bytes()}
     with StandInHub({REPO: files}, {REPO: COMMIT}) as stand_in:
         out = tmp_path / "seresnet50"

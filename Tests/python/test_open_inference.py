@@ -13,10 +13,9 @@ import tritonclient.http as httpclient
 from prometheus_client.parser import text_string_to_metric_families
 from tritonclient.utils import InferenceServerException
 
-from conftest import FIXTURES
-from service_process import ServiceProcess
+from harness import ServiceProcess, fixture
 
-IMAGES = FIXTURES / "images"
+IMAGES = fixture("images")
 MODEL = "seresnet-test"
 BATCH = ["cat-444.jpg", "coffee-422.jpg", "astronaut-restart.jpg"]
 
@@ -25,7 +24,7 @@ BATCH = ["cat-444.jpg", "coffee-422.jpg", "astronaut-restart.jpg"]
 def service(binary):
     # The default batch delay (2 ms): a request's images are batched together because a batch waits for the
     # siblings of its waiting images, however far apart their decodes finish.
-    process = ServiceProcess.ready(binary, FIXTURES / "tiny-seresnet", "--model-name", MODEL, "--max-batch", "8",
+    process = ServiceProcess.ready(binary, fixture("tiny-seresnet"), "--model-name", MODEL, "--max-batch", "8",
                              "--max-batch-images", "8")
     yield process
     assert process.stop() == 0

@@ -8,15 +8,14 @@ import sys
 
 import pytest
 
-from conftest import FIXTURES
-from service_process import ServiceProcess
+from harness import ServiceProcess, fixture
 
 CONFIG = pathlib.Path(__file__).with_name("schemathesis.toml")
 
 
 @pytest.fixture(scope="module")
 def service(binary):
-    process = ServiceProcess.ready(binary, FIXTURES / "tiny-seresnet", "--model-name", "tiny", "--max-batch-images", "8")
+    process = ServiceProcess.ready(binary, fixture("tiny-seresnet"), "--model-name", "tiny", "--max-batch-images", "8")
     yield process
     assert process.stop() == 0
 

@@ -8,7 +8,7 @@ import subprocess
 import time
 import urllib.request
 
-from conftest import FIXTURES, ROOT
+from harness import ROOT, fixture
 
 
 def free_port():
@@ -51,7 +51,7 @@ def test_quickstart_serves_with_the_synthetic_fallback(tmp_path):
                 pass
             assert time.time() < deadline, "quickstart did not become ready"
             time.sleep(0.2)
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/classify", data=(FIXTURES / "images" / "cat-444.jpg").read_bytes())
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/classify", data=(fixture("images/cat-444.jpg")).read_bytes())
         with urllib.request.urlopen(request, timeout=30) as response:
             body = json.loads(response.read())
         assert len(body["predictions"]) == 5 and body["model"].startswith("seresnet50.synthetic")

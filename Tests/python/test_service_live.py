@@ -11,11 +11,10 @@ import time
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import FIXTURES
-from service_process import ServiceProcess
+from harness import ServiceProcess, fixture
 
-IMAGES = FIXTURES / "images"
-GOLDEN = json.loads((FIXTURES / "tiny-seresnet" / "golden.json").read_text())["images"]
+IMAGES = fixture("images")
+GOLDEN = json.loads((fixture("tiny-seresnet/golden.json")).read_text())["images"]
 BAD = {
     "bad-empty.jpg": (400, "empty_body"),
     "bad-not-an-image.jpg": (415, "unsupported_media_type"),
@@ -29,7 +28,7 @@ BAD = {
 
 @pytest.fixture(scope="module")
 def tiny_service(binary):
-    service = ServiceProcess.ready(binary, FIXTURES / "tiny-seresnet", "--max-batch", "4", "--max-batch-delay-ms", "5")
+    service = ServiceProcess.ready(binary, fixture("tiny-seresnet"), "--max-batch", "4", "--max-batch-delay-ms", "5")
     yield service
     assert service.stop() == 0
 
@@ -107,7 +106,7 @@ def test_other_endpoints_and_errors(tiny_service):
     status, _, body = tiny_service.get("/v1/model")
     model = json.loads(body)
     assert status == 200 and model["classes"] == 1000 and model["architecture"]["depths"] == [3, 4, 6, 3]
-    assert model["weights"]["sha256"] == json.loads((FIXTURES / "tiny-seresnet" / "golden.json").read_text())["weights_sha256"]
+    assert model["weights"]["sha256"] == json.loads((fixture("tiny-seresnet/golden.json")).read_text())["weights_sha256"]
     status, _, body = tiny_service.get("/nope")
     assert status == 404 and json.loads(body)["error"]["code"] == "not_found"
     connection = tiny_service.connection()
@@ -124,7 +123,7 @@ def test_other_endpoints_and_errors(tiny_service):
 
 
 def test_oversized_body_is_413_with_the_limit(binary):
-    service = ServiceProcess(binary, FIXTURES / "tiny-seresnet", "--max-body-bytes", "10000")
+    service = ServiceProcess(binary, fixture("tiny-seresnet"), "--max-body-bytes", "10000")
     try:
         service.wait_ready()
         status, body = curl("--data-binary", f"@{IMAGES / 'cat-444.jpg'}", f"http://127.0.0.1:{service.port}/classify")
@@ -146,8 +145,8 @@ def test_dct_scaling_is_opt_in_and_reported(binary, how):
     """--jpeg-dct-scaling (or SERESNET_JPEG_DCT_SCALING=1) decodes the 4096² fixture at 1/8 and says so in
     image.decode_scale; a small image stays at full scale; the top-1 still matches timm's."""
     args, env = (["--jpeg-dct-scaling"], None) if how == "flag" else ([], {"SERESNET_JPEG_DCT_SCALING": "1"})
-    service = ServiceProcess(binary, FIXTURES / "tiny-seresnet", *args, env=env)
-    golden = json.loads((FIXTURES / "tiny-seresnet" / "golden.json").read_text())["images"]
+    service = ServiceProcess(binary, fixture("tiny-seresnet"), *args, env=env)
+    golden = json.loads((fixture("tiny-seresnet/golden.json")).read_text())["images"]
     try:
         service.wait_ready()
         status, _, body = service.post("/classify", (IMAGES / "astronaut-large-4096x4096.jpg").read_bytes())
@@ -281,7 +280,7 @@ def test_sigterm_finishes_uploads_in_flight_and_exits_zero(binary, seresnet50_mo
 @pytest.mark.parametrize("second_signal", [False, True])
 def test_shutdown_delay_keeps_serving_with_readiness_at_503(binary, second_signal):
     # Without a second signal the delay (3 s) runs out on its own; a second signal cuts a 600 s one short.
-    service = ServiceProcess(binary, FIXTURES / "tiny-seresnet", "--shutdown-delay-s", "600" if second_signal else "3")
+    service = ServiceProcess(binary, fixture("tiny-seresnet"), "--shutdown-delay-s", "600" if second_signal else "3")
     try:
         service.wait_ready()
         service.terminate_and_wait_for_draining()
@@ -306,7 +305,7 @@ def test_memory_returns_to_baseline_after_a_burst_of_large_uploads(binary):
     # Bodies of 12 MB (not JPEGs: each gets its 415 after being read in full), 24 at once, twice. Without the
     # fixed mmap threshold (MemoryPolicy) glibc keeps them in its arenas and resident memory stays hundreds
     # of megabytes up after the burst.
-    service = ServiceProcess(binary, FIXTURES / "tiny-seresnet")
+    service = ServiceProcess(binary, fixture("tiny-seresnet"))
     try:
         service.wait_ready()
         service.post("/classify", (IMAGES / "cat-444.jpg").read_bytes())
@@ -334,7 +333,7 @@ def test_keep_alive_clients_never_lose_a_request_to_the_drain(binary):
     allowed are refused connects once the listener is closed (the request was never sent: a balancer or client
     retries it elsewhere). Before responses carried Connection: close from SIGTERM on, 0-5 of such requests died
     with a reset or broken pipe per trial."""
-    service = ServiceProcess.ready(binary, FIXTURES / "tiny-seresnet", "--shutdown-delay-s", "2")
+    service = ServiceProcess.ready(binary, fixture("tiny-seresnet"), "--shutdown-delay-s", "2")
     image = (IMAGES / "cat-444.jpg").read_bytes()
     stop = time.time() + 30
     outcomes = {"ok": 0, "refused": 0, "lost": []}

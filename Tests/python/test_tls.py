@@ -17,11 +17,10 @@ import pytest
 import trustme
 from cryptography import x509
 
-from conftest import FIXTURES
-from service_process import ServiceProcess
+from harness import ServiceProcess, fixture
 
-IMAGE = FIXTURES / "images" / "cat-444.jpg"
-TINY = FIXTURES / "tiny-seresnet"
+IMAGE = fixture("images/cat-444.jpg")
+TINY = fixture("tiny-seresnet")
 
 
 def write_pair(directory, ca, name="server", **issue):

@@ -12,15 +12,14 @@ from selenium.webdriver.chrome.service import Service as ChromeService
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import FIXTURES
-from service_process import ServiceProcess
+from harness import ServiceProcess, fixture
 
-IMAGE = FIXTURES / "images" / "cat-444.jpg"
+IMAGE = fixture("images/cat-444.jpg")
 
 
 @pytest.fixture(scope="module")
 def service(binary):
-    process = ServiceProcess.ready(binary, FIXTURES / "tiny-seresnet")
+    process = ServiceProcess.ready(binary, fixture("tiny-seresnet"))
     yield process
     assert process.stop() == 0
 
