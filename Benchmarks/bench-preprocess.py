@@ -39,10 +39,11 @@ DEFAULT_IMAGES = ["cat-baseline-420.jpg", "astronaut-large-4096x4096.jpg", "coff
                   "astronaut-exif-orientation6.jpg", "cat-cmyk.jpg"]
 
 
-def build_ours(build_dir: Path) -> Path:
-    """Compiles Sources/Imaging + the benchmark main with the package's flags (-Ounchecked, C at -O2)."""
+def build_ours(build_dir: Path, optimization: str) -> Path:
+    """Compiles Sources/Imaging + the benchmark main with the given Swift optimization (the package's is -O; C at -O2)."""
     swiftc = os.environ.get("SWIFTC") or shutil.which("swiftc")
     clang = os.environ.get("CLANG") or str(Path(os.path.realpath(swiftc)).parent / "clang")
+    build_dir.mkdir(parents=True, exist_ok=True)
     modules = build_dir / "modules" / "CJPEG"
     modules.mkdir(parents=True, exist_ok=True)
     (modules / "module.modulemap").write_text(
@@ -51,7 +52,7 @@ def build_ours(build_dir: Path) -> Path:
                     str(ROOT / "Sources/CJPEG/cjpeg.c"), "-o", str(build_dir / "cjpeg.o")], check=True)
     sources = sorted(str(p) for p in (ROOT / "Sources/Imaging").glob("*.swift"))
     binary = build_dir / "bench-preprocess"
-    subprocess.run([swiftc, "-Ounchecked", "-parse-as-library", "-module-name", "PreprocessBenchmark",
+    subprocess.run([swiftc, optimization, "-parse-as-library", "-module-name", "PreprocessBenchmark",
                     "-I", str(modules), *sources, str(ROOT / "Benchmarks/bench-preprocess.swift"),
                     str(build_dir / "cjpeg.o"), "-ljpeg", "-o", str(binary)], check=True)
     return binary
@@ -96,6 +97,9 @@ def main():
     parser.add_argument("--rounds", type=int, default=5, help="alternations between the two sides")
     parser.add_argument("--dct-scaling", action="store_true", help="also time ours with DCT-scaled decoding")
     parser.add_argument("--photos", action="store_true", help="add Tests/Fixtures/make-photo-goldens.py's large photos")
+    parser.add_argument("--swift-opt", default="-O", help="Swift optimization for Imaging (the package builds it with -O)")
+    parser.add_argument("--against-opt", help="instead of Pillow + timm, compare with Imaging built with this optimization "
+                        "(e.g. -Ounchecked): an A/B of two builds of our own code")
     parser.add_argument("images", nargs="*", default=DEFAULT_IMAGES)
     args = parser.parse_args()
     config_path = fixture("tiny-seresnet/config.json")
@@ -103,7 +107,10 @@ def main():
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        binary = build_ours(tmp)
+        binary = build_ours(tmp / "ours", args.swift_opt)
+        if args.against_opt:
+            other = build_ours(tmp / "other", args.against_opt)
+            label = f"this package's Imaging, swiftc {args.against_opt}"
         paths = [Path(name) if Path(name).exists() else fixture("images") / name for name in args.images]
         if args.photos:
             subprocess.run([sys.executable, str(ROOT / "Tests" / "Fixtures" / "make-photo-goldens.py"), str(tmp / "photos")], check=True,
@@ -112,7 +119,7 @@ def main():
         modes = [("full", "0")] + ([("dct", "1")] if args.dct_scaling else [])
         print(f"reference: {label}")
         print(f"ours:      Imaging (libjpeg-turbo {subprocess.run(['dpkg-query', '-W', '-f=${Version}', 'libjpeg62-turbo'], capture_output=True, text=True).stdout or '?'}), "
-              f"swiftc -Ounchecked")
+              f"swiftc {args.swift_opt}")
         print(f"{'image':34} {'ours ms':>8} {'decode':>7} {'resize':>7} {'scale':>5} {'ref ms':>8} {'ratio':>6} {'max|Δ|':>7}")
         for path, (mode, flag) in [(p, m) for p in paths for m in modes]:
             name = path.name
@@ -129,8 +136,15 @@ def main():
                 ours_ms += ours["samples_ms"]
                 decode_ms += ours["decode_samples_ms"]
                 resize_ms += ours["preprocess_samples_ms"]
-                times, ref_out = time_reference(transform, to_numpy, data, chunk)
-                ref_ms += times
+                if args.against_opt:
+                    theirs = json.loads(subprocess.run([str(other), str(config_path), str(chunk), str(tmp / "other"), str(path)],
+                                                       check=True, capture_output=True, text=True,
+                                                       env=dict(os.environ, BENCH_DCT_SCALING=flag)).stdout)
+                    ref_ms += theirs["samples_ms"]
+                    ref_out = np.fromfile(tmp / "other" / f"{name}.ours.f32", dtype=np.float32)
+                else:
+                    times, ref_out = time_reference(transform, to_numpy, data, chunk)
+                    ref_ms += times
             mine = np.fromfile(tmp / f"{name}.ours.f32", dtype=np.float32).reshape(ref_out.shape)
             delta = float(np.abs(mine - ref_out).max())
             ours_median, ref_median = statistics.median(ours_ms), statistics.median(ref_ms)
