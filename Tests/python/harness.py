@@ -53,6 +53,7 @@ class ServiceProcess:
         self.environment = {k: v for k, v in os.environ.items() if not k.startswith("SERESNET_")}
         self.environment.update(env or {})
         self.process = None
+        self.port = port or None  # known now when fixed; read from the log on start when 0
         if start:
             self.start()
 
