@@ -61,7 +61,7 @@ class ServiceProcess:
         """Starts the process (again, after it has exited) and waits until it listens."""
         if extra_args is not None:
             self.extra_args = list(extra_args)
-        log_offset = os.path.getsize(self.log_path)
+        log_offset = os.path.getsize(self.log_path) if os.path.exists(self.log_path) else 0
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [str(self.binary), "serve", "--model", str(self.model), "--host", "127.0.0.1",
