@@ -1,9 +1,6 @@
-#include "ckernels.h"
+#include "internal.h"
 
-#include <stdlib.h>
-
-// Plain loops compiled for each ISA so the compiler vectorises them with its vectors (Swift code is compiled
-// for baseline x86-64, i.e. SSE2).
+// Plain loops compiled for each ISA so the compiler vectorises them with its vectors.
 
 #define ELEMENTWISE(TARGET, NAME)                                                                                     \
     /* In place and into another buffer: separate loops, so each vectorises without a run-time overlap check (which   \
@@ -67,37 +64,23 @@
         }                                                                                                             \
     }
 
-MAXPOOL(__attribute__((target("avx2,fma"))), avx2)
-MAXPOOL(__attribute__((target("avx512f"))), avx512)
-
-void ck_maxpool3x3s2(ck_isa isa, const float *in, int height, int width, float *out, float *row) {
-    if (isa == CK_ISA_NONE) abort();
-    if (isa == CK_ISA_AVX512) avx512_maxpool(in, height, width, out, row);
-    else avx2_maxpool(in, height, width, out, row);
-}
-
-ELEMENTWISE(__attribute__((target("avx2,fma"))), avx2)
-ELEMENTWISE(__attribute__((target("avx512f"))), avx512)
-
-void ck_scale_add_relu(ck_isa isa, const float *x, float scale, const float *shortcut, float *out, long count) {
-    if (isa == CK_ISA_NONE) abort();  // only called for plans with the engine's kernels
-    if (out == x) {
-        if (isa == CK_ISA_AVX512) avx512_scale_add_relu(out, scale, shortcut, count);
-        else avx2_scale_add_relu(out, scale, shortcut, count);
-    } else if (isa == CK_ISA_AVX512) {
-        avx512_scale_add_relu_into(x, scale, shortcut, out, count);
-    } else {
-        avx2_scale_add_relu_into(x, scale, shortcut, out, count);
+// Each operation once, compiled three times: for baseline x86-64 (the tables of CPUs without AVX2, whose products run on
+// OpenBLAS), AVX2 and AVX-512. `dispatch.c` puts them in the tables.
+#define OPERATIONS(TARGET, NAME)                                                                                      \
+    ELEMENTWISE(TARGET, NAME)                                                                                         \
+    MAXPOOL(TARGET, NAME)                                                                                             \
+    TARGET void ck_scale_add_relu_##NAME(const float *x, float scale, const float *shortcut, float *out, long count) {        \
+        if (out == x) NAME##_scale_add_relu(out, scale, shortcut, count);                                             \
+        else NAME##_scale_add_relu_into(x, scale, shortcut, out, count);                                              \
+    }                                                                                                                 \
+    TARGET float ck_sum_##NAME(const float *x, long count) { return NAME##_sum(x, count); }                                  \
+    TARGET void ck_add_row_sums_##NAME(const float *x, int rows, int columns, long ld, float *sums, long sums_stride) {       \
+        NAME##_add_row_sums(x, rows, columns, ld, sums, sums_stride);                                                 \
+    }                                                                                                                 \
+    TARGET void ck_maxpool3x3s2_##NAME(const float *in, int height, int width, float *out, float *row) {                     \
+        NAME##_maxpool(in, height, width, out, row);                                                                  \
     }
-}
 
-float ck_sum(ck_isa isa, const float *x, long count) {
-    if (isa == CK_ISA_NONE) abort();
-    return isa == CK_ISA_AVX512 ? avx512_sum(x, count) : avx2_sum(x, count);
-}
-
-void ck_add_row_sums(ck_isa isa, const float *x, int rows, int columns, long ld, float *sums, long sums_stride) {
-    if (isa == CK_ISA_NONE) abort();
-    if (isa == CK_ISA_AVX512) avx512_add_row_sums(x, rows, columns, ld, sums, sums_stride);
-    else avx2_add_row_sums(x, rows, columns, ld, sums, sums_stride);
-}
+OPERATIONS(, baseline)
+OPERATIONS(__attribute__((target("avx2,fma"))), avx2)
+OPERATIONS(__attribute__((target("avx512f"))), avx512)

@@ -1,15 +1,12 @@
-#include "ckernels.h"
+#include "internal.h"
 #include "lanes.h"
 
 #include <immintrin.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-// K block: a B micro-panel (CK_KC × NR floats: 16 KiB with AVX2, 32 KiB with AVX-512) stays in L1.
-#define CK_KC 256
-// Column block: packed B (CK_KC × CK_NC floats, 256 KiB) stays in L2 beside a block of A.
-#define CK_NC 256
 // Up to this many columns, AVX-512 uses the small-n kernel (no padding lanes; see gemm_kernel.inc).
 #ifndef CK_NARROW
 #define CK_NARROW 200
@@ -106,9 +103,56 @@ TARGET static inline void transpose_store_avx512(const __m512 *columns, int coun
 #define VZERO _mm512_setzero_ps
 #include "gemm_kernel.inc"
 
-#define PR_AVX512 32
-static const int mr_of[3] = {0, 6, PR_AVX512};
-static const int nr_of[3] = {0, 16, 32};
+#undef V
+#undef VW
+#undef PR
+#undef SR
+#undef NRV
+#undef MCP
+#undef TARGET
+#undef NAME
+#undef VLOAD
+#undef VSTORE
+#undef VFMA
+#undef VBCAST
+#undef VSET1
+#undef VMAX
+#undef VZERO
+
+// ---- AVX-512 with AVX512_BF16: the AVX-512 kernels over bf16 pairs. Each 4-byte element of packed A and of B holds
+// K values k and k + 1 (k even) as bf16, and VDPBF16PS adds both products into an fp32 lane, so the same loops run over
+// K/2 elements with the FMA replaced: twice the multiply-adds per instruction, half the bytes of weights.
+#define V __m512
+#define VW 16
+#define PR 32
+#define SR 8
+#define NRV 2
+#define MCP 3
+#define TRANSPOSED_KERNEL
+#define NO_PEAK
+#define TARGET __attribute__((target("avx512f,avx512bf16")))
+#define NAME(x) x##_avx512bf16
+#define load_part_avx512bf16 load_part_avx512
+#define store_part_avx512bf16 store_part_avx512
+#define scatter_avx512bf16 scatter_avx512
+#define transpose_store_avx512bf16 transpose_store_avx512
+#define VLOAD _mm512_loadu_ps
+#define VSTORE _mm512_storeu_ps
+#define VFMA(a, b, c) _mm512_dpbf16_ps((c), (__m512bh)(a), (__m512bh)(b))
+#define VBCAST(p) _mm512_set1_ps(*(p))
+#define VSET1 _mm512_set1_ps
+#define VMAX _mm512_max_ps
+#define VZERO _mm512_setzero_ps
+#include "gemm_kernel.inc"
+
+// Round to nearest even, denormals to signed zero, NaN kept quiet: what VCVTNEPS2BF16 does, for packing at load.
+static uint32_t bf16_bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7f800000u) == 0) return (u >> 16) & 0x8000u;
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (u >> 16) | 0x40u;
+    return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+}
 
 ck_isa ck_best_isa(void) {
     __builtin_cpu_init();
@@ -123,69 +167,150 @@ ck_isa ck_usable(ck_isa isa) {
     return isa < best ? isa : best;
 }
 
-int ck_gemm_mr(ck_isa isa) { return mr_of[isa]; }
-int ck_gemm_nr(ck_isa isa) { return nr_of[isa]; }
-int ck_vector_width(ck_isa isa) { return isa == CK_ISA_AVX512 ? 16 : isa == CK_ISA_AVX2 ? 8 : 1; }
-
-size_t ck_gemm_packed_size(ck_isa isa, int m, int k) {
-    int mr = mr_of[isa];
-    if (mr == 0) return 0;
-    return (size_t)((m + mr - 1) / mr * mr) * (size_t)k;
+int ck_has_avx512_bf16(void) {
+    __builtin_cpu_init();
+    return ck_best_isa() == CK_ISA_AVX512 && __builtin_cpu_supports("avx512bf16");
 }
 
-size_t ck_gemm_scratch_size(void) { return (size_t)CK_KC * CK_NC; }
-
-void ck_gemm_pack(ck_isa isa, int m, int k, const float *a, int lda, float *packed) {
-    int mr = mr_of[isa];
-    if (mr == 0) return;
+// Packs rows into panels of `mr`, K in blocks of CK_KC elements, each element `group` K values (1: fp32, 2: bf16 pair).
+static void pack_panels(int mr, int group, int m, int k, const float *a, int lda, float *packed) {
     int mp = (m + mr - 1) / mr * mr;
-    for (int pc = 0; pc < k; pc += CK_KC) {
-        int kc = k - pc < CK_KC ? k - pc : CK_KC;
+    int elements = (k + group - 1) / group;
+    for (int pc = 0; pc < elements; pc += CK_KC) {
+        int kc = elements - pc < CK_KC ? elements - pc : CK_KC;
         for (int p = 0; p < mp / mr; p++) {
             float *panel = packed + (size_t)pc * mp + (size_t)p * mr * kc;
             for (int kk = 0; kk < kc; kk++)
                 for (int r = 0; r < mr; r++) {
                     int row = p * mr + r;
-                    panel[kk * mr + r] = row < m ? a[(size_t)row * lda + pc + kk] : 0;
+                    float *target = panel + kk * mr + r;
+                    if (group == 1) {
+                        *target = row < m ? a[(size_t)row * lda + pc + kk] : 0;
+                        continue;
+                    }
+                    int k0 = 2 * (pc + kk);
+                    uint32_t lo = row < m ? bf16_bits(a[(size_t)row * lda + k0]) : 0;
+                    uint32_t hi = row < m && k0 + 1 < k ? bf16_bits(a[(size_t)row * lda + k0 + 1]) : 0;
+                    uint32_t pair = lo | hi << 16;
+                    memcpy(target, &pair, 4);
                 }
         }
     }
 }
 
-void ck_gemm(ck_isa isa, const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b, int ldb,
-             float *c, int ldc, const float *bias, int relu, float *scratch, const float *after) {
-    switch (isa) {
-    case CK_ISA_AVX512:
-        // The small-n kernel wastes no lanes but has fixed costs per panel and column chunk (the bias, the transposed
-        // store), which a short K amortises over few multiply-adds: below K = 128 it runs only where the wide kernel
-        // would compute ≥ 20% padding. Over more columns it runs column chunks outer (B read once, straight from the
-        // activation, no packing) where that is faster than the wide kernel: K ≥ 256 and either K ≥ m (the
-        // reducing 1×1s, stride-2 3×3s) or a share of the output channels (late stages at batch 8); docs/performance.md.
-        if (n > CK_NARROW && k >= 256 && (k >= m || panel_end - panel_begin < (m + PR_AVX512 - 1) / PR_AVX512))
-            gemm_columns_avx512(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu);
-        else if (n <= CK_NARROW && (k >= 128 || 5 * n < 4 * ((n + 31) / 32 * 32)))
-            gemm_narrow_avx512(packed, m, k, 0, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, after);
-        else
-            gemm_wide_avx512(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, scratch);
-        break;
-    case CK_ISA_AVX2: gemm_wide_avx2(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, scratch); break;
-    case CK_ISA_NONE: abort();  // a plan never packs for CK_ISA_NONE: OpenBLAS runs those layers
+#define PACKING(SUFFIX, MR, GROUP)                                                                                    \
+    size_t ck_gemm_packed_size_##SUFFIX(int m, int k) {                                                              \
+        return (size_t)((m + MR - 1) / MR * MR) * (size_t)((k + GROUP - 1) / GROUP);                                 \
+    }                                                                                                                 \
+    void ck_gemm_pack_##SUFFIX(int m, int k, const float *a, int lda, float *packed) {                               \
+        pack_panels(MR, GROUP, m, k, a, lda, packed);                                                                 \
     }
+PACKING(avx2, 6, 1)
+PACKING(avx512, 32, 1)
+PACKING(avx512bf16, 32, 2)
+
+void ck_gemm_avx2(const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b, int ldb, float *c, int ldc,
+                  const float *bias, int relu, float *scratch, const float *after) {
+    (void)after;
+    gemm_wide_avx2(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, scratch);
 }
 
-int ck_gemm_partial(ck_isa isa, const float *packed, int m, int k, int k_begin, int k_end, int panel_begin, int panel_end, int n,
-                    const float *b, int ldb, float *c, int ldc, const float *bias, int relu) {
-    if (isa != CK_ISA_AVX512 || n > CK_NARROW || k_begin % CK_KC != 0 || (k_end % CK_KC != 0 && k_end != k)) return 0;
+int ck_gemm_partial_avx2(const float *packed, int m, int k, int k_begin, int k_end, int panel_begin, int panel_end, int n,
+                         const float *b, int ldb, float *c, int ldc, const float *bias, int relu) {
+    (void)packed, (void)m, (void)k, (void)k_begin, (void)k_end, (void)panel_begin, (void)panel_end, (void)n, (void)b, (void)ldb;
+    (void)c, (void)ldc, (void)bias, (void)relu;
+    return 0;
+}
+
+// The AVX-512 kernels' choice, over `k` elements (K values, or bf16 pairs). The small-n kernel wastes no lanes but has
+// fixed costs per panel and column chunk (the bias, the transposed store), which a short K amortises over few
+// multiply-adds: below 128 elements it runs only where the wide kernel would compute ≥ 20% padding. Over more columns
+// it runs column chunks outer (B read once, straight from the activation, no packing) where that is faster than the
+// wide kernel: ≥ 256 elements and either K ≥ m (the reducing 1×1s, stride-2 3×3s) or a share of the output channels
+// (late stages at batch 8); docs/performance.md.
+#define AVX512_GEMM(SUFFIX)                                                                                           \
+    static void gemm_##SUFFIX(const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b, \
+                              int ldb, float *c, int ldc, const float *bias, int relu, float *scratch, const float *after) { \
+        if (n > CK_NARROW && k >= 256 && (k >= m || panel_end - panel_begin < (m + 31) / 32))                        \
+            gemm_columns_##SUFFIX(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu);             \
+        else if (n <= CK_NARROW && (k >= 128 || 5 * n < 4 * ((n + 31) / 32 * 32)))                                   \
+            gemm_narrow_##SUFFIX(packed, m, k, 0, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, after);  \
+        else                                                                                                          \
+            gemm_wide_##SUFFIX(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, scratch);        \
+    }
+AVX512_GEMM(avx512)
+AVX512_GEMM(avx512bf16)
+
+void ck_gemm_avx512(const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b, int ldb, float *c,
+                    int ldc, const float *bias, int relu, float *scratch, const float *after) {
+    gemm_avx512(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, scratch, after);
+}
+
+int ck_gemm_partial_avx512(const float *packed, int m, int k, int k_begin, int k_end, int panel_begin, int panel_end, int n,
+                           const float *b, int ldb, float *c, int ldc, const float *bias, int relu) {
+    if (n > CK_NARROW || k_begin % CK_KC != 0 || (k_end % CK_KC != 0 && k_end != k)) return 0;
     gemm_narrow_avx512(packed, m, k, k_begin, k_end, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, 0);
     return 1;
 }
 
-double ck_peak_fma_loop(ck_isa isa, long iterations, double *checksum) {
-    switch (isa) {
-    case CK_ISA_AVX512: return peak_avx512(iterations, checksum);
-    case CK_ISA_AVX2: return peak_avx2(iterations, checksum);
-    case CK_ISA_NONE: break;
-    }
-    *checksum = 0;
-    return 0;
+// bf16: the same over (k + 1)/2 pair elements; B is in pair rows (`operand_pack`).
+void ck_gemm_avx512bf16(const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b, int ldb,
+                        float *c, int ldc, const float *bias, int relu, float *scratch, const float *after) {
+    gemm_avx512bf16(packed, m, (k + 1) / 2, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, scratch, after);
 }
+
+int ck_gemm_partial_avx512bf16(const float *packed, int m, int k, int k_begin, int k_end, int panel_begin, int panel_end, int n,
+                               const float *b, int ldb, float *c, int ldc, const float *bias, int relu) {
+    int elements = (k + 1) / 2;
+    if (n > CK_NARROW || k_begin % (2 * CK_KC) != 0 || (k_end % (2 * CK_KC) != 0 && k_end != k)) return 0;
+    gemm_narrow_avx512bf16(packed, m, elements, k_begin / 2, (k_end + 1) / 2, panel_begin, panel_end, n, b, ldb, c, ldc, bias,
+                           relu, 0);
+    return 1;
+}
+
+// Rows 2q and 2q + 1 → pair row q, 16 columns at a time: each row rounded to bf16 (VCVTNEPS2BF16), widened to 32 bits,
+// the odd row shifted into the high halves. In place is safe: pair row q (q ≥ 1) ends before row 2q begins, and row 0
+// is read before it is written, a vector at a time.
+__attribute__((target("avx512f,avx512bf16"))) void ck_operand_pack_avx512bf16(const float *b, int rows, int columns, long ldb,
+                                                                              float *out, long ld_out) {
+    for (int q = 0; q < (rows + 1) / 2; q++) {
+        const float *r0 = b + (size_t)(2 * q) * ldb;
+        const float *r1 = 2 * q + 1 < rows ? r0 + ldb : 0;
+        float *target = out + (size_t)q * ld_out;
+        for (int j = 0; j < columns; j += 16) {
+            int count = columns - j;
+            __m512 x0 = load_part_avx512(r0 + j, count);
+            __m512 x1 = r1 ? load_part_avx512(r1 + j, count) : _mm512_setzero_ps();
+            __m512i lo = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(x0));
+            __m512i hi = _mm512_slli_epi32(_mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(x1)), 16);
+            store_part_avx512(target + j, _mm512_castsi512_ps(_mm512_or_si512(lo, hi)), count);
+        }
+    }
+}
+
+double ck_peak_avx2(long iterations, double *checksum) { return peak_avx2(iterations, checksum); }
+double ck_peak_avx512(long iterations, double *checksum) { return peak_avx512(iterations, checksum); }
+
+// 12 independent VDPBF16PS chains on constant bf16 operands (1 and 2⁻²⁰: the sums stay finite).
+__attribute__((target("avx512f,avx512bf16"))) double ck_peak_avx512bf16(long iterations, double *checksum) {
+    __m512 acc[12];
+    for (int i = 0; i < 12; i++) acc[i] = _mm512_set1_ps(0.001f * (float)i);
+    __m512bh x = _mm512_cvtne2ps_pbh(_mm512_set1_ps(1.0f), _mm512_set1_ps(1.0f));
+    __m512bh y = _mm512_cvtne2ps_pbh(_mm512_set1_ps(9.5367431640625e-07f), _mm512_set1_ps(9.5367431640625e-07f));
+    struct timespec start, end;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (long i = 0; i < iterations; i++) {
+        for (int j = 0; j < 12; j++) acc[j] = _mm512_dpbf16_ps(acc[j], x, y);
+        __asm__ volatile("" : "+x"(x));
+    }
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    float lanes[16];
+    double sum = 0;
+    for (int i = 0; i < 12; i++) {
+        _mm512_storeu_ps(lanes, acc[i]);
+        for (int j = 0; j < 16; j++) sum += lanes[j];
+    }
+    *checksum = sum;
+    return (double)(end.tv_sec - start.tv_sec) + (double)(end.tv_nsec - start.tv_nsec) * 1e-9;
+}
+

@@ -1,4 +1,4 @@
-#include "ckernels.h"
+#include "internal.h"
 #include "lanes.h"
 
 #include <immintrin.h>
@@ -42,7 +42,7 @@ __attribute__((target("avx512f"))) static inline void copy_even_avx512(float *re
     for (int i = 0; i < (count); i++) (target)[i] = (source)[2 * i]
 
 #define PATCHES(TARGET, NAME, COPY_EVEN)                                                                               \
-    TARGET static void NAME##_im2col(const float *restrict input, long channel_stride, long image_stride, int height,  \
+    TARGET void ck_im2col_##NAME(const float *restrict input, long channel_stride, long image_stride, int height,  \
                                      int width, int kernel, int stride, int padding, int out_h, int out_w,             \
                                      int row_begin, int row_end, int column_begin, int column_end, float *restrict out, \
                                      long ld) {                                                                        \
@@ -118,21 +118,3 @@ __attribute__((target("avx512f"))) static inline void copy_even_avx512(float *re
 PATCHES(, baseline, COPY_EVEN_GENERIC)
 PATCHES(__attribute__((target("avx2,fma"))), avx2, COPY_EVEN_GENERIC)
 PATCHES(__attribute__((target("avx512f"))), avx512, copy_even_avx512)
-
-void ck_im2col(ck_isa isa, const float *input, long channel_stride, long image_stride, int height, int width, int kernel, int stride,
-               int padding, int out_h, int out_w, int row_begin, int row_end, int column_begin, int column_end, float *out, long ld) {
-    switch (isa) {
-    case CK_ISA_AVX512:
-        avx512_im2col(input, channel_stride, image_stride, height, width, kernel, stride, padding, out_h, out_w, row_begin, row_end,
-                      column_begin, column_end, out, ld);
-        break;
-    case CK_ISA_AVX2:
-        avx2_im2col(input, channel_stride, image_stride, height, width, kernel, stride, padding, out_h, out_w, row_begin, row_end,
-                    column_begin, column_end, out, ld);
-        break;
-    case CK_ISA_NONE:
-        baseline_im2col(input, channel_stride, image_stride, height, width, kernel, stride, padding, out_h, out_w, row_begin,
-                        row_end, column_begin, column_end, out, ld);
-        break;
-    }
-}

@@ -1,4 +1,4 @@
-#include "ckernels.h"
+#include "internal.h"
 #include "lanes.h"
 
 #include <immintrin.h>
@@ -51,16 +51,32 @@
 #define VZERO _mm512_setzero_ps
 #include "stem_kernel.inc"
 
-static int stem_ocb(ck_isa isa) { return isa == CK_ISA_AVX512 ? 3 : 5; }
-static int stem_pixels(ck_isa isa) { return isa == CK_ISA_AVX512 ? 7 * 16 : 2 * 8; }
+// Packing and sizes per instruction set: OCB output channels a call computes, PIXELS output pixels.
+#define STEM_ENTRY_POINTS(SUFFIX, OCB_, PIXELS)                                                                       \
+    size_t ck_conv7x7s2_packed_size_##SUFFIX(int out_channels, int in_channels) {                                    \
+        return (size_t)((out_channels + OCB_ - 1) / OCB_ * OCB_) * (size_t)(in_channels * 49 + 1);                    \
+    }                                                                                                                 \
+    void ck_conv7x7s2_pack_##SUFFIX(int out_channels, int in_channels, const float *weights, const float *bias,       \
+                                    float *packed) {                                                                  \
+        stem_pack(OCB_, out_channels, in_channels, weights, bias, packed);                                            \
+    }                                                                                                                 \
+    size_t ck_conv7x7s2_scratch_size_##SUFFIX(int in_channels, int width) {                                           \
+        int out_w = (width - 1) / 2 + 1;                                                                              \
+        return (size_t)(8 * in_channels + 1) * 2 * (size_t)((out_w + PIXELS - 1) / PIXELS * PIXELS + 4);               \
+    }                                                                                                                 \
+    void ck_conv7x7s2_##SUFFIX(const float *packed, int out_channels, int in_channels, const float *in, long in_stride, \
+                               int height, int width, int row_begin, int row_end, float *out, long out_stride, int relu, \
+                               float *scratch) {                                                                      \
+        int padded = (out_channels + OCB_ - 1) / OCB_ * OCB_;                                                         \
+        const float *bias = packed + (size_t)padded * in_channels * 49;                                               \
+        if (in_channels > 64) abort(); /* the row table is sized for 64 input channels (a stem has 1 to 4) */         \
+        stem_rows_##SUFFIX(packed, bias, in_channels, out_channels, in, in_stride, height, width, row_begin, row_end, \
+                           out, out_stride, relu, scratch);                                                           \
+    }
 
-size_t ck_conv7x7s2_packed_size(ck_isa isa, int out_channels, int in_channels) {
-    int ocb = stem_ocb(isa);
-    return (size_t)((out_channels + ocb - 1) / ocb * ocb) * (size_t)(in_channels * 49 + 1);
-}
-
-void ck_conv7x7s2_pack(ck_isa isa, int out_channels, int in_channels, const float *weights, const float *bias, float *packed) {
-    int ocb = stem_ocb(isa), padded = (out_channels + ocb - 1) / ocb * ocb, taps = in_channels * 49;
+// Blocks of `ocb` output channels, tap by tap, then the bias padded to whole blocks.
+static void stem_pack(int ocb, int out_channels, int in_channels, const float *weights, const float *bias, float *packed) {
+    int padded = (out_channels + ocb - 1) / ocb * ocb, taps = in_channels * 49;
     for (int b = 0; b < padded / ocb; b++)
         for (int t = 0; t < taps; t++)
             for (int o = 0; o < ocb; o++) {
@@ -71,25 +87,5 @@ void ck_conv7x7s2_pack(ck_isa isa, int out_channels, int in_channels, const floa
     for (int oc = 0; oc < padded; oc++) packed_bias[oc] = bias && oc < out_channels ? bias[oc] : 0;
 }
 
-size_t ck_conv7x7s2_scratch_size(ck_isa isa, int in_channels, int width) {
-    int out_w = (width - 1) / 2 + 1, pixels = stem_pixels(isa);
-    return (size_t)(8 * in_channels + 1) * 2 * (size_t)((out_w + pixels - 1) / pixels * pixels + 4);
-}
-
-void ck_conv7x7s2(ck_isa isa, const float *packed, int out_channels, int in_channels, const float *in, long in_stride, int height,
-                  int width, int row_begin, int row_end, float *out, long out_stride, int relu, float *scratch) {
-    int ocb = stem_ocb(isa), padded = (out_channels + ocb - 1) / ocb * ocb;
-    const float *bias = packed + (size_t)padded * in_channels * 49;
-    if (in_channels > 64) abort();  // the row table is sized for 64 input channels (a stem has 1 to 4)
-    switch (isa) {
-    case CK_ISA_AVX512:
-        stem_rows_avx512(packed, bias, in_channels, out_channels, in, in_stride, height, width, row_begin, row_end, out, out_stride,
-                         relu, scratch);
-        break;
-    case CK_ISA_AVX2:
-        stem_rows_avx2(packed, bias, in_channels, out_channels, in, in_stride, height, width, row_begin, row_end, out, out_stride,
-                       relu, scratch);
-        break;
-    case CK_ISA_NONE: abort();  // a plan never packs for CK_ISA_NONE
-    }
-}
+STEM_ENTRY_POINTS(avx2, 5, 2 * 8)
+STEM_ENTRY_POINTS(avx512, 3, 7 * 16)

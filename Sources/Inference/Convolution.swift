@@ -7,37 +7,37 @@ import CKernels
 /// unfolded tile by tile (`ConvolutionRunner`).
 final class ConvolutionPlan: @unchecked Sendable {
     let layer: ConvolutionLayer
+    /// The table it runs with (unfolding, sums; the products too unless it is baseline's).
+    let kernels: KernelTable
     /// The weights for the engine's packed GEMM; nil with OpenBLAS or the direct 7×7 kernel.
     let packed: PackedMatrix?
-    /// The weights for the direct 7×7 stride-2 kernel (the stem, with the engine's kernels).
+    /// The weights for the direct 7×7 stride-2 kernel (the stem, with the engine's kernels; fp32 in every table).
     let direct: PackedDirectConvolution?
 
-    /// Packs `layer`'s weights for `instructionSet` and keeps the layer without them, or keeps the layer as it is
-    /// for OpenBLAS.
-    init(_ layer: ConvolutionLayer, instructionSet: KernelInstructionSet?) {
+    /// Packs `layer`'s weights for `kernels` and keeps the layer without them, or keeps the layer as it is for OpenBLAS
+    /// (a table without products).
+    init(_ layer: ConvolutionLayer, kernels: KernelTable) {
         let shape = layer.shape
-        direct = instructionSet.flatMap { isa in
-            PackedDirectConvolution.applies(to: shape) ? PackedDirectConvolution(layer, instructionSet: isa) : nil
-        }
+        self.kernels = kernels
+        direct =
+            kernels.hasProducts && PackedDirectConvolution.applies(to: shape) ? PackedDirectConvolution(layer, kernels: kernels) : nil
         packed =
-            direct != nil
+            direct != nil || !kernels.hasProducts
             ? nil
-            : instructionSet.map { isa in
-                layer.weights.withUnsafeBufferPointer {
-                    PackedMatrix(
-                        $0.baseAddress!, rows: shape.outChannels, columns: shape.inChannels * shape.kernel * shape.kernel,
-                        bias: layer.bias, instructionSet: isa)
-                }
+            : layer.weights.withUnsafeBufferPointer {
+                PackedMatrix(
+                    $0.baseAddress!, rows: shape.outChannels, columns: shape.inChannels * shape.kernel * shape.kernel, bias: layer.bias,
+                    kernels: kernels)
             }
         self.layer = packed == nil && direct == nil ? layer : layer.withoutWeights()
     }
 
-    /// What `seresnet bench --profile` and `/v1/model` report, e.g. "1×1 direct, AVX-512 GEMM".
+    /// What `seresnet bench --profile` and `/v1/model` report, e.g. "1×1 direct, avx512 bf16 packed GEMM".
     var algorithm: String {
-        if let direct { return "7×7 stride 2 direct (no im2col), \(direct.instructionSet.rawValue)" }
+        if let direct { return "7×7 stride 2 direct (no im2col), \(direct.kernels.instructionSet?.rawValue ?? "") fp32" }
         let shape = layer.shape
         let input = shape.kernel == 1 ? (shape.stride == 1 ? "1×1 direct" : "1×1 stride \(shape.stride) subsample") : "im2col tiles"
-        return "\(input), \(packed.map { "\($0.instructionSet.rawValue) packed GEMM" } ?? "OpenBLAS sgemm")"
+        return "\(input), \(packed.map { "\($0.kernels.name) packed GEMM" } ?? "OpenBLAS sgemm")"
     }
 
     /// The output rows `multiply(part:of:…)` computes.
@@ -80,7 +80,7 @@ final class ConvolutionPlan: @unchecked Sendable {
 /// odd columns, it reaches 85% of an AVX-512 core's peak and 92% of an AVX2 one's alone (docs/performance.md), where
 /// im2col + GEMM, whose K is only 147, spends as long unfolding as multiplying.
 final class PackedDirectConvolution: @unchecked Sendable {
-    let instructionSet: KernelInstructionSet
+    let kernels: KernelTable
     let outChannels: Int
     let inChannels: Int
     private let data: UnsafeMutablePointer<Float>
@@ -89,16 +89,17 @@ final class PackedDirectConvolution: @unchecked Sendable {
         shape.kernel == 7 && shape.stride == 2 && shape.padding == 3 && shape.inChannels <= 64
     }
 
-    init(_ layer: ConvolutionLayer, instructionSet: KernelInstructionSet) {
+    init(_ layer: ConvolutionLayer, kernels: KernelTable) {
         let shape = layer.shape
-        precondition(Self.applies(to: shape) && layer.bias.count == shape.outChannels)
-        self.instructionSet = instructionSet
+        precondition(Self.applies(to: shape) && layer.bias.count == shape.outChannels && kernels.hasProducts)
+        self.kernels = kernels
         outChannels = shape.outChannels
         inChannels = shape.inChannels
-        data = .allocateAligned(ck_conv7x7s2_packed_size(instructionSet.isa, Int32(outChannels), Int32(inChannels)))
+        let table = kernels.table.pointee
+        data = .allocateAligned(table.conv7x7s2_packed_size(Int32(outChannels), Int32(inChannels)))
         layer.weights.withUnsafeBufferPointer { weights in
             layer.bias.withUnsafeBufferPointer { bias in
-                ck_conv7x7s2_pack(instructionSet.isa, Int32(outChannels), Int32(inChannels), weights.baseAddress!, bias.baseAddress!, data)
+                table.conv7x7s2_pack(Int32(outChannels), Int32(inChannels), weights.baseAddress!, bias.baseAddress!, data)
             }
         }
     }
@@ -106,7 +107,7 @@ final class PackedDirectConvolution: @unchecked Sendable {
     deinit { data.deallocate() }
 
     /// Floats of scratch each thread needs for inputs `width` wide.
-    func scratchFloats(width: Int) -> Int { ck_conv7x7s2_scratch_size(instructionSet.isa, Int32(inChannels), Int32(width)) }
+    func scratchFloats(width: Int) -> Int { kernels.table.pointee.conv7x7s2_scratch_size(Int32(inChannels), Int32(width)) }
 
     /// Output rows `rows` of image `image` of `input` into the channel-major `output` (C, N, Ho, Wo), + bias, ReLU if asked.
     func run(
@@ -115,8 +116,8 @@ final class PackedDirectConvolution: @unchecked Sendable {
     ) {
         let outHeight = (input.height - 1) / 2 + 1
         let outWidth = (input.width - 1) / 2 + 1
-        ck_conv7x7s2(
-            instructionSet.isa, data, Int32(outChannels), Int32(inChannels), input.data + image * input.imageStride, input.channelStride,
+        kernels.table.pointee.conv7x7s2(
+            data, Int32(outChannels), Int32(inChannels), input.data + image * input.imageStride, input.channelStride,
             Int32(input.height), Int32(input.width), Int32(rows.lowerBound), Int32(rows.upperBound),
             output + image * outHeight * outWidth, input.batch * outHeight * outWidth, relu ? 1 : 0, scratch)
     }
@@ -139,10 +140,13 @@ struct ConvolutionRunner {
     /// threads × maxPatchRows × tileWidth floats.
     private let scratch: UnsafeMutablePointer<Float>
     private let scratchPerThread: Int
-    /// threads × `PackedMatrix.scratchFloats`: where the packed GEMM packs its input panels.
+    /// threads × `productScratchFloats`: where the packed GEMM packs its input panels.
     private let packScratch: UnsafeMutablePointer<Float>
 
     enum Epilogue { case bias, biasReLU }
+
+    /// Floats of scratch a product needs, and the most a thread's partial product may hold when a product is split by K.
+    static let productScratchFloats = KernelTable.productScratchFloats
 
     /// threads × this: the pack scratch also holds the direct 7×7 kernel's input rows.
     private let packScratchPerThread: Int
@@ -156,7 +160,7 @@ struct ConvolutionRunner {
         self.loop = loop
         scratchPerThread = maxPatchRows * Self.tileWidth
         scratch = .allocateAligned(loop.threads * scratchPerThread)
-        packScratchPerThread = max(PackedMatrix.scratchFloats, directScratchFloats)
+        packScratchPerThread = max(Self.productScratchFloats, directScratchFloats)
         packScratch = .allocateAligned(loop.threads * packScratchPerThread)
         sumsPerThread = maxChannelMeans
         sums = .allocateAligned(loop.threads * max(1, maxChannelMeans))
@@ -174,25 +178,31 @@ struct ConvolutionRunner {
     /// output (Cout, N·Ho·Wo) = W (Cout, Cin·k·k) ∗ input + bias, ReLU if asked. With `channelMeans`, also the mean
     /// of every output (channel, image) plane into it ((Cout, N), SE's squeeze): with the engine's kernels each
     /// thread sums the tiles it just wrote while they are still in its cache, instead of a pass over the whole output.
+    /// With bf16 products the operand (the activation, or the unfolded patches) is converted to bf16 pairs on its way
+    /// in, tile by tile, where it is unfolded.
     func run(
         _ plan: ConvolutionPlan, input: PlanarTensor, output: UnsafeMutablePointer<Float>, epilogue: Epilogue,
         channelMeans: UnsafeMutablePointer<Float>? = nil
     ) {
         let shape = plan.layer.shape
+        let kernels = plan.kernels
         let outH = shape.outputSide(input.height)
         let outW = shape.outputSide(input.width)
         let columns = input.batch * outH * outW
         let k = shape.inChannels * shape.kernel * shape.kernel
-        // A 1×1 stride-1 convolution on a channel-major tensor reads its input as the GEMM operand directly.
+        // A 1×1 stride-1 convolution on a channel-major tensor reads its input as the GEMM operand directly (fp32).
         let direct = shape.kernel == 1 && shape.stride == 1 && input.channelStride == input.columns
+        // bf16 products read their operand as bf16 pairs: converted from the activation or the unfolded patches.
+        let packsOperand = plan.packed != nil && kernels.kGroup > 1
         let relu = epilogue == .biasReLU
         let planeSize = outH * outW
         let batch = input.batch
         let splitByK = threads > 1 && plan.packed.map { splitsByK(packed: $0, k: k, columns: columns) } ?? false
-        let sumsISA = channelMeans == nil || splitByK || shape.outChannels * batch > sumsPerThread ? nil : plan.packed?.instructionSet
+        let fusedSums = channelMeans != nil && !splitByK && shape.outChannels * batch <= sumsPerThread && plan.packed != nil
+        let addRowSums = kernels.table.pointee.add_row_sums!
         defer {
             if let channelMeans {
-                if sumsISA != nil {
+                if fusedSums {
                     // Each thread's partial sums (zero where it wrote nothing) → means.
                     let inverse = 1 / Float(planeSize)
                     for i in 0..<shape.outChannels * batch {
@@ -203,25 +213,25 @@ struct ConvolutionRunner {
                 } else {
                     Kernels.channelMeans(
                         output, channels: shape.outChannels, batch: batch, planeSize: planeSize, into: channelMeans, loop: loop,
-                        isa: plan.packed?.instructionSet)
+                        kernels: kernels)
                 }
             }
         }
         /// Adds output rows `rows` × columns `range` (just written by thread `part`) to its partial sums.
         func addSums(_ part: Int, rows: Range<Int>, columns range: Range<Int>) {
-            guard let isa = sumsISA, !rows.isEmpty else { return }
+            guard fusedSums, !rows.isEmpty else { return }
             var j = range.lowerBound
             while j < range.upperBound {
                 let image = j / planeSize
                 let end = min(range.upperBound, (image + 1) * planeSize)
-                ck_add_row_sums(
-                    isa.isa, output + rows.lowerBound * columns + j, Int32(rows.count), Int32(end - j), columns,
+                addRowSums(
+                    output + rows.lowerBound * columns + j, Int32(rows.count), Int32(end - j), columns,
                     sums + part * sumsPerThread + rows.lowerBound * batch + image, batch)
                 j = end
             }
         }
         func clearSums(_ part: Int) {
-            if sumsISA != nil { (sums + part * sumsPerThread).update(repeating: 0, count: shape.outChannels * batch) }
+            if fusedSums { (sums + part * sumsPerThread).update(repeating: 0, count: shape.outChannels * batch) }
         }
 
         if let direct = plan.direct {
@@ -251,27 +261,35 @@ struct ConvolutionRunner {
             let units = (columns + unit - 1) / unit
             let start = min(columns, units * part / parts * unit)
             let end = min(columns, units * (part + 1) / parts * unit)
+            let tile = scratch + part * scratchPerThread
             if direct {
-                // In one call, or tile by tile when each tile's sums are taken while it is in cache.
-                let step = sumsISA == nil ? max(1, end - start) : Self.tileWidth
+                // In one call, or tile by tile when each tile's sums are taken while it is in cache or its operand is
+                // converted.
+                let step = fusedSums || packsOperand ? Self.tileWidth : max(1, end - start)
                 var j = start
                 while j < end {
                     let width = min(step, end - j)
+                    var operand = UnsafePointer(input.data + j)
+                    var ld = columns
+                    if packsOperand {
+                        kernels.packOperand(input.data + j, rows: k, columns: width, ldb: columns, into: tile, ldOut: width)
+                        operand = UnsafePointer(tile)
+                        ld = width
+                    }
                     plan.multiply(
-                        part: 0, of: 1, n: width, b: input.data + j, ldb: columns, c: output + j, ldc: columns, relu: relu,
-                        scratch: packScratch(part))
+                        part: 0, of: 1, n: width, b: operand, ldb: ld, c: output + j, ldc: columns, relu: relu, scratch: packScratch(part))
                     addSums(part, rows: 0..<shape.outChannels, columns: j..<j + width)
                     j += width
                 }
                 return
             }
-            let tile = scratch + part * scratchPerThread
             var j = start
             while j < end {
                 let width = min(Self.tileWidth, end - j)
                 fillPatches(
                     shape, input: input, outH: outH, outW: outW, rows: 0..<k, columns: j..<j + width, into: tile, leadingDimension: width,
-                    isa: plan.packed?.instructionSet)
+                    kernels: kernels)
+                if packsOperand { kernels.packOperand(tile, rows: k, columns: width, ldb: width, into: tile, ldOut: width) }
                 plan.multiply(
                     part: 0, of: 1, n: width, b: tile, ldb: width, c: output + j, ldc: columns, relu: relu, scratch: packScratch(part))
                 addSums(part, rows: 0..<shape.outChannels, columns: j..<j + width)
@@ -283,14 +301,24 @@ struct ConvolutionRunner {
             // Deep and narrow (layer3–4's stride-2 3×3 at batch 1: 2304 × 196, 4608 × 49): split K, so each thread
             // unfolds and then reads only its own rows of B (split by M, both threads would read all of it, half of it
             // written by the other core), then add the partial products.
-            let blocks = (k + 255) / 256
-            let operand = direct ? UnsafePointer(input.data) : UnsafePointer(scratch)
+            let kBlock = packed.kernels.kBlock
+            let blocks = (k + kBlock - 1) / kBlock
             loop.forEachPart(threads) { part in
-                let rows = min(k, blocks * part / threads * 256)..<min(k, blocks * (part + 1) / threads * 256)
+                let rows = min(k, blocks * part / threads * kBlock)..<min(k, blocks * (part + 1) / threads * kBlock)
+                let region = scratch + rows.lowerBound * columns
+                var operand = direct ? UnsafePointer(input.data) : UnsafePointer(scratch)
                 if !direct {
                     fillPatches(
-                        shape, input: input, outH: outH, outW: outW, rows: rows, columns: 0..<columns,
-                        into: scratch + rows.lowerBound * columns, leadingDimension: columns, isa: plan.packed?.instructionSet)
+                        shape, input: input, outH: outH, outW: outW, rows: rows, columns: 0..<columns, into: region,
+                        leadingDimension: columns, kernels: kernels)
+                }
+                if packsOperand {
+                    kernels.packOperand(
+                        direct ? input.data + rows.lowerBound * columns : region, rows: rows.count, columns: columns, ldb: columns,
+                        into: region, ldOut: columns)
+                    // The kernel reads pair row r/2 of the operand at operand + (r/2)·columns for r in `rows`: this part's
+                    // pairs start at `region`.
+                    operand = UnsafePointer(region - rows.lowerBound / 2 * columns)
                 }
                 let target = part == 0 ? output : packScratch(part)
                 let done = packed.multiplyPartial(
@@ -319,16 +347,30 @@ struct ConvolutionRunner {
             // Few columns, or more weights than pixels (late stages at small batches): unfold all columns once
             // (rows split over threads), then split output channels, so each thread reads only its share of the weights.
             let operand: UnsafePointer<Float>
-            if direct {
+            if direct && !packsOperand {
                 operand = UnsafePointer(input.data)
             } else {
                 // The branch above guarantees few columns (≤ threads · tileWidth), so all of them fit the scratch.
                 precondition(k * columns <= threads * scratchPerThread, "unfolded layer exceeds the convolution scratch")
-                loop.forEachPart(threads) { part in
-                    let rows = k * part / threads..<k * (part + 1) / threads
-                    fillPatches(
-                        shape, input: input, outH: outH, outW: outW, rows: rows, columns: 0..<columns,
-                        into: scratch + rows.lowerBound * columns, leadingDimension: columns, isa: plan.packed?.instructionSet)
+                if direct {
+                    // bf16 pairs of the activation, pair rows split over the threads.
+                    let pairs = (k + 1) / 2
+                    loop.forEachPart(threads) { part in
+                        let q = pairs * part / threads..<pairs * (part + 1) / threads
+                        kernels.packOperand(
+                            input.data + 2 * q.lowerBound * columns, rows: min(k, 2 * q.upperBound) - 2 * q.lowerBound, columns: columns,
+                            ldb: columns, into: scratch + q.lowerBound * columns, ldOut: columns)
+                    }
+                } else {
+                    loop.forEachPart(threads) { part in
+                        let rows = k * part / threads..<k * (part + 1) / threads
+                        fillPatches(
+                            shape, input: input, outH: outH, outW: outW, rows: rows, columns: 0..<columns,
+                            into: scratch + rows.lowerBound * columns, leadingDimension: columns, kernels: kernels)
+                    }
+                    // In place on one thread: pair row q (q ≥ 1) ends before row 2q begins (two threads would overwrite
+                    // rows the other still reads).
+                    if packsOperand { kernels.packOperand(scratch, rows: k, columns: columns, ldb: columns, into: scratch, ldOut: columns) }
                 }
                 operand = UnsafePointer(scratch)
             }
@@ -347,16 +389,16 @@ struct ConvolutionRunner {
     /// and conv1 at batch 1, layer3's stride-2 3×3 (2304 × 196), where each thread's half of the unfolded patches then
     /// stays in its L2 instead of being read from L3 once per panel (faster on that layer, docs/performance.md).
     private func splitsByK(packed: PackedMatrix, k: Int, columns: Int) -> Bool {
-        packed.instructionSet == .avx512 && k >= 2048 && columns <= 200 && packed.rows * columns <= PackedMatrix.scratchFloats
+        packed.kernels.instructionSet == .avx512 && k >= 2048 && columns <= 200 && packed.rows * columns <= Self.productScratchFloats
     }
 
-    /// In CKernels (`ck_im2col`), compiled for the kernels' instruction set, or for baseline x86-64 with OpenBLAS.
+    /// The table's unfolding (`im2col`): compiled for the kernels' instruction set, or for baseline x86-64 with OpenBLAS.
     private func fillPatches(
         _ shape: ConvolutionShape, input: PlanarTensor, outH: Int, outW: Int, rows: Range<Int>,
-        columns: Range<Int>, into out: UnsafeMutablePointer<Float>, leadingDimension: Int, isa: KernelInstructionSet?
+        columns: Range<Int>, into out: UnsafeMutablePointer<Float>, leadingDimension: Int, kernels: KernelTable
     ) {
-        ck_im2col(
-            isa?.isa ?? CK_ISA_NONE, input.data, input.channelStride, input.imageStride, Int32(input.height), Int32(input.width),
+        kernels.table.pointee.im2col(
+            input.data, input.channelStride, input.imageStride, Int32(input.height), Int32(input.width),
             Int32(shape.kernel), Int32(shape.stride), Int32(shape.padding), Int32(outH), Int32(outW), Int32(rows.lowerBound),
             Int32(rows.upperBound), Int32(columns.lowerBound), Int32(columns.upperBound), out, leadingDimension)
     }

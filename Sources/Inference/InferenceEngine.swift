@@ -31,13 +31,14 @@ public final class InferenceEngine {
     private let logits: UnsafeMutablePointer<Float>
     private let workspace: Workspace
 
-    /// Plans `network` for `kernels` (packing its weights), then as `init(plan:…)`.
+    /// Plans `network` for `kernels` and `precision` (packing its weights), then as `init(plan:…)`.
     public convenience init(
-        network: SEResNet, inputHeight: Int, inputWidth: Int, maxBatch: Int, threads: Int, kernels: KernelSelection = .auto
+        network: SEResNet, inputHeight: Int, inputWidth: Int, maxBatch: Int, threads: Int, kernels: KernelSelection = .auto,
+        precision: Precision = .fp32
     ) {
         self.init(
-            plan: NetworkPlan(network: network, kernels: kernels), inputHeight: inputHeight, inputWidth: inputWidth, maxBatch: maxBatch,
-            threads: threads)
+            plan: NetworkPlan(network: network, kernels: kernels, precision: precision), inputHeight: inputHeight, inputWidth: inputWidth,
+            maxBatch: maxBatch, threads: threads)
     }
 
     /// Plans geometry and allocates the workspace. OpenBLAS is set to one thread (process-wide): the engine
@@ -134,10 +135,14 @@ public final class InferenceEngine {
         let architecture = network.architecture
         Kernels.channelMeans(
             current, channels: architecture.featureCount, batch: n, planeSize: height * width, into: w.means, loop: loop,
-            isa: plan.instructionSet)
+            kernels: plan.fp32Table)
         if let classifier = plan.classifier {
+            // bf16 products read the features as bf16 pairs (SE's scale buffer is free by now and large enough).
+            let features =
+                classifier.kernels.packOperand(
+                    w.means, rows: architecture.featureCount, columns: n, ldb: n, into: w.scale, ldOut: n) ? w.scale : w.means
             Kernels.classifier(
-                packed: classifier, features: w.means, batch: n, transposed: w.transposedLogits, into: logits, loop: loop,
+                packed: classifier, features: features, batch: n, transposed: w.transposedLogits, into: logits, loop: loop,
                 scratch: convolutions.packScratch)
         } else {
             network.classifierWeight.withUnsafeBufferPointer { weight in
@@ -164,7 +169,7 @@ public final class InferenceEngine {
         convolutions.run(plan.stem, input: stemInput, output: w.t1, epilogue: .biasReLU)
         Kernels.maxPool3x3Stride2(
             .channelMajor(w.t1, channels: architecture.stemWidth, batch: n, height: height, width: width), into: output, loop: loop,
-            isa: plan.instructionSet)
+            kernels: plan.fp32Table)
         profile?.mark("stem")
         return ((height - 1) / 2 + 1, (width - 1) / 2 + 1)
     }
@@ -228,7 +233,7 @@ public final class InferenceEngine {
             // y = relu(conv3 · se_scale + shortcut)
             Kernels.scaleAddReLU(
                 next, scale: scale, shortcut: shortcut, channels: spec.outChannels, batch: n,
-                planeSize: outHeight * outWidth, loop: loop, isa: plan.instructionSet, into: index == blocks.count - 1 ? output : nil)
+                planeSize: outHeight * outWidth, loop: loop, kernels: plan.fp32Table, into: index == blocks.count - 1 ? output : nil)
             profile?.mark("\(name) add")
             swap(&current, &next)
             height = outHeight

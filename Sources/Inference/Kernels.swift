@@ -90,33 +90,15 @@ enum Kernels {
     }
 
     /// means[c, n] = mean over H·W of x[c, n, ·] (SE's squeeze and the head's global pooling). (C, N, H, W) → (C, N)
-    /// With `isa`, the sums run in CKernels compiled for it (16 running sums).
+    /// The sums run in the table's `sum` (16 running sums).
     static func channelMeans(
         _ x: UnsafePointer<Float>, channels: Int, batch: Int, planeSize: Int,
-        into means: UnsafeMutablePointer<Float>, loop: ParallelLoop, isa: KernelInstructionSet? = nil
+        into means: UnsafeMutablePointer<Float>, loop: ParallelLoop, kernels: KernelTable
     ) {
         let inverse = 1 / Float(planeSize)
+        let sum = kernels.table.pointee.sum!
         loop.run(channels * batch, minimumPerThread: 16) { range in
-            for plane in range {
-                let row = x + plane * planeSize
-                if let isa {
-                    means[plane] = ck_sum(isa.isa, row, planeSize) * inverse
-                    continue
-                }
-                // Eight running sums (an AVX register) instead of one serial chain; the tail is added last.
-                var lanes = SIMD8<Float>(repeating: 0)
-                var j = 0
-                while j + 8 <= planeSize {
-                    lanes += UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<Float>.self)
-                    j += 8
-                }
-                var sum = lanes.sum()
-                while j < planeSize {
-                    sum += row[j]
-                    j += 1
-                }
-                means[plane] = sum * inverse
-            }
+            for plane in range { means[plane] = sum(x + plane * planeSize, planeSize) * inverse }
         }
     }
 
@@ -129,23 +111,18 @@ enum Kernels {
 
     /// y[c, n, ·] = relu(x[c, n, ·] · scale[c, n] + shortcut[c, n, ·]); scale nil means 1. y is x itself, or with
     /// `destination` the images it names of a larger batch's tensor (the image-by-image stages' last block writes its
-    /// output straight into the batch's layout). With `isa`, the pass runs in CKernels compiled for it.
+    /// output straight into the batch's layout). The pass is the table's `scale_add_relu`.
     static func scaleAddReLU(
         _ x: UnsafeMutablePointer<Float>, scale: UnsafePointer<Float>?, shortcut: UnsafePointer<Float>,
-        channels: Int, batch: Int, planeSize: Int, loop: ParallelLoop, isa: KernelInstructionSet? = nil,
+        channels: Int, batch: Int, planeSize: Int, loop: ParallelLoop, kernels: KernelTable,
         into destination: Destination? = nil
     ) {
+        let scaleAddReLU = kernels.table.pointee.scale_add_relu!
         loop.run(channels * batch, minimumPerThread: 8) { range in
             for plane in range {
-                let s = scale?[plane] ?? 1
                 let row = x + plane * planeSize
-                let skip = shortcut + plane * planeSize
                 let out = destination.map { $0.base + ((plane / batch) * $0.count + $0.first + plane % batch) * planeSize } ?? row
-                if let isa {
-                    ck_scale_add_relu(isa.isa, row, s, skip, out, planeSize)
-                    continue
-                }
-                for j in 0..<planeSize { out[j] = max(row[j] * s + skip[j], 0) }
+                scaleAddReLU(row, scale?[plane] ?? 1, shortcut + plane * planeSize, out, planeSize)
             }
         }
     }
@@ -173,14 +150,14 @@ enum Kernels {
                     m: rows.count, n: batch, k: se.hidden, a: w2.baseAddress! + rows.lowerBound * se.hidden, lda: se.hidden,
                     b: hidden, ldb: batch, c: scale + rows.lowerBound * batch, ldc: batch)
                 for c in rows {
-                    for n in 0..<batch {
-                        let z = scale[c * batch + n] + se.expandBias[c]
-                        scale[c * batch + n] = 1 / (1 + exp(-z))
-                    }
+                    for n in 0..<batch { scale[c * batch + n] = sigmoid(scale[c * batch + n] + se.expandBias[c]) }
                 }
             }
         }
     }
+
+    /// σ(z) = 1 / (1 + e^−z): SE's gate.
+    @inline(__always) static func sigmoid(_ z: Float) -> Float { 1 / (1 + exp(-z)) }
 
     /// The same with the MLP's weights packed for the engine's GEMM (`reduce` hidden × C with its bias, `expand`
     /// C × hidden with its bias), each product's panels split over the loop's threads.
@@ -198,46 +175,25 @@ enum Kernels {
             expand.multiply(
                 panels: panels, n: batch, b: UnsafePointer(hidden), ldb: batch, c: scale, ldc: batch, relu: false, scratch: scratch(part))
             let rows = min(expand.rows, panels.lowerBound * expand.panelRows)..<min(expand.rows, panels.upperBound * expand.panelRows)
-            for i in rows.lowerBound * batch..<rows.upperBound * batch { scale[i] = 1 / (1 + exp(-scale[i])) }
+            for i in rows.lowerBound * batch..<rows.upperBound * batch { scale[i] = sigmoid(scale[i]) }
         }
     }
 
-    /// 3×3 stride-2 pad-1 max pooling (padding never wins, as in PyTorch). (C, N, H, W) → (C, N, H', W')
-    /// With `isa`, each plane runs in CKernels compiled for it.
-    static func maxPool3x3Stride2(
-        _ input: PlanarTensor, into output: UnsafeMutablePointer<Float>, loop: ParallelLoop, isa: KernelInstructionSet? = nil
-    ) {
+    /// 3×3 stride-2 pad-1 max pooling (padding never wins, as in PyTorch), each plane by the table's `maxpool3x3s2`.
+    /// (C, N, H, W) → (C, N, H', W')
+    static func maxPool3x3Stride2(_ input: PlanarTensor, into output: UnsafeMutablePointer<Float>, loop: ParallelLoop, kernels: KernelTable)
+    {
         let outH = (input.height + 2 - 3) / 2 + 1
         let outW = (input.width + 2 - 3) / 2 + 1
+        let maxPool = kernels.table.pointee.maxpool3x3s2!
         loop.run(input.channels * input.batch, minimumPerThread: 8) { range in
             for plane in range {
                 let c = plane / input.batch
                 let n = plane % input.batch
                 let source = input.data + c * input.channelStride + n * input.imageStride
                 let out = output + plane * outH * outW
-                // Per output row: the column-wise max of its (up to) three input rows, then the max of each
-                // window of three neighbouring columns. Both passes run over contiguous rows.
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: input.width) { rowMax in
-                    let v = rowMax.baseAddress!
-                    if let isa {
-                        ck_maxpool3x3s2(isa.isa, source, Int32(input.height), Int32(input.width), out, v)
-                        return
-                    }
-                    for oy in 0..<outH {
-                        let y0 = max(0, 2 * oy - 1)
-                        let y1 = min(input.height - 1, 2 * oy + 1)
-                        v.update(from: source + y0 * input.width, count: input.width)
-                        for y in y0..<y1 {
-                            let row = source + (y + 1) * input.width
-                            for x in 0..<input.width { v[x] = max(v[x], row[x]) }
-                        }
-                        let target = out + oy * outW
-                        target[0] = input.width > 1 ? max(v[0], v[1]) : v[0]
-                        for ox in 1..<max(1, outW) {
-                            let x = 2 * ox
-                            target[ox] = x + 1 < input.width ? max(v[x - 1], v[x], v[x + 1]) : max(v[x - 1], v[x])
-                        }
-                    }
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: input.width) { row in
+                    maxPool(source, Int32(input.height), Int32(input.width), out, row.baseAddress!)
                 }
             }
         }

@@ -6,8 +6,14 @@ public final class NetworkPlan: @unchecked Sendable {
     /// copies replace them; drop other references to the loaded network to free its copy).
     public let network: SEResNet
     public let kernels: KernelSelection
+    public let precision: Precision
+    /// The table the convolutions (but Winograd's) and the classifier run with: bf16 products with `--precision bf16`;
+    /// baseline when every product runs on OpenBLAS.
+    public let table: KernelTable
+    /// The fp32 table of the same instruction set: SE, Winograd and everything between products.
+    let fp32Table: KernelTable
     /// The instruction set of the engine's own kernels, nil when every convolution runs on OpenBLAS.
-    public let instructionSet: KernelInstructionSet?
+    public var instructionSet: KernelInstructionSet? { table.instructionSet }
     let stem: ConvolutionPlan
     let stages: [[BottleneckPlan]]
     /// The classifier (classes × features, with its bias) packed for the engine's GEMM; nil with OpenBLAS.
@@ -19,26 +25,33 @@ public final class NetworkPlan: @unchecked Sendable {
     /// tiles at batch 1 to pay. The measurements behind the choice are in docs/performance.md.
     static let f4MaxChannels = 128
 
-    /// Packs every convolution's weights for `kernels` (OpenBLAS keeps the network's own). Block by block, each
-    /// block's folded weights are let go once packed, so when the caller hands over the only reference to the
-    /// network (`consume`) the two copies never coexist in full: peak memory stays near one copy.
-    public init(network: consuming SEResNet, kernels: KernelSelection = .auto) {
+    /// Packs every convolution's weights for `kernels` and `precision` (OpenBLAS keeps the network's own). Block by
+    /// block, each block's folded weights are let go once packed, so when the caller hands over the only reference to the
+    /// network (`consume`) the two copies never coexist in full: peak memory stays near one copy. `precision` must be one
+    /// this CPU runs with `kernels` (`Precision.problem`).
+    public init(network: consuming SEResNet, kernels: KernelSelection = .auto, precision: Precision = .fp32) {
+        guard let table = kernels.table(precision: precision) else {
+            preconditionFailure(precision.problem(kernels: kernels) ?? "no kernel table")
+        }
         self.kernels = kernels
-        let isa = kernels.instructionSet
-        instructionSet = isa
-        let kept = isa == nil ? network : network.withoutWeights()
+        self.precision = precision
+        self.table = table
+        let fp32Table = kernels.table(precision: .fp32)!
+        self.fp32Table = fp32Table
+        let products = table.hasProducts
+        let kept = products ? network.withoutWeights() : network
         self.network = kept
-        classifier = isa.map { isa in
-            network.classifierWeight.withUnsafeBufferPointer {
+        classifier =
+            products
+            ? network.classifierWeight.withUnsafeBufferPointer {
                 PackedMatrix(
                     $0.baseAddress!, rows: network.architecture.numClasses, columns: network.architecture.featureCount,
-                    bias: network.classifierBias, instructionSet: isa)
-            }
-        }
+                    bias: network.classifierBias, kernels: table)
+            } : nil
         var stem: ConvolutionLayer? = network.stem
         var pending = network.stages
         _ = consume network
-        self.stem = ConvolutionPlan(stem.take()!, instructionSet: isa)
+        self.stem = ConvolutionPlan(stem.take()!, kernels: table)
         var stages: [[BottleneckPlan]] = []
         for s in pending.indices {
             var blocks: [BottleneckPlan] = []
@@ -48,16 +61,14 @@ public final class NetworkPlan: @unchecked Sendable {
                 blocks.append(
                     BottleneckPlan(
                         block: kept.stages[s][b],
-                        conv1: ConvolutionPlan(block.conv1, instructionSet: isa),
-                        conv2: ConvolutionPlan(block.conv2, instructionSet: isa),
-                        conv3: ConvolutionPlan(block.conv3, instructionSet: isa),
-                        downsample: block.downsample.map { ConvolutionPlan($0, instructionSet: isa) },
-                        squeezeExcitation: isa.flatMap { isa in
-                            block.squeezeExcitation.map { SqueezeExcitationPlan($0, instructionSet: isa) }
-                        },
+                        conv1: ConvolutionPlan(block.conv1, kernels: table),
+                        conv2: ConvolutionPlan(block.conv2, kernels: table),
+                        conv3: ConvolutionPlan(block.conv3, kernels: table),
+                        downsample: block.downsample.map { ConvolutionPlan($0, kernels: table) },
+                        squeezeExcitation: products ? block.squeezeExcitation.map { SqueezeExcitationPlan($0, kernels: fp32Table) } : nil,
                         winograd: block.spec.stride == 1
                             ? WinogradWeights(
-                                block.conv2, tile: isa != nil && block.spec.width <= Self.f4MaxChannels ? 4 : 2, instructionSet: isa)
+                                block.conv2, tile: products && block.spec.width <= Self.f4MaxChannels ? 4 : 2, kernels: fp32Table)
                             : nil))
             }
             stages.append(blocks)
@@ -75,7 +86,7 @@ public final class NetworkPlan: @unchecked Sendable {
                 result.append(("\(prefix) conv1", block.conv1.algorithm))
                 let conv2 =
                     block.winograd.map { w in
-                        "Winograd F(\(w.tile)×\(w.tile), 3×3), \(w.packed?.first.map { "\($0.instructionSet.rawValue) packed GEMM" } ?? "OpenBLAS sgemm")"
+                        "Winograd F(\(w.tile)×\(w.tile), 3×3), \(w.packed?.first.map { "\($0.kernels.name) packed GEMM" } ?? "OpenBLAS sgemm")"
                             + " (from \(w.minimumTiles) tiles; below: \(block.conv2.algorithm))"
                     } ?? block.conv2.algorithm
                 result.append(("\(prefix) conv2", conv2))
@@ -94,7 +105,7 @@ struct BottleneckPlan {
     let conv2: ConvolutionPlan
     let conv3: ConvolutionPlan
     let downsample: ConvolutionPlan?
-    /// SE's two products packed for the engine's GEMM; nil with OpenBLAS or without SE.
+    /// SE's two products packed for the engine's fp32 GEMM; nil with OpenBLAS or without SE.
     let squeezeExcitation: SqueezeExcitationPlan?
     /// conv2 transformed for Winograd F(4×4) or F(2×2) when it has stride 1, used where it pays (`WinogradWeights.pays`).
     let winograd: WinogradWeights?
@@ -107,12 +118,12 @@ struct SqueezeExcitationPlan {
     /// channels × hidden
     let expand: PackedMatrix
 
-    init(_ se: SqueezeExcitation, instructionSet: KernelInstructionSet) {
+    init(_ se: SqueezeExcitation, kernels: KernelTable) {
         reduce = se.reduceWeight.withUnsafeBufferPointer {
-            PackedMatrix($0.baseAddress!, rows: se.hidden, columns: se.channels, bias: se.reduceBias, instructionSet: instructionSet)
+            PackedMatrix($0.baseAddress!, rows: se.hidden, columns: se.channels, bias: se.reduceBias, kernels: kernels)
         }
         expand = se.expandWeight.withUnsafeBufferPointer {
-            PackedMatrix($0.baseAddress!, rows: se.channels, columns: se.hidden, bias: se.expandBias, instructionSet: instructionSet)
+            PackedMatrix($0.baseAddress!, rows: se.channels, columns: se.hidden, bias: se.expandBias, kernels: kernels)
         }
     }
 }

@@ -17,6 +17,15 @@ public enum KernelSelection: String, Sendable, CaseIterable {
     /// OpenBLAS for every convolution: the reference path.
     case blas
 
+    /// The table the engine plans with for `precision` on this CPU (baseline: OpenBLAS for the products), nil when it
+    /// cannot (`Precision.problem` says why).
+    public func table(precision: Precision) -> KernelTable? {
+        switch precision {
+        case .fp32: return KernelTable(instructionSet)
+        case .bf16: return instructionSet == .avx512 ? KernelTable(.avx512, precision: .bf16) : nil
+        }
+    }
+
     /// The instruction set the engine's kernels will run with on this CPU; nil means OpenBLAS.
     public var instructionSet: KernelInstructionSet? {
         let requested: ck_isa
@@ -44,24 +53,85 @@ public enum KernelInstructionSet: String, Sendable {
 
     var isa: ck_isa { self == .avx512 ? CK_ISA_AVX512 : CK_ISA_AVX2 }
 
-    /// Output channels one micro-kernel call computes (packed weights come in panels of this many rows).
-    var panelRows: Int { Int(ck_gemm_mr(isa)) }
-
-    /// Floats per vector register.
-    public var vectorWidth: Int { Int(ck_vector_width(isa)) }
-
     /// The widest instruction set of this CPU, nil without AVX2 + FMA.
     public static var best: KernelInstructionSet? { KernelInstructionSet(ck_best_isa()) }
+}
 
-    /// Measured single-core fused multiply-add ceiling in GFLOP/s: 12 independent vector FMAs per round on the
-    /// calling thread (see `ck_peak_fma_loop`), the best of `repeats` runs of `rounds` rounds.
+/// The number format of the products' operands (`serve --precision`, env `SERESNET_PRECISION`). Accumulation, bias,
+/// ReLU, SE, the residual and everything between products stay fp32 either way.
+public enum Precision: String, Sendable, CaseIterable {
+    /// fp32: timm's answer to float precision (the default).
+    case fp32
+    /// bf16 weights and activations in the products (AVX512_BF16's VDPBF16PS), fp32 accumulation.
+    case bf16
+
+    var ck: ck_precision { self == .bf16 ? CK_BF16 : CK_FP32 }
+
+    /// Why this CPU cannot run this precision with `kernels`, in words for a start-up error; nil when it can.
+    public func problem(kernels: KernelSelection) -> String? {
+        guard self == .bf16 else { return nil }
+        if kernels.table(precision: .bf16) != nil { return nil }
+        if !KernelTable.cpuHasBF16 {
+            return "--precision bf16 needs a CPU with AVX512_BF16 (VDPBF16PS: Zen 4 and later, Xeon Cooper Lake and later); "
+                + "this CPU lacks it: use --precision fp32"
+        }
+        return "--precision bf16 runs on the engine's AVX-512 kernels, not with --kernels \(kernels.rawValue): use --kernels auto "
+            + "or --precision fp32"
+    }
+}
+
+/// One of CKernels' dispatch tables (`ck_kernels_for`): an instruction set's kernels for one precision. Every kernel
+/// call goes through the table a plan chose at load; `baseline` (x86-64 without AVX2) has every operation but the
+/// products, which then run on OpenBLAS.
+public struct KernelTable: @unchecked Sendable, Equatable {
+    let table: UnsafePointer<ck_kernels>
+
+    /// The table of `instructionSet` (nil: baseline) and `precision`, nil when this CPU cannot run it.
+    public init?(_ instructionSet: KernelInstructionSet?, precision: Precision = .fp32) {
+        guard let table = ck_kernels_for(instructionSet?.isa ?? CK_ISA_NONE, precision.ck) else { return nil }
+        self.table = table
+    }
+
+    /// Baseline x86-64: every CPU runs it.
+    public static let baseline = KernelTable(nil)!
+
+    /// Whether this CPU has AVX512_BF16 (and AVX-512).
+    public static var cpuHasBF16: Bool { ck_has_avx512_bf16() != 0 }
+
+    public static func == (a: KernelTable, b: KernelTable) -> Bool { a.table == b.table }
+
+    /// Nil for baseline x86-64.
+    public var instructionSet: KernelInstructionSet? { KernelInstructionSet(table.pointee.isa) }
+    public var precision: Precision { table.pointee.precision == CK_BF16 ? .bf16 : .fp32 }
+    /// Whether the table has the engine's products (packed GEMM, direct stem); baseline's run on OpenBLAS.
+    public var hasProducts: Bool { table.pointee.gemm_mr > 0 }
+    /// "avx512", "avx512 bf16", "baseline": what `/v1/model` and `bench` report.
+    public var name: String {
+        (instructionSet?.rawValue ?? "baseline") + (precision == .bf16 ? " bf16" : "")
+    }
+
+    /// Output channels one micro-kernel call computes (packed weights come in panels of this many rows).
+    var panelRows: Int { Int(table.pointee.gemm_mr) }
+    /// Floats per vector register.
+    public var vectorWidth: Int { Int(table.pointee.vector_width) }
+    /// K values one element of a product operand holds (2 for bf16 pairs).
+    var kGroup: Int { Int(table.pointee.k_group) }
+    /// K rows per block of packed weights: a K split starts at multiples of this.
+    var kBlock: Int { Int(table.pointee.k_block) }
+    /// Floats of per-thread scratch a product of any table needs.
+    static let productScratchFloats = Int(CK_GEMM_SCRATCH_FLOATS)
+
+    /// Measured single-core multiply-add ceiling in GFLOP/s: 12 independent vector multiply-adds per round on the
+    /// calling thread (`peak_fma_loop`: FMAs, or VDPBF16PS for bf16), the best of `repeats` runs of `rounds` rounds; 0
+    /// for baseline.
     public func peakGigaflops(rounds: Int = 20_000_000, repeats: Int = 3) -> Double {
+        guard let peak = table.pointee.peak_fma_loop else { return 0 }
         var best = 0.0
         for _ in 0..<repeats {
             var checksum = 0.0
-            let seconds = ck_peak_fma_loop(isa, rounds, &checksum)
+            let seconds = peak(rounds, &checksum)
             precondition(checksum.isFinite)
-            best = max(best, Double(rounds) * 12 * 2 * Double(vectorWidth) / seconds / 1e9)
+            best = max(best, Double(rounds) * 12 * Double(table.pointee.peak_flops_per_instruction) / seconds / 1e9)
         }
         return best
     }
@@ -76,6 +146,21 @@ public enum KernelInstructionSet: String, Sendable {
         }
         return total
     }
+
+    /// A product's operand from fp32 rows (`rows` × `columns`, rows `ldb` apart) in this table's format, written at `out`
+    /// with rows `ldOut` apart: bf16 pairs ((rows + 1)/2 rows); for fp32 tables nothing to do (returns false: use the
+    /// rows as they are). `out` may be `b` with ldOut = ldb.
+    @discardableResult
+    func packOperand(_ b: UnsafePointer<Float>, rows: Int, columns: Int, ldb: Int, into out: UnsafeMutablePointer<Float>, ldOut: Int)
+        -> Bool
+    {
+        guard let pack = table.pointee.operand_pack else { return false }
+        if rows > 0 && columns > 0 { pack(b, Int32(rows), Int32(columns), ldb, out, ldOut) }
+        return true
+    }
+
+    /// Rows of a product operand for `rows` K values (pairs for bf16).
+    func operandRows(_ rows: Int) -> Int { (rows + kGroup - 1) / kGroup }
 }
 
 extension UnsafeMutablePointer where Pointee == Float {
@@ -103,28 +188,28 @@ extension UnsafeMutablePointer where Pointee == Float {
 }
 
 /// A weight matrix (output channels × inputs·k·k) and its bias, packed once at load into the panel order the
-/// micro-kernel reads (`ck_gemm_pack`), so no inference re-packs weights as a BLAS call does.
+/// micro-kernel reads (the table's `gemm_pack`: fp32, or bf16 pairs), so no inference re-packs weights as a BLAS call does.
 final class PackedMatrix: @unchecked Sendable {
-    let instructionSet: KernelInstructionSet
+    let kernels: KernelTable
     let rows: Int
     let columns: Int
-    /// Panels of `instructionSet.panelRows` rows; the last may be padded with zero rows.
+    /// Panels of `kernels.panelRows` rows; the last may be padded with zero rows.
     let panels: Int
     private let data: UnsafeMutablePointer<Float>
     /// One value per padded row, or nil for none.
     private let bias: UnsafeMutablePointer<Float>?
 
-    /// Packs the row-major `rows × columns` matrix `weights`, with `bias` (one per row) if given.
-    init(_ weights: UnsafePointer<Float>, rows: Int, columns: Int, bias: [Float]?, instructionSet: KernelInstructionSet) {
-        precondition(rows >= 1 && columns >= 1 && bias.map { $0.count == rows } ?? true)
-        self.instructionSet = instructionSet
+    /// Packs the row-major `rows × columns` matrix `weights`, with `bias` (one per row) if given, for `kernels` (which
+    /// must have products).
+    init(_ weights: UnsafePointer<Float>, rows: Int, columns: Int, bias: [Float]?, kernels: KernelTable) {
+        precondition(rows >= 1 && columns >= 1 && bias.map { $0.count == rows } ?? true && kernels.hasProducts)
+        self.kernels = kernels
         self.rows = rows
         self.columns = columns
-        let panelRows = instructionSet.panelRows
+        let panelRows = kernels.panelRows
         panels = (rows + panelRows - 1) / panelRows
-        let size = ck_gemm_packed_size(instructionSet.isa, Int32(rows), Int32(columns))
-        data = .allocateAligned(size)
-        ck_gemm_pack(instructionSet.isa, Int32(rows), Int32(columns), weights, Int32(columns), data)
+        data = .allocateAligned(kernels.table.pointee.gemm_packed_size(Int32(rows), Int32(columns)))
+        kernels.table.pointee.gemm_pack(Int32(rows), Int32(columns), weights, Int32(columns), data)
         if let bias {
             let padded = UnsafeMutablePointer<Float>.allocateAligned(panels * panelRows)
             bias.withUnsafeBufferPointer { padded.update(from: $0.baseAddress!, count: rows) }
@@ -140,33 +225,32 @@ final class PackedMatrix: @unchecked Sendable {
     }
 
     /// Rows per panel.
-    var panelRows: Int { instructionSet.panelRows }
+    var panelRows: Int { kernels.panelRows }
 
-    /// `multiply` over input columns `kRange` only (a range of whole 256-deep K blocks, or ending at `columns`), with
-    /// the bias if `withBias`, no ReLU, for all panels: one thread's share of a product split by K. Returns false,
-    /// computing nothing, where the kernels cannot (not the AVX-512 small-n kernel: more than 200 columns).
+    /// `multiply` over input columns `kRange` only (a range of whole K blocks, `kernels.kBlock` deep, or ending at
+    /// `columns`), with the bias if `withBias`, no ReLU, for all panels: one thread's share of a product split by K
+    /// (`b` is the whole operand; the part reads its rows). Returns false, computing nothing, where the kernels cannot
+    /// (not the AVX-512 small-n kernel: more than 200 columns).
     func multiplyPartial(
         kRange: Range<Int>, n: Int, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, withBias: Bool
     ) -> Bool {
-        ck_gemm_partial(
-            instructionSet.isa, data, Int32(rows), Int32(columns), Int32(kRange.lowerBound), Int32(kRange.upperBound), 0, Int32(panels),
-            Int32(n), b, Int32(ldb), c, Int32(ldc), withBias ? bias : nil, 0) != 0
+        kernels.table.pointee.gemm_partial(
+            data, Int32(rows), Int32(columns), Int32(kRange.lowerBound), Int32(kRange.upperBound), 0, Int32(panels), Int32(n), b,
+            Int32(ldb), c, Int32(ldc), withBias ? bias : nil, 0) != 0
     }
 
-    /// Floats of scratch each thread calling `multiply` needs.
-    static var scratchFloats: Int { ck_gemm_scratch_size() }
-
-    /// c[r, 0..<n] = act(bias[r] + Σ_k W[r, k] · b[k, 0..<n]) for the rows of `panels`; b rows `ldb` apart, c rows
-    /// `ldc` apart (c points at row 0). Single-threaded; `scratch` holds `scratchFloats`. `next`, a matrix of the same
-    /// shape the caller multiplies next over the same panels, has its first panel prefetched during the last one here.
+    /// c[r, 0..<n] = act(bias[r] + Σ_k W[r, k] · b[k, 0..<n]) for the rows of `panels`; b in the kernels' operand format
+    /// (`KernelTable.packOperand`: fp32 rows, or bf16 pair rows) with rows `ldb` apart, c rows `ldc` apart (c points at
+    /// row 0). Single-threaded; `scratch` holds `KernelTable.productScratchFloats`. `next`, a matrix of the same shape the
+    /// caller multiplies next over the same panels, has its first panel prefetched during the last one here.
     func multiply(
         panels: Range<Int>, n: Int, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, relu: Bool,
         scratch: UnsafeMutablePointer<Float>, next: PackedMatrix? = nil
     ) {
         guard !panels.isEmpty && n > 0 else { return }
-        precondition(next.map { $0.rows == rows && $0.columns == columns && $0.instructionSet == instructionSet } ?? true)
-        ck_gemm(
-            instructionSet.isa, data, Int32(rows), Int32(columns), Int32(panels.lowerBound), Int32(panels.upperBound), Int32(n), b,
-            Int32(ldb), c, Int32(ldc), bias, relu ? 1 : 0, scratch, next.map { UnsafePointer($0.data) })
+        precondition(next.map { $0.rows == rows && $0.columns == columns && $0.kernels == kernels } ?? true)
+        kernels.table.pointee.gemm(
+            data, Int32(rows), Int32(columns), Int32(panels.lowerBound), Int32(panels.upperBound), Int32(n), b, Int32(ldb), c,
+            Int32(ldc), bias, relu ? 1 : 0, scratch, next.map { UnsafePointer($0.data) })
     }
 }

@@ -243,6 +243,13 @@ public struct SafetensorsWriter {
     }
 
     /// Adds an I64 tensor (e.g. BatchNorm's `num_batches_tracked`, a scalar of shape []).
+    /// Replaces the values of a tensor added before (same count).
+    public mutating func replace(_ name: String, values: [Float]) {
+        guard let index = tensors.firstIndex(where: { $0.name == name }) else { preconditionFailure("no tensor \(name)") }
+        precondition(tensors[index].dtype == .f32 && tensors[index].bytes.count == 4 * values.count, "\(name): wrong count")
+        tensors[index].bytes = values.withUnsafeBytes { Array($0) }
+    }
+
     public mutating func add(_ name: String, shape: [Int], integers: [Int64]) {
         precondition(shape.reduce(1, *) == integers.count, "\(name): \(integers.count) values for shape \(shape)")
         tensors.append((name, .i64, shape, integers.map(\.littleEndian).withUnsafeBytes { Array($0) }))

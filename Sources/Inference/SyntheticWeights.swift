@@ -41,14 +41,29 @@ public enum SyntheticWeights {
         public var timmName: String { self == .tiny ? "seresnet50_tiny_test" : rawValue }
     }
 
+    /// The spread of logits `conditioned` models are scaled to: a confident classifier's (per image, the standard
+    /// deviation over the classes, averaged over `conditioningImages` seeded noise images).
+    public static let conditionedLogitSpread: Float = 3
+    /// How many seeded noise images measure the spread.
+    static let conditioningImages = 4
+
     /// Writes `model.safetensors` and `config.json` for `preset` with weights drawn from `seed`.
     /// Convolutions get He-normal weights and every BatchNorm non-trivial statistics, so activations stay in
     /// a realistic range through the whole depth and the logits are far from uniform.
-    public static func write(preset: Preset, seed: UInt64, to directory: String) throws {
+    ///
+    /// `conditioned` makes a network as well-conditioned as a trained one, for judging reduced precision (a seeded random
+    /// network is chaotic: rounding differences grow through its depth): every bottleneck's last BatchNorm (bn3) has its
+    /// scale and shift multiplied by 0.2, as trained ResNets' small bn3 gammas are, and the classifier's weight and bias
+    /// are rescaled so the logits spread like a confident classifier's (`conditionedLogitSpread`, measured with the fp32
+    /// engine on seeded noise images).
+    public static func write(preset: Preset, seed: UInt64, conditioned: Bool = false, to directory: String) throws {
         var random = SeededRandom(seed: seed)
         var writer = SafetensorsWriter()
-        writer.metadata = ["format": "pt", "seresnet.synthetic": "preset=\(preset.rawValue) seed=\(seed)"]
+        writer.metadata = [
+            "format": "pt", "seresnet.synthetic": "preset=\(preset.rawValue) seed=\(seed)\(conditioned ? " conditioned" : "")",
+        ]
         let architecture = preset.architecture
+        var classifier: (weight: [Float], bias: [Float]) = ([], [])
         for (name, shape) in architecture.expectedTensors {
             let count = shape.reduce(1, *)
             let field = name.split(separator: ".").last!
@@ -80,6 +95,11 @@ public enum SyntheticWeights {
             default:
                 preconditionFailure("unhandled synthetic tensor \(name)")
             }
+            if conditioned && name.contains(".bn3.") && (field == "weight" || field == "bias") {
+                for i in 0..<count { values[i] *= 0.2 }
+            }
+            if name == "fc.weight" { classifier.weight = values }
+            if name == "fc.bias" { classifier.bias = values }
             writer.add(name, shape: shape, values: values)
             if field == "running_var" {
                 writer.add(name.replacingOccurrences(of: "running_var", with: "num_batches_tracked"), shape: [], integers: [0])
@@ -89,12 +109,43 @@ public enum SyntheticWeights {
         let model = ModelDirectory(path: directory)
         // config.json first: each file is written atomically, so a directory that has model.safetensors is complete
         // even if an earlier run was killed half-way (scripts/quickstart.sh checks for that file).
-        try config(preset: preset, seed: seed).write(to: URL(fileURLWithPath: model.configPath), options: .atomic)
+        try config(preset: preset, seed: seed, conditioned: conditioned).write(
+            to: URL(fileURLWithPath: model.configPath), options: .atomic)
+        try writer.serialized().write(to: URL(fileURLWithPath: model.weightsPath), options: .atomic)
+        guard conditioned else { return }
+        // Measure the logits' spread with these weights, then write the classifier rescaled to the target spread.
+        let factor = conditionedLogitSpread / (try logitSpread(of: model))
+        writer.replace("fc.weight", values: classifier.weight.map { $0 * factor })
+        writer.replace("fc.bias", values: classifier.bias.map { $0 * factor })
         try writer.serialized().write(to: URL(fileURLWithPath: model.weightsPath), options: .atomic)
     }
 
+    /// Per image, the standard deviation of the logits over the classes, averaged over `conditioningImages` seeded noise
+    /// images (uniform in the normalized input's range), with the fp32 engine.
+    static func logitSpread(of model: ModelDirectory) throws -> Float {
+        let loaded = try model.load()
+        let size = loaded.config.inputSize
+        let images = conditioningImages
+        let engine = InferenceEngine(
+            network: loaded.network, inputHeight: size[1], inputWidth: size[2], maxBatch: images, threads: 1, kernels: .auto)
+        var random = SeededRandom(seed: 0x5EED)
+        for slot in 0..<images {
+            let values = engine.inputSlot(slot)
+            for i in 0..<values.count { values[i] = Float(random.uniform(-2, 2.5)) }
+        }
+        let logits = engine.run(batch: images)
+        let classes = engine.numClasses
+        var total: Double = 0
+        for image in 0..<images {
+            let row = (0..<classes).map { Double(logits[image * classes + $0]) }
+            let mean = row.reduce(0, +) / Double(classes)
+            total += (row.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(classes)).squareRoot()
+        }
+        return Float(total / Double(images))
+    }
+
     /// config.json exactly as timm's `save_for_hf` lays it out, with timm's pretrained_cfg for seresnet50.
-    static func config(preset: Preset, seed: UInt64) throws -> Data {
+    static func config(preset: Preset, seed: UInt64, conditioned: Bool = false) throws -> Data {
         let architecture = preset.architecture
         let object: [String: Any] = [
             "architecture": preset.timmName,
@@ -103,7 +154,7 @@ public enum SyntheticWeights {
             "global_pool": "avg",
             "model_args": ["in_chans": 3, "num_classes": architecture.numClasses, "global_pool": "avg"],
             "pretrained_cfg": [
-                "tag": "synthetic_seed\(seed)",
+                "tag": "synthetic_seed\(seed)\(conditioned ? "_conditioned" : "")",
                 "custom_load": false,
                 "input_size": [3, 224, 224],
                 "test_input_size": [3, 288, 288],

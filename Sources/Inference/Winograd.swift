@@ -14,6 +14,9 @@ public struct WinogradWeights: Sendable {
     /// The α² matrices packed for the engine's GEMM, when it has one.
     let packed: [PackedMatrix]?
     let bias: [Float]
+    /// The table whose strip transforms run (baseline x86-64 with OpenBLAS), and whose products run unless it is
+    /// baseline's.
+    let kernels: KernelTable
 
     /// Input tile side α = m + 2.
     var alpha: Int { tile + 2 }
@@ -31,12 +34,12 @@ public struct WinogradWeights: Sendable {
         ]
     }
 
-    /// Transforms a folded 3×3 stride-1 layer (in Double, then rounded once), and packs the result for
-    /// `instructionSet`'s GEMM if given (the unpacked copy is then dropped). F(4×4) needs the engine's kernels: its
-    /// transforms exist only in CKernels (the OpenBLAS path plans F(2×2)).
-    init(_ layer: ConvolutionLayer, tile: Int = 2, instructionSet: KernelInstructionSet?) {
+    /// Transforms a folded 3×3 stride-1 layer (in Double, then rounded once), and packs the result for `kernels`' GEMM
+    /// when the table has products (the unpacked copy is then dropped; else OpenBLAS multiplies it).
+    init(_ layer: ConvolutionLayer, tile: Int = 2, kernels: KernelTable) {
         precondition(layer.shape.kernel == 3 && layer.shape.stride == 1 && layer.shape.padding == 1)
-        precondition(tile == 2 || (tile == 4 && instructionSet != nil))
+        precondition(tile == 2 || tile == 4)
+        precondition(kernels.precision == .fp32, "Winograd's products read the fp32 transformed input")
         let cout = layer.shape.outChannels
         let cin = layer.shape.inChannels
         let alpha = tile + 2
@@ -71,12 +74,11 @@ public struct WinogradWeights: Sendable {
         outChannels = cout
         inChannels = cin
         self.tile = tile
+        self.kernels = kernels
         bias = layer.bias
-        if let instructionSet {
+        if kernels.hasProducts {
             packed = u.withUnsafeBufferPointer { u in
-                (0..<points).map {
-                    PackedMatrix(u.baseAddress! + $0 * cout * cin, rows: cout, columns: cin, bias: nil, instructionSet: instructionSet)
-                }
+                (0..<points).map { PackedMatrix(u.baseAddress! + $0 * cout * cin, rows: cout, columns: cin, bias: nil, kernels: kernels) }
             }
             transformed = []
         } else {
@@ -153,8 +155,8 @@ public struct WinogradWeights: Sendable {
         input x: PlanarTensor, output: UnsafeMutablePointer<Float>, transformedInput v: UnsafeMutablePointer<Float>,
         products m: UnsafeMutablePointer<Float>, loop: ParallelLoop, packScratch: (Int) -> UnsafeMutablePointer<Float>
     ) {
-        if let packed, let isa = packed.first?.instructionSet, splitsByChannels(batch: x.batch, height: x.height, width: x.width) {
-            runSplitByChannels(input: x, output: output, v: v, m: m, loop: loop, packScratch: packScratch, packed: packed, isa: isa)
+        if let packed, splitsByChannels(batch: x.batch, height: x.height, width: x.width) {
+            runSplitByChannels(input: x, output: output, v: v, m: m, loop: loop, packScratch: packScratch, packed: packed)
             return
         }
         let tilesHigh = (x.height + tile - 1) / tile
@@ -188,7 +190,7 @@ public struct WinogradWeights: Sendable {
     /// columns.
     private func runSplitByChannels(
         input x: PlanarTensor, output: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>,
-        loop: ParallelLoop, packScratch: (Int) -> UnsafeMutablePointer<Float>, packed: [PackedMatrix], isa: KernelInstructionSet
+        loop: ParallelLoop, packScratch: (Int) -> UnsafeMutablePointer<Float>, packed: [PackedMatrix]
     ) {
         let tilesHigh = (x.height + tile - 1) / tile
         let perImage = tilesHigh * ((x.width + tile - 1) / tile)
@@ -200,7 +202,7 @@ public struct WinogradWeights: Sendable {
             let channels = cin * part / threads..<cin * (part + 1) / threads
             for n in 0..<x.batch {
                 inputTransform(
-                    x, image: n, tileRows: 0..<tilesHigh, channels: channels, into: v, tiles: tiles, column: n * perImage, isa: isa)
+                    x, image: n, tileRows: 0..<tilesHigh, channels: channels, into: v, tiles: tiles, column: n * perImage)
             }
         }
         loop.forEachPart(threads) { part in
@@ -216,7 +218,7 @@ public struct WinogradWeights: Sendable {
             for n in 0..<x.batch {
                 outputTransform(
                     m, tileRows: 0..<tilesHigh, channels: channels, tiles: tiles, column: n * perImage, height: x.height, width: x.width,
-                    into: output + n * x.height * x.width, channelStride: x.batch * x.height * x.width, isa: isa)
+                    into: output + n * x.height * x.width, channelStride: x.batch * x.height * x.width)
             }
         }
     }
@@ -230,14 +232,7 @@ public struct WinogradWeights: Sendable {
         let tiles = tileRows.count * tilesWide
         let cin = inChannels
         let cout = outChannels
-        // F(4×4)'s strip transforms run compiled for the kernels' ISA; F(2×2)'s strips (7 tiles at layer3) are short
-        // enough that the Swift loops are as fast (docs/performance.md).
-        let isa = tile == 4 ? packed?.first?.instructionSet : nil
-        if let isa {
-            inputTransform(x, image: n, tileRows: tileRows, channels: 0..<cin, into: v, tiles: tiles, column: 0, isa: isa)
-        } else {
-            inputTransform2(x, image: n, tileRows: tileRows, into: v)
-        }
+        inputTransform(x, image: n, tileRows: tileRows, channels: 0..<cin, into: v, tiles: tiles, column: 0)
         // M[ξ] = U[ξ] (Cout × Cin) · V[ξ] (Cin × tiles).
         for xi in 0..<alpha * alpha {
             if let packed {
@@ -253,15 +248,9 @@ public struct WinogradWeights: Sendable {
                 }
             }
         }
-        let plane = output + n * x.height * x.width
-        if let isa {
-            outputTransform(
-                m, tileRows: tileRows, channels: 0..<cout, tiles: tiles, column: 0, height: x.height, width: x.width, into: plane,
-                channelStride: x.batch * x.height * x.width, isa: isa)
-        } else {
-            outputTransform2(
-                m, tileRows: tileRows, height: x.height, width: x.width, into: plane, channelStride: x.batch * x.height * x.width)
-        }
+        outputTransform(
+            m, tileRows: tileRows, channels: 0..<cout, tiles: tiles, column: 0, height: x.height, width: x.width,
+            into: output + n * x.height * x.width, channelStride: x.batch * x.height * x.width)
     }
 
     /// The α input rows a strip of tiles reads: d[r][p] = plane(firstRow + r, p − 1), zero outside the image, each
@@ -282,16 +271,17 @@ public struct WinogradWeights: Sendable {
         }
     }
 
-    /// V[ξ][ci][tile] for tile rows `tileRows` of image `n` and input channels `channels`, with the kernels' strip
-    /// transform (`ck_winograd_input_strip`, compiled for AVX2/AVX-512): here only the α input rows of each strip
-    /// are gathered, zero-padded. V has `tiles` columns; the first tile of `tileRows` goes to column `column`.
+    /// V[ξ][ci][tile] for tile rows `tileRows` of image `n` and input channels `channels`, with the table's strip
+    /// transform (`winograd_input_strip`): here only the α input rows of each strip are gathered, zero-padded. V has
+    /// `tiles` columns; the first tile of `tileRows` goes to column `column`.
     private func inputTransform(
         _ x: PlanarTensor, image n: Int, tileRows: Range<Int>, channels: Range<Int>, into v: UnsafeMutablePointer<Float>, tiles: Int,
-        column: Int, isa: KernelInstructionSet
+        column: Int
     ) {
         let tilesWide = (x.width + tile - 1) / tile
         let padded = tile * tilesWide + 2
         let alpha = self.alpha
+        let strip = kernels.table.pointee.winograd_input_strip!
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * alpha * padded) { buffer in
             let d = buffer.baseAddress!
             let t = d + alpha * padded
@@ -299,145 +289,31 @@ public struct WinogradWeights: Sendable {
                 let plane = x.data + ci * x.channelStride + n * x.imageStride
                 for ty in tileRows {
                     gatherRows(plane, height: x.height, width: x.width, firstRow: tile * ty - 1, into: d, padded: padded)
-                    ck_winograd_input_strip(
-                        isa.isa, Int32(tile), d, Int32(padded), Int32(tilesWide), t,
+                    strip(
+                        Int32(tile), d, Int32(padded), Int32(tilesWide), t,
                         v + ci * tiles + column + (ty - tileRows.lowerBound) * tilesWide, inChannels * tiles)
                 }
             }
         }
     }
 
-    /// y = relu(Aᵀ M A + bias) for tile rows `tileRows` of one image and output channels `channels`, with the
-    /// kernels' strip transform (`ck_winograd_output_strip`). M has `tiles` columns, the first tile of `tileRows` at
-    /// `column`; `output` is the image's channel 0.
+    /// y = relu(Aᵀ M A + bias) for tile rows `tileRows` of one image and output channels `channels`, with the table's
+    /// strip transform (`winograd_output_strip`). M has `tiles` columns, the first tile of `tileRows` at `column`;
+    /// `output` is the image's channel 0.
     private func outputTransform(
         _ m: UnsafeMutablePointer<Float>, tileRows: Range<Int>, channels: Range<Int>, tiles: Int, column: Int, height: Int, width: Int,
-        into output: UnsafeMutablePointer<Float>, channelStride: Int, isa: KernelInstructionSet
+        into output: UnsafeMutablePointer<Float>, channelStride: Int
     ) {
         let tilesWide = (width + tile - 1) / tile
+        let strip = kernels.table.pointee.winograd_output_strip!
         bias.withUnsafeBufferPointer { bias in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: (2 * alpha + 1) * tile * tilesWide) { buffer in
                 for co in channels {
                     for ty in tileRows {
-                        ck_winograd_output_strip(
-                            isa.isa, Int32(tile), m + co * tiles + column + (ty - tileRows.lowerBound) * tilesWide, outChannels * tiles,
+                        strip(
+                            Int32(tile), m + co * tiles + column + (ty - tileRows.lowerBound) * tilesWide, outChannels * tiles,
                             Int32(tilesWide), bias[co], buffer.baseAddress!, output + co * channelStride + tile * ty * width, Int32(width),
                             Int32(min(tile, height - tile * ty)))
-                    }
-                }
-            }
-        }
-    }
-
-    /// F(2×2): V[ξ][ci][tile] for the block's tiles, tile (ty, tx) at block column (ty − first)·tilesWide + tx.
-    private func inputTransform2(_ x: PlanarTensor, image n: Int, tileRows: Range<Int>, into v: UnsafeMutablePointer<Float>) {
-        let height = x.height
-        let width = x.width
-        let tilesWide = (width + 1) / 2
-        let tiles = tileRows.count * tilesWide
-        let cin = inChannels
-        // V[ξ][ci][tile] = (Bᵀ d B)[ξ], d the 4×4 input patch at (2ty − 1, 2tx − 1), zero outside the image.
-        // One row of tiles at a time: the four input rows are copied zero-padded into `d` (4 × padded width), Bᵀ
-        // is applied down the columns of the whole row strip, then B across each tile; for a fixed ξ the tiles
-        // of the strip are consecutive in V, so every pass is a contiguous loop rather than 16 scattered stores.
-        // Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]
-        let padded = 2 * tilesWide + 2
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 8 * padded) { buffer in
-            let d = buffer.baseAddress!
-            let t = d + 4 * padded
-            let step = cin * tiles
-            for ci in 0..<cin {
-                let plane = x.data + ci * x.channelStride + n * x.imageStride
-                for ty in tileRows {
-                    gatherRows(plane, height: height, width: width, firstRow: 2 * ty - 1, into: d, padded: padded)
-                    let d0 = d
-                    let d1 = d + padded
-                    let d2 = d + 2 * padded
-                    let d3 = d + 3 * padded
-                    let t0 = t
-                    let t1 = t + padded
-                    let t2 = t + 2 * padded
-                    let t3 = t + 3 * padded
-                    for p in 0..<padded {
-                        t0[p] = d0[p] - d2[p]
-                        t1[p] = d1[p] + d2[p]
-                        t2[p] = d2[p] - d1[p]
-                        t3[p] = d1[p] - d3[p]
-                    }
-                    let strip = v + ci * tiles + (ty - tileRows.lowerBound) * tilesWide
-                    for r in 0..<4 {
-                        let row = t + r * padded
-                        let v0 = strip + (r * 4) * step
-                        let v1 = v0 + step
-                        let v2 = v1 + step
-                        let v3 = v2 + step
-                        for tx in 0..<tilesWide {
-                            let a = row[2 * tx]
-                            let b = row[2 * tx + 1]
-                            let c = row[2 * tx + 2]
-                            let e = row[2 * tx + 3]
-                            v0[tx] = a - c
-                            v1[tx] = b + c
-                            v2[tx] = c - b
-                            v3[tx] = b - e
-                        }
-                    }
-                }
-            }
-        }
-
-    }
-
-    /// F(2×2): y = relu(Aᵀ M A + bias) for the block's tiles, into the image's planes (`plane` is channel 0's,
-    /// channels `channelStride` apart).
-    private func outputTransform2(
-        _ m: UnsafeMutablePointer<Float>, tileRows: Range<Int>, height: Int, width: Int, into output: UnsafeMutablePointer<Float>,
-        channelStride: Int
-    ) {
-        let tilesWide = (width + 1) / 2
-        let tiles = tileRows.count * tilesWide
-        let cout = outChannels
-        // y = Aᵀ M A + bias, ReLU; Aᵀ = [1 1 1 0; 0 1 −1 −1]. Output pixels past the image edge are dropped.
-        // One row of tiles at a time: Aᵀ down the columns into `s` (2 rows × 4 columns × tiles of the strip, each
-        // a contiguous run over the strip's tiles), then A across each tile.
-        bias.withUnsafeBufferPointer { bias in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 8 * tilesWide) { buffer in
-                let s = buffer.baseAddress!
-                let step = cout * tiles
-                for co in 0..<cout {
-                    let b = bias[co]
-                    let plane = output + co * channelStride
-                    for ty in tileRows {
-                        let strip = m + co * tiles + (ty - tileRows.lowerBound) * tilesWide
-                        for c in 0..<4 {
-                            let p0 = strip + c * step
-                            let p1 = p0 + 4 * step
-                            let p2 = p1 + 4 * step
-                            let p3 = p2 + 4 * step
-                            let s0 = s + c * tilesWide
-                            let s1 = s + (4 + c) * tilesWide
-                            for tx in 0..<tilesWide {
-                                s0[tx] = p0[tx] + p1[tx] + p2[tx]
-                                s1[tx] = p1[tx] - p2[tx] - p3[tx]
-                            }
-                        }
-                        let y = 2 * ty
-                        for r in 0..<2 where y + r < height {
-                            let row = plane + (y + r) * width
-                            let c0 = s + (4 * r) * tilesWide
-                            let c1 = c0 + tilesWide
-                            let c2 = c1 + tilesWide
-                            let c3 = c2 + tilesWide
-                            // Whole tiles, then the last tile's left column alone when the width is odd.
-                            for tx in 0..<width / 2 {
-                                row[2 * tx] = max(c0[tx] + c1[tx] + c2[tx] + b, 0)
-                                row[2 * tx + 1] = max(c1[tx] - c2[tx] - c3[tx] + b, 0)
-                            }
-                            if width % 2 == 1 {
-                                let tx = width / 2
-                                row[2 * tx] = max(c0[tx] + c1[tx] + c2[tx] + b, 0)
-                            }
-                        }
                     }
                 }
             }

@@ -23,6 +23,8 @@ public struct ServiceConfiguration: Sendable {
     public var engines = 1
     /// Which convolution kernels the engines plan with.
     public var kernels: KernelSelection = .auto
+    /// The number format of the engines' products (`--precision`).
+    public var precision: Precision = .fp32
     /// Decode large JPEGs at a reduced DCT scale (½–⅛) before resizing: faster on big photos, but no longer
     /// timm's tensor bit for bit. Off by default.
     public var jpegDCTScaling = false
@@ -132,9 +134,11 @@ public final class ClassificationService: @unchecked Sendable {
         self.configuration = configuration
         self.metrics = metrics
         // One plan (packed weights) shared by every engine.
-        let (planned, plan) = (consume model).planned(kernels: configuration.kernels)
+        let (planned, plan) = (consume model).planned(kernels: configuration.kernels, precision: configuration.precision)
         self.plan = plan
         self.model = planned
+        metrics.setEngineInfo(
+            kernels: plan.kernels.rawValue, instructionSet: plan.instructionSet?.rawValue ?? "none", precision: plan.precision.rawValue)
         let engines = (0..<max(1, configuration.engines)).map { _ in
             InferenceEngine(
                 plan: plan, inputHeight: preprocessing.inputHeight, inputWidth: preprocessing.inputWidth,
@@ -288,6 +292,7 @@ public final class ClassificationService: @unchecked Sendable {
             weights: .init(sha256: model.weightsSHA256, bytes: model.weightsBytes),
             engine: .init(
                 kernels: plan.kernels.rawValue, instructionSet: plan.instructionSet?.rawValue ?? "none (OpenBLAS)",
+                precision: plan.precision.rawValue,
                 layers: plan.layers.map { .init(name: $0.name, algorithm: $0.algorithm) },
                 imageByImageStages: imageByImageStages),
             serving: .init(

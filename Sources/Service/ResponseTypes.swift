@@ -156,12 +156,15 @@ public struct ModelDescription: Codable, Sendable {
         }
         let kernels: String
         let instructionSet: String
+        /// The products' number format: "fp32" or "bf16".
+        let precision: String
         let layers: [Layer]
         /// Stages that run image by image within a batch of several images (their maps stay in cache).
         let imageByImageStages: [String]
         enum CodingKeys: String, CodingKey {
             case kernels
             case instructionSet = "instruction_set"
+            case precision
             case layers
             case imageByImageStages = "image_by_image_stages"
         }

@@ -103,6 +103,16 @@ public final class ServiceMetrics: Sendable {
                 helpText: "Expiry of the served TLS certificate, in seconds since the Unix epoch.")
         ).set(date.timeIntervalSince1970)
     }
+    /// What the engines run, as an info metric (value 1, the facts in labels): `--kernels`, the instruction set the
+    /// kernels run with and the products' precision.
+    public func setEngineInfo(kernels: String, instructionSet: String, precision: String) {
+        registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                namespace: "seresnet", metricName: "engine_info", unitName: "",
+                helpText: "The engine's kernels, instruction set and products' precision (fp32 or bf16), in labels; always 1."),
+            labels: [("kernels", kernels), ("instruction_set", instructionSet), ("precision", precision)]
+        ).set(Double(1))
+    }
     public func requestStarted() { inFlight.increment() }
     public func requestFinished() { inFlight.decrement() }
 

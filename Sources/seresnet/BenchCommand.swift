@@ -59,13 +59,13 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         let loadStart = DispatchTime.now().uptimeNanoseconds
-        let kernels = try kernelOptions.resolve()
+        let (kernels, precision) = try kernelOptions.resolve()
         // Loaded and planned in a closure, so the loaded network (whose convolution weights the plan repacks) is
         // released before the timed passes: the plan's copies replace it.
         let (loaded, plan): (LoadedModel, NetworkPlan) = {
             let full: LoadedModel
             do { full = try ModelDirectory(path: modelOptions.model).load() } catch { fail("\(error)") }
-            return (consume full).planned(kernels: kernels)
+            return (consume full).planned(kernels: kernels, precision: precision)
         }()
         let loadMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e6
         let size = loaded.config.inputSize
@@ -103,8 +103,13 @@ struct BenchCommand: ParsableCommand {
         }
         let profiledTotal = parts.reduce(0) { $0 + $1.milliseconds }
         // Measured after the timed passes, so it cannot warm or throttle them.
-        let peakSet = engine.plan.instructionSet ?? KernelInstructionSet.best
-        let peaks = peak ? peakSet.map { (set: $0, oneCore: $0.peakGigaflops(), all: $0.peakGigaflops(threads: result.threads)) } : nil
+        // The table's own multiply-add (bf16: VDPBF16PS); with OpenBLAS, this CPU's widest FMA.
+        let peakTable = engine.plan.table.hasProducts ? engine.plan.table : KernelTable(KernelInstructionSet.best)
+        let peaks =
+            peak
+            ? peakTable.flatMap { $0.hasProducts ? $0 : nil }.map {
+                (set: $0, oneCore: $0.peakGigaflops(), all: $0.peakGigaflops(threads: result.threads))
+            } : nil
         if let dumpLogits {
             let logits = engine.run(batch: batch)
             try Data(buffer: logits).write(to: URL(fileURLWithPath: dumpLogits))
@@ -118,9 +123,10 @@ struct BenchCommand: ParsableCommand {
                 "load_ms": loadMilliseconds, "weights_sha256": loaded.weightsSHA256,
             ]
             object["kernels"] = engine.plan.instructionSet?.rawValue ?? "blas"
+            object["precision"] = engine.plan.precision.rawValue
             if profile { object["profile_ms"] = Dictionary(uniqueKeysWithValues: parts.map { ($0.name, $0.milliseconds) }) }
             if let peaks {
-                object["peak_isa"] = peaks.set.rawValue
+                object["peak_isa"] = peaks.set.name
                 object["peak_gflops_one_core"] = peaks.oneCore
                 object["peak_gflops"] = peaks.all
             }
@@ -133,11 +139,11 @@ struct BenchCommand: ParsableCommand {
                 load (validate, fold BatchNorm, SHA-256, plan and pack): \(format(loadMilliseconds)) ms  sha256 \(loaded.weightsSHA256)
                 latency per batch: median \(format(result.medianMilliseconds)) ms  p90 \(format(result.p90Milliseconds)) ms  min \(format(result.minMilliseconds)) ms
                 throughput: \(format(result.imagesPerSecond)) images/s  \(format(result.gigaflops)) GFLOP/s (\(format(2 * Double(result.multiplyAccumulatesPerImage) / 1e9)) GFLOP per image)
-                kernels: \(engine.plan.instructionSet.map { "\($0.rawValue) (the engine's own)" } ?? "OpenBLAS")
+                kernels: \(engine.plan.instructionSet.map { "\($0.rawValue) (the engine's own)" } ?? "OpenBLAS"), precision \(engine.plan.precision.rawValue)
                 """)
             if let peaks {
                 print(
-                    "FMA peak (\(peaks.set.rawValue), measured): \(format(peaks.oneCore)) GFLOP/s on one core, \(format(peaks.all)) on \(result.threads) threads at once; the whole pass reaches \(format(100 * result.gigaflops / peaks.all)) %"
+                    "multiply-add peak (\(peaks.set.name), measured): \(format(peaks.oneCore)) GFLOP/s on one core, \(format(peaks.all)) on \(result.threads) threads at once; the whole pass reaches \(format(100 * result.gigaflops / peaks.all)) %"
                 )
             }
             if profile {

@@ -51,7 +51,7 @@ struct ClassifyCommand: ParsableCommand {
         var configuration = ServiceConfiguration()
         configuration.threads = threads ?? ProcessorBudget.available()
         configuration.maxBatch = 1
-        configuration.kernels = try kernelOptions.resolve()
+        (configuration.kernels, configuration.precision) = try kernelOptions.resolve()
         configuration.jpegDCTScaling = try jpegDctScaling ?? Environment.bool("SERESNET_JPEG_DCT_SCALING", default: false)
         configuration.maxBatchDelay = .zero
         configuration.maxQueue = 1

@@ -22,7 +22,7 @@ struct ModelOptions: ParsableArguments {
     var model: String = ProcessInfo.processInfo.environment["SERESNET_MODEL_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "weights/seresnet50"
 }
 
-/// `--kernels`, shared by the commands that run the engine.
+/// `--kernels` and `--precision`, shared by the commands that run the engine.
 struct KernelOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
@@ -30,13 +30,26 @@ struct KernelOptions: ParsableArguments {
             discussion: "Env SERESNET_KERNELS, default auto.", valueName: "kernels"))
     var kernels: String?
 
-    /// The flag, else SERESNET_KERNELS, else auto.
-    func resolve() throws -> KernelSelection {
+    @Option(
+        help: ArgumentHelp(
+            "Number format of the convolutions' and the classifier's products: fp32 (timm's answer to float precision) or bf16 (bf16 weights and activations, fp32 accumulation; needs AVX512_BF16, about twice the multiply-adds per instruction).",
+            discussion: "Env SERESNET_PRECISION, default fp32. SE, the residual, pooling and everything between products stay fp32.",
+            valueName: "precision"))
+    var precision: String?
+
+    /// The flags, else SERESNET_KERNELS and SERESNET_PRECISION, else auto and fp32; a precision this CPU cannot run with
+    /// those kernels stops the command with the reason.
+    func resolve() throws -> (kernels: KernelSelection, precision: Precision) {
         let name = Environment.string(kernels, "SERESNET_KERNELS", default: "auto")
         guard let selection = KernelSelection(rawValue: name.lowercased()) else {
             throw ValidationError("--kernels (or SERESNET_KERNELS) must be auto, avx512, avx2 or blas; got '\(name)'")
         }
-        return selection
+        let precisionName = Environment.string(precision, "SERESNET_PRECISION", default: "fp32")
+        guard let precision = Precision(rawValue: precisionName.lowercased()) else {
+            throw ValidationError("--precision (or SERESNET_PRECISION) must be fp32 or bf16; got '\(precisionName)'")
+        }
+        if let problem = precision.problem(kernels: selection) { fail(problem) }
+        return (selection, precision)
     }
 }
 

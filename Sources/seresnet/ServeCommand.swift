@@ -166,7 +166,7 @@ struct ServeCommand: ParsableCommand {
             threads, "SERESNET_THREADS", default: ProcessorBudget.available(), range: 1...256, flagName: "--threads")
         service.engines = try Environment.int(
             engines, "SERESNET_ENGINES", default: Defaults.engines, range: 1...service.threads, flagName: "--engines")
-        service.kernels = try kernelOptions.resolve()
+        (service.kernels, service.precision) = try kernelOptions.resolve()
         service.jpegDCTScaling = try jpegDctScaling ?? Environment.bool("SERESNET_JPEG_DCT_SCALING", default: false)
         service.maxBatch = try Environment.int(maxBatch, "SERESNET_MAX_BATCH", default: 8, range: 1...256, flagName: "--max-batch")
         service.maxBatchDelay = .milliseconds(
@@ -285,6 +285,7 @@ struct ServeCommand: ParsableCommand {
                 "threads": .stringConvertible(service.threads), "engines": .stringConvertible(service.engines),
                 "max_batch": .stringConvertible(service.maxBatch),
                 "kernels": .string(service.kernels.instructionSet?.rawValue ?? "blas"),
+                "precision": .string(service.precision.rawValue),
                 "startup_ms": .stringConvertible(ClassificationService.milliseconds(exec.duration(to: .now))),
             ])
         withExtendedLifetime((signals, reloadTimer)) { dispatchMain() }

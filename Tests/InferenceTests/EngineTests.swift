@@ -88,6 +88,63 @@ import Testing
         #expect(maxAbsoluteDifference(Array(logits[0..<1000]), Array(logits[1000..<2000])) > 1e-3)
     }
 
+    /// `synth-weights --conditioned`: the logits spread as the conditioning asks (std 3 over the classes on its noise
+    /// images), and bn3 is scaled by 0.2 against the plain model of the same seed.
+    @Test func conditionedWeightsSpreadTheLogitsAsAsked() throws {
+        let plain = try Fixtures.temporaryDirectory()
+        let conditioned = try Fixtures.temporaryDirectory()
+        defer {
+            try? FileManager.default.removeItem(at: plain)
+            try? FileManager.default.removeItem(at: conditioned)
+        }
+        try SyntheticWeights.write(preset: .tiny, seed: 5, to: plain.path)
+        try SyntheticWeights.write(preset: .tiny, seed: 5, conditioned: true, to: conditioned.path)
+        let spread = try SyntheticWeights.logitSpread(of: ModelDirectory(path: conditioned.path))
+        #expect(abs(spread - SyntheticWeights.conditionedLogitSpread) < 0.01, "spread \(spread)")
+        let a = try SafetensorsFile(path: plain.appendingPathComponent("model.safetensors").path)
+        let b = try SafetensorsFile(path: conditioned.appendingPathComponent("model.safetensors").path)
+        for name in ["layer2.1.bn3.weight", "layer3.0.bn3.bias"] {
+            let x = try a.floats(try #require(a.entries[name]))
+            let y = try b.floats(try #require(b.entries[name]))
+            #expect(zip(x, y).allSatisfy { abs($0 * 0.2 - $1) <= 1e-7 * abs($0) }, "\(name)")
+        }
+    }
+
+    /// bf16 products against fp32, the whole network: on a conditioned model (where fp32 implementations agree exactly,
+    /// as on trained weights) every fixture image and a random batch keep fp32's top-1 class, and no probability moves by
+    /// more than 0.015 (OpenVINO's bf16 keeps within 0.009 of fp32 on the full-size conditioned model).
+    @Test(.enabled(if: KernelTable.cpuHasBF16, "this CPU lacks AVX512_BF16"), .needsFixtures)
+    func bf16AgreesWithFP32OnAConditionedModel() throws {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try SyntheticWeights.write(preset: .tiny, seed: 11, conditioned: true, to: directory.path)
+        let model = try ModelDirectory(path: directory.path).load()
+        let images = try Fixtures.goldenImages().map { try Fixtures.floats("golden/\(($0 as NSString).deletingPathExtension).input.f32") }
+        let batch = images.count
+        let engines = [Precision.fp32, .bf16].map {
+            InferenceEngine(network: model.network, inputHeight: 224, inputWidth: 224, maxBatch: batch, threads: 2, precision: $0)
+        }
+        let input = images.flatMap { $0 } + KernelTests.randomValues(2 * engines[0].inputSize, seed: 12)
+        let logits = engines.map { Array($0.classify(Array(input.prefix(batch * $0.inputSize)), batch: batch)) }
+        let classes = engines[0].numClasses
+        var worst: Float = 0
+        for image in 0..<batch {
+            let p = softmax(Array(logits[0][image * classes..<(image + 1) * classes]))
+            let q = softmax(Array(logits[1][image * classes..<(image + 1) * classes]))
+            #expect(p.indices.max { p[$0] < p[$1] } == q.indices.max { q[$0] < q[$1] }, "image \(image): top-1 changed")
+            worst = max(worst, maxAbsoluteDifference(p, q))
+        }
+        #expect(worst <= 0.015, "max |Δp| \(worst)")
+        #expect(logits[0] != logits[1], "bf16 products must differ from fp32 somewhere")
+    }
+
+    func softmax(_ logits: [Float]) -> [Float] {
+        let top = logits.max() ?? 0
+        let e = logits.map { exp($0 - top) }
+        let sum = e.reduce(0, +)
+        return e.map { $0 / sum }
+    }
+
     @Test func syntheticWeightsAreDeterministic() throws {
         let a = try Fixtures.temporaryDirectory()
         let b = try Fixtures.temporaryDirectory()

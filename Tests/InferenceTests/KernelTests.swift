@@ -47,10 +47,33 @@ import Testing
         .init(inChannels: 2100, outChannels: 40, kernel: 1, stride: 1, padding: 0, batch: 1, height: 15, width: 15),
     ]
 
-    /// Every kernel family the engine can plan with; on a CPU without AVX-512 `.avx512` runs the AVX2 kernels.
-    static let kernelSelections: [KernelSelection] = [.blas, .avx2, .avx512]
-    /// (threads, kernels): one and two threads with each kernel family.
-    static let threadsAndKernels: [(Int, KernelSelection)] = [1, 2].flatMap { t in kernelSelections.map { (t, $0) } }
+    /// Every table this CPU runs: baseline (OpenBLAS products), AVX2, AVX-512, and AVX-512 with bf16 products. Tables
+    /// the CPU lacks are reported once (`tablesThisCPULacks`) and not run.
+    static let tables: [KernelTable] = [
+        KernelTable(nil), KernelTable(.avx2), KernelTable(.avx512), KernelTable(.avx512, precision: .bf16),
+    ].compactMap { $0 }
+    /// The fp32 ones (Winograd's products read fp32 transforms).
+    static let fp32Tables = tables.filter { $0.precision == .fp32 }
+    /// (threads, table): one and two threads with each table.
+    static let threadsAndKernels: [(Int, KernelTable)] = [1, 2].flatMap { t in tables.map { (t, $0) } }
+
+    @Test func tablesThisCPULacks() {
+        let missing = [
+            ("AVX2", KernelTable(.avx2)), ("AVX-512", KernelTable(.avx512)), ("AVX512_BF16", KernelTable(.avx512, precision: .bf16)),
+        ]
+        .filter { $0.1 == nil }.map(\.0)
+        if !missing.isEmpty { print("KernelTests: this CPU lacks \(missing.joined(separator: ", ")): those kernels are not tested here") }
+        #expect(Self.tables.contains(.baseline))
+    }
+
+    /// x rounded to bf16 as VCVTNEPS2BF16 does (nearest even; denormals to signed zero): the bf16 twins' inputs.
+    static func bf16(_ x: Float) -> Float {
+        let bits = x.bitPattern
+        if bits & 0x7f80_0000 == 0 { return Float(bitPattern: bits & 0x8000_0000) }
+        if x.isNaN { return x }
+        let rounded = (bits &+ 0x7fff &+ ((bits >> 16) & 1)) & 0xffff_0000
+        return Float(bitPattern: rounded)
+    }
 
     static func randomLayer(_ c: ConvolutionCase, seed: UInt64) -> ConvolutionLayer {
         var random = SeededRandom(seed: seed)
@@ -114,18 +137,26 @@ import Testing
         return maxAbsoluteDifference(actual, expected) / scale
     }
 
-    /// A random layer of case `c` planned for `kernels`, a random (N, C, H, W) input and the naive convolution's output.
+    /// A random layer of case `c` planned for `kernels`, a random (N, C, H, W) input and the naive convolution's output;
+    /// where the plan's products are bf16, the naive convolution of the bf16-rounded weights and input (its twin).
     static func planned(
-        _ c: ConvolutionCase, kernels: KernelSelection, seeds: (layer: UInt64, input: UInt64), relu: Bool
+        _ c: ConvolutionCase, kernels: KernelTable, seeds: (layer: UInt64, input: UInt64), relu: Bool
     ) -> (plan: ConvolutionPlan, input: [Float], expected: [Float]) {
         let layer = randomLayer(c, seed: seeds.layer)
         let input = randomValues(c.batch * c.inChannels * c.height * c.width, seed: seeds.input)
+        let plan = ConvolutionPlan(layer, kernels: kernels)
+        if plan.packed?.kernels.precision == .bf16 {
+            let rounded = ConvolutionLayer(shape: layer.shape, weights: layer.weights.map(bf16), bias: layer.bias)
+            let expected = naiveConvolution(
+                rounded, input: input.map(bf16), batch: c.batch, height: c.height, width: c.width, relu: relu)
+            return (plan, input, expected)
+        }
         let expected = naiveConvolution(layer, input: input, batch: c.batch, height: c.height, width: c.width, relu: relu)
-        return (ConvolutionPlan(layer, instructionSet: kernels.instructionSet), input, expected)
+        return (plan, input, expected)
     }
 
     @Test(arguments: convolutionCases, threadsAndKernels)
-    func convolutionMatchesNaiveLoops(_ c: ConvolutionCase, setting: (threads: Int, kernels: KernelSelection)) {
+    func convolutionMatchesNaiveLoops(_ c: ConvolutionCase, setting: (threads: Int, kernels: KernelTable)) {
         let (threads, kernels) = setting
         let (plan, input, expected) = Self.planned(c, kernels: kernels, seeds: (7, 11), relu: true)
         let runner = ConvolutionRunner(loop: ParallelLoop(threads: threads), maxPatchRows: c.inChannels * c.kernel * c.kernel)
@@ -149,7 +180,7 @@ import Testing
     /// The channel means `run` takes tile by tile from its own output (SE's squeeze), and its separate pass where the
     /// fused sums do not apply (OpenBLAS, the direct 7×7 kernel, a K split, or a runner sized for fewer means).
     @Test(arguments: convolutionCases, threadsAndKernels)
-    func convolutionChannelMeansMatchTheOutput(_ c: ConvolutionCase, setting: (threads: Int, kernels: KernelSelection)) {
+    func convolutionChannelMeansMatchTheOutput(_ c: ConvolutionCase, setting: (threads: Int, kernels: KernelTable)) {
         let (threads, kernels) = setting
         let (plan, input, expected) = Self.planned(c, kernels: kernels, seeds: (5, 13), relu: false)
         let planeSize = expected.count / (c.outChannels * c.batch)
@@ -182,8 +213,8 @@ import Testing
             (5, 6, 1, 9, 11), (8, 3, 2, 7, 7), (128, 130, 1, 6, 5), (3, 4, 3, 1, 2), (16, 16, 2, 14, 14), (260, 9, 1, 8, 8),
             (128, 130, 2, 30, 29), (8, 8, 2, 70, 66),
         ],
-        threadsAndKernels)
-    func winogradMatchesNaiveLoops(_ dims: (Int, Int, Int, Int, Int), setting: (threads: Int, kernels: KernelSelection)) {
+        [1, 2].flatMap { t in fp32Tables.map { (t, $0) } })
+    func winogradMatchesNaiveLoops(_ dims: (Int, Int, Int, Int, Int), setting: (threads: Int, kernels: KernelTable)) {
         let (threads, kernels) = setting
         let (cin, cout, batch, height, width) = dims
         let c = ConvolutionCase(
@@ -194,11 +225,10 @@ import Testing
         var x = Self.channelMajor(input, batch: batch, channels: cin, planeSize: height * width)
         let runner = ConvolutionRunner(loop: ParallelLoop(threads: threads), maxPatchRows: 1)
         defer { runner.deallocate() }
-        // F(2×2), and F(4×4) where the engine's kernels run it (its transforms are in CKernels only); F(4×4)'s
-        // transforms have entries up to 8, so its rounding error is larger.
-        let tiles = kernels.instructionSet == nil ? [(2, Float(1e-5))] : [(2, Float(1e-5)), (4, Float(2e-5))]
-        for (tile, tolerance) in tiles {
-            let winograd = WinogradWeights(layer, tile: tile, instructionSet: kernels.instructionSet)
+        // F(2×2) and F(4×4) with every table (baseline's transforms with OpenBLAS products); F(4×4)'s transforms have
+        // entries up to 8, so its rounding error is larger.
+        for (tile, tolerance) in [(2, Float(1e-5)), (4, Float(2e-5))] {
+            let winograd = WinogradWeights(layer, tile: tile, kernels: kernels)
             let sizes = winograd.workspaceSizes(batch: batch, height: height, width: width, threads: threads)
             var v = [Float](repeating: .nan, count: sizes.input)
             var m = [Float](repeating: .nan, count: sizes.product)
@@ -237,10 +267,10 @@ import Testing
         let guardValue: Float = 12345
         // Channel-major (C, N, H, W), as activations are.
         let input = Self.randomValues(c.channels * c.batch * c.height * c.width, seed: 40)
-        for isa in [CK_ISA_NONE, ck_usable(CK_ISA_AVX2), ck_usable(CK_ISA_AVX512)] {
+        for table in Self.fp32Tables {
             var out = [Float](repeating: guardValue, count: rows * ld)
-            ck_im2col(
-                isa, input, c.batch * c.height * c.width, c.height * c.width, Int32(c.height), Int32(c.width), Int32(c.kernel),
+            table.table.pointee.im2col(
+                input, c.batch * c.height * c.width, c.height * c.width, Int32(c.height), Int32(c.width), Int32(c.kernel),
                 Int32(c.stride), Int32(c.padding), Int32(outH), Int32(outW), 0, Int32(rows), Int32(c.columns.lowerBound),
                 Int32(c.columns.upperBound), &out, ld)
             var wrong = 0
@@ -258,7 +288,7 @@ import Testing
                     if out[r * ld + j] != expected { wrong += 1 }
                 }
             }
-            #expect(wrong == 0, "\(c.testDescription) isa \(isa.rawValue)")
+            #expect(wrong == 0, "\(c.testDescription) \(table.name)")
         }
     }
 
@@ -266,47 +296,78 @@ import Testing
     /// columns past a micro-tile and a column block, K past a K block), with and without bias, split into row shares.
     @Test(
         arguments: [(1, 1, 1), (7, 300, 49), (64, 147, 33), (17, 513, 300), (130, 16, 600), (24, 256, 32), (100, 256, 230)],
-        [KernelInstructionSet.avx2, .avx512])
-    func packedGEMMMatchesNaiveLoops(_ dims: (Int, Int, Int), instructionSet requested: KernelInstructionSet) throws {
+        tables.filter(\.hasProducts))
+    func packedGEMMMatchesNaiveLoops(_ dims: (Int, Int, Int), kernels: KernelTable) throws {
         let (m, k, n) = dims
-        let instructionSet = try #require(
-            requested == .avx512 ? KernelSelection.avx512.instructionSet : KernelSelection.avx2.instructionSet,
-            "this CPU has no AVX2 + FMA")
         let a = Self.randomValues(m * k, seed: 21)
         let ldb = n + 3
         let b = Self.randomValues(k * ldb, seed: 22)
         let bias = Self.randomValues(m, seed: 23)
+        // The bf16 twin multiplies the bf16-rounded operands exactly (in Double).
+        let rounded: (Float) -> Float = kernels.precision == .bf16 ? Self.bf16 : { $0 }
+        // The product's operand: fp32 rows as they are, or bf16 pairs (converted out of place here).
+        var operand = [Float](repeating: .nan, count: kernels.operandRows(k) * ldb)
+        let packsOperand = b.withUnsafeBufferPointer { b in
+            kernels.packOperand(b.baseAddress!, rows: k, columns: n, ldb: ldb, into: &operand, ldOut: ldb)
+        }
+        if !packsOperand { operand = b }
         for (withBias, relu) in [(true, true), (false, false)] {
             var expected = [Float](repeating: 0, count: m * n)
             for r in 0..<m {
                 for j in 0..<n {
                     var sum = withBias ? Double(bias[r]) : 0
-                    for i in 0..<k { sum += Double(a[r * k + i]) * Double(b[i * ldb + j]) }
+                    for i in 0..<k { sum += Double(rounded(a[r * k + i])) * Double(rounded(b[i * ldb + j])) }
                     expected[r * n + j] = Float(relu ? max(sum, 0) : sum)
                 }
             }
             let packed = a.withUnsafeBufferPointer {
-                PackedMatrix($0.baseAddress!, rows: m, columns: k, bias: withBias ? bias : nil, instructionSet: instructionSet)
+                PackedMatrix($0.baseAddress!, rows: m, columns: k, bias: withBias ? bias : nil, kernels: kernels)
             }
             var c = [Float](repeating: .nan, count: m * n)
-            var scratch = [Float](repeating: .nan, count: PackedMatrix.scratchFloats)
+            var scratch = [Float](repeating: .nan, count: KernelTable.productScratchFloats)
             for parts in [1, 3] {
                 for part in 0..<parts {
                     let panels = packed.panels * part / parts..<packed.panels * (part + 1) / parts
-                    b.withUnsafeBufferPointer { b in
+                    operand.withUnsafeBufferPointer { b in
                         packed.multiply(
                             panels: panels, n: n, b: b.baseAddress!, ldb: ldb, c: &c, ldc: n, relu: relu, scratch: &scratch)
                     }
                 }
-                #expect(Self.relativeError(c, expected) < 1e-5, "\(m)×\(k)·\(k)×\(n) \(instructionSet) bias \(withBias) parts \(parts)")
+                #expect(Self.relativeError(c, expected) < 1e-5, "\(m)×\(k)·\(k)×\(n) \(kernels.name) bias \(withBias) parts \(parts)")
+            }
+        }
+    }
+
+    /// The bf16 operand conversion against the twin: pairs of rows, odd row counts, partial vectors, in place.
+    @Test(.enabled(if: KernelTable.cpuHasBF16, "this CPU lacks AVX512_BF16"), arguments: [(1, 1), (2, 16), (3, 17), (7, 40), (6, 33)])
+    func bf16OperandPairsMatchTheTwin(_ dims: (Int, Int)) throws {
+        let kernels = try #require(KernelTable(.avx512, precision: .bf16))
+        let (rows, columns) = dims
+        let ld = columns + 2
+        // Ties, values that round up and down, a denormal and ±0 among random values.
+        var b = Self.randomValues(rows * ld, seed: 50)
+        let specials: [Float] = [1 + 1.0 / 256, 1 + 3.0 / 256, Float(bitPattern: 0x3f80_8001), 1e-40, -0.0, 0]
+        for (i, value) in specials.enumerated() where i < b.count { b[i] = value }
+        var out = [Float](repeating: .nan, count: (rows + 1) / 2 * ld)
+        kernels.packOperand(b, rows: rows, columns: columns, ldb: ld, into: &out, ldOut: ld)
+        var inPlace = b
+        inPlace.withUnsafeMutableBufferPointer {
+            kernels.packOperand($0.baseAddress!, rows: rows, columns: columns, ldb: ld, into: $0.baseAddress!, ldOut: ld)
+        }
+        for q in 0..<(rows + 1) / 2 {
+            for j in 0..<columns {
+                let lo = Self.bf16(b[2 * q * ld + j]).bitPattern >> 16
+                let hi = 2 * q + 1 < rows ? Self.bf16(b[(2 * q + 1) * ld + j]).bitPattern >> 16 : 0
+                #expect(out[q * ld + j].bitPattern == lo | hi << 16, "rows \(rows) pair row \(q) column \(j)")
+                #expect(inPlace[q * ld + j].bitPattern == lo | hi << 16, "in place: rows \(rows) pair row \(q) column \(j)")
             }
         }
     }
 
     @Test(
         arguments: [(2, 3, 7, 9), (1, 4, 1, 1), (3, 2, 8, 8), (1, 1, 2, 5), (2, 1, 5, 2), (1, 1, 3, 3), (2, 2, 112, 112)],
-        [nil, KernelSelection.avx2.instructionSet, KernelSelection.avx512.instructionSet])
-    func maxPoolMatchesNaiveLoops(_ dims: (Int, Int, Int, Int), isa: KernelInstructionSet?) {
+        fp32Tables)
+    func maxPoolMatchesNaiveLoops(_ dims: (Int, Int, Int, Int), kernels: KernelTable) {
         let (channels, batch, height, width) = dims
         var x = Self.randomValues(channels * batch * height * width, seed: 9)
         let outH = (height - 1) / 2 + 1
@@ -332,10 +393,10 @@ import Testing
             output.withUnsafeMutableBufferPointer { out in
                 Kernels.maxPool3x3Stride2(
                     .channelMajor(x.baseAddress!, channels: channels, batch: batch, height: height, width: width),
-                    into: out.baseAddress!, loop: ParallelLoop(threads: 2), isa: isa)
+                    into: out.baseAddress!, loop: ParallelLoop(threads: 2), kernels: kernels)
             }
         }
-        #expect(output == expected, "\(dims) \(String(describing: isa))")
+        #expect(output == expected, "\(dims) \(kernels.name)")
     }
 
     /// Many back-to-back regions (workers spinning) and regions after a pause (workers asleep) each cover
@@ -357,8 +418,8 @@ import Testing
         #expect(parts == [1] + [Int](repeating: 0, count: threads - 1))
     }
 
-    @Test(arguments: [nil, KernelSelection.avx2.instructionSet, KernelSelection.avx512.instructionSet])
-    func squeezeExcitationMatchesScalarTwin(isa: KernelInstructionSet?) {
+    @Test(arguments: fp32Tables)
+    func squeezeExcitationMatchesScalarTwin(kernels: KernelTable) {
         // Wide enough that both MLP layers split their rows over the two threads.
         let channels = 160
         let hidden = 40
@@ -399,11 +460,12 @@ import Testing
         var scale = [Float](repeating: 0, count: channels * batch)
         let loop = ParallelLoop(threads: 2)
         y.withUnsafeMutableBufferPointer { y in
-            Kernels.channelMeans(y.baseAddress!, channels: channels, batch: batch, planeSize: planeSize, into: &means, loop: loop, isa: isa)
+            Kernels.channelMeans(
+                y.baseAddress!, channels: channels, batch: batch, planeSize: planeSize, into: &means, loop: loop, kernels: kernels)
             Kernels.squeezeExcitation(se, means: means, batch: batch, hidden: &hiddenScratch, scale: &scale, loop: loop)
             Kernels.scaleAddReLU(
                 y.baseAddress!, scale: scale, shortcut: shortcut, channels: channels, batch: batch, planeSize: planeSize, loop: loop,
-                isa: isa)
+                kernels: kernels)
         }
         #expect(Self.relativeError(y, expected) < 1e-5)
     }
@@ -429,7 +491,8 @@ import Testing
         }
         var means = [Float](repeating: 0, count: channels * batch)
         var logits = [Float](repeating: .nan, count: batch * classes)
-        Kernels.channelMeans(x, channels: channels, batch: batch, planeSize: planeSize, into: &means, loop: ParallelLoop(threads: 1))
+        Kernels.channelMeans(
+            x, channels: channels, batch: batch, planeSize: planeSize, into: &means, loop: ParallelLoop(threads: 1), kernels: .baseline)
         Kernels.classifier(
             features: means, batch: batch, featureCount: channels, weight: weight, bias: bias, classes: classes, into: &logits,
             loop: ParallelLoop(threads: 2))

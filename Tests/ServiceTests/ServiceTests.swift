@@ -221,6 +221,9 @@ func errorCode(_ response: HTTPResponse) -> String? {
         #expect((body["serving"] as? [String: Any])?["max_batch"] as? Int == 4)
         // At 224² with batches of up to 4, the engines run layer1 and layer2 image by image.
         #expect((body["engine"] as? [String: Any])?["image_by_image_stages"] as? [String] == ["layer1", "layer2"])
+        #expect((body["engine"] as? [String: Any])?["precision"] as? String == "fp32")
+        let metrics = String(decoding: respond(Self.router, makeRequest("/metrics", method: .get)).body, as: UTF8.self)
+        #expect(metrics.contains(#"seresnet_engine_info{kernels="auto","#) && metrics.contains(#"precision="fp32"} 1"#))
     }
 
     @Test func routingErrors() {

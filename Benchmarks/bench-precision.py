@@ -1,0 +1,221 @@
+#!/usr/bin/env python3
+"""Reduced precision, side by side: speed and agreement with fp32 for seresnet fp32 and bf16, OpenVINO with its default
+(bf16 on CPUs with AVX512_BF16) and with the f32 hint, and onnxruntime, on the same weights and threads.
+
+Model: a conditioned synthetic SE-ResNet-50 (`seresnet synth-weights --conditioned`: bn3 ×0.2, logits spread like a
+confident classifier's), on which fp32 implementations agree exactly, so a precision's losses show; exported to ONNX
+by Tests/python/onnx_reference.py for the peers.
+
+Speed: per batch size, each round runs every engine once (`seresnet bench --json`; the peers in their own processes
+with `--peer`), in an order that rotates from round to round; reported: the median over rounds of each round's median
+latency, and each engine's ratio to OpenVINO's default.
+
+Agreement: `--crops` crops of the fixtures' natural photos (seeded positions and sizes, each through timm's eval
+transform), run by every engine at batch 8; against seresnet fp32: top-1 agreement, mean top-5 overlap |T5 ∩ T5'|/5,
+and over images the max and the median of max |Δp| (softmax probabilities).
+
+  Benchmarks/bench-precision.py [--model DIR] [--batches 1 8] [--rounds 5] [--iterations 20] [--threads 2] [--crops 96]
+
+Needs the release binary, and python3 with numpy, pillow, onnx, onnxruntime and openvino (pip install openvino).
+"""
+import argparse
+import json
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "Tests" / "python"))
+sys.path.insert(0, str(ROOT / "Tests" / "Fixtures"))
+from harness import BINARY, fixture  # noqa: E402
+
+PEERS = ["openvino-default", "openvino-f32", "onnxruntime"]
+# Photos (not the degenerate or bad fixtures) the agreement crops are cut from.
+PHOTOS = ["cat-baseline-420.jpg", "cat-444.jpg", "coffee-422.jpg", "coffee-progressive.jpg", "astronaut-restart.jpg",
+          "astronaut-large-4096x4096.jpg", "cat-wide-1600x300.jpg", "cat-cmyk.jpg", "astronaut-exif-orientation6.jpg"]
+
+
+def peer_session(name, onnx_path, threads):
+    """A function from a (B, 3, H, W) float32 array to logits, for one peer."""
+    if name == "onnxruntime":
+        import onnxruntime as ort
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        return lambda x: session.run(["logits"], {"input": x})[0], f"onnxruntime {ort.__version__}"
+    import openvino as ov
+    core = ov.Core()
+    config = {"INFERENCE_NUM_THREADS": threads}
+    if name == "openvino-f32":
+        config["INFERENCE_PRECISION_HINT"] = "f32"
+    model = core.read_model(str(onnx_path))
+    compiled = {}
+
+    def run(x):
+        # One compiled model per batch size (static shapes, as OpenVINO serves them best).
+        if x.shape[0] not in compiled:
+            model.reshape({"input": list(x.shape)})
+            compiled[x.shape[0]] = core.compile_model(model, "CPU", config)
+        return compiled[x.shape[0]]({"input": x})[compiled[x.shape[0]].output(0)]
+
+    run(np.zeros((1, 3, 224, 224), np.float32))
+    hint = compiled[1].get_property("INFERENCE_PRECISION_HINT")
+    return run, f"OpenVINO {ov.__version__} ({name.split('-')[1]}: inference precision {hint})"
+
+
+def peer_main(args):
+    """`--peer NAME`: times one peer, or writes its logits for `--input`; prints one JSON line."""
+    run, label = peer_session(args.peer, args.onnx, args.threads)
+    if args.input:
+        x = np.fromfile(args.input, dtype="<f4").reshape(-1, 3, 224, 224)
+        logits = np.concatenate([run(x[i:i + args.batch]) for i in range(0, len(x), args.batch)])
+        logits.astype("<f4").tofile(args.output)
+        print(json.dumps({"peer": label}))
+        return
+    x = np.random.default_rng(1).uniform(-2, 2, size=(args.batch, 3, 224, 224)).astype(np.float32)
+    for _ in range(3):
+        run(x)
+    samples = []
+    for _ in range(args.iterations):
+        t = time.perf_counter()
+        run(x)
+        samples.append((time.perf_counter() - t) * 1e3)
+    print(json.dumps({"peer": label, "median_ms": float(np.median(samples))}))
+
+
+def run_json(command):
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def crops(count, size=224):
+    """`count` crops of the fixture photos through timm's eval transform, (count, 3, size, size) float32."""
+    from PIL import Image, ImageOps
+    from timm_transform import eval_transform_for
+    transform = eval_transform_for(fixture("tiny-seresnet/config.json"))
+    images = [ImageOps.exif_transpose(Image.open(fixture(f"images/{name}"))).convert("RGB") for name in PHOTOS]
+    rng = np.random.default_rng(2026)
+    out = np.empty((count, 3, size, size), np.float32)
+    for i in range(count):
+        image = images[i % len(images)]
+        w, h = image.size
+        side = int(rng.uniform(0.35, 1.0) * min(w, h))
+        x0, y0 = int(rng.uniform(0, w - side + 1)), int(rng.uniform(0, h - side + 1))
+        out[i] = transform(image.crop((x0, y0, x0 + side, y0 + side)))
+    return out
+
+
+def softmax(logits):
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def agreement(reference, logits):
+    p, q = softmax(reference), softmax(logits)
+    top1 = float(np.mean(p.argmax(1) == q.argmax(1)))
+    t5p, t5q = np.argsort(-p, 1)[:, :5], np.argsort(-q, 1)[:, :5]
+    top5 = float(np.mean([len(set(a) & set(b)) / 5 for a, b in zip(t5p, t5q)]))
+    worst = np.abs(p - q).max(axis=1)
+    return {"top1": top1, "top5_overlap": top5, "max_dp": float(worst.max()), "median_dp": float(np.median(worst))}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", help="model directory (default: a conditioned synthetic SE-ResNet-50)")
+    parser.add_argument("--binary", default=str(BINARY))
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--iterations", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--crops", type=int, default=96)
+    parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--peer", choices=PEERS, help=argparse.SUPPRESS)
+    parser.add_argument("--onnx", help=argparse.SUPPRESS)
+    parser.add_argument("--batch", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--input", help=argparse.SUPPRESS)
+    parser.add_argument("--output", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.peer:
+        return peer_main(args)
+
+    work = tempfile.TemporaryDirectory()
+    model = args.model
+    if model is None:
+        model = os.path.join(work.name, "model")
+        subprocess.run([args.binary, "synth-weights", "--out", model, "--preset", "seresnet50", "--conditioned"], check=True,
+                       stdout=subprocess.DEVNULL)
+    onnx_path = pathlib.Path(work.name) / "model.onnx"
+    subprocess.run([sys.executable, str(ROOT / "Tests" / "python" / "onnx_reference.py"), "export", model, str(onnx_path)], check=True)
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; CPU {cpu}, {os.cpu_count()} CPUs; threads {args.threads}; model {model}")
+
+    def ours(precision, batch, iterations):
+        return [args.binary, "bench", "--model", model, "--batch", str(batch), "--iterations", str(iterations), "--threads",
+                str(args.threads), "--precision", precision, "--json"]
+
+    def peer(name, batch, iterations):
+        return [sys.executable, __file__, "--peer", name, "--onnx", str(onnx_path), "--batch", str(batch), "--iterations",
+                str(iterations), "--threads", str(args.threads)]
+
+    engines = {"seresnet fp32": lambda b, i: ours("fp32", b, i), "seresnet bf16": lambda b, i: ours("bf16", b, i)}
+    engines.update({name: (lambda b, i, name=name: peer(name, b, i)) for name in PEERS})
+    labels = {}
+    if not args.skip_speed:
+        print(f"\nspeed: {args.rounds} rounds, order rotating; median over rounds of each round's median latency (ms per batch)")
+        names = list(engines)
+        for batch in args.batches:
+            iterations = max(3, args.iterations // batch)
+            samples = {name: [] for name in names}
+            for r in range(args.rounds):
+                for name in names[r % len(names):] + names[:r % len(names)]:
+                    result = run_json(engines[name](batch, iterations))
+                    samples[name].append(result["median_ms"])
+                    labels.setdefault(name, result.get("peer", name))
+            reference = statistics.median(samples["openvino-default"])
+            print(f"batch {batch}:")
+            for name in names:
+                m = statistics.median(samples[name])
+                print(f"  {name:<17} {m:8.2f} ms  × OpenVINO default {m / reference:5.2f}   ({labels[name]})")
+
+    print(f"\nagreement with seresnet fp32 over {args.crops} crops of the fixture photos (batch 8)")
+    x = crops(args.crops)
+    inputs = pathlib.Path(work.name) / "crops.f32"
+    logits = {}
+    for precision in ["fp32", "bf16"]:
+        out = []
+        for i in range(0, len(x), 8):
+            chunk = x[i:i + 8]
+            chunk.astype("<f4").tofile(inputs)
+            dump = pathlib.Path(work.name) / "logits.f32"
+            subprocess.run([args.binary, "bench", "--model", model, "--batch", str(len(chunk)), "--iterations", "1", "--warmup", "0",
+                            "--threads", str(args.threads), "--precision", precision, "--input", str(inputs), "--dump-logits",
+                            str(dump), "--json"], check=True, capture_output=True)
+            out.append(np.fromfile(dump, dtype="<f4").reshape(len(chunk), -1))
+        logits[f"seresnet {precision}"] = np.concatenate(out)
+    x.astype("<f4").tofile(inputs)
+    for name in PEERS:
+        dump = pathlib.Path(work.name) / f"{name}.f32"
+        result = run_json([sys.executable, __file__, "--peer", name, "--onnx", str(onnx_path), "--batch", "8", "--input", str(inputs),
+                           "--output", str(dump), "--threads", str(args.threads)])
+        labels.setdefault(name, result["peer"])
+        logits[name] = np.fromfile(dump, dtype="<f4").reshape(len(x), -1)
+    reference = logits["seresnet fp32"]
+    print(f"  {'engine':<17} {'top-1':>7} {'top-5':>7} {'max |Δp|':>9} {'median |Δp|':>12}")
+    for name, values in logits.items():
+        if name == "seresnet fp32":
+            continue
+        a = agreement(reference, values)
+        print(f"  {name:<17} {100 * a['top1']:6.1f}% {100 * a['top5_overlap']:6.1f}% {a['max_dp']:9.4f} {a['median_dp']:12.5f}")
+    work.cleanup()
+
+
+if __name__ == "__main__":
+    main()

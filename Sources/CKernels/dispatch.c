@@ -1,0 +1,53 @@
+#include "internal.h"
+
+// The four tables (MLAS's platform table, ggml's per-ISA function tables): every entry point a plan calls, filled once
+// here, so no kernel switches on the instruction set. The bf16 table is the AVX-512 one with bf16 products.
+
+#define OPERATIONS(SUFFIX)                                                                                            \
+    .winograd_input_strip = ck_winograd_input_strip_##SUFFIX, .winograd_output_strip = ck_winograd_output_strip_##SUFFIX, \
+    .scale_add_relu = ck_scale_add_relu_##SUFFIX, .sum = ck_sum_##SUFFIX, .add_row_sums = ck_add_row_sums_##SUFFIX,  \
+    .maxpool3x3s2 = ck_maxpool3x3s2_##SUFFIX, .im2col = ck_im2col_##SUFFIX
+
+#define STEM(SUFFIX)                                                                                                  \
+    .conv7x7s2_packed_size = ck_conv7x7s2_packed_size_##SUFFIX, .conv7x7s2_pack = ck_conv7x7s2_pack_##SUFFIX,         \
+    .conv7x7s2_scratch_size = ck_conv7x7s2_scratch_size_##SUFFIX, .conv7x7s2 = ck_conv7x7s2_##SUFFIX
+
+#define PRODUCTS(SUFFIX)                                                                                              \
+    .gemm_packed_size = ck_gemm_packed_size_##SUFFIX, .gemm_pack = ck_gemm_pack_##SUFFIX, .gemm = ck_gemm_##SUFFIX,   \
+    .gemm_partial = ck_gemm_partial_##SUFFIX, .peak_fma_loop = ck_peak_##SUFFIX
+
+
+static const ck_kernels baseline = {
+    .isa = CK_ISA_NONE, .precision = CK_FP32, .gemm_mr = 0, .vector_width = 1, .k_group = 1, .k_block = CK_KC,
+    OPERATIONS(baseline),
+};
+
+static const ck_kernels avx2 = {
+    .isa = CK_ISA_AVX2, .precision = CK_FP32, .gemm_mr = 6, .vector_width = 8, .k_group = 1, .k_block = CK_KC,
+    .peak_flops_per_instruction = 2 * 8, PRODUCTS(avx2), OPERATIONS(avx2), STEM(avx2),
+};
+
+static const ck_kernels avx512 = {
+    .isa = CK_ISA_AVX512, .precision = CK_FP32, .gemm_mr = 32, .vector_width = 16, .k_group = 1, .k_block = CK_KC,
+    .peak_flops_per_instruction = 2 * 16, PRODUCTS(avx512), OPERATIONS(avx512), STEM(avx512),
+};
+
+static const ck_kernels avx512_bf16 = {
+    .isa = CK_ISA_AVX512, .precision = CK_BF16, .gemm_mr = 32, .vector_width = 16, .k_group = 2, .k_block = 2 * CK_KC,
+    .peak_flops_per_instruction = 4 * 16, .operand_pack = ck_operand_pack_avx512bf16, PRODUCTS(avx512bf16),
+    OPERATIONS(avx512), STEM(avx512),
+};
+
+const ck_kernels *ck_kernels_for(ck_isa isa, ck_precision precision) {
+    if (precision == CK_BF16) {
+        if (isa != CK_ISA_AVX512 || !ck_has_avx512_bf16()) return 0;
+        return &avx512_bf16;
+    }
+    if (precision != CK_FP32 || ck_usable(isa) != isa) return 0;
+    switch (isa) {
+    case CK_ISA_NONE: return &baseline;
+    case CK_ISA_AVX2: return &avx2;
+    case CK_ISA_AVX512: return &avx512;
+    }
+    return 0;
+}

@@ -1,0 +1,60 @@
+// The per-instruction-set entry points each kernel file defines and dispatch.c puts in the tables (ckernels.h documents
+// what each does, as the table field of the same name). Suffixes: _baseline (x86-64 without AVX2), _avx2, _avx512,
+// _avx512bf16 (products over bf16 pairs).
+#ifndef CKERNELS_INTERNAL_H
+#define CKERNELS_INTERNAL_H
+
+#include "ckernels.h"
+
+#include <stddef.h>
+
+// K block, in elements of a product operand (K values, or bf16 pairs): a B micro-panel (CK_KC × NR elements: 16 KiB with
+// AVX2, 32 KiB with AVX-512) stays in L1.
+#define CK_KC 256
+// Column block: packed B (CK_KC × CK_NC elements, 256 KiB) stays in L2 beside a block of A; it is the products' scratch.
+#define CK_NC 256
+_Static_assert(CK_KC * CK_NC == CK_GEMM_SCRATCH_FLOATS, "the products' scratch holds a packed block of B");
+
+#define CK_PER_ISA(SUFFIX)                                                                                            \
+    void ck_scale_add_relu_##SUFFIX(const float *x, float scale, const float *shortcut, float *out, long count);      \
+    float ck_sum_##SUFFIX(const float *x, long count);                                                                \
+    void ck_add_row_sums_##SUFFIX(const float *x, int rows, int columns, long ld, float *sums, long sums_stride);     \
+    void ck_maxpool3x3s2_##SUFFIX(const float *in, int height, int width, float *out, float *row);                     \
+    void ck_winograd_input_strip_##SUFFIX(int tile, const float *d, int padded, int tiles, float *t, float *v,        \
+                                          size_t step);                                                               \
+    void ck_winograd_output_strip_##SUFFIX(int tile, const float *m, size_t step, int tiles, float bias, float *s,    \
+                                           float *out, int width, int rows);                                          \
+    void ck_im2col_##SUFFIX(const float *input, long channel_stride, long image_stride, int height, int width,        \
+                            int kernel, int stride, int padding, int out_h, int out_w, int row_begin, int row_end,    \
+                            int column_begin, int column_end, float *out, long ld);
+CK_PER_ISA(baseline)
+CK_PER_ISA(avx2)
+CK_PER_ISA(avx512)
+
+#define CK_PRODUCTS(SUFFIX)                                                                                           \
+    size_t ck_gemm_packed_size_##SUFFIX(int m, int k);                                                                \
+    void ck_gemm_pack_##SUFFIX(int m, int k, const float *a, int lda, float *packed);                                 \
+    void ck_gemm_##SUFFIX(const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b,   \
+                          int ldb, float *c, int ldc, const float *bias, int relu, float *scratch, const float *after); \
+    int ck_gemm_partial_##SUFFIX(const float *packed, int m, int k, int k_begin, int k_end, int panel_begin,          \
+                                 int panel_end, int n, const float *b, int ldb, float *c, int ldc, const float *bias, \
+                                 int relu);                                                                           \
+    double ck_peak_##SUFFIX(long iterations, double *checksum);
+CK_PRODUCTS(avx2)
+CK_PRODUCTS(avx512)
+CK_PRODUCTS(avx512bf16)
+
+void ck_operand_pack_avx512bf16(const float *b, int rows, int columns, long ldb, float *out, long ld_out);
+
+#define CK_STEM(SUFFIX)                                                                                               \
+    size_t ck_conv7x7s2_packed_size_##SUFFIX(int out_channels, int in_channels);                                     \
+    void ck_conv7x7s2_pack_##SUFFIX(int out_channels, int in_channels, const float *weights, const float *bias,       \
+                                    float *packed);                                                                   \
+    size_t ck_conv7x7s2_scratch_size_##SUFFIX(int in_channels, int width);                                           \
+    void ck_conv7x7s2_##SUFFIX(const float *packed, int out_channels, int in_channels, const float *in, long in_stride, \
+                               int height, int width, int row_begin, int row_end, float *out, long out_stride, int relu, \
+                               float *scratch);
+CK_STEM(avx2)
+CK_STEM(avx512)
+
+#endif
