@@ -30,21 +30,6 @@
 #define VMAX _mm256_max_ps
 #define VZERO _mm256_setzero_ps
 #include "gemm_kernel.inc"
-#undef V
-#undef VW
-#undef PR
-#undef SR
-#undef NRV
-#undef MCP
-#undef TARGET
-#undef NAME
-#undef VLOAD
-#undef VSTORE
-#undef VFMA
-#undef VBCAST
-#undef VSET1
-#undef VMAX
-#undef VZERO
 
 // ---- AVX-512F: 8 rows × 32 columns, 16 accumulators (of 32 zmm registers); 8 rows, not 12, because every
 // layer's output channels are a multiple of 8 (64 = 5 × 12 + 4 would compute 11% padding). Panels are packed
@@ -103,21 +88,6 @@ TARGET static inline void transpose_store_avx512(const __m512 *columns, int coun
 #define VZERO _mm512_setzero_ps
 #include "gemm_kernel.inc"
 
-#undef V
-#undef VW
-#undef PR
-#undef SR
-#undef NRV
-#undef MCP
-#undef TARGET
-#undef NAME
-#undef VLOAD
-#undef VSTORE
-#undef VFMA
-#undef VBCAST
-#undef VSET1
-#undef VMAX
-#undef VZERO
 
 // ---- AVX-512 with AVX512_BF16: the AVX-512 kernels over bf16 pairs. Each 4-byte element of packed A and of B holds
 // K values k and k + 1 (k even) as bf16, and VDPBF16PS adds both products into an fp32 lane, so the same loops run over
