@@ -7,10 +7,10 @@ public final class NetworkPlan: @unchecked Sendable {
     public let network: SEResNet
     public let kernels: KernelSelection
     public let precision: Precision
-    /// The table the convolutions (but Winograd's) and the classifier run with: bf16 products with `--precision bf16`;
-    /// baseline when every product runs on OpenBLAS.
+    /// The table the convolutions and the classifier run with: bf16 products with `--precision bf16`; baseline when every
+    /// product runs on OpenBLAS.
     public let table: KernelTable
-    /// The fp32 table of the same instruction set: SE, Winograd and everything between products.
+    /// The fp32 table of the same instruction set: SE and everything between products.
     let fp32Table: KernelTable
     /// The instruction set of the engine's own kernels, nil when every convolution runs on OpenBLAS.
     public var instructionSet: KernelInstructionSet? { table.instructionSet }
@@ -57,6 +57,9 @@ public final class NetworkPlan: @unchecked Sendable {
             var blocks: [BottleneckPlan] = []
             for b in pending[s].indices {
                 let block = pending[s][b]
+                // F(4×4) for narrow layers with the engine's kernels; its products stay fp32 with --precision bf16 (its
+                // output transform would amplify bf16 rounding to 5–8 % of the output), F(2×2)'s take the plan's table.
+                let tile = products && block.spec.width <= Self.f4MaxChannels ? 4 : 2
                 pending[s][b] = kept.stages[s][b]
                 blocks.append(
                     BottleneckPlan(
@@ -68,7 +71,7 @@ public final class NetworkPlan: @unchecked Sendable {
                         squeezeExcitation: products ? block.squeezeExcitation.map { SqueezeExcitationPlan($0, kernels: fp32Table) } : nil,
                         winograd: block.spec.stride == 1
                             ? WinogradWeights(
-                                block.conv2, tile: products && block.spec.width <= Self.f4MaxChannels ? 4 : 2, kernels: fp32Table)
+                                block.conv2, tile: tile, kernels: tile == 4 ? fp32Table : table)
                             : nil))
             }
             stages.append(blocks)

@@ -35,11 +35,11 @@ public struct WinogradWeights: Sendable {
     }
 
     /// Transforms a folded 3×3 stride-1 layer (in Double, then rounded once), and packs the result for `kernels`' GEMM
-    /// when the table has products (the unpacked copy is then dropped; else OpenBLAS multiplies it).
+    /// when the table has products (the unpacked copy is then dropped; else OpenBLAS multiplies it). With bf16 products
+    /// the transforms stay fp32 and each transformed input is converted to bf16 pairs before its α² products.
     init(_ layer: ConvolutionLayer, tile: Int = 2, kernels: KernelTable) {
         precondition(layer.shape.kernel == 3 && layer.shape.stride == 1 && layer.shape.padding == 1)
-        precondition(tile == 2 || tile == 4)
-        precondition(kernels.precision == .fp32, "Winograd's products read the fp32 transformed input")
+        precondition(tile == 2 || (tile == 4 && kernels.precision == .fp32), "F(4×4) amplifies bf16 rounding: fp32 products only")
         let cout = layer.shape.outChannels
         let cin = layer.shape.inChannels
         let alpha = tile + 2
@@ -205,6 +205,14 @@ public struct WinogradWeights: Sendable {
                     x, image: n, tileRows: 0..<tilesHigh, channels: channels, into: v, tiles: tiles, column: n * perImage)
             }
         }
+        if kernels.kGroup > 1 {
+            // Every channel's transform is written (the loop above returned): V[ξ] to bf16 pairs in place, ξ split
+            // over the threads (each V[ξ] is its own block).
+            let points = alpha * alpha
+            loop.forEachPart(threads) { part in
+                for xi in points * part / threads..<points * (part + 1) / threads { pairOperand(v + xi * cin * tiles, tiles: tiles) }
+            }
+        }
         loop.forEachPart(threads) { part in
             let panelCount = packed[0].panels
             let panels = panelCount * part / threads..<panelCount * (part + 1) / threads
@@ -233,6 +241,9 @@ public struct WinogradWeights: Sendable {
         let cin = inChannels
         let cout = outChannels
         inputTransform(x, image: n, tileRows: tileRows, channels: 0..<cin, into: v, tiles: tiles, column: 0)
+        if packed != nil && kernels.kGroup > 1 {
+            for xi in 0..<alpha * alpha { pairOperand(v + xi * cin * tiles, tiles: tiles) }
+        }
         // M[ξ] = U[ξ] (Cout × Cin) · V[ξ] (Cin × tiles).
         for xi in 0..<alpha * alpha {
             if let packed {
@@ -251,6 +262,11 @@ public struct WinogradWeights: Sendable {
         outputTransform(
             m, tileRows: tileRows, channels: 0..<cout, tiles: tiles, column: 0, height: x.height, width: x.width,
             into: output + n * x.height * x.width, channelStride: x.batch * x.height * x.width)
+    }
+
+    /// V[ξ] (inChannels × `tiles`, fp32) as bf16 pair rows in place, the operand of its bf16 product.
+    private func pairOperand(_ v: UnsafeMutablePointer<Float>, tiles: Int) {
+        kernels.packOperand(v, rows: inChannels, columns: tiles, ldb: tiles, into: v, ldOut: tiles)
     }
 
     /// The α input rows a strip of tiles reads: d[r][p] = plane(firstRow + r, p − 1), zero outside the image, each

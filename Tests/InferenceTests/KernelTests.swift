@@ -213,7 +213,7 @@ import Testing
             (5, 6, 1, 9, 11), (8, 3, 2, 7, 7), (128, 130, 1, 6, 5), (3, 4, 3, 1, 2), (16, 16, 2, 14, 14), (260, 9, 1, 8, 8),
             (128, 130, 2, 30, 29), (8, 8, 2, 70, 66),
         ],
-        [1, 2].flatMap { t in fp32Tables.map { (t, $0) } })
+        threadsAndKernels)
     func winogradMatchesNaiveLoops(_ dims: (Int, Int, Int, Int, Int), setting: (threads: Int, kernels: KernelTable)) {
         let (threads, kernels) = setting
         let (cin, cout, batch, height, width) = dims
@@ -226,8 +226,12 @@ import Testing
         let runner = ConvolutionRunner(loop: ParallelLoop(threads: threads), maxPatchRows: 1)
         defer { runner.deallocate() }
         // F(2×2) and F(4×4) with every table (baseline's transforms with OpenBLAS products); F(4×4)'s transforms have
-        // entries up to 8, so its rounding error is larger.
-        for (tile, tolerance) in [(2, Float(1e-5)), (4, Float(2e-5))] {
+        // entries up to 8, so its rounding error is larger. With bf16 products only F(2×2) is planned (F(4×4)'s output
+        // transform amplifies the rounding of its transformed inputs to 5–8 % of the largest output): its products round
+        // the transformed weights and inputs to 8 significant bits, so a bf16 tolerance against the fp32 naive loops
+        // (measured: at most 0.0047 of the largest output over these cases).
+        let tiles = kernels.precision == .bf16 ? [(2, Float(1e-2))] : [(2, Float(1e-5)), (4, Float(2e-5))]
+        for (tile, tolerance) in tiles {
             let winograd = WinogradWeights(layer, tile: tile, kernels: kernels)
             let sizes = winograd.workspaceSizes(batch: batch, height: height, width: width, threads: threads)
             var v = [Float](repeating: .nan, count: sizes.input)
@@ -240,7 +244,9 @@ import Testing
                     transformedInput: v.withUnsafeMutableBufferPointer { $0.baseAddress! },
                     products: m.withUnsafeMutableBufferPointer { $0.baseAddress! }, loop: runner.loop, packScratch: runner.packScratch)
             }
-            #expect(Self.relativeError(output, expected) < tolerance, "\(c.testDescription) F(\(tile)×\(tile))")
+            #expect(
+                Self.relativeError(output, expected) < tolerance,
+                "\(c.testDescription) F(\(tile)×\(tile)) \(kernels.name): \(Self.relativeError(output, expected))")
         }
     }
 
