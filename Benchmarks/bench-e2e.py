@@ -7,6 +7,9 @@ For each concurrency, `hey` posts the JPEG to each server in alternating rounds;
 median over rounds of requests/s and of p50 latency, plus any non-200 answers (must be none).
 
   Benchmarks/bench-e2e.py [--image FILE] [--concurrency 1 8] [--rounds 3] [--seconds 10] [--engines-compare] [--peer-workers N]
+                          [--precision fp32|bf16] [--peer-engine onnxruntime|openvino] [--conditioned]
+--precision runs `seresnet serve --precision`; --peer-engine openvino runs the peer on OpenVINO with its defaults (bf16
+where the CPU has AVX512_BF16), the comparison a bf16 user makes; --conditioned uses `synth-weights --conditioned`.
 With --engines-compare it measures `seresnet serve --engines 1` (one engine, 2 threads) against
 `--engines 2` (two engines, 1 thread each) instead of the peer; with --tls-compare, `seresnet serve` over plain
 HTTP against the same over HTTPS (a self-signed ECDSA P-256 certificate made with the openssl CLI; hey does not
@@ -63,18 +66,23 @@ def main():
     parser.add_argument("--tls-compare", action="store_true", help="seresnet over HTTP vs HTTPS instead of the peer")
     parser.add_argument("--peer-workers", type=int, default=1,
                         help="uvicorn worker processes for the peer (each with its own 2-thread onnxruntime session)")
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"], help="seresnet serve --precision")
+    parser.add_argument("--peer-engine", default="onnxruntime", choices=["onnxruntime", "openvino"])
+    parser.add_argument("--conditioned", action="store_true", help="a conditioned synthetic model (synth-weights --conditioned)")
     args = parser.parse_args()
 
     work = tempfile.TemporaryDirectory()
     model = pathlib.Path(work.name) / "seresnet50"
-    subprocess.run([args.binary, "synth-weights", "--out", str(model), "--preset", "seresnet50"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([args.binary, "synth-weights", "--out", str(model), "--preset", "seresnet50"] + (["--conditioned"] if args.conditioned else []),
+                   check=True, stdout=subprocess.DEVNULL)
     servers = {}
     processes = []  # the peers' uvicorn processes
     services = []  # seresnet, through the tests' harness
     log = open(pathlib.Path(work.name) / "servers.log", "w")
 
     def seresnet(*extra_args):
-        service = ServiceProcess(args.binary, model, "--threads", "2", "--log-level", "warning", *extra_args, port=free_port())
+        service = ServiceProcess(
+            args.binary, model, "--threads", "2", "--log-level", "warning", "--precision", args.precision, *extra_args, port=free_port())
         services.append(service)
         return service.port
 
@@ -90,14 +98,16 @@ def main():
     else:
         onnx_path = pathlib.Path(work.name) / "seresnet50.onnx"
         subprocess.run([sys.executable, str(ROOT / "Tests" / "python" / "onnx_reference.py"), "export", str(model), str(onnx_path)], check=True)
-        servers["seresnet"] = f"http://127.0.0.1:{seresnet()}"
+        servers[f"seresnet {args.precision}"] = f"http://127.0.0.1:{seresnet()}"
         for mode in ("threadpool", "eventloop"):
             port = free_port()
             processes.append(subprocess.Popen([sys.executable, "-m", "uvicorn", "--app-dir", str(ROOT / "Benchmarks"), "peer_fastapi_server:app",
                                                "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
                                                "--workers", str(args.peer_workers)],
-                                              env=dict(os.environ, PEER_ONNX=str(onnx_path), PEER_THREADS="2", PEER_MODE=mode), stderr=log))
-            servers[f"fastapi ({mode})" if args.peer_workers == 1 else f"fastapi ({mode}) ×{args.peer_workers}"] = f"http://127.0.0.1:{port}"
+                                              env=dict(os.environ, PEER_ONNX=str(onnx_path), PEER_THREADS="2", PEER_MODE=mode,
+                                                       PEER_ENGINE=args.peer_engine), stderr=log))
+            name = f"fastapi {args.peer_engine} ({mode})"
+            servers[name if args.peer_workers == 1 else f"{name} ×{args.peer_workers}"] = f"http://127.0.0.1:{port}"
     try:
         for name, base in servers.items():
             if name.startswith("fastapi"):

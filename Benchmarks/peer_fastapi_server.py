@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""The peer a Python user would write for the end-to-end benchmark: FastAPI + uvicorn + onnxruntime (2 threads)
-+ Pillow with timm's eval preprocessing (Resize(235, bicubic) on the shorter side, CenterCrop(224), ToTensor,
+"""The peer a Python user would write for the end-to-end benchmark: FastAPI + uvicorn + onnxruntime or OpenVINO with
+its defaults (2 threads) + Pillow with timm's eval preprocessing (Resize(235, bicubic) on the shorter side, CenterCrop(224), ToTensor,
 Normalize — what timm.data.create_transform builds for seresnet50, spelled out with Pillow and numpy because
 torch is not installed here). Same weights (exported to ONNX by onnx_reference.py), same top-5 JSON.
 
-  uvicorn --app-dir scripts peer_fastapi_server:app --port 8081      (env PEER_ONNX=model.onnx, PEER_THREADS=2)
+  uvicorn --app-dir Benchmarks peer_fastapi_server:app --port 8081      (env PEER_ONNX=model.onnx, PEER_THREADS=2)
+
+PEER_ENGINE=onnxruntime (default) or openvino: OpenVINO's CPU plugin with its defaults but the thread count (bf16 on
+CPUs with AVX512_BF16, as a user who installs it gets).
 
 PEER_MODE=threadpool (default) runs the blocking work in Starlette's thread pool, as FastAPI does for a plain
 `def` endpoint — the usual way to keep the event loop free; PEER_MODE=eventloop runs it inline in the
@@ -15,7 +18,6 @@ import math
 import os
 
 import numpy as np
-import onnxruntime as ort
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
@@ -25,10 +27,36 @@ MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32).reshape(3, 1, 1)
 STD = np.array([0.229, 0.224, 0.225], dtype=np.float32).reshape(3, 1, 1)
 SIZE, RESIZE = 224, math.floor(224 / 0.95)
 
-options = ort.SessionOptions()
-options.intra_op_num_threads = int(os.environ.get("PEER_THREADS", "2"))
-options.inter_op_num_threads = 1
-session = ort.InferenceSession(os.environ["PEER_ONNX"], options, providers=["CPUExecutionProvider"])
+THREADS = int(os.environ.get("PEER_THREADS", "2"))
+if os.environ.get("PEER_ENGINE", "onnxruntime") == "openvino":
+    import openvino as ov
+
+    core = ov.Core()
+    network = core.read_model(os.environ["PEER_ONNX"])
+    network.reshape({"input": [1, 3, SIZE, SIZE]})
+    compiled = core.compile_model(network, "CPU", {"INFERENCE_NUM_THREADS": THREADS})
+    requests = __import__("queue").SimpleQueue()
+
+    def infer(x):
+        # One infer request per concurrent call (an infer request is not reentrant), reused.
+        try:
+            request = requests.get_nowait()
+        except Exception:  # noqa: BLE001 - queue.Empty
+            request = compiled.create_infer_request()
+        try:
+            return request.infer({"input": x})[compiled.output(0)]
+        finally:
+            requests.put(request)
+else:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = THREADS
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(os.environ["PEER_ONNX"], options, providers=["CPUExecutionProvider"])
+
+    def infer(x):
+        return session.run(None, {"input": x})[0]
 app = FastAPI()
 
 
@@ -51,7 +79,7 @@ def predict(data):
         x = preprocess(data)
     except Exception as error:  # noqa: BLE001 - what a typical service does with a bad upload
         return JSONResponse({"error": str(error)}, status_code=400)
-    logits = session.run(None, {"input": x})[0][0]
+    logits = infer(x)[0]
     probabilities = np.exp(logits - logits.max())
     probabilities /= probabilities.sum()
     top = np.argsort(-probabilities)[:5]
