@@ -1,7 +1,7 @@
 #include "internal.h"
 
 // The four tables (MLAS's platform table, ggml's per-ISA function tables): every entry point a plan calls, filled once
-// here, so no kernel switches on the instruction set. The bf16 table is the AVX-512 one with bf16 products.
+// here, so no kernel switches on the instruction set. The bf16 table is the AVX-512 one with bf16 products and stem.
 
 #define OPERATIONS(SUFFIX)                                                                                            \
     .winograd_input_strip = ck_winograd_input_strip_##SUFFIX, .winograd_output_strip = ck_winograd_output_strip_##SUFFIX, \
@@ -35,7 +35,7 @@ static const ck_kernels avx512 = {
 static const ck_kernels avx512_bf16 = {
     .isa = CK_ISA_AVX512, .precision = CK_BF16, .gemm_mr = 32, .vector_width = 16, .k_group = 2, .k_block = 2 * CK_KC,
     .peak_flops_per_instruction = 4 * 16, .operand_pack = ck_operand_pack_avx512bf16, PRODUCTS(avx512bf16),
-    OPERATIONS(avx512), STEM(avx512),
+    OPERATIONS(avx512), STEM(avx512bf16),
 };
 
 const ck_kernels *ck_kernels_for(ck_isa isa, ck_precision precision) {

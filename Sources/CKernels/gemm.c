@@ -115,15 +115,6 @@ TARGET static inline void transpose_store_avx512(const __m512 *columns, int coun
 #define VZERO _mm512_setzero_ps
 #include "gemm_kernel.inc"
 
-// Round to nearest even, denormals to signed zero, NaN kept quiet: what VCVTNEPS2BF16 does, for packing at load.
-static uint32_t bf16_bits(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    if ((u & 0x7f800000u) == 0) return (u >> 16) & 0x8000u;
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (u >> 16) | 0x40u;
-    return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
-}
-
 ck_isa ck_best_isa(void) {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
@@ -159,8 +150,8 @@ static void pack_panels(int mr, int group, int m, int k, const float *a, int lda
                         continue;
                     }
                     int k0 = 2 * (pc + kk);
-                    uint32_t lo = row < m ? bf16_bits(a[(size_t)row * lda + k0]) : 0;
-                    uint32_t hi = row < m && k0 + 1 < k ? bf16_bits(a[(size_t)row * lda + k0 + 1]) : 0;
+                    uint32_t lo = row < m ? ck_bf16_bits(a[(size_t)row * lda + k0]) : 0;
+                    uint32_t hi = row < m && k0 + 1 < k ? ck_bf16_bits(a[(size_t)row * lda + k0 + 1]) : 0;
                     uint32_t pair = lo | hi << 16;
                     memcpy(target, &pair, 4);
                 }

@@ -7,6 +7,18 @@
 #include "ckernels.h"
 
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+// f rounded to bf16 as VCVTNEPS2BF16 does (nearest even, denormals to signed zero, NaN kept quiet), in the low 16 bits:
+// for packing weights at load and the stem's rows.
+static inline uint32_t ck_bf16_bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7f800000u) == 0) return (u >> 16) & 0x8000u;
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (u >> 16) | 0x40u;
+    return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+}
 
 // K block, in elements of a product operand (K values, or bf16 pairs): a B micro-panel (CK_KC × NR elements: 16 KiB with
 // AVX2, 32 KiB with AVX-512) stays in L1.
@@ -56,5 +68,6 @@ void ck_operand_pack_avx512bf16(const float *b, int rows, int columns, long ldb,
                                float *scratch);
 CK_STEM(avx2)
 CK_STEM(avx512)
+CK_STEM(avx512bf16)
 
 #endif

@@ -11,7 +11,7 @@ final class ConvolutionPlan: @unchecked Sendable {
     let kernels: KernelTable
     /// The weights for the engine's packed GEMM; nil with OpenBLAS or the direct 7×7 kernel.
     let packed: PackedMatrix?
-    /// The weights for the direct 7×7 stride-2 kernel (the stem, with the engine's kernels; fp32 in every table).
+    /// The weights for the direct 7×7 stride-2 kernel (the stem, with the engine's kernels; bf16 tap pairs in the bf16 table).
     let direct: PackedDirectConvolution?
 
     /// Packs `layer`'s weights for `kernels` and keeps the layer without them, or keeps the layer as it is for OpenBLAS
@@ -34,7 +34,7 @@ final class ConvolutionPlan: @unchecked Sendable {
 
     /// What `seresnet bench --profile` and `/v1/model` report, e.g. "1×1 direct, avx512 bf16 packed GEMM".
     var algorithm: String {
-        if let direct { return "7×7 stride 2 direct (no im2col), \(direct.kernels.instructionSet?.rawValue ?? "") fp32" }
+        if let direct { return "7×7 stride 2 direct (no im2col), \(direct.kernels.name)" }
         let shape = layer.shape
         let input = shape.kernel == 1 ? (shape.stride == 1 ? "1×1 direct" : "1×1 stride \(shape.stride) subsample") : "im2col tiles"
         return "\(input), \(packed.map { "\($0.kernels.name) packed GEMM" } ?? "OpenBLAS sgemm")"
