@@ -123,6 +123,20 @@ final class PackedDirectConvolution: @unchecked Sendable {
     }
 }
 
+/// How a planned convolution is split over the engine's threads for one input size: decided when the engine is made,
+/// for every batch size it serves (`ConvolutionRunner.schedule`), and read by `ConvolutionRunner.run`.
+public enum ConvolutionSplit: String, Sendable {
+    /// The direct 7×7 kernel: output rows in equal shares.
+    case rows
+    /// Output columns (pixels) in equal shares, unfolded and multiplied tile by tile.
+    case columns
+    /// Output channels in equal shares, every column's operand prepared once: each thread reads only its share of the
+    /// weights (few columns, or more weights than pixels).
+    case channels
+    /// K in shares of whole weight blocks, the partial products added after (deep and narrow products).
+    case depth
+}
+
 /// Runs planned convolutions as GEMMs split over the engine's threads, with the bias/ReLU epilogue fused.
 ///
 /// The engine parallelizes itself (OpenBLAS stays single-threaded, so its workers never spin against ours):
@@ -180,9 +194,11 @@ struct ConvolutionRunner {
     /// thread sums the tiles it just wrote while they are still in its cache, instead of a pass over the whole output.
     /// With bf16 products the operand (the activation, or the unfolded patches) is converted to bf16 pairs on its way
     /// in, tile by tile, where it is unfolded.
+    ///
+    /// `split` is the engine's decision for this input size (`schedule`), computed here when not given.
     func run(
         _ plan: ConvolutionPlan, input: PlanarTensor, output: UnsafeMutablePointer<Float>, epilogue: Epilogue,
-        channelMeans: UnsafeMutablePointer<Float>? = nil
+        channelMeans: UnsafeMutablePointer<Float>? = nil, split: ConvolutionSplit? = nil
     ) {
         let shape = plan.layer.shape
         let kernels = plan.kernels
@@ -197,7 +213,9 @@ struct ConvolutionRunner {
         let relu = epilogue == .biasReLU
         let planeSize = outH * outW
         let batch = input.batch
-        let splitByK = threads > 1 && plan.packed.map { splitsByK(packed: $0, k: k, columns: columns) } ?? false
+        let split = split ?? schedule(plan, batch: input.batch, height: input.height, width: input.width)
+        precondition((split == .rows) == (plan.direct != nil), "the direct 7×7 kernel splits rows, and only it")
+        let splitByK = split == .depth
         let fusedSums = channelMeans != nil && !splitByK && shape.outChannels * batch <= sumsPerThread && plan.packed != nil
         let addRowSums = kernels.table.pointee.add_row_sums!
         defer {
@@ -234,7 +252,7 @@ struct ConvolutionRunner {
             if fusedSums { (sums + part * sumsPerThread).update(repeating: 0, count: shape.outChannels * batch) }
         }
 
-        if let direct = plan.direct {
+        if split == .rows, let direct = plan.direct {
             // Output rows of all images, in equal shares over the threads.
             precondition(direct.scratchFloats(width: input.width) <= packScratchPerThread, "the runner was sized for narrower inputs")
             let rows = input.batch * outH
@@ -297,7 +315,7 @@ struct ConvolutionRunner {
             }
         }
 
-        if splitByK, let packed = plan.packed {
+        if split == .depth, let packed = plan.packed {
             // Deep and narrow (layer3–4's stride-2 3×3 at batch 1: 2304 × 196, 4608 × 49): split K, so each thread
             // unfolds and then reads only its own rows of B (split by M, both threads would read all of it, half of it
             // written by the other core), then add the partial products.
@@ -338,10 +356,7 @@ struct ConvolutionRunner {
             }
         } else if threads == 1 {
             columnShare(0, of: 1)
-        } else if !(columns < threads * Self.minimumColumnsPerThread
-            || (columns <= threads * Self.tileWidth && shape.outChannels >= columns))
-            || shape.outChannels < threads * 16
-        {
+        } else if split == .columns {
             loop.forEachPart(threads) { columnShare($0, of: threads) }
         } else {
             // Few columns, or more weights than pixels (late stages at small batches): unfold all columns once
@@ -382,6 +397,21 @@ struct ConvolutionRunner {
                 addSums(part, rows: plan.rows(part: part, of: threads), columns: 0..<columns)
             }
         }
+    }
+
+    /// How `run` splits `plan` over the threads for an input of `batch` × `height` × `width`: the direct 7×7 kernel by
+    /// output rows; a deep, narrow product by K (`splitsByK`); few columns, or more weights than pixels (late stages at
+    /// small batches), by output channels; the rest by columns.
+    func schedule(_ plan: ConvolutionPlan, batch: Int, height: Int, width: Int) -> ConvolutionSplit {
+        if plan.direct != nil { return .rows }
+        let shape = plan.layer.shape
+        let columns = batch * shape.outputSide(height) * shape.outputSide(width)
+        let k = shape.inChannels * shape.kernel * shape.kernel
+        if threads > 1, let packed = plan.packed, splitsByK(packed: packed, k: k, columns: columns) { return .depth }
+        if threads == 1 { return .columns }
+        let fewColumns =
+            columns < threads * Self.minimumColumnsPerThread || (columns <= threads * Self.tileWidth && shape.outChannels >= columns)
+        return !fewColumns || shape.outChannels < threads * 16 ? .columns : .channels
     }
 
     /// Whether a product is split over threads by K: deep (≥ 2048), narrow (the small-n kernel's ≤ 200 columns) and small

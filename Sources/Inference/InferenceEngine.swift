@@ -27,6 +27,8 @@ public final class InferenceEngine {
 
     private let loop: ParallelLoop
     private let convolutions: ConvolutionRunner
+    /// What each convolution does for each batch size 1...maxBatch (index batch − 1), decided here, read by every pass.
+    private let schedules: [PassSchedule]
     private let input: UnsafeMutablePointer<Float>
     private let logits: UnsafeMutablePointer<Float>
     private let workspace: Workspace
@@ -64,6 +66,9 @@ public final class InferenceEngine {
             loop: loop, maxPatchRows: Self.maxPatchRows(network, maxBatch: maxBatch),
             directScratchFloats: plan.stem.direct?.scratchFloats(width: inputWidth) ?? 0,
             maxChannelMeans: (plan.stages.joined().map { $0.block.spec.outChannels }.max() ?? 0) * maxBatch)
+        schedules = (1...maxBatch).map { [convolutions] in
+            PassSchedule(plan: plan, batch: $0, height: inputHeight, width: inputWidth, runner: convolutions)
+        }
         multiplyAccumulatesByPart = Self.multiplyAccumulatesByPart(network, height: inputHeight, width: inputWidth)
         multiplyAccumulatesPerImage = multiplyAccumulatesByPart.values.reduce(0, +)
     }
@@ -166,7 +171,7 @@ public final class InferenceEngine {
             input + image * inputSize, channels: architecture.inputChannels, batch: n, height: inputHeight, width: inputWidth)
         let height = network.stem.shape.outputSide(inputHeight)
         let width = network.stem.shape.outputSide(inputWidth)
-        convolutions.run(plan.stem, input: stemInput, output: w.t1, epilogue: .biasReLU)
+        convolutions.run(plan.stem, input: stemInput, output: w.t1, epilogue: .biasReLU, split: schedules[n - 1].stem)
         Kernels.maxPool3x3Stride2(
             .channelMajor(w.t1, channels: architecture.stemWidth, batch: n, height: height, width: width), into: output, loop: loop,
             kernels: plan.fp32Table)
@@ -186,6 +191,7 @@ public final class InferenceEngine {
         let name = "layer\(stageIndex + 1)"
         let blocks = plan.stages[stageIndex]
         for (index, planned) in blocks.enumerated() {
+            let decided = schedules[n - 1].blocks[stageIndex][index]
             let block = planned.block
             let spec = block.spec
             let x = PlanarTensor.channelMajor(current, channels: spec.inChannels, batch: n, height: height, width: width)
@@ -193,22 +199,22 @@ public final class InferenceEngine {
             let outWidth = block.conv2.shape.outputSide(width)
 
             // conv1 1×1 + BN + ReLU: (Cin, N, H, W) → (width, N, H, W)
-            convolutions.run(planned.conv1, input: x, output: w.t1, epilogue: .biasReLU)
+            convolutions.run(planned.conv1, input: x, output: w.t1, epilogue: .biasReLU, split: decided.conv1)
             profile?.mark("\(name) conv1")
             // conv2 3×3/stride + BN + ReLU: → (width, N, H/s, W/s)
             let t1 = PlanarTensor.channelMajor(w.t1, channels: spec.width, batch: n, height: height, width: width)
-            if let winograd = planned.winograd, winograd.pays(batch: n, height: height, width: width) {
+            if let winograd = planned.winograd, decided.winograd {
                 winograd.run(
                     input: t1, output: w.t2, transformedInput: w.winogradInput, products: w.winogradProducts, loop: loop,
                     packScratch: convolutions.packScratch)
             } else {
-                convolutions.run(planned.conv2, input: t1, output: w.t2, epilogue: .biasReLU)
+                convolutions.run(planned.conv2, input: t1, output: w.t2, epilogue: .biasReLU, split: decided.conv2)
             }
             profile?.mark("\(name) conv2")
             // conv3 1×1 + BN: → (Cout, N, H/s, W/s), and with SE its channel means (the squeeze), taken tile by tile
             convolutions.run(
                 planned.conv3, input: .channelMajor(w.t2, channels: spec.width, batch: n, height: outHeight, width: outWidth),
-                output: next, epilogue: .bias, channelMeans: block.squeezeExcitation == nil ? nil : w.means)
+                output: next, epilogue: .bias, channelMeans: block.squeezeExcitation == nil ? nil : w.means, split: decided.conv3)
             profile?.mark("\(name) conv3")
             // SE: MLP on the means → per-(channel, image) scale
             var scale: UnsafePointer<Float>? = nil
@@ -226,7 +232,7 @@ public final class InferenceEngine {
             // shortcut: identity, or 1×1/stride conv + BN
             var shortcut = UnsafePointer(current)
             if let downsample = planned.downsample {
-                convolutions.run(downsample, input: x, output: w.shortcut, epilogue: .bias)
+                convolutions.run(downsample, input: x, output: w.shortcut, epilogue: .bias, split: decided.downsample)
                 shortcut = UnsafePointer(w.shortcut)
                 profile?.mark("\(name) downsample")
             }
@@ -239,6 +245,33 @@ public final class InferenceEngine {
             height = outHeight
             width = outWidth
         }
+    }
+
+    /// What each convolution of a pass on `batch` images does, in forward order, named as `StageProfile` names the parts:
+    /// its algorithm and how it is split over the threads (`seresnet bench --profile` and `GET /v1/model` report it).
+    public func schedule(batch: Int) -> [(name: String, algorithm: String, split: String)] {
+        precondition(batch >= 1 && batch <= maxBatch)
+        let pass = schedules[batch - 1]
+        var result = [(name: "stem", algorithm: plan.stem.algorithm, split: pass.stem.rawValue)]
+        for (s, blocks) in plan.stages.enumerated() {
+            // Stages run image by image decide for one image.
+            let decided = batch > 1 && s < workspace.imageByImageStages ? schedules[0].blocks[s] : pass.blocks[s]
+            for (b, planned) in blocks.enumerated() {
+                let prefix = "layer\(s + 1).\(b)"
+                let block = decided[b]
+                result.append(("\(prefix) conv1", planned.conv1.algorithm, block.conv1.rawValue))
+                if let winograd = planned.winograd, block.winograd {
+                    result.append(("\(prefix) conv2", winograd.algorithm, block.winogradSplit))
+                } else {
+                    result.append(("\(prefix) conv2", planned.conv2.algorithm, block.conv2.rawValue))
+                }
+                result.append(("\(prefix) conv3", planned.conv3.algorithm, block.conv3.rawValue))
+                if let downsample = planned.downsample, let split = block.downsample {
+                    result.append(("\(prefix) downsample", downsample.algorithm, split.rawValue))
+                }
+            }
+        }
+        return result
     }
 
     /// Stages whose output maps have at least this many pixels per image run image by image within a batch.
@@ -400,5 +433,47 @@ private struct Workspace {
             pointer.deallocate()
         }
         gatheredBuffer?.deallocate()
+    }
+}
+
+/// One bottleneck's decisions for one batch size.
+struct BlockSchedule {
+    let conv1: ConvolutionSplit
+    /// Whether conv2 runs as Winograd (where it pays at this size), else unfolded with `conv2`'s split.
+    let winograd: Bool
+    /// How Winograd splits its work: "channels" or "tile rows".
+    let winogradSplit: String
+    let conv2: ConvolutionSplit
+    let conv3: ConvolutionSplit
+    let downsample: ConvolutionSplit?
+}
+
+/// Every decision of a pass on `batch` images, made when the engine is made: the stem's and each block's splits, and where
+/// Winograd runs. Stages that run image by image read the batch-1 schedule.
+struct PassSchedule {
+    let stem: ConvolutionSplit
+    let blocks: [[BlockSchedule]]
+
+    init(plan: NetworkPlan, batch: Int, height: Int, width: Int, runner: ConvolutionRunner) {
+        let network = plan.network
+        stem = runner.schedule(plan.stem, batch: batch, height: height, width: width)
+        var h = (network.stem.shape.outputSide(height) - 1) / 2 + 1
+        var w = (network.stem.shape.outputSide(width) - 1) / 2 + 1
+        blocks = plan.stages.map { stage in
+            stage.map { planned in
+                let conv2 = planned.block.conv2.shape
+                let (outH, outW) = (conv2.outputSide(h), conv2.outputSide(w))
+                let winograd = planned.winograd.map { $0.pays(batch: batch, height: h, width: w) } ?? false
+                let block = BlockSchedule(
+                    conv1: runner.schedule(planned.conv1, batch: batch, height: h, width: w),
+                    winograd: winograd,
+                    winogradSplit: planned.winograd?.splitsByChannels(batch: batch, height: h, width: w) == true ? "channels" : "tile rows",
+                    conv2: runner.schedule(planned.conv2, batch: batch, height: h, width: w),
+                    conv3: runner.schedule(planned.conv3, batch: batch, height: outH, width: outW),
+                    downsample: planned.downsample.map { runner.schedule($0, batch: batch, height: h, width: w) })
+                (h, w) = (outH, outW)
+                return block
+            }
+        }
     }
 }

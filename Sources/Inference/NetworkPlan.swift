@@ -88,10 +88,8 @@ public final class NetworkPlan: @unchecked Sendable {
                 let prefix = "layer\(s + 1).\(b)"
                 result.append(("\(prefix) conv1", block.conv1.algorithm))
                 let conv2 =
-                    block.winograd.map { w in
-                        "Winograd F(\(w.tile)×\(w.tile), 3×3), \(w.packed?.first.map { "\($0.kernels.name) packed GEMM" } ?? "OpenBLAS sgemm")"
-                            + " (from \(w.minimumTiles) tiles; below: \(block.conv2.algorithm))"
-                    } ?? block.conv2.algorithm
+                    block.winograd.map { "\($0.algorithm) (from \($0.minimumTiles) tiles; below: \(block.conv2.algorithm))" }
+                    ?? block.conv2.algorithm
                 result.append(("\(prefix) conv2", conv2))
                 result.append(("\(prefix) conv3", block.conv3.algorithm))
                 if let downsample = block.downsample { result.append(("\(prefix) downsample", downsample.algorithm)) }

@@ -87,6 +87,11 @@ public struct WinogradWeights: Sendable {
         }
     }
 
+    /// "Winograd F(2×2, 3×3), avx512 bf16 packed GEMM": what runs where it pays.
+    var algorithm: String {
+        "Winograd F(\(tile)×\(tile), 3×3), \(packed?.first.map { "\($0.kernels.name) packed GEMM" } ?? "OpenBLAS sgemm")"
+    }
+
     /// Fewest tiles (over the batch) for which Winograd runs (`pays`): 16 on the engine's packed GEMM, 32 on OpenBLAS.
     var minimumTiles: Int { packed == nil ? 32 : 16 }
 

@@ -117,6 +117,8 @@ public final class ClassificationService: @unchecked Sendable {
     private let plan: NetworkPlan
     /// The engines' stages that run image by image within a batch (`/v1/model`).
     private let imageByImageStages: [String]
+    /// The engines' decisions for a single image and for a full batch (what `/v1/model` reports).
+    private let schedules: [ModelDescription.Engine.Schedule]
     private let clock = ContinuousClock()
     private let stateLock = NSLock()
     private var ready = false
@@ -146,6 +148,11 @@ public final class ClassificationService: @unchecked Sendable {
         }
         DispatchQueue.concurrentPerform(iterations: engines.count) { engines[$0].run(batch: 1) }
         imageByImageStages = engines[0].imageByImageStageNames
+        schedules = Set([1, configuration.maxBatch]).sorted().map { batch in
+            .init(
+                batch: batch,
+                layers: engines[0].schedule(batch: batch).map { .init(name: $0.name, algorithm: $0.algorithm, split: $0.split) })
+        }
         scheduler = BatchScheduler(
             engines: engines, maxBatch: configuration.maxBatch, maxBatchDelay: configuration.maxBatchDelay,
             maxQueue: configuration.maxQueue, requestTimeout: configuration.requestTimeout, metrics: metrics,
@@ -294,7 +301,7 @@ public final class ClassificationService: @unchecked Sendable {
                 kernels: plan.kernels.rawValue, instructionSet: plan.instructionSet?.rawValue ?? "none (OpenBLAS)",
                 precision: plan.precision.rawValue,
                 layers: plan.layers.map { .init(name: $0.name, algorithm: $0.algorithm) },
-                imageByImageStages: imageByImageStages),
+                imageByImageStages: imageByImageStages, schedules: schedules),
             serving: .init(
                 threads: configuration.threads, engines: configuration.engines, threadsPerEngine: configuration.threadsPerEngine,
                 maxBatch: configuration.maxBatch, maxBatchDelayMs: Self.milliseconds(configuration.maxBatchDelay),

@@ -161,12 +161,26 @@ public struct ModelDescription: Codable, Sendable {
         let layers: [Layer]
         /// Stages that run image by image within a batch of several images (their maps stay in cache).
         let imageByImageStages: [String]
+        /// What runs, decided when the engines were made: for one image and for a full batch, each convolution's
+        /// algorithm and how it is split over the threads ("rows", "columns", "channels", "depth"; Winograd: "tile rows"
+        /// or "channels").
+        let schedules: [Schedule]
+        public struct Schedule: Codable, Sendable {
+            public struct Layer: Codable, Sendable {
+                let name: String
+                let algorithm: String
+                let split: String
+            }
+            let batch: Int
+            let layers: [Layer]
+        }
         enum CodingKeys: String, CodingKey {
             case kernels
             case instructionSet = "instruction_set"
             case precision
             case layers
             case imageByImageStages = "image_by_image_stages"
+            case schedules
         }
     }
     public struct Serving: Codable, Sendable {

@@ -160,9 +160,11 @@ struct BenchCommand: ParsableCommand {
                         "  \(name) \(format(part.milliseconds).leftPadded(8)) ms  \(format(100 * part.milliseconds / max(profiledTotal, 1e-9)).leftPadded(6)) %  \(rate) GFLOP/s\(ofPeak)"
                     )
                 }
-                print("algorithm per convolution (Winograd parts count direct multiply-adds, so they can pass 100 % of peak):")
-                for layer in engine.plan.layers {
-                    print("  \(layer.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(layer.algorithm)")
+                print(
+                    "algorithm and thread split per convolution at batch \(batch), decided at load (Winograd parts count direct multiply-adds, so they can pass 100 % of peak):"
+                )
+                for layer in engine.schedule(batch: batch) {
+                    print("  \(layer.name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(layer.algorithm); split: \(layer.split)")
                 }
                 let early = engine.imageByImageStageNames
                 if !early.isEmpty {

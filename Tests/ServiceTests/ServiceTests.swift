@@ -210,7 +210,7 @@ func errorCode(_ response: HTTPResponse) -> String? {
         #expect(generated.headers["X-Request-ID"]?.count == 36)
     }
 
-    @Test func modelDescription() {
+    @Test func modelDescription() throws {
         let body = json(respond(Self.router, makeRequest("/v1/model", method: .get)))
         #expect(body["name"] as? String == "seresnet50_tiny_test.random_test_weights")
         #expect(body["classes"] as? Int == 1000)
@@ -222,6 +222,19 @@ func errorCode(_ response: HTTPResponse) -> String? {
         // At 224² with batches of up to 4, the engines run layer1 and layer2 image by image.
         #expect((body["engine"] as? [String: Any])?["image_by_image_stages"] as? [String] == ["layer1", "layer2"])
         #expect((body["engine"] as? [String: Any])?["precision"] as? String == "fp32")
+        // The decisions made at load, for one image and for a full batch of 4: every convolution named once, each with a
+        // split the runner knows; layer4's 7×7 maps go to Winograd only where there are 16 tiles (a batch of 4).
+        let engine = try #require(body["engine"] as? [String: Any])
+        let planned = try #require(engine["layers"] as? [[String: String]]).map { $0["name"] }
+        let schedules = try #require(engine["schedules"] as? [[String: Any]])
+        #expect(schedules.map { $0["batch"] as? Int } == [1, 4])
+        for schedule in schedules {
+            let layers = try #require(schedule["layers"] as? [[String: String]])
+            #expect(layers.map { $0["name"] } == planned && layers.first?["split"] == "rows")
+            #expect(layers.allSatisfy { ["rows", "columns", "channels", "depth", "tile rows"].contains($0["split"] ?? "") })
+            let layer4 = layers.first { $0["name"] == "layer4.1 conv2" }?["algorithm"] ?? ""
+            #expect(layer4.hasPrefix("Winograd") == (schedule["batch"] as? Int == 4), "\(layer4)")
+        }
         let metrics = String(decoding: respond(Self.router, makeRequest("/metrics", method: .get)).body, as: UTF8.self)
         #expect(metrics.contains(#"seresnet_engine_info{kernels="auto","#) && metrics.contains(#"precision="fp32"} 1"#))
     }
