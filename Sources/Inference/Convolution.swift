@@ -154,13 +154,10 @@ struct ConvolutionRunner {
     /// threads × maxPatchRows × tileWidth floats.
     private let scratch: UnsafeMutablePointer<Float>
     private let scratchPerThread: Int
-    /// threads × `productScratchFloats`: where the packed GEMM packs its input panels.
+    /// threads × `KernelTable.productScratchFloats`: where the packed GEMM packs its input panels.
     private let packScratch: UnsafeMutablePointer<Float>
 
     enum Epilogue { case bias, biasReLU }
-
-    /// Floats of scratch a product needs, and the most a thread's partial product may hold when a product is split by K.
-    static let productScratchFloats = KernelTable.productScratchFloats
 
     /// threads × this: the pack scratch also holds the direct 7×7 kernel's input rows.
     private let packScratchPerThread: Int
@@ -174,7 +171,7 @@ struct ConvolutionRunner {
         self.loop = loop
         scratchPerThread = maxPatchRows * Self.tileWidth
         scratch = .allocateAligned(loop.threads * scratchPerThread)
-        packScratchPerThread = max(Self.productScratchFloats, directScratchFloats)
+        packScratchPerThread = max(KernelTable.productScratchFloats, directScratchFloats)
         packScratch = .allocateAligned(loop.threads * packScratchPerThread)
         sumsPerThread = maxChannelMeans
         sums = .allocateAligned(loop.threads * max(1, maxChannelMeans))
@@ -419,7 +416,7 @@ struct ConvolutionRunner {
     /// and conv1 at batch 1, layer3's stride-2 3×3 (2304 × 196), where each thread's half of the unfolded patches then
     /// stays in its L2 instead of being read from L3 once per panel (faster on that layer, docs/performance.md).
     private func splitsByK(packed: PackedMatrix, k: Int, columns: Int) -> Bool {
-        packed.kernels.instructionSet == .avx512 && k >= 2048 && columns <= 200 && packed.rows * columns <= Self.productScratchFloats
+        packed.kernels.instructionSet == .avx512 && k >= 2048 && columns <= 200 && packed.rows * columns <= KernelTable.productScratchFloats
     }
 
     /// The table's unfolding (`im2col`): compiled for the kernels' instruction set, or for baseline x86-64 with OpenBLAS.

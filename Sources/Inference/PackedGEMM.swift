@@ -112,8 +112,6 @@ public struct KernelTable: @unchecked Sendable, Equatable {
 
     /// Output channels one micro-kernel call computes (packed weights come in panels of this many rows).
     var panelRows: Int { Int(table.pointee.gemm_mr) }
-    /// Floats per vector register.
-    public var vectorWidth: Int { Int(table.pointee.vector_width) }
     /// K values one element of a product operand holds (2 for bf16 pairs).
     var kGroup: Int { Int(table.pointee.k_group) }
     /// K rows per block of packed weights: a K split starts at multiples of this.
