@@ -2,7 +2,7 @@
 import PackageDescription
 
 // One target per concern, dependencies flowing one way (see README "Layout"):
-// CJPEG/CBLAS/COpenSSL/CKernels (C) → Imaging / Inference / HTTP → Service → seresnet (executable).
+// CJPEG/CBLAS/COpenSSL/CKernels/CEpoll (C) → Imaging / Inference / HTTP → Service → seresnet (executable).
 
 /// The engine's Swift side drives hot loops over raw buffers: full optimization even in debug builds so `swift test`
 /// stays fast, and without exclusivity checks in the inner loops. It reads only the operator's own checkpoint.
@@ -34,8 +34,11 @@ let package = Package(
         // OpenSSL: libcrypto's SHA-256 for weights, libssl for HTTPS (a C shim: some entry points are macros).
         .target(name: "COpenSSL", linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
 
+        // epoll for the HTTP event loop (Glibc's Swift module does not export it).
+        .target(name: "CEpoll"),
+
         // The HTTP target parses hostile bytes: bounds and overflow checks stay on (-O, as the fuzzers build it).
-        .target(name: "HTTP", dependencies: ["COpenSSL"]),
+        .target(name: "HTTP", dependencies: ["COpenSSL", "CEpoll"]),
         // Imaging parses hostile bytes too (EXIF): -O keeps bounds and overflow checks (as the fuzzer builds it), and
         // debug builds get it too so `swift test` resamples large photos at full speed.
         .target(name: "Imaging", dependencies: ["CJPEG"], swiftSettings: [.unsafeFlags(["-O"])]),

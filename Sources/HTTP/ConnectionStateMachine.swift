@@ -226,6 +226,27 @@ struct ConnectionStateMachine {
         return []
     }
 
+    /// The earliest instant at which `tick` can act, nil when no timer runs (a handler is working, nothing queued).
+    /// `tick` before it does nothing; the server files it in its `DeadlineHeap` after every event on the connection.
+    var nextDeadline: Instant? {
+        var earliest = writeDeadline
+        func consider(_ instant: Instant) { earliest = min(earliest ?? instant, instant) }
+        if let since = outputPendingSince { consider(since + context.timeouts.drain) }
+        switch state {
+        case .idle(let since):
+            consider(since + (requestsServed == 0 ? context.timeouts.headerRead : context.timeouts.keepAliveIdle))
+        case .readingHead(let since):
+            if outputPendingSince == nil { consider(since + context.timeouts.headerRead) }
+        case .readingBody(let last, let deadline):
+            if outputPendingSince == nil { consider(min(last + context.timeouts.bodyIdle, deadline)) }
+        case .closing(let deadline):
+            if writeDeadline == nil { consider(deadline) }
+        case .awaitingResponse, .closed:
+            break
+        }
+        return earliest
+    }
+
     /// Applies whichever timeout has expired at `now`.
     mutating func tick(now: Instant) -> [Action] {
         if let writeDeadline, now >= writeDeadline {

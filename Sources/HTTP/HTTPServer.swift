@@ -12,10 +12,11 @@ public struct SocketError: Error, CustomStringConvertible, Sendable {
     public var description: String { "\(operation) failed: \(String(cString: strerror(errno))) (errno \(errno))" }
 }
 
-/// An HTTP/1.1 server on BSD sockets: one event-loop thread (`poll(2)`) does all socket I/O and runs each
-/// connection's state machine; handlers run on a concurrent Dispatch queue and hand their responses back
-/// through a mailbox and a wake-up pipe. `poll` rather than epoll because Glibc's Swift module does not
-/// export epoll; at the configured 1024 connections its linear scan costs microseconds per wake-up.
+/// An HTTP/1.1 server on BSD sockets: one event-loop thread does all socket I/O and runs each connection's state
+/// machine; handlers run on a concurrent Dispatch queue and hand their responses back through a mailbox and a
+/// wake-up pipe. A turn of the loop costs what happened, not what is open: readiness comes from epoll
+/// (`EventPoller`, registrations changed only when a connection's wants change) and timeouts from a heap of each
+/// connection's next deadline (`DeadlineHeap`), so idle keep-alive connections cost nothing until they expire.
 public final class HTTPServer: @unchecked Sendable {
     /// Everything tunable; defaults suit a public-facing service.
     public struct Configuration: Sendable {
@@ -41,8 +42,9 @@ public final class HTTPServer: @unchecked Sendable {
         public var drainTimeout: Duration = .seconds(120)
         /// How long a closing connection drains unread request bytes so the client sees the response.
         public var lingerTimeout: Duration = .seconds(2)
-        /// Connections beyond this are answered 503 and closed at once.
-        public var maxConnections = 1024
+        /// Connections beyond this are answered 503 and closed at once. Each holds a descriptor: see
+        /// `DescriptorLimit.raise(toServe:)` for fitting RLIMIT_NOFILE to it.
+        public var maxConnections = 10_000
         /// How long graceful shutdown waits for in-flight requests before closing everything.
         public var shutdownDeadline: Duration = .seconds(30)
         public var listenBacklog: Int32 = 1024
@@ -94,7 +96,15 @@ public final class HTTPServer: @unchecked Sendable {
     private var wakeWriteFD: Int32 = -1
     private var listening = false
     private var listenFD: Int32 = -1
+    private var poller: EventPoller!
     private var connections: [UInt64: Connection] = [:]
+    /// Connections whose interest, deadline or buffered input may have changed this turn (`touch`), brought up to
+    /// date in `refresh` at the turn's end.
+    private var touched: [Connection] = []
+    private var deadlines = DeadlineHeap()
+    /// TLS connections holding decrypted input epoll cannot see: served next turn without waiting.
+    private var bufferedInput: [UInt64] = []
+    private var ready: [(token: UInt64, events: Int16)] = []
     private var nextConnectionID: UInt64 = 2
     private var httpDate = HTTPDate()
     private var context: ConnectionContext!
@@ -110,7 +120,8 @@ public final class HTTPServer: @unchecked Sendable {
     private static let listenerID: UInt64 = 0
     private static let wakeID: UInt64 = 1
     private static let outputHighWater = 1 << 20
-    private static let tickInterval: Duration = .milliseconds(50)
+    /// The longest the loop sleeps with nothing due (a bound, not a tick: nothing runs per connection on waking).
+    private static let longestWait: Duration = .seconds(1)
 
     /// A server answering `router`'s routes. `errorResponder` renders every error response (parse errors,
     /// timeouts, 404/405, 413…); `onResponse` sees one record per response, on the event-loop thread, so it
@@ -153,6 +164,16 @@ public final class HTTPServer: @unchecked Sendable {
         }
         Self.makeNonBlocking(pipeFDs[0])
         Self.makeNonBlocking(pipeFDs[1])
+        do {
+            poller = try EventPoller()
+        } catch {
+            close(listener.fd)
+            close(pipeFDs[0])
+            close(pipeFDs[1])
+            throw error
+        }
+        poller.add(pipeFDs[0], events: Int16(POLLIN), token: Self.wakeID)
+        poller.add(listener.fd, events: Int16(POLLIN), token: Self.listenerID)
         wakeReadFD = pipeFDs[0]
         wakeWriteFD = pipeFDs[1]
         listenFD = listener.fd
@@ -210,55 +231,45 @@ public final class HTTPServer: @unchecked Sendable {
         var sentFIN = false
         var dispatchSequence: UInt64 = 0
         var closed = false
+        /// What epoll watches this connection for.
+        var registeredEvents: Int16
+        /// Listed in the server's `touched` this turn.
+        var touched = false
 
-        init(id: UInt64, fd: Int32, transport: any ConnectionTransport, machine: ConnectionStateMachine) {
+        init(id: UInt64, fd: Int32, transport: any ConnectionTransport, machine: ConnectionStateMachine, registeredEvents: Int16) {
             self.id = id
             self.fd = fd
             self.transport = transport
             self.machine = machine
+            self.registeredEvents = registeredEvents
         }
 
         var pendingOutput: Int { output.count - outputOffset }
     }
 
     private func run() {
-        var pollFDs: [pollfd] = []
-        var pollIDs: [UInt64] = []
-        var nextTick = ContinuousClock.now + Self.tickInterval
         while true {
-            pollFDs.removeAll(keepingCapacity: true)
-            pollIDs.removeAll(keepingCapacity: true)
-            pollFDs.append(pollfd(fd: wakeReadFD, events: Int16(POLLIN), revents: 0))
-            pollIDs.append(Self.wakeID)
-            if listening {
-                pollFDs.append(pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0))
-                pollIDs.append(Self.listenerID)
+            poller.wait(timeoutMilliseconds: bufferedInput.isEmpty ? waitMilliseconds(now: .now) : 0) { token, events in
+                ready.append((token, events))
             }
-            // TLS may hold decrypted input that poll cannot see: such connections are served without waiting.
-            var buffered: [UInt64] = []
-            for connection in connections.values {
-                pollFDs.append(pollfd(fd: connection.fd, events: interest(connection), revents: 0))
-                pollIDs.append(connection.id)
-                if connection.transport.hasBufferedInput && connection.machine.wantsRead { buffered.append(connection.id) }
-            }
-            let n = pollFDs.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), buffered.isEmpty ? 50 : 0) }
             let now = ContinuousClock.now
+            let buffered = bufferedInput
+            bufferedInput.removeAll(keepingCapacity: true)
             for id in buffered {
                 if let connection = connections[id], connection.machine.wantsRead { readAvailable(connection, now: now) }
             }
-            if n > 0 {
-                for i in pollFDs.indices where pollFDs[i].revents != 0 {
-                    switch pollIDs[i] {
-                    case Self.listenerID: acceptConnections(now: now)
-                    case Self.wakeID:
-                        var drain = [UInt8](repeating: 0, count: 64)
-                        _ = read(wakeReadFD, &drain, drain.count)
-                    default:
-                        guard let connection = connections[pollIDs[i]] else { continue }
-                        handle(pollFDs[i].revents, on: connection, now: now)
-                    }
+            for (token, events) in ready {
+                switch token {
+                case Self.listenerID: acceptConnections(now: now)
+                case Self.wakeID:
+                    var drain = [UInt8](repeating: 0, count: 64)
+                    _ = read(wakeReadFD, &drain, drain.count)
+                default:
+                    guard let connection = connections[token] else { continue }
+                    handle(events, on: connection, now: now)
                 }
             }
+            ready.removeAll(keepingCapacity: true)
             deliverResponses(now: now)
             let (leavingAsked, shutdownAsked) = lock.withLock { (leavingRequested, shutdownRequested) }
             if leavingAsked && !leaving {
@@ -266,22 +277,20 @@ public final class HTTPServer: @unchecked Sendable {
                 for connection in connections.values { connection.machine.beginLeaving() }
             }
             if shutdownAsked && !stopping { beginShutdown(now: now) }
-            if now >= nextTick {
-                nextTick = now + Self.tickInterval
-                for connection in Array(connections.values) {
-                    execute(connection.machine.tick(now: now), on: connection, now: now)
-                }
-                if let until = acceptPausedUntil, now >= until, !stopping {
-                    acceptPausedUntil = nil
-                    listening = true
-                }
+            while let id = deadlines.popDue(at: now) {
+                guard let connection = connections[id] else { continue }
+                execute(connection.machine.tick(now: now), on: connection, now: now)
             }
-            if stopping {
-                if let deadline = shutdownDeadline, now >= deadline {
-                    for connection in Array(connections.values) { destroy(connection) }
-                }
-                if connections.isEmpty { break }
+            if let until = acceptPausedUntil, now >= until, !stopping {
+                acceptPausedUntil = nil
+                listening = true
+                poller.modify(listenFD, events: Int16(POLLIN), token: Self.listenerID)
             }
+            if stopping, let deadline = shutdownDeadline, now >= deadline {
+                for connection in Array(connections.values) { destroy(connection) }
+            }
+            refresh()
+            if stopping && connections.isEmpty { break }
         }
         let completions: [@Sendable () -> Void] = lock.withLock {
             loopRunning = false
@@ -292,6 +301,41 @@ public final class HTTPServer: @unchecked Sendable {
         for completion in completions { DispatchQueue.global().async(execute: completion) }
     }
 
+    /// Milliseconds until the earliest thing due (a connection's deadline, the listener's pause, the shutdown
+    /// deadline), rounded up so the loop never wakes before it; at most `longestWait`.
+    private func waitMilliseconds(now: ContinuousClock.Instant) -> Int32 {
+        var until = now + Self.longestWait
+        if let first = deadlines.first { until = min(until, first.deadline) }
+        if let paused = acceptPausedUntil { until = min(until, paused) }
+        if stopping, let deadline = shutdownDeadline { until = min(until, deadline) }
+        guard until > now else { return 0 }
+        let (seconds, attoseconds) = (until - now).components
+        return Int32(seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
+    }
+
+    /// Marks a connection for `refresh` at the end of the turn.
+    private func touch(_ connection: Connection) {
+        guard !connection.touched else { return }
+        connection.touched = true
+        touched.append(connection)
+    }
+
+    /// Brings the touched connections' epoll interest, deadline and buffered-input listing up to date.
+    private func refresh() {
+        for connection in touched {
+            connection.touched = false
+            guard !connection.closed else { continue }
+            let events = interest(connection)
+            if events != connection.registeredEvents {
+                poller.modify(connection.fd, events: events, token: connection.id)
+                connection.registeredEvents = events
+            }
+            deadlines.set(connection.id, to: connection.machine.nextDeadline)
+            if connection.transport.hasBufferedInput && connection.machine.wantsRead { bufferedInput.append(connection.id) }
+        }
+        touched.removeAll(keepingCapacity: true)
+    }
+
     private func beginShutdown(now: ContinuousClock.Instant) {
         stopping = true
         shutdownDeadline = now + configuration.shutdownDeadline
@@ -300,6 +344,7 @@ public final class HTTPServer: @unchecked Sendable {
         // than reset with the idle connections closed below.
         acceptConnections(now: now)
         listening = false
+        poller.remove(listenFD)
         close(listenFD)
         for connection in Array(connections.values) where connection.machine.wantsRead {
             readAvailable(connection, now: now)
@@ -322,6 +367,7 @@ public final class HTTPServer: @unchecked Sendable {
                 case EMFILE, ENFILE, ENOBUFS, ENOMEM:
                     // Out of descriptors: stop accepting briefly instead of spinning on the ready listener.
                     listening = false
+                    poller.modify(listenFD, events: 0, token: Self.listenerID)
                     acceptPausedUntil = now + .milliseconds(100)
                     return
                 default: return
@@ -349,9 +395,17 @@ public final class HTTPServer: @unchecked Sendable {
             let id = nextConnectionID
             nextConnectionID += 1
             let connection = Connection(
-                id: id, fd: fd, transport: transport, machine: ConnectionStateMachine(context: context, remoteAddress: remote, now: now))
+                id: id, fd: fd, transport: transport, machine: ConnectionStateMachine(context: context, remoteAddress: remote, now: now),
+                registeredEvents: 0)
             if leaving { connection.machine.beginLeaving() }
+            connection.registeredEvents = interest(connection)
+            guard poller.add(fd, events: connection.registeredEvents, token: id) else {
+                connection.transport.close()
+                close(fd)
+                continue
+            }
             connections[id] = connection
+            deadlines.set(id, to: connection.machine.nextDeadline)
             lock.withLock {
                 acceptedConnections += 1
                 openConnections += 1
@@ -406,6 +460,7 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     private func readAvailable(_ connection: Connection, now: ContinuousClock.Instant) {
+        touch(connection)
         // A TLS transport may hold more decrypted input than one read takes; poll would not report it.
         for _ in 0..<16 {
             switch readBuffer.withUnsafeMutableBytes({ connection.transport.read($0) }) {
@@ -427,6 +482,7 @@ public final class HTTPServer: @unchecked Sendable {
 
     private func execute(_ actions: [ConnectionStateMachine.Action], on connection: Connection, now: ContinuousClock.Instant) {
         guard !connection.closed else { return }
+        touch(connection)
         for action in actions {
             switch action {
             case .write(let bytes):
@@ -465,6 +521,7 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     private func flush(_ connection: Connection, now: ContinuousClock.Instant) {
+        touch(connection)
         guard connection.transport.isEstablished else {
             // Output before the TLS handshake finished (a timeout's response): nobody can read it.
             return destroy(connection)
@@ -517,8 +574,10 @@ public final class HTTPServer: @unchecked Sendable {
             connection.machine.releaseBodyBudget()
         }
         connection.transport.close()
+        poller.remove(connection.fd)
         close(connection.fd)
         connections[connection.id] = nil
+        deadlines.remove(connection.id)
         lock.withLock { openConnections -= 1 }
     }
 

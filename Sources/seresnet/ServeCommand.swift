@@ -102,7 +102,10 @@ struct ServeCommand: ParsableCommand {
     )
     var shutdownDelayS: Int?
 
-    @Option(help: "Open connections beyond which new ones get 503 and are closed (env SERESNET_MAX_CONNECTIONS, default 1024).")
+    @Option(
+        help:
+            "Open connections beyond which new ones get 503 and are closed; the descriptor limit (RLIMIT_NOFILE) is raised to fit, up to the hard limit, else this is lowered to what fits (env SERESNET_MAX_CONNECTIONS, default 10000)."
+    )
     var maxConnections: Int?
 
     @Option(help: "Seconds a client has to send a request's headers before 408 (env SERESNET_HEADER_TIMEOUT_S, default 10).")
@@ -197,7 +200,20 @@ struct ServeCommand: ParsableCommand {
         http.bodyTimeout = .seconds(
             try Environment.int(bodyTimeoutS, "SERESNET_BODY_TIMEOUT_S", default: 60, range: 1...3600, flagName: "--body-timeout-s"))
         http.maxConnections = try Environment.int(
-            maxConnections, "SERESNET_MAX_CONNECTIONS", default: 1024, range: 1...100_000, flagName: "--max-connections")
+            maxConnections, "SERESNET_MAX_CONNECTIONS", default: 10_000, range: 1...1_000_000, flagName: "--max-connections")
+        let descriptors = DescriptorLimit.raise(toServe: http.maxConnections)
+        let descriptorMetadata: Logger.Metadata = [
+            "max_connections": .stringConvertible(descriptors.connections), "nofile_soft_before": .stringConvertible(descriptors.before),
+            "nofile_soft": .stringConvertible(descriptors.after), "nofile_hard": .stringConvertible(descriptors.hard),
+        ]
+        if descriptors.capped {
+            logger.warning(
+                "descriptor limit too low for --max-connections \(http.maxConnections): serving at most \(descriptors.connections) (raise the hard RLIMIT_NOFILE, e.g. ulimit -Hn or the container's nofile)",
+                metadata: descriptorMetadata)
+        } else {
+            logger.info("descriptor limit", metadata: descriptorMetadata)
+        }
+        http.maxConnections = descriptors.connections
         http.headerReadTimeout = .seconds(
             try Environment.int(headerTimeoutS, "SERESNET_HEADER_TIMEOUT_S", default: 10, range: 1...3600, flagName: "--header-timeout-s"))
         http.keepAliveIdleTimeout = .seconds(

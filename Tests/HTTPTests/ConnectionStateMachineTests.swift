@@ -57,7 +57,15 @@ struct MachineHarness {
         return Actions(machine.handlerResponded(box.get()!, now: at(seconds)))
     }
 
-    mutating func tick(_ seconds: Double) -> Actions { Actions(machine.tick(now: at(seconds))) }
+    /// Ticks at `seconds`, checking the promise the server's `DeadlineHeap` relies on: `tick` acts exactly when
+    /// `nextDeadline` is due (acting earlier would never happen in the server; doing nothing when due would spin it).
+    mutating func tick(_ seconds: Double) -> Actions {
+        let now = at(seconds)
+        let due = machine.nextDeadline.map { now >= $0 } ?? false
+        let actions = Actions(machine.tick(now: now))
+        #expect(due == !actions.all.isEmpty, "at \(seconds) s: nextDeadline due \(due), tick acted \(!actions.all.isEmpty)")
+        return actions
+    }
 }
 
 final class ResponseBox: @unchecked Sendable {

@@ -178,6 +178,28 @@ struct LiveServerTests {
         }
     }
 
+    @Test func idleConnectionsExpireOnTheirOwnDeadlines() throws {
+        // A thousand connections, half of them after one request (keep-alive timeout), half before any (header
+        // timeout): each closes at its own deadline, filed in the loop's deadline heap, while new requests are served.
+        try withLiveServer({
+            $0.keepAliveIdleTimeout = .milliseconds(300)
+            $0.headerReadTimeout = .milliseconds(900)
+        }) { server, port, _ in
+            let clients = try (0..<1000).map { _ in try RawClient(port: port) }
+            for client in clients.prefix(500) { client.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n") }
+            for client in clients.prefix(500) { #expect(client.readResponse()?.status == 200) }
+            #expect(server.connectionCount >= 500)
+            // The keep-alive half goes first: the never-used half is still open then.
+            #expect(eventually { server.connectionCount <= 500 })
+            #expect(clients.prefix(500).allSatisfy { $0.waitForClose() })
+            let fresh = try RawClient(port: port)
+            fresh.send("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            #expect(fresh.readResponse()?.status == 200)
+            #expect(eventually { server.connectionCount == 0 })
+            #expect(clients.suffix(500).allSatisfy { $0.waitForClose() })
+        }
+    }
+
     @Test func uploadsBeyondTheBodyBudgetAreRefusedUntilOneFinishes() throws {
         try withLiveServer({
             $0.maxBodyBytes = 600
@@ -186,8 +208,8 @@ struct LiveServerTests {
             let body = String(repeating: "a", count: 600)
             let first = try RawClient(port: port)
             first.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 600\r\n\r\n" + body.prefix(500))
-            // Barrier: the loop polls every accepted connection each turn, so once a later connection is answered
-            // the first one's head (sent before it connected) has been read.
+            // Barrier: the loop serves every ready connection each turn, so once a later connection is answered the
+            // first one's head (sent before it connected) has been read.
             let barrier = try RawClient(port: port)
             barrier.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
             #expect(barrier.readResponse()?.status == 200)
