@@ -26,7 +26,9 @@ public struct ConnectionTimeouts: Sendable, Equatable {
 /// head whose Content-Length would not fit beside what is held now is refused at once, before its body is
 /// sent. Event-loop thread only.
 final class BodyBudget {
-    let limit: Int
+    /// May change while bodies are held (`HTTPServer.setBufferedBodyLimit`): a lower limit refuses new bodies until
+    /// enough of the held ones are released.
+    var limit: Int
     private(set) var reserved = 0
 
     init(limit: Int) { self.limit = limit }

@@ -84,6 +84,7 @@ public final class HTTPServer: @unchecked Sendable {
     private let lock = NSLock()
     private var mailbox: [(id: UInt64, sequence: UInt64, response: HTTPResponse)] = []
     private var shutdownCompletions: [@Sendable () -> Void] = []
+    private var pendingBodyLimit: Int?
     private var shutdownRequested = false
     private var leavingRequested = false
     private var loopRunning = false
@@ -138,6 +139,13 @@ public final class HTTPServer: @unchecked Sendable {
         self.errorResponder = errorResponder
         self.onResponse = onResponse
         self.handlerQueue = handlerQueue
+    }
+
+    /// Changes the request-body budget (`Configuration.maxBufferedBodyBytes`) of a running server, e.g. once the
+    /// memory the loaded model leaves is known; never below `maxBodyBytes`. Applied on the event loop's next turn.
+    public func setBufferedBodyLimit(_ bytes: Int) {
+        lock.withLock { pendingBodyLimit = max(bytes, configuration.maxBodyBytes) }
+        wake()
     }
 
     /// Connections currently open (including ones draining before close).
@@ -271,7 +279,11 @@ public final class HTTPServer: @unchecked Sendable {
             }
             ready.removeAll(keepingCapacity: true)
             deliverResponses(now: now)
-            let (leavingAsked, shutdownAsked) = lock.withLock { (leavingRequested, shutdownRequested) }
+            let (leavingAsked, shutdownAsked, bodyLimit) = lock.withLock {
+                defer { pendingBodyLimit = nil }
+                return (leavingRequested, shutdownRequested, pendingBodyLimit)
+            }
+            if let bodyLimit { context.bodyBudget.limit = bodyLimit }
             if leavingAsked && !leaving {
                 leaving = true
                 for connection in connections.values { connection.machine.beginLeaving() }

@@ -32,6 +32,9 @@ public struct HTTPServerError: Error, Equatable, Sendable, CustomStringConvertib
         case tooManyConnections = "too_many_connections"
         case tooManyUploads = "too_many_uploads"
         case plainHTTPOnTLSPort = "plain_http_on_tls_port"
+        case missingToken = "missing_token"
+        case malformedAuthorization = "malformed_authorization"
+        case invalidToken = "invalid_token"
 
         /// The response status this code maps to.
         public var status: HTTPStatus {
@@ -50,6 +53,7 @@ public struct HTTPServerError: Error, Equatable, Sendable, CustomStringConvertib
             case .methodNotAllowed: return .methodNotAllowed
             case .unsupportedMediaType: return .unsupportedMediaType
             case .tooManyConnections, .tooManyUploads: return .serviceUnavailable
+            case .missingToken, .malformedAuthorization, .invalidToken: return .unauthorized
             default: return .badRequest
             }
         }
@@ -89,7 +93,8 @@ public struct HTTPServerError: Error, Equatable, Sendable, CustomStringConvertib
     /// Whether the connection must be closed after reporting this error (framing may be lost).
     public var closesConnection: Bool {
         switch code {
-        case .notFound, .methodNotAllowed, .unsupportedMediaType, .invalidMultipart: return false
+        case .notFound, .methodNotAllowed, .unsupportedMediaType, .invalidMultipart, .missingToken, .malformedAuthorization, .invalidToken:
+            return false
         default: return true
         }
     }
@@ -203,5 +208,32 @@ extension HTTPServerError {
     /// `too_many_uploads`.
     public static func tooManyUploads(limit: Int) -> HTTPServerError {
         HTTPServerError(.tooManyUploads, "The server is already holding \(limit) bytes of request bodies, its limit; retry shortly.")
+    }
+    /// `missing_token`, `malformed_authorization` or `invalid_token`: a request without an accepted bearer token.
+    public static func unauthorized(_ failure: BearerTokens.Failure) -> HTTPServerError {
+        switch failure {
+        case .missing:
+            return HTTPServerError(.missingToken, "This server needs a bearer token: send `Authorization: Bearer <token>`.")
+        case .malformed:
+            return HTTPServerError(
+                .malformedAuthorization, "The Authorization header must be `Bearer <token>` (RFC 6750 §2.1); no other scheme is accepted.")
+        case .invalid:
+            return HTTPServerError(.invalidToken, "The bearer token is not accepted; check it against the server's tokens file.")
+        }
+    }
+
+    /// For refusals of authentication: the reason (`BearerTokens.Failure`).
+    public var authenticationFailure: BearerTokens.Failure? { code.authenticationFailure }
+}
+
+extension HTTPServerError.Code {
+    /// For refusals of authentication: the reason (`BearerTokens.Failure`).
+    public var authenticationFailure: BearerTokens.Failure? {
+        switch self {
+        case .missingToken: return .missing
+        case .malformedAuthorization: return .malformed
+        case .invalidToken: return .invalid
+        default: return nil
+        }
     }
 }

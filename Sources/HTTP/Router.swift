@@ -91,6 +91,12 @@ public struct Router: Sendable {
     private var routes: [String: [HTTPMethod: Route]] = [:]
     private var patterns: [(pattern: PathPattern, byMethod: [HTTPMethod: Route])] = []
 
+    /// When set, every request to a path outside `openPaths` needs one of its bearer tokens, checked from the head
+    /// before routing (an unknown path is 401 too, so routes are not disclosed) and before any body is read.
+    public var authentication: BearerTokens?
+    /// Exact paths answered without a token (health probes; whatever the operator opens).
+    public var openPaths: Set<String> = []
+
     public init() {}
 
     /// Registers `handler` for `method` on `path`, replacing an earlier registration. A path with `{name}`
@@ -156,6 +162,9 @@ public struct Router: Sendable {
             var error = error
             error.requestPath = head.path
             return .respond(errorResponder(error), error: error, route: nil)
+        }
+        if let authentication, !openPaths.contains(head.path), let failure = authentication.check(head.headers["Authorization"]) {
+            return refuse(.unauthorized(failure))
         }
         switch match(method: head.method, path: head.path) {
         case .found(let route):

@@ -99,24 +99,9 @@ public final class TLSContextStore: @unchecked Sendable {
         return reload()
     }
 
-    struct FileStamp: Equatable {
-        var modified: timespec
-        var size: Int
-        var inode: UInt
-
-        static func == (a: FileStamp, b: FileStamp) -> Bool {
-            a.modified.tv_sec == b.modified.tv_sec && a.modified.tv_nsec == b.modified.tv_nsec && a.size == b.size && a.inode == b.inode
-        }
-    }
-
     private static func stamps(of paths: [String]) -> [String: FileStamp] {
         var result: [String: FileStamp] = [:]
-        for path in paths {
-            var info = stat()
-            if stat(path, &info) == 0 {
-                result[path] = FileStamp(modified: info.st_mtim, size: Int(info.st_size), inode: UInt(info.st_ino))
-            }
-        }
+        for path in paths { result[path] = FileStamp(path) }
         return result
     }
 

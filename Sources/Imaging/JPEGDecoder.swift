@@ -85,10 +85,38 @@ public func jpegDecodeScale(width: Int, height: Int, targetShorterSide: Int?) ->
     return 8
 }
 
+/// What decoding a JPEG will hold in memory at its peak, known from its header before anything image-sized is
+/// allocated: the decoded RGB8 frame at the decode scale (twice when an EXIF orientation needs an upright copy) and
+/// libjpeg's own memory (progressive files keep every DCT coefficient of the full-size frame, at most
+/// `DecodeLimits.maxDecoderMemory`; baseline files a few rows of blocks).
+public struct DecodeFootprint: Sendable, Equatable {
+    /// Size of the decoded frame (at the decode scale, before orientation).
+    public let width: Int
+    public let height: Int
+    /// Bytes at the peak of decoding.
+    public let bytes: Int
+
+    init(header: cjpeg_header, eighths: Int, orientation: ExifOrientation, limits: DecodeLimits) {
+        let storedWidth = Int(header.width)
+        let storedHeight = Int(header.height)
+        let components = max(1, Int(header.components))
+        width = (storedWidth * eighths + 7) / 8
+        height = (storedHeight * eighths + 7) / 8
+        let frame = width * height * 3
+        // Coefficients: 2 bytes a sample, every component at full resolution (no subsampling assumed), in whole blocks.
+        let blocks = ((storedWidth + 15) / 16 * 16) * ((storedHeight + 15) / 16 * 16) * components * 2
+        let decoder = header.progressive != 0 ? min(blocks, limits.maxDecoderMemory) : (storedWidth + 16) * 16 * components * 4 + (1 << 20)
+        bytes = frame * (orientation == .up ? 1 : 2) + decoder
+    }
+}
+
 /// Decodes a JPEG into upright RGB8 at the smallest DCT scale that keeps the shorter side ≥ 2 ×
 /// `targetShorterSide` (full size when `nil`). Safe to call concurrently: every call owns its decoder.
+/// `admit` sees the decode's memory footprint once the header is read, before anything image-sized is allocated; an
+/// error it throws (the caller's memory budget refusing) ends the decode and is rethrown as it is.
 public func decodeJPEG(
-    _ bytes: UnsafeRawBufferPointer, limits: DecodeLimits = DecodeLimits(), targetShorterSide: Int?
+    _ bytes: UnsafeRawBufferPointer, limits: DecodeLimits = DecodeLimits(), targetShorterSide: Int?,
+    admit: (DecodeFootprint) throws -> Void = { _ in }
 ) throws -> DecodedImage {
     guard let base = bytes.baseAddress, bytes.count > 0 else { throw ImageDecodeError.empty }
     // Only the SOI marker decides "is it a JPEG": anything after it is libjpeg's to judge (→ corrupt).
@@ -122,6 +150,7 @@ public func decodeJPEG(
         } ?? .up
 
     let eighths = jpegDecodeScale(width: storedWidth, height: storedHeight, targetShorterSide: targetShorterSide)
+    try admit(DecodeFootprint(header: header, eighths: eighths, orientation: orientation, limits: limits))
     var width: Int32 = 0
     var height: Int32 = 0
     let maxScans = limits.maxScans(pixels: storedWidth * storedHeight)
@@ -149,7 +178,8 @@ public func decodeJPEG(
 
 /// `decodeJPEG` over an array of bytes.
 public func decodeJPEG(
-    _ bytes: [UInt8], limits: DecodeLimits = DecodeLimits(), targetShorterSide: Int?
+    _ bytes: [UInt8], limits: DecodeLimits = DecodeLimits(), targetShorterSide: Int?,
+    admit: (DecodeFootprint) throws -> Void = { _ in }
 ) throws -> DecodedImage {
-    try bytes.withUnsafeBytes { try decodeJPEG($0, limits: limits, targetShorterSide: targetShorterSide) }
+    try bytes.withUnsafeBytes { try decodeJPEG($0, limits: limits, targetShorterSide: targetShorterSide, admit: admit) }
 }

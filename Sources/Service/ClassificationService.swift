@@ -32,6 +32,8 @@ public struct ServiceConfiguration: Sendable {
     public var modelName: String?
     /// Most images one request may carry (Open Inference Protocol and KServe v1 batches).
     public var maxImagesPerRequest = 32
+    /// Under a memory limit: the bytes decodes may hold at once (`DecodeMemory`); nil: no bound beyond `maxPixels`.
+    public var decodeMemory: DecodeMemory?
 
     public init() {}
 
@@ -191,6 +193,9 @@ public final class ClassificationService: @unchecked Sendable {
         return scheduler.wouldRefuse()
     }
 
+    /// Bytes of one preprocessed input tensor (what a queued image holds).
+    public var inputTensorBytes: Int { preprocessing.outputCount * 4 }
+
     /// The model's name in every API (`--model-name`, else the checkpoint's).
     public var modelName: String { configuration.modelName ?? model.config.name }
 
@@ -198,11 +203,27 @@ public final class ClassificationService: @unchecked Sendable {
     public func prepare(_ jpeg: [UInt8]) -> Result<PreparedImage, ServiceError> {
         let decodeStart = clock.now
         let image: DecodedImage
+        var reserved = 0
+        defer { if reserved > 0 { configuration.decodeMemory?.release(reserved) } }
         do {
             // Full resolution unless DCT scaling was asked for: then timm's tensor is only approximated.
             image = try decodeJPEG(
                 jpeg, limits: DecodeLimits(maxPixels: configuration.maxPixels),
-                targetShorterSide: configuration.jpegDCTScaling ? preprocessing.resizeShorterSide : nil)
+                targetShorterSide: configuration.jpegDCTScaling ? preprocessing.resizeShorterSide : nil
+            ) { footprint in
+                guard let memory = configuration.decodeMemory else { return }
+                // The frame and libjpeg's memory, then preprocessing's rows (source rows × cropped width) and taps.
+                let needed =
+                    footprint.bytes + footprint.height * preprocessing.inputWidth * 3 + (footprint.width + footprint.height) * 64
+                    + preprocessing.outputCount * 4
+                switch memory.reserve(needed, wait: configuration.requestTimeout) {
+                case .reserved: reserved = needed
+                case .neverFits: throw ServiceError.memoryExhausted(neededBytes: needed, budgetBytes: memory.limit, fitsLater: false)
+                case .timedOut: throw ServiceError.memoryExhausted(neededBytes: needed, budgetBytes: memory.limit, fitsLater: true)
+                }
+            }
+        } catch let error as ServiceError {
+            return .failure(error)
         } catch let error as ImageDecodeError {
             return .failure(.image(error))
         } catch {

@@ -74,6 +74,12 @@ public enum ErrorResponses {
             response.headers.replaceOrAdd(name: "Allow", value: error.allowedMethods.map(\.rawValue).joined(separator: ", "))
         }
         if let seconds = error.retryAfterSeconds { response.headers.replaceOrAdd(name: "Retry-After", value: String(seconds)) }
+        if let failure = error.authenticationFailure {
+            // RFC 6750 §3: the challenge; error="invalid_token" only when a token was presented and refused.
+            response.headers.replaceOrAdd(
+                name: "WWW-Authenticate",
+                value: failure == .invalid ? #"Bearer realm="seresnet", error="invalid_token""# : #"Bearer realm="seresnet""#)
+        }
         return response
     }
 
@@ -104,6 +110,16 @@ public enum ErrorResponses {
             return body(
                 status: .serviceUnavailable, code: "shutting_down",
                 message: "The service is shutting down; send the request to another replica.")
+        case .memoryExhausted(let needed, let budget, let fitsLater):
+            let mib = { (bytes: Int) in (bytes + (1 << 20) - 1) >> 20 }
+            var response = body(
+                status: .serviceUnavailable, code: "memory_exhausted",
+                message: fitsLater
+                    ? "Decoding this image needs \(mib(needed)) MiB and other decodes hold the memory the service may use under its memory limit; retry after 1 s."
+                    : "Decoding this image needs \(mib(needed)) MiB, more than the \(mib(budget)) MiB the service can spare for decoding under its memory limit; send a smaller image (fewer pixels, or baseline rather than progressive JPEG)."
+            )
+            response.headers.replaceOrAdd(name: "Retry-After", value: "1")
+            return response
         case .overloaded(let retryAfter, let limit):
             var response = body(
                 status: .serviceUnavailable, code: "overloaded",

@@ -1,4 +1,5 @@
 import Foundation
+import HTTP
 import Prometheus
 
 /// The service's Prometheus metrics, kept in one registry and rendered in text format 0.0.4 by
@@ -93,6 +94,46 @@ public final class ServiceMetrics: Sendable {
                 namespace: "seresnet", metricName: "tls_reload", unitName: "total",
                 helpText: "TLS certificate reloads (SIGHUP or changed files) by result; on failure the previous pair keeps serving."),
             labels: [("result", success ? "success" : "failure")])
+    }
+
+    /// With `--auth-tokens-file`: every failure and reload series at zero, so the first is an increase an alert sees, and
+    /// the accepted tokens' count.
+    public func declareAuthentication(tokens: Int) {
+        for failure in BearerTokens.Failure.allCases { authenticationFailures(failure).increment(by: Int64(0)) }
+        for success in [true, false] { authenticationReloads(success: success).increment(by: Int64(0)) }
+        authenticationTokens().set(Double(tokens))
+    }
+
+    /// A request refused for want of an accepted bearer token, by reason (never the token itself).
+    func recordAuthenticationFailure(_ failure: BearerTokens.Failure) { authenticationFailures(failure).increment() }
+
+    /// A tokens file (re)load: on failure the previous tokens stay accepted.
+    public func recordAuthenticationReload(success: Bool, tokens: Int) {
+        authenticationReloads(success: success).increment()
+        authenticationTokens().set(Double(tokens))
+    }
+
+    private func authenticationFailures(_ failure: BearerTokens.Failure) -> Counter {
+        registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                namespace: "seresnet", metricName: "auth_failures", unitName: "total",
+                helpText:
+                    "Requests refused with 401 by reason: missing (no Authorization), malformed (not Bearer), invalid (unknown token)."),
+            labels: [("reason", failure.rawValue)])
+    }
+
+    private func authenticationReloads(success: Bool) -> Counter {
+        registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                namespace: "seresnet", metricName: "auth_reload", unitName: "total",
+                helpText: "Tokens file reloads (SIGHUP or a changed file) by result; on failure the previous tokens stay accepted."),
+            labels: [("result", success ? "success" : "failure")])
+    }
+
+    private func authenticationTokens() -> Gauge {
+        registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                namespace: "seresnet", metricName: "auth_tokens", unitName: "", helpText: "Bearer tokens accepted."))
     }
 
     /// When the served certificate expires.

@@ -139,8 +139,14 @@ public final class ServiceRoutes: @unchecked Sendable {
         return "classify"
     }
 
+    /// The probes load balancers and kubelets send without credentials: open even with `--auth-tokens-file`.
+    public static let probePaths: Set<String> = ["/healthz", "/readyz"]
+
     /// The HTTP server's per-response hook: one JSON access-log line and the request metrics.
     public func record(_ log: ResponseLog) {
+        if let failure = log.errorCode.flatMap(HTTPServerError.Code.init(rawValue:))?.authenticationFailure {
+            metrics.recordAuthenticationFailure(failure)
+        }
         let route = log.route ?? (log.status == 404 ? "unmatched" : "invalid")
         metrics.recordRequest(
             route: route, protocol: Self.apiProtocol(path: log.route ?? log.path ?? ""), status: log.status, duration: log.duration)

@@ -146,6 +146,24 @@ struct ServeCommand: ParsableCommand {
     )
     var tlsReloadIntervalS: Int?
 
+    @Option(
+        help: ArgumentHelp(
+            "Bearer tokens clients must send (`Authorization: Bearer <token>`), one per line; `#` comments; a line `sha256:<hex>` stands for the token with that digest. Missing or wrong → 401. /healthz and /readyz stay open (see --auth-exempt). Reloaded on SIGHUP and when the file changes, keeping the old set if the new file is invalid (env SERESNET_AUTH_TOKENS_FILE; default: no authentication).",
+            valueName: "file"))
+    var authTokensFile: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "With --auth-tokens-file: more paths answered without a token, comma-separated, e.g. /metrics,/ (env SERESNET_AUTH_EXEMPT).",
+            valueName: "paths"))
+    var authExempt: String?
+
+    @Option(
+        help:
+            "Seconds between checks of the tokens file for changes (0: SIGHUP only) (env SERESNET_AUTH_RELOAD_INTERVAL_S, default 10)."
+    )
+    var authReloadIntervalS: Int?
+
     @Option(help: "trace, debug, info, notice, warning, error or critical (env SERESNET_LOG_LEVEL, default info).")
     var logLevel: String?
 
@@ -231,14 +249,42 @@ struct ServeCommand: ParsableCommand {
             do { http.tls = try TLSContextStore(files: tlsFiles) } catch { fail("TLS: \(error)") }
         }
 
+        let tokens: BearerTokens?
+        if let path = Environment.string(authTokensFile, "SERESNET_AUTH_TOKENS_FILE") {
+            do { tokens = try BearerTokens(path: path) } catch { fail("authentication: \(error)") }
+        } else {
+            tokens = nil
+        }
+        let exemptPaths = Environment.string(authExempt, "SERESNET_AUTH_EXEMPT").map {
+            $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        if tokens == nil && exemptPaths != nil { throw ValidationError("--auth-exempt needs --auth-tokens-file") }
+        if let bad = exemptPaths?.first(where: { !$0.hasPrefix("/") }) {
+            throw ValidationError("--auth-exempt takes paths starting with /; got '\(bad)'")
+        }
+        let authReloadInterval = try Environment.int(
+            authReloadIntervalS, "SERESNET_AUTH_RELOAD_INTERVAL_S", default: 10, range: 0...86_400, flagName: "--auth-reload-interval-s")
+
         let metrics = ServiceMetrics(maxBatch: service.maxBatch)
         if let tls = http.tls {
             metrics.setTLSCertificateExpiry(tls.expiry)
             metrics.declareTLSReloads()
         }
+        if let tokens { metrics.declareAuthentication(tokens: tokens.count) }
         let routes = ServiceRoutes(metrics: metrics, accessLog: Logger(label: "access"))
+        var router = routes.makeRouter()
+        if let tokens {
+            router.authentication = tokens
+            router.openPaths = ServiceRoutes.probePaths.union(exemptPaths ?? [])
+            logger.info(
+                "authentication",
+                metadata: [
+                    "tokens_file": .string(tokens.path), "tokens": .stringConvertible(tokens.count),
+                    "open_paths": .string(router.openPaths.sorted().joined(separator: ",")),
+                ])
+        }
         let server = HTTPServer(
-            configuration: http, router: routes.makeRouter(),
+            configuration: http, router: router,
             errorResponder: { ErrorResponses.response(for: $0) },
             onResponse: { routes.record($0) })
         let boundPort: Int
@@ -271,6 +317,30 @@ struct ServeCommand: ParsableCommand {
             return { @Sendable trigger in reloads.async { reload(trigger) } }
         }
         let reloadTimer = Self.startReloadTimer(seconds: tlsReloadInterval, reload: reloadTLS)
+        let reloadTokens: (@Sendable (String) -> Void)? = tokens.map { tokens in
+            @Sendable func reload(_ trigger: String) {
+                switch trigger == "signal" ? tokens.reload() : tokens.reloadIfChanged() {
+                case nil: return
+                case .success(let count):
+                    metrics.recordAuthenticationReload(success: true, tokens: count)
+                    logger.notice("tokens reloaded", metadata: ["trigger": .string(trigger), "tokens": .stringConvertible(count)])
+                case .failure(let error):
+                    metrics.recordAuthenticationReload(success: false, tokens: tokens.count)
+                    logger.error(
+                        "tokens reload failed; the previous tokens stay accepted",
+                        metadata: ["trigger": .string(trigger), "error": .string(error.description)])
+                }
+            }
+            return { @Sendable trigger in reloads.async { reload(trigger) } }
+        }
+        let tokensTimer = Self.startReloadTimer(seconds: authReloadInterval, reload: reloadTokens)
+        var hangup: (@Sendable () -> Void)?
+        if reloadTLS != nil || reloadTokens != nil {
+            hangup = { @Sendable in
+                reloadTLS?("signal")
+                reloadTokens?("signal")
+            }
+        }
 
         let drainSeconds = Int(http.shutdownDeadline.components.seconds)
         nonisolated(unsafe) var pipeline: ClassificationService?
@@ -288,9 +358,33 @@ struct ServeCommand: ParsableCommand {
                 logger.notice("stopped")
                 Foundation.exit(0)
             },
-            onHangup: reloadTLS.map { reload in { @Sendable in reload("signal") } })
+            onHangup: hangup)
 
+        let memoryLimit = MemoryBudget.cgroupLimit()
+        if memoryLimit != nil { service.decodeMemory = DecodeMemory(limit: Int.max) }
         let ready = makeService(configuration: service, labelsPath: labelsPath, metrics: metrics, logger: logger)
+        if let memoryLimit, let decodeMemory = service.decodeMemory {
+            // Sized now that the model is loaded and the engines are warm: what they hold is the floor.
+            let plan = MemoryBudget.plan(
+                limit: memoryLimit.bytes, resident: MemoryBudget.residentBytes() ?? 0, maxBodyBytes: http.maxBodyBytes,
+                configuredBodies: http.maxBufferedBodyBytes, maxPixels: service.maxPixels, queuedTensors: service.maxQueue,
+                tensorBytes: ready.inputTensorBytes)
+            decodeMemory.limit = plan.decodes
+            server.setBufferedBodyLimit(plan.bodies)
+            let mib = { (bytes: Int) -> Logger.MetadataValue in .stringConvertible(bytes >> 20) }
+            let metadata: Logger.Metadata = [
+                "limit_mib": mib(plan.limit), "source": .string(memoryLimit.source), "resident_mib": mib(plan.resident),
+                "headroom_mib": mib(plan.headroom), "bodies_mib": mib(plan.bodies), "decodes_mib": mib(plan.decodes),
+                "largest_baseline_megapixels": .stringConvertible(plan.largestBaselinePixels / 1_000_000),
+            ]
+            if plan.largestBaselinePixels < service.maxPixels {
+                logger.warning(
+                    "memory budget: decodes cannot hold an image of --max-pixels under this memory limit; larger images get 503 memory_exhausted",
+                    metadata: metadata)
+            } else {
+                logger.info("memory budget", metadata: metadata)
+            }
+        }
         pipeline = ready
         routes.attach(ready)
         ready.markReady()
@@ -304,7 +398,7 @@ struct ServeCommand: ParsableCommand {
                 "precision": .string(service.precision.rawValue),
                 "startup_ms": .stringConvertible(ClassificationService.milliseconds(exec.duration(to: .now))),
             ])
-        withExtendedLifetime((signals, reloadTimer)) { dispatchMain() }
+        withExtendedLifetime((signals, reloadTimer, tokensTimer)) { dispatchMain() }
     }
 
     /// Loads the model and builds the service. In a function of its own so the loaded network, whose convolution
@@ -355,7 +449,7 @@ struct ServeCommand: ParsableCommand {
     /// needs no signal).
     static func startReloadTimer(seconds: Int, reload: (@Sendable (String) -> Void)?) -> DispatchSourceTimer? {
         guard seconds > 0, let reload else { return nil }
-        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "tls.reload"))
+        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "reload.timer"))
         timer.schedule(deadline: .now() + .seconds(seconds), repeating: .seconds(seconds))
         timer.setEventHandler { reload("file change") }
         timer.resume()
