@@ -79,6 +79,9 @@ Tests/system/test-loadbalancer.sh
 step "soak: one instance under mixed traffic for 3 minutes (memory, descriptors, threads, answers; latency reported)"
 Tests/system/soak.sh --minutes 3
 
+step "memory limit: serve in a 700 MiB cgroup under 32 clients uploading 50-MP JPEGs and 16 MiB bodies for a minute"
+Tests/system/test-memory-limit.py
+
 step "deployment files (kubernetes-validate --strict, compose spec, systemd-analyze, hadolint)"
 Tests/system/test-deploy.sh
 

@@ -4,16 +4,16 @@ import Foundation
 /// send fits beside the loaded model instead of getting the process OOM-killed: read the cgroup limit at start, measure
 /// what the loaded model holds, and split what is left between request bodies (the HTTP server's body budget, 503
 /// `too_many_uploads` beyond it) and decodes (`DecodeMemory`, 503 `memory_exhausted` beyond it).
-enum MemoryBudget {
+public enum MemoryBudget {
     /// The memory limit of this process's cgroup and the file it came from.
-    struct Limit: Equatable {
-        var bytes: Int
-        var source: String
+    public struct Limit: Equatable, Sendable {
+        public var bytes: Int
+        public var source: String
     }
 
     /// The tightest memory limit over this process's cgroup and its ancestors: v2 `memory.max`, v1
     /// `memory.limit_in_bytes` (the v1 "no limit" value, near 2⁶³, is no limit). Nil without one.
-    static func cgroupLimit(procSelfCgroup: String = "/proc/self/cgroup", root: String = "/sys/fs/cgroup") -> Limit? {
+    public static func cgroupLimit(procSelfCgroup: String = "/proc/self/cgroup", root: String = "/sys/fs/cgroup") -> Limit? {
         guard let text = try? String(contentsOfFile: procSelfCgroup, encoding: .utf8) else { return nil }
         var candidates: [(directory: String, file: String)] = []
         for line in text.split(separator: "\n") {
@@ -51,7 +51,7 @@ enum MemoryBudget {
     }
 
     /// This process's resident set (VmRSS), in bytes.
-    static func residentBytes() -> Int? {
+    public static func residentBytes() -> Int? {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
         for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
             return line.split(separator: " ").compactMap { Int($0) }.first.map { $0 * 1024 }
@@ -59,24 +59,24 @@ enum MemoryBudget {
         return nil
     }
 
-    struct Plan: Equatable {
-        var limit: Int
+    public struct Plan: Equatable, Sendable {
+        public var limit: Int
         /// Held by the loaded model, engines and runtime when the plan was made.
-        var resident: Int
+        public var resident: Int
         /// Kept free for what the budgets do not count: queued input tensors, responses, allocator slack, stacks.
-        var headroom: Int
+        public var headroom: Int
         /// Request bodies in flight.
-        var bodies: Int
+        public var bodies: Int
         /// Decodes in flight.
-        var decodes: Int
+        public var decodes: Int
         /// The largest image (pixels) whose baseline decode fits `decodes`.
-        var largestBaselinePixels: Int
+        public var largestBaselinePixels: Int
     }
 
     /// Splits `limit` − `resident` − headroom: decodes first get room for one baseline image of `maxPixels` (its RGB
     /// frame and preprocessing), bodies what is left (at least one body at `maxBodyBytes`, at most `configuredBodies`),
     /// decodes the rest.
-    static func plan(
+    public static func plan(
         limit: Int, resident: Int, maxBodyBytes: Int, configuredBodies: Int, maxPixels: Int, queuedTensors: Int, tensorBytes: Int
     ) -> Plan {
         let headroom = 48 << 20 + limit / 20 + queuedTensors * tensorBytes
