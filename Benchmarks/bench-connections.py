@@ -231,8 +231,12 @@ def main():
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     if max(args.levels) + 500 > hard:
         sys.exit(f"the hard descriptor limit ({hard}) is too low for {max(args.levels)} idle connections")
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
-    print(f"CPU: {cpu}, {os.cpu_count()} CPUs; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    info = {}
+    for line in open("/proc/cpuinfo"):
+        key, _, value = line.partition(":")
+        info.setdefault(key.strip(), value.strip())
+    print(f"CPU: {info.get('model name', '?')} (family {info.get('cpu family', '?')} model {info.get('model', '?')}), "
+          f"{len(os.sched_getaffinity(0))} CPUs; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
 
     binaries = {"seresnet": str(BINARY)}
     if args.baseline:

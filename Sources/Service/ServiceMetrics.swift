@@ -89,10 +89,15 @@ public final class ServiceMetrics: Sendable {
     }
 
     private func tlsReloads(success: Bool) -> Counter {
+        reloads(
+            "tls_reload", "TLS certificate reloads (SIGHUP or changed files) by result; on failure the previous pair keeps serving.",
+            success: success)
+    }
+
+    /// A reload counter (`seresnet_<name>_total{result="success|failure"}`).
+    private func reloads(_ name: String, _ help: String, success: Bool) -> Counter {
         registry.makeCounter(
-            descriptor: MetricNameDescriptor(
-                namespace: "seresnet", metricName: "tls_reload", unitName: "total",
-                helpText: "TLS certificate reloads (SIGHUP or changed files) by result; on failure the previous pair keeps serving."),
+            descriptor: MetricNameDescriptor(namespace: "seresnet", metricName: name, unitName: "total", helpText: help),
             labels: [("result", success ? "success" : "failure")])
     }
 
@@ -123,11 +128,9 @@ public final class ServiceMetrics: Sendable {
     }
 
     private func authenticationReloads(success: Bool) -> Counter {
-        registry.makeCounter(
-            descriptor: MetricNameDescriptor(
-                namespace: "seresnet", metricName: "auth_reload", unitName: "total",
-                helpText: "Tokens file reloads (SIGHUP or a changed file) by result; on failure the previous tokens stay accepted."),
-            labels: [("result", success ? "success" : "failure")])
+        reloads(
+            "auth_reload", "Tokens file reloads (SIGHUP or a changed file) by result; on failure the previous tokens stay accepted.",
+            success: success)
     }
 
     private func authenticationTokens() -> Gauge {

@@ -19,6 +19,7 @@ import argparse
 import collections
 import http.client
 import io
+import json
 import os
 import pathlib
 import subprocess
@@ -127,6 +128,7 @@ def main():
         budget = next((e for e in service.log_entries() if e.get("message", "").startswith("memory budget")), {})
         print("server's budget: " + ", ".join(f"{k} {v}" for k, v in budget.items() if k.endswith("mib") or k.startswith("largest")))
         answers = collections.Counter()
+        refusals = collections.Counter()
         lock = threading.Lock()
         deadline = time.time() + args.seconds
         names = list(bodies)
@@ -140,10 +142,13 @@ def main():
                 try:
                     connection.request("POST", "/classify", body=bodies[name], headers={"Content-Type": "image/jpeg"})
                     response = connection.getresponse()
-                    response.read()
+                    body = response.read()
                     outcome = response.status
                     if outcome == 503 and response.getheader("Retry-After") is None:
                         outcome = "503 without Retry-After"
+                    elif outcome == 503:
+                        with lock:
+                            refusals[(name, json.loads(body)["error"]["code"])] += 1
                 except (ConnectionError, http.client.HTTPException, OSError) as error:
                     # A 413 or 503 sent before the whole body was read may reset the rest of the upload: the answer
                     # was given (the server reads on briefly, then closes). Anything else is a failure.
@@ -159,6 +164,7 @@ def main():
         for thread in threads:
             thread.join()
         print("answers (upload, status): " + ", ".join(f"{n} {s}: {c}" for (n, s), c in sorted(answers.items(), key=str)))
+        print("503s (upload, code): " + ", ".join(f"{n} {code}: {c}" for (n, code), c in sorted(refusals.items())))
         alive = service.process.poll() is None
         peak = peak_resident(service.process.pid) if alive else 0
         kills = cgroup.oom_kills()
