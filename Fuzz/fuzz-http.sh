@@ -20,24 +20,24 @@ mkdir -p "$OUT/artifacts"
 
 locked() { flock "$LOCK" "$@"; }
 
-# The HTTP target's TLS transport imports the COpenSSL shim: outside SwiftPM, swiftc needs a module map for its
-# header and the shim compiled by the toolchain's clang (one libFuzzer/ASan runtime for C and Swift).
+# The HTTP target imports two C shims (COpenSSL for TLS, CEpoll for the event loop): outside SwiftPM, swiftc needs a
+# module map for each header and the shims compiled by the toolchain's clang (one libFuzzer/ASan runtime for C and
+# Swift).
 CLANG="${CLANG:-$(dirname "$(readlink -f "$(command -v "$SWIFTC")")")/clang}"
-mkdir -p "$OUT/modules/COpenSSL"
-cat >"$OUT/modules/COpenSSL/module.modulemap" <<MAP
-module COpenSSL {
-    header "$ROOT/Sources/COpenSSL/include/copenssl.h"
-    export *
+shim() { # module header source
+    mkdir -p "$OUT/modules/$1"
+    printf 'module %s {\n    header "%s"\n    export *\n}\n' "$1" "$ROOT/Sources/$1/include/$2" >"$OUT/modules/$1/module.modulemap"
+    locked "$CLANG" -O1 -g -fsanitize=fuzzer-no-link,address -I "$ROOT/Sources/$1/include" -c "$ROOT/Sources/$1/$3" -o "$OUT/$1.o"
 }
-MAP
-locked "$CLANG" -O1 -g -fsanitize=fuzzer-no-link,address -I "$ROOT/Sources/COpenSSL/include" \
-    -c "$ROOT/Sources/COpenSSL/shim.c" -o "$OUT/copenssl.o"
+shim COpenSSL copenssl.h shim.c
+shim CEpoll cepoll.h cepoll.c
 
 build() { # name entry-file
     echo "== building $1"
     # ld.gold warns once per ASan helper symbol; keep the log, show it only if the build fails.
     if ! locked "$SWIFTC" -sanitize=fuzzer,address -parse-as-library -O -module-name HTTP -I "$OUT/modules/COpenSSL" \
-        "$ROOT"/Sources/HTTP/*.swift "$ROOT/Fuzz/HTTP/$2" "$OUT/copenssl.o" -lssl -lcrypto -o "$OUT/$1" >"$OUT/$1.build.log" 2>&1; then
+        -I "$OUT/modules/CEpoll" "$ROOT"/Sources/HTTP/*.swift "$ROOT/Fuzz/HTTP/$2" "$OUT/COpenSSL.o" "$OUT/CEpoll.o" \
+        -lssl -lcrypto -o "$OUT/$1" >"$OUT/$1.build.log" 2>&1; then
         cat "$OUT/$1.build.log" >&2
         exit 1
     fi

@@ -158,6 +158,22 @@ final class BatchScheduler: @unchecked Sendable {
         return body()
     }
 
+    /// Inside `withDecodeCore`: gives the decode's core back while `body` waits (for decode memory), so engines and
+    /// other decodes run meanwhile, then waits for a core again.
+    func withoutDecodeCore<T>(_ body: () -> T) -> T {
+        condition.lock()
+        coresInUse -= 1
+        condition.broadcast()
+        condition.unlock()
+        defer {
+            condition.lock()
+            while coresInUse >= cores || enginesWaitingForCores > 0 { condition.wait() }
+            takeCoresLocked(1)
+            condition.unlock()
+        }
+        return body()
+    }
+
     private func takeCoresLocked(_ count: Int) {
         coresInUse += count
         peakCoresInUse = max(peakCoresInUse, coresInUse)

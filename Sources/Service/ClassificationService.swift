@@ -199,8 +199,9 @@ public final class ClassificationService: @unchecked Sendable {
     /// The model's name in every API (`--model-name`, else the checkpoint's).
     public var modelName: String { configuration.modelName ?? model.config.name }
 
-    /// Decodes and preprocesses one JPEG (on the calling thread) into an engine input slot's layout.
-    public func prepare(_ jpeg: [UInt8]) -> Result<PreparedImage, ServiceError> {
+    /// Decodes and preprocesses one JPEG (on the calling thread, inside `scheduler.withDecodeCore`) into an engine
+    /// input slot's layout.
+    func prepare(_ jpeg: [UInt8]) -> Result<PreparedImage, ServiceError> {
         let decodeStart = clock.now
         let image: DecodedImage
         var reserved = 0
@@ -216,7 +217,12 @@ public final class ClassificationService: @unchecked Sendable {
                 let needed =
                     footprint.bytes + footprint.height * preprocessing.inputWidth * 3 + (footprint.width + footprint.height) * 64
                     + preprocessing.outputCount * 4
-                switch memory.reserve(needed, wait: configuration.requestTimeout) {
+                var outcome = memory.reserve(needed, wait: .zero)
+                if outcome == .timedOut {
+                    // Waiting for other decodes' memory need not hold a core the engines could use.
+                    outcome = scheduler.withoutDecodeCore { memory.reserve(needed, wait: configuration.requestTimeout) }
+                }
+                switch outcome {
                 case .reserved: reserved = needed
                 case .neverFits: throw ServiceError.memoryExhausted(neededBytes: needed, budgetBytes: memory.limit, fitsLater: false)
                 case .timedOut: throw ServiceError.memoryExhausted(neededBytes: needed, budgetBytes: memory.limit, fitsLater: true)
