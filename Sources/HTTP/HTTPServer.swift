@@ -318,7 +318,7 @@ public final class HTTPServer: @unchecked Sendable {
     private func waitMilliseconds(now: ContinuousClock.Instant) -> Int32 {
         var until = now + Self.longestWait
         if let first = deadlines.first { until = min(until, first.deadline) }
-        if let paused = acceptPausedUntil { until = min(until, paused) }
+        if let paused = acceptPausedUntil, !stopping { until = min(until, paused) }
         if stopping, let deadline = shutdownDeadline { until = min(until, deadline) }
         guard until > now else { return 0 }
         let (seconds, attoseconds) = (until - now).components
@@ -350,6 +350,7 @@ public final class HTTPServer: @unchecked Sendable {
 
     private func beginShutdown(now: ContinuousClock.Instant) {
         stopping = true
+        acceptPausedUntil = nil  // the listener closes below: its pause must not keep the loop awake
         shutdownDeadline = now + configuration.shutdownDeadline
         // A client may have connected and sent its request in this very loop turn: take the connections still queued on
         // the listener and read what has arrived, so a request already sent is served (with Connection: close) rather

@@ -112,11 +112,18 @@ public enum ErrorResponses {
                 message: "The service is shutting down; send the request to another replica.")
         case .memoryExhausted(let needed, let budget, let fitsLater):
             let mib = { (bytes: Int) in (bytes + (1 << 20) - 1) >> 20 }
+            guard fitsLater else {
+                // Never decodable under this memory limit: retrying cannot help, so not a 503 with Retry-After.
+                return body(
+                    status: .contentTooLarge, code: "image_exceeds_memory",
+                    message:
+                        "Decoding this image needs \(mib(needed)) MiB, more than the \(mib(budget)) MiB the service can spare for decoding under its memory limit; send a smaller image (fewer pixels, or baseline rather than progressive JPEG)."
+                )
+            }
             var response = body(
                 status: .serviceUnavailable, code: "memory_exhausted",
-                message: fitsLater
-                    ? "Decoding this image needs \(mib(needed)) MiB and other decodes hold the memory the service may use under its memory limit; retry after 1 s."
-                    : "Decoding this image needs \(mib(needed)) MiB, more than the \(mib(budget)) MiB the service can spare for decoding under its memory limit; send a smaller image (fewer pixels, or baseline rather than progressive JPEG)."
+                message:
+                    "Decoding this image needs \(mib(needed)) MiB and other decodes hold the memory the service may use under its memory limit; retry after 1 s."
             )
             response.headers.replaceOrAdd(name: "Retry-After", value: "1")
             return response

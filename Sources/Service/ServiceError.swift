@@ -20,8 +20,8 @@ public indirect enum ServiceError: Error, Equatable, Sendable {
     case draining
     /// The queue is full; the client should retry after this many seconds.
     case overloaded(retryAfterSeconds: Int, queueLimit: Int)
-    /// Decoding the image needs more memory than the service can spare under its memory limit: now
-    /// (`fitsLater`: other decodes hold it) or ever.
+    /// Decoding the image needs more memory than the service can spare under its memory limit: now (`fitsLater`:
+    /// other decodes hold it; 503 + Retry-After) or ever (413 `image_exceeds_memory`).
     case memoryExhausted(neededBytes: Int, budgetBytes: Int, fitsLater: Bool)
     /// The request waited in the queue longer than the configured timeout and was not run.
     case queueTimeout(waitedMilliseconds: Int, limitMilliseconds: Int)
