@@ -379,7 +379,7 @@ struct ServeCommand: ParsableCommand {
             ]
             if plan.largestBaselinePixels < service.maxPixels {
                 logger.warning(
-                    "memory budget: decodes cannot hold an image of --max-pixels under this memory limit; larger images get 503 memory_exhausted",
+                    "memory budget: decodes cannot hold an image of --max-pixels under this memory limit; images too large to decode get 413 image_exceeds_memory",
                     metadata: metadata)
             } else {
                 logger.info("memory budget", metadata: metadata)
