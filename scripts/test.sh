@@ -14,9 +14,9 @@ step() { printf '\n== %s\n' "$*"; }
 
 # Build: the C libraries. Tests: curl (a real client), python3 with venv, Chromium and its WebDriver (the web page's
 # browser test), systemd (systemd-analyze verify for the unit), podman-compose and the OCI tools for the container
-# test (Tests/system/oci-local.sh), HAProxy and nginx for the load-balancer test.
+# test (Tests/system/oci-local.sh), HAProxy and nginx for the load-balancer test, libb64 for Triton's perf_analyzer.
 apt_packages=(libopenblas-dev libjpeg-dev libssl-dev curl python3 python3-venv systemd podman-compose buildah podman runc
-    debootstrap chromium chromium-driver fonts-liberation haproxy nginx)
+    debootstrap chromium chromium-driver fonts-liberation haproxy nginx libb64-0d)
 missing=()
 for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then

@@ -31,6 +31,8 @@ struct InferenceOutcome: Sendable {
     let batchSize: Int
     /// Which engine ran it (index into the scheduler's engines).
     var engine = 0
+    /// Copying the batch's logits out of the engine.
+    var outputCopy: Duration = .zero
 }
 
 /// Dynamic batching over one or more engines, each driven by its own thread.
@@ -59,6 +61,7 @@ final class BatchScheduler: @unchecked Sendable {
     let requestTimeout: Duration
     private let engines: [InferenceEngine]
     private let metrics: ServiceMetrics
+    private let statistics: InferenceStatistics
     private let clock = ContinuousClock()
 
     private let condition = NSCondition()
@@ -80,7 +83,7 @@ final class BatchScheduler: @unchecked Sendable {
     /// `cores` defaults to the engines' threads together.
     init(
         engines: [InferenceEngine], maxBatch: Int, maxBatchDelay: Duration, maxQueue: Int, requestTimeout: Duration,
-        metrics: ServiceMetrics,
+        metrics: ServiceMetrics, statistics: InferenceStatistics = InferenceStatistics(),
         cores: Int? = nil
     ) {
         precondition(!engines.isEmpty && engines.allSatisfy { $0.maxBatch >= maxBatch })
@@ -92,6 +95,7 @@ final class BatchScheduler: @unchecked Sendable {
         self.maxQueue = maxQueue
         self.requestTimeout = requestTimeout
         self.metrics = metrics
+        self.statistics = statistics
         for (index, engine) in engines.enumerated() {
             // Each thread keeps the scheduler alive until `stop()` lets it finish.
             let thread = Thread { self.drive(engine, index: index) }
@@ -267,8 +271,10 @@ final class BatchScheduler: @unchecked Sendable {
             let destination = engine.inputSlot(slot)
             job.tensor.withUnsafeBufferPointer { destination.baseAddress!.update(from: $0.baseAddress!, count: destination.count) }
         }
+        let inputCopied = clock.now
         let logits = engine.run(batch: live.count)
-        let elapsed = start.duration(to: clock.now)
+        let ran = clock.now
+        let elapsed = start.duration(to: ran)
         let classes = engine.numClasses
         var outcomes: [InferenceOutcome] = []
         for (slot, job) in live.enumerated() {
@@ -277,6 +283,10 @@ final class BatchScheduler: @unchecked Sendable {
                     logits: Array(logits[slot * classes..<(slot + 1) * classes]), queueWait: job.admitted.duration(to: start),
                     inference: elapsed, batchSize: live.count, engine: index))
         }
+        let outputCopy = ran.duration(to: clock.now)
+        for slot in outcomes.indices { outcomes[slot].outputCopy = outputCopy }
+        statistics.recordBatch(
+            size: live.count, input: start.duration(to: inputCopied), infer: inputCopied.duration(to: ran), output: outputCopy)
         condition.lock()
         recentBatchSeconds = 0.8 * recentBatchSeconds + 0.2 * elapsed.inSeconds
         condition.unlock()

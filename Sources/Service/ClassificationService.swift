@@ -103,6 +103,20 @@ public struct ImageInference: Sendable {
     public let batchSize: Int
     /// Which engine ran it.
     let engine: Int
+    /// The stages' exact durations (the statistics extension sums them).
+    var durations = StageDurations()
+}
+
+/// One image's time by stage, exactly (`StageTiming` is the same in rounded milliseconds).
+struct StageDurations: Sendable {
+    /// Waiting for a batch, decoding excluded.
+    var queue: Duration = .zero
+    /// Decoding and preprocessing.
+    var input: Duration = .zero
+    /// The engine batch it ran in.
+    var infer: Duration = .zero
+    /// Copying its batch's logits out of the engine.
+    var output: Duration = .zero
 }
 
 /// The inference pipeline, free of any API's shapes: admission → JPEG decode and preprocessing (concurrent,
@@ -113,6 +127,8 @@ public final class ClassificationService: @unchecked Sendable {
     public let labels: ClassLabels
     public let configuration: ServiceConfiguration
     public let metrics: ServiceMetrics
+    /// Triton's statistics extension's counters (`/v2/models/{model}/stats`).
+    public let statistics = InferenceStatistics()
     let scheduler: BatchScheduler
     private let decoders: OperationQueue
     /// How the engines run each convolution.
@@ -158,7 +174,7 @@ public final class ClassificationService: @unchecked Sendable {
         scheduler = BatchScheduler(
             engines: engines, maxBatch: configuration.maxBatch, maxBatchDelay: configuration.maxBatchDelay,
             maxQueue: configuration.maxQueue, requestTimeout: configuration.requestTimeout, metrics: metrics,
-            cores: configuration.threads)
+            statistics: statistics, cores: configuration.threads)
         decoders = OperationQueue()
         decoders.name = "decode"
         decoders.maxConcurrentOperationCount = max(1, configuration.threads)
@@ -252,6 +268,18 @@ public final class ClassificationService: @unchecked Sendable {
     /// (`ServiceError.inImage`) and images not yet decoded are skipped.
     public func infer(_ images: [[UInt8]], completion: @escaping @Sendable (Result<[ImageInference], ServiceError>) -> Void) {
         let started = clock.now
+        let completion: @Sendable (Result<[ImageInference], ServiceError>) -> Void = { [statistics, clock] result in
+            let total = started.duration(to: clock.now)
+            switch result {
+            case .success(let rows):
+                statistics.recordSuccess(
+                    .init(
+                        total: total, queue: rows.map(\.durations.queue).max() ?? .zero, input: rows.map(\.durations.input).max() ?? .zero,
+                        infer: rows.map(\.durations.infer).max() ?? .zero, output: rows.map(\.durations.output).max() ?? .zero))
+            case .failure: statistics.recordFailure(after: total)
+            }
+            completion(result)
+        }
         guard !images.isEmpty else { return completion(.failure(.emptyBody)) }
         if stateLock.withLock({ stopped }) { return completion(.failure(.draining)) }
         if let refusal = scheduler.admit(images: images.count) { return completion(.failure(refusal)) }
@@ -286,7 +314,11 @@ public final class ClassificationService: @unchecked Sendable {
                                             decode: Self.milliseconds(prepared.decode), preprocess: Self.milliseconds(prepared.preprocess),
                                             inference: Self.milliseconds(outcome.inference),
                                             total: Self.milliseconds(started.duration(to: clock.now))),
-                                        batchSize: outcome.batchSize, engine: outcome.engine))
+                                        batchSize: outcome.batchSize, engine: outcome.engine,
+                                        durations: StageDurations(
+                                            queue: outcome.queueWait - prepared.decode - prepared.preprocess,
+                                            input: prepared.decode + prepared.preprocess, infer: outcome.inference,
+                                            output: outcome.outputCopy)))
                             }
                         })
                 }

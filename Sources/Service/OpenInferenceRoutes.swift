@@ -17,7 +17,8 @@ extension ServiceRoutes {
                     request, respond,
                     JSONBody.response(
                         OpenInference.ServerMetadata(
-                            name: ServiceInfo.name, version: ServiceInfo.version, extensions: ["binary_tensor_data", "classification"])))
+                            name: ServiceInfo.name, version: ServiceInfo.version,
+                            extensions: ["binary_tensor_data", "classification", "model_configuration", "statistics"])))
             }
         }
         register(&router, .get, "/v2/health/live", readsBody: false) { request, respond in
@@ -107,7 +108,7 @@ extension ServiceRoutes {
         let preprocessing = description.preprocessing
         return OpenInference.ModelMetadata(
             name: service.modelName, versions: [OpenInference.modelVersion], platform: "seresnet_safetensors",
-            inputs: [.init(name: OpenInference.inputName, datatype: "BYTES", shape: [-1])],
+            inputs: [.init(name: OpenInference.inputName, datatype: "BYTES", shape: [-1, 1])],
             outputs: [.init(name: OpenInference.outputName, datatype: "FP32", shape: [-1, service.classCount])],
             properties: [
                 "input_encoding": "JPEG (one encoded image per BYTES element)",

@@ -8,7 +8,7 @@ public enum ServiceInfo {
 
 /// The Open Inference Protocol v2 REST shapes (kserve/open-inference-protocol `inference_rest.md`) and the binary
 /// tensor extension's framing (Triton `extension_binary_data.md`), for a model with one input, `image` (BYTES
-/// `[-1]`, each element a JPEG), and one output, `probabilities` (FP32 `[-1, classes]`).
+/// `[-1, 1]`, each element a JPEG; requests may also say `[B]`), and one output, `probabilities` (FP32 `[-1, classes]`).
 public enum OpenInference {
     public static let inputName = "image"
     public static let outputName = "probabilities"

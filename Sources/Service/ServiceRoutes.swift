@@ -62,7 +62,8 @@ public final class ServiceRoutes: @unchecked Sendable {
     }
 
     /// All routes: the service's own (/, /healthz, /readyz, /v1/model, /metrics, /openapi.json), then one file per
-    /// API: `/classify` (ClassifyRoutes), Open Inference Protocol v2 (OpenInferenceRoutes), KServe v1 (KServeV1Routes).
+    /// API: `/classify` (ClassifyRoutes), Open Inference Protocol v2 (OpenInferenceRoutes) with Triton's configuration
+    /// and statistics extensions (TritonExtensionRoutes), KServe v1 (KServeV1Routes).
     public func makeRouter() -> Router {
         var router = Router()
         register(&router, .get, "/", readsBody: false) { request, respond in
@@ -100,6 +101,7 @@ public final class ServiceRoutes: @unchecked Sendable {
         }
         addClassifyRoutes(to: &router)
         addOpenInferenceRoutes(to: &router)
+        addTritonExtensionRoutes(to: &router)
         addKServeV1Routes(to: &router)
         return router
     }

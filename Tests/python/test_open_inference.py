@@ -55,7 +55,7 @@ def test_health_and_metadata(client):
     server = client.get_server_metadata()
     assert server["name"] == "seresnet" and set(server["extensions"]) >= {"binary_tensor_data", "classification"}
     metadata = client.get_model_metadata(MODEL)
-    assert metadata["inputs"] == [{"name": "image", "datatype": "BYTES", "shape": [-1]}]
+    assert metadata["inputs"] == [{"name": "image", "datatype": "BYTES", "shape": [-1, 1]}]
     assert metadata["outputs"] == [{"name": "probabilities", "datatype": "FP32", "shape": [-1, 1000]}]
     assert len(metadata["properties"]["weights_sha256"]) == 64
     assert not client.is_model_ready("other")
