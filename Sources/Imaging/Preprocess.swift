@@ -28,6 +28,20 @@ func resizedSize(width: Int, height: Int, shorter: Int) -> (width: Int, height: 
     return (Int(Double(shorter * width) / Double(height)), shorter)
 }
 
+/// The part of a `width`×`height` (upright) image that `config`'s resize and centre crop keep, in the image's own pixels:
+/// where the model's input — and a class activation map over it — lies on the photo. Larger than the image when the
+/// crop pads.
+public func cropRegion(width: Int, height: Int, config: PreprocessConfig) -> (x: Double, y: Double, width: Double, height: Double) {
+    let resized = resizedSize(width: width, height: height, shorter: config.resizeShorterSide)
+    let scaleX = Double(width) / Double(resized.width)
+    let scaleY = Double(height) / Double(resized.height)
+    let cropX = CropPlacement(size: resized.width, crop: config.inputWidth)
+    let cropY = CropPlacement(size: resized.height, crop: config.inputHeight)
+    return (
+        Double(cropX.start) * scaleX, Double(cropY.start) * scaleY, Double(config.inputWidth) * scaleX, Double(config.inputHeight) * scaleY
+    )
+}
+
 /// Writes timm's eval transform of `image` — resize (Pillow, two passes, 8-bit between), centre crop,
 /// /255, normalize — as CHW float32 into `output` (exactly `config.outputCount` floats, e.g. one slot of
 /// the engine's batch). Resize and crop are fused: only resized pixels that survive the crop are computed,

@@ -1,6 +1,14 @@
 import CBLAS
 import Foundation
 
+/// One image's last-stage feature maps: `channels` maps of `height × width`, map by map.
+public struct FeatureMaps: Sendable {
+    public let values: [Float]
+    public let channels: Int
+    public let height: Int
+    public let width: Int
+}
+
 /// Runs an `SEResNet` on batches of up to `maxBatch` images of a fixed input size.
 ///
 /// Plan once, run many: every activation buffer for `maxBatch` lives in one workspace allocated here, so
@@ -32,6 +40,8 @@ public final class InferenceEngine {
     private let input: UnsafeMutablePointer<Float>
     private let logits: UnsafeMutablePointer<Float>
     private let workspace: Workspace
+    /// Where the last pass left layer4's output, (C, N, h, w), and its size.
+    private var lastFeatures: (base: UnsafeMutablePointer<Float>, batch: Int, height: Int, width: Int)?
 
     /// Plans `network` for `kernels` and `precision` (packing its weights), then as `init(plan:…)`.
     public convenience init(
@@ -98,6 +108,21 @@ public final class InferenceEngine {
         return UnsafeBufferPointer(start: logits, count: batch * numClasses)
     }
 
+    /// The last run's layer4 output for batch slot `slot`: (C, h, w) feature maps, channel by channel, the input of the
+    /// global average pool (class activation maps weight them). Read from the workspace, so valid until the next `run`.
+    public func features(slot: Int) -> FeatureMaps {
+        guard let last = lastFeatures, slot >= 0, slot < last.batch else { preconditionFailure("no image in slot \(slot) of the last run") }
+        let channels = network.architecture.featureCount
+        let plane = last.height * last.width
+        var values = [Float](repeating: 0, count: channels * plane)
+        values.withUnsafeMutableBufferPointer { out in
+            for channel in 0..<channels {
+                (out.baseAddress! + channel * plane).update(from: last.base + (channel * last.batch + slot) * plane, count: plane)
+            }
+        }
+        return FeatureMaps(values: values, channels: channels, height: last.height, width: last.width)
+    }
+
     /// Convenience: copies `images` ((batch, C, H, W) floats) into the slots, runs, returns a copy of the logits.
     public func classify(_ images: [Float], batch: Int) -> [Float] {
         precondition(images.count == batch * inputSize)
@@ -136,6 +161,7 @@ public final class InferenceEngine {
             runStage(stage, batch: n, current: &current, next: &next, height: &height, width: &width)
         }
 
+        lastFeatures = (current, n, height, width)
         // Head: global average pool (C, N, h, w) → (C, N); fc → (N, classes)
         let architecture = network.architecture
         Kernels.channelMeans(

@@ -39,14 +39,15 @@ public struct SEResNet: Sendable {
     public let architecture: ResNetArchitecture
     public let stem: ConvolutionLayer
     public let stages: [[Bottleneck]]
-    /// (classes) × (features); empty once a `NetworkPlan` has packed it.
+    /// (classes) × (features). A `NetworkPlan` packs its own copy and keeps this one: class activation maps read it.
     public let classifierWeight: [Float]
     public let classifierBias: [Float]
     /// Parameters of the original checkpoint (BatchNorm affine included, running statistics not).
     public let parameterCount: Int
 
-    /// The same network with its weight matrices dropped (shapes and biases stay): what a `NetworkPlan` keeps once
-    /// it has packed the weights into its own order, so they are not held twice.
+    /// The same network with its convolutions' and SE's weight matrices dropped (shapes and biases stay): what a
+    /// `NetworkPlan` keeps once it has packed the weights into its own order, so they are not held twice. The
+    /// classifier's weights stay (classes × features, 8 MB for ImageNet's SE-ResNet-50): class activation maps use them.
     func withoutWeights() -> SEResNet {
         SEResNet(
             architecture: architecture, stem: stem.withoutWeights(),
@@ -62,7 +63,7 @@ public struct SEResNet: Sendable {
                         })
                 }
             },
-            classifierWeight: [], classifierBias: classifierBias, parameterCount: parameterCount)
+            classifierWeight: classifierWeight, classifierBias: classifierBias, parameterCount: parameterCount)
     }
 
     private init(

@@ -19,6 +19,8 @@ struct InferenceJob {
     var group: (any ImageGroup)? = nil
     /// When the request was admitted (decoding and preprocessing count as queue time too).
     let admitted: ContinuousClock.Instant
+    /// Whether the outcome carries the image's last-stage feature maps (for class activation maps).
+    var keepsFeatures = false
     let completion: @Sendable (Result<InferenceOutcome, ServiceError>) -> Void
 }
 
@@ -33,6 +35,8 @@ struct InferenceOutcome: Sendable {
     var engine = 0
     /// Copying the batch's logits out of the engine.
     var outputCopy: Duration = .zero
+    /// The image's last-stage feature maps, when its job asked.
+    var features: FeatureMaps?
 }
 
 /// Dynamic batching over one or more engines, each driven by its own thread.
@@ -284,7 +288,10 @@ final class BatchScheduler: @unchecked Sendable {
                     inference: elapsed, batchSize: live.count, engine: index))
         }
         let outputCopy = ran.duration(to: clock.now)
-        for slot in outcomes.indices { outcomes[slot].outputCopy = outputCopy }
+        for slot in outcomes.indices {
+            outcomes[slot].outputCopy = outputCopy
+            if live[slot].keepsFeatures { outcomes[slot].features = engine.features(slot: slot) }
+        }
         statistics.recordBatch(
             size: live.count, input: start.duration(to: inputCopied), infer: inputCopied.duration(to: ran), output: outputCopy)
         condition.lock()

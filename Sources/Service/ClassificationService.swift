@@ -105,6 +105,8 @@ public struct ImageInference: Sendable {
     let engine: Int
     /// The stages' exact durations (the statistics extension sums them).
     var durations = StageDurations()
+    /// The last stage's feature maps, when `infer` was asked for them (`:explain`).
+    public var features: FeatureMaps?
 }
 
 /// One image's time by stage, exactly (`StageTiming` is the same in rounded milliseconds).
@@ -266,7 +268,10 @@ public final class ClassificationService: @unchecked Sendable {
     /// together and counted one by one in the queue, so a request of 8 images runs like 8 requests of one: in
     /// one batch of 8 when the engine is free. When one image of several fails, the failure names its index
     /// (`ServiceError.inImage`) and images not yet decoded are skipped.
-    public func infer(_ images: [[UInt8]], completion: @escaping @Sendable (Result<[ImageInference], ServiceError>) -> Void) {
+    /// With `features`, each image's result also carries its last-stage feature maps (for class activation maps).
+    public func infer(
+        _ images: [[UInt8]], features: Bool = false, completion: @escaping @Sendable (Result<[ImageInference], ServiceError>) -> Void
+    ) {
         let started = clock.now
         let completion: @Sendable (Result<[ImageInference], ServiceError>) -> Void = { [statistics, clock] result in
             let total = started.duration(to: clock.now)
@@ -300,7 +305,7 @@ public final class ClassificationService: @unchecked Sendable {
                 case .success(let prepared):
                     metrics.recordDecode(prepared.decode, preprocess: prepared.preprocess)
                     scheduler.submit(
-                        InferenceJob(tensor: prepared.tensor, group: group, admitted: started) {
+                        InferenceJob(tensor: prepared.tensor, group: group, admitted: started, keepsFeatures: features) {
                             [self] result in
                             switch result {
                             case .failure(let error): request.fail(index, error)
@@ -318,7 +323,8 @@ public final class ClassificationService: @unchecked Sendable {
                                         durations: StageDurations(
                                             queue: outcome.queueWait - prepared.decode - prepared.preprocess,
                                             input: prepared.decode + prepared.preprocess, infer: outcome.inference,
-                                            output: outcome.outputCopy)))
+                                            output: outcome.outputCopy),
+                                        features: outcome.features))
                             }
                         })
                 }

@@ -94,6 +94,8 @@ public enum ErrorResponses {
         case .invalidTopK(let value, let classes):
             return body(
                 status: .badRequest, code: "invalid_top_k", message: "top_k must be an integer from 1 to \(classes); got '\(value)'.")
+        case .invalidExplainParameter(let name, let value, let reason):
+            return body(status: .badRequest, code: "invalid_\(name)", message: "\(name) \(reason); got '\(value)'.")
         case .invalidMultipart(let reason):
             return body(status: .badRequest, code: "invalid_multipart", message: "The multipart/form-data body is malformed: \(reason)")
         case .noFileInMultipart:

@@ -4,9 +4,16 @@ import HTTP
 /// KServe's v1 protocol (TensorFlow Serving's REST shape): `GET /v1/models[/{model}]` and
 /// `POST /v1/models/{model}:predict` with `{"instances":[{"image":{"b64":"…"}}, …]}`, answered with
 /// `{"predictions":[<the /classify predictions array>, …]}`. `top_k` comes from the query, as for `/classify`.
+/// `POST /v1/models/{model}:explain` takes the same bodies and adds `"explanations"`, one `Explanation` (class
+/// activation maps) per image.
 extension ServiceRoutes {
     struct PredictResponse: Encodable {
         let predictions: [[Classification.Prediction]]
+    }
+
+    struct ExplainResponse: Encodable {
+        let predictions: [[Classification.Prediction]]
+        let explanations: [Explanation]
     }
 
     func addKServeV1Routes(to router: inout Router) {
@@ -37,6 +44,29 @@ extension ServiceRoutes {
                             Classification($0, topK: topK, labels: service.labels, model: service.modelName).predictions
                         }
                         respond(Self.withRequestID(JSONBody.response(PredictResponse(predictions: predictions)), request))
+                    case .failure(let error): fail(request, respond, error)
+                    }
+                }
+            } catch { fail(request, respond, error) }
+        }
+        register(
+            &router, .post, "/v1/models/{model}:explain",
+            headCheck: refusalFromHead()
+        ) { [self] request, respond in
+            do {
+                let service = try model(named: request.pathParameters)
+                let topK = try Self.topK(request.query, classes: service.classCount)
+                let asked = try Explanation.Request(request.query, classes: service.classCount)
+                let images = try KServeV1.images(inPredictBody: request.body, limit: service.configuration.maxImagesPerRequest)
+                service.infer(images, features: true) { result in
+                    switch result {
+                    case .success(let rows):
+                        let response = ExplainResponse(
+                            predictions: rows.map {
+                                Classification($0, topK: topK, labels: service.labels, model: service.modelName).predictions
+                            },
+                            explanations: rows.map { Explanation($0, request: asked, service: service) })
+                        respond(Self.withRequestID(JSONBody.response(response), request))
                     case .failure(let error): fail(request, respond, error)
                     }
                 }

@@ -8,6 +8,8 @@ public indirect enum ServiceError: Error, Equatable, Sendable {
     case emptyBody
     /// `top_k` is not an integer in 1…classes.
     case invalidTopK(value: String, classes: Int)
+    /// A query parameter of `:explain` (`classes`, `heatmap`) that cannot be used; `reason` says what it takes.
+    case invalidExplainParameter(name: String, value: String, reason: String)
     /// A multipart/form-data body that cannot be parsed.
     case invalidMultipart(reason: String)
     /// A multipart/form-data body without any part that carries a file.

@@ -13,6 +13,7 @@ What it computes (README.md says why each exists):
   tiny-seresnet/<image>.logits.f32  the tiny model's logits for each golden input (timm's ResNet, eval mode)
   tiny-seresnet/random-batch2.logits.f32  its logits for the committed random-batch2.input.f32
   tiny-seresnet/golden.json       per image: top-5 classes and the gap between the 5th and 6th logit
+  tiny-seresnet/<image>.cam.f32     class activation maps of its top-3 classes (3 × h × w): fc.weight[c] · forward_features
 The inputs it starts from — the JPEGs, the tiny model's model.safetensors and config.json, and the random batch's
 input — are sources, not recomputed.
 
@@ -89,6 +90,13 @@ def compute(out):
             order = np.argsort(-logits, kind="stable")
             golden["images"][image_name] = {"logits": name, "top5": [int(i) for i in order[:5]],
                                             "margin_5th_6th": float(logits[order[4]] - logits[order[5]])}
+            # Class activation maps (Zhou et al. 2016): the classifier's weights of a class over layer4's maps, no bias.
+            features = model.forward_features(torch.from_numpy(tensor)[None])[0]
+            classes = [int(i) for i in order[:3]]
+            cams = torch.einsum("ck,khw->chw", model.fc.weight[classes], features).numpy().astype("<f4")
+            cam_name = pathlib.Path(image_name).stem + ".cam.f32"
+            cams.tofile(out / "tiny-seresnet" / cam_name)
+            golden["images"][image_name]["cam"] = {"file": cam_name, "classes": classes, "shape": list(cams.shape)}
         batch = np.fromfile(HERE / "tiny-seresnet" / "random-batch2.input.f32", dtype="<f4").reshape(2, 3, 224, 224)
         model(torch.from_numpy(batch)).numpy().astype("<f4").tofile(out / "tiny-seresnet" / "random-batch2.logits.f32")
     (out / "tiny-seresnet" / "golden.json").write_text(json.dumps(golden, indent=2) + "\n")
@@ -122,6 +130,14 @@ def check(out):
         print(f"  {name}: max |Δlogit| {delta:.3g} (bound {bound:.3g})")
         if delta > bound:
             problems.append(f"{name}: max |Δlogit| {delta} > {bound}")
+    for entry in fresh["images"].values():
+        a = np.fromfile(HERE / "tiny-seresnet" / entry["cam"]["file"], dtype="<f4")
+        b = np.fromfile(out / "tiny-seresnet" / entry["cam"]["file"], dtype="<f4")
+        bound = GOLDEN_TOLERANCE_REL * max(1.0, float(np.abs(a).max()))
+        delta = float(np.abs(a - b).max())
+        print(f"  {entry['cam']['file']}: max |Δ| {delta:.3g} (bound {bound:.3g})")
+        if delta > bound:
+            problems.append(f"{entry['cam']['file']}: max |Δ| {delta} > {bound}")
     for name, entry in fresh["images"].items():
         old = golden["images"][name]
         comparable = 5 if old["margin_5th_6th"] > 0.05 else 4

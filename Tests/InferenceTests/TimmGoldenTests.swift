@@ -36,6 +36,32 @@ import Testing
         #expect(maxAbsoluteDifference(logits, expected) <= logitTolerance(expected), "\(image) \(kernels)")
     }
 
+    /// Class activation maps from the engine's layer4 output in a batch of two (the golden image in slot 1) against
+    /// timm's `fc.weight[c] · forward_features(x)`, for its top-3 classes.
+    @Test(arguments: goldenImages, [KernelSelection.auto, .blas])
+    func classActivationMapsMatchTimm(image: String, kernels: KernelSelection) throws {
+        let stem = (image as NSString).deletingPathExtension
+        let golden = try #require(
+            (try Fixtures.jsonObject("tiny-seresnet/golden.json")["images"] as? [String: Any])?[image] as? [String: Any])
+        let cam = try #require(golden["cam"] as? [String: Any])
+        let classes = try #require(cam["classes"] as? [Int])
+        let expected = try Fixtures.floats("tiny-seresnet/\(stem).cam.f32")
+        let input = try Fixtures.floats("golden/\(stem).input.f32")
+        let engine = InferenceEngine(
+            network: Self.model.network, inputHeight: 224, inputWidth: 224, maxBatch: 2, threads: 2, kernels: kernels)
+        _ = engine.classify(try Fixtures.floats("tiny-seresnet/random-batch2.input.f32").prefix(input.count) + input, batch: 2)
+        let features = engine.features(slot: 1)
+        #expect(features.channels == 512 && features.height == 7 && features.width == 7)
+        let maps = ClassActivationMap.maps(features, network: engine.network, classes: classes).flatMap { $0 }
+        #expect(maxAbsoluteDifference(maps, expected) <= logitTolerance(expected), "\(image) \(kernels)")
+        // A map's mean plus the class's bias is its logit (global average pooling is linear).
+        let logits = try Fixtures.floats("tiny-seresnet/\(stem).logits.f32")
+        for (k, c) in classes.enumerated() {
+            let mean = maps[k * 49..<(k + 1) * 49].reduce(0, +) / 49
+            #expect(abs(mean + engine.network.classifierBias[c] - logits[c]) <= logitTolerance(logits))
+        }
+    }
+
     @Test func weightsHashMatchesTheFixtureManifest() throws {
         let manifest = try Fixtures.jsonObject("tiny-seresnet/golden.json")
         #expect(Self.model.weightsSHA256 == manifest["weights_sha256"] as? String)
