@@ -2,7 +2,7 @@
 import PackageDescription
 
 // One target per concern, dependencies flowing one way (see README "Layout"):
-// CJPEG/CBLAS/COpenSSL/CKernels/CEpoll (C) → Imaging / Inference / HTTP → Service → seresnet (executable).
+// CJPEG/CBLAS/COpenSSL/CKernels/CEpoll (C) → Imaging / Inference / HTTP → Telemetry → Service → seresnet (executable).
 
 /// The engine's Swift side drives hot loops over raw buffers: full optimization even in debug builds so `swift test`
 /// stays fast, and without exclusivity checks in the inner loops. It reads only the operator's own checkpoint.
@@ -43,10 +43,12 @@ let package = Package(
         // debug builds get it too so `swift test` resamples large photos at full speed.
         .target(name: "Imaging", dependencies: ["CJPEG"], swiftSettings: [.unsafeFlags(["-O"])]),
         .target(name: "Inference", dependencies: ["CBLAS", "COpenSSL", "CKernels"], swiftSettings: hotLoops),
+        // OpenTelemetry traces: W3C Trace Context, samplers, OTLP/HTTP protobuf export off the request path.
+        .target(name: "Telemetry", dependencies: ["HTTP"]),
         .target(
             name: "Service",
             dependencies: [
-                "HTTP", "Imaging", "Inference",
+                "HTTP", "Imaging", "Inference", "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
@@ -56,7 +58,7 @@ let package = Package(
         .executableTarget(
             name: "seresnet",
             dependencies: [
-                "Service", "Inference", "Imaging", "HTTP",
+                "Service", "Inference", "Imaging", "HTTP", "Telemetry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -70,6 +72,7 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "CBLAS", "CKernels", "TestSupport"]),
         .testTarget(name: "ServiceTests", dependencies: ["Service", "HTTP", "Imaging", "Inference", "TestSupport"]),
+        .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
     ],
     swiftLanguageModes: [.v5]
 )

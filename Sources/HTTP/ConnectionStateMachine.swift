@@ -413,6 +413,8 @@ struct ConnectionStateMachine {
     /// Serializes a response, logs it, and moves to idle or closing.
     private mutating func respond(_ response: HTTPResponse, now: Instant, forceClose: Bool, error: HTTPServerError?) -> [Action] {
         let head = inFlight?.head
+        var response = response
+        if let cors = context.router.cors, let head { cors.decorate(&response, for: head) }
         let close =
             forceClose || shuttingDown || leaving || closeAfterResponse || peerHalfClosed
             || !(head?.keepAlive ?? false)

@@ -5,8 +5,8 @@ import Foundation
     import Glibc
 #endif
 
-/// A minimal blocking HTTP/1.1 GET for health checks (e.g. a container HEALTHCHECK without curl):
-/// connects, sends one request, and returns the status code of the response; over TLS when asked.
+/// A minimal blocking HTTP/1.1 client for health checks (e.g. a container HEALTHCHECK without curl) and for exporting
+/// traces: connects, sends one request, and returns the status code of the response; over TLS when asked.
 public enum HTTPProbe {
     /// How to talk to an HTTPS server.
     public enum TLS: Sendable {
@@ -19,6 +19,15 @@ public enum HTTPProbe {
     /// The status code `GET path` returns, or throws `SocketError` when nothing answers within `timeout`
     /// (or `TLSConfigurationError` when the TLS handshake or the certificate fails).
     public static func status(host: String, port: Int, path: String, timeout: Duration = .seconds(2), tls: TLS? = nil) throws -> Int {
+        try send("GET", host: host, port: port, path: path, timeout: timeout, tls: tls)
+    }
+
+    /// The status code of `method path` with `headers` and `body` (`Content-Length` is added), on a fresh connection
+    /// that closes afterwards; throws as `status` does.
+    public static func send(
+        _ method: String, host: String, port: Int, path: String, headers: [(String, String)] = [], body: [UInt8] = [],
+        timeout: Duration = .seconds(2), tls: TLS? = nil
+    ) throws -> Int {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -44,9 +53,11 @@ public enum HTTPProbe {
                 lastErrno = errno
                 continue
             }
-            let request = Array(
-                "GET \(path) HTTP/1.1\r\nHost: \(host.contains(":") ? "[\(host)]" : host):\(port)\r\nConnection: close\r\nUser-Agent: seresnet-probe\r\n\r\n"
-                    .utf8)
+            var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host.contains(":") ? "[\(host)]" : host):\(port)\r\nConnection: close\r\n"
+            head += "User-Agent: \(method == "GET" ? "seresnet-probe" : "seresnet")\r\n"
+            for (name, value) in headers { head += "\(name): \(value)\r\n" }
+            if !body.isEmpty || method == "POST" { head += "Content-Length: \(body.count)\r\n" }
+            let request = Array((head + "\r\n").utf8) + body
             var session: OpaquePointer?
             if let tls {
                 var error = [CChar](repeating: 0, count: 512)
@@ -58,7 +69,7 @@ public enum HTTPProbe {
             defer { session.map { cos_free($0) } }
             let sent = request.withUnsafeBytes { bytes in
                 session.map { cos_write($0, bytes.baseAddress, bytes.count) }
-                    ?? send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
+                    ?? Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
             }
             guard sent == request.count else {
                 // A failed TLS write leaves no errno of its own.

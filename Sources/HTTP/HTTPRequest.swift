@@ -75,6 +75,9 @@ public struct HTTPRequest: Sendable {
     public var remoteAddress: String
     /// Values bound by the route's `{name}` segments (empty for exact-path routes).
     public var pathParameters: [String: String] = [:]
+    /// What the application's own wrapping handler hands the route's handler with the request (the service: the
+    /// request's trace). The server never sets or reads it.
+    public var attachment: (any Sendable)?
 
     public init(head: HTTPRequestHead, body: [UInt8] = [], remoteAddress: String = "") {
         self.head = head

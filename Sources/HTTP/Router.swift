@@ -96,6 +96,9 @@ public struct Router: Sendable {
     public var authentication: BearerTokens?
     /// Exact paths answered without a token (health probes; whatever the operator opens).
     public var openPaths: Set<String> = []
+    /// When set, browsers on the allowed origins may call: preflights are answered (before authentication: they carry
+    /// no credentials) and every response to an allowed origin carries the CORS headers.
+    public var cors: CORSPolicy?
 
     public init() {}
 
@@ -162,6 +165,15 @@ public struct Router: Sendable {
             var error = error
             error.requestPath = head.path
             return .respond(errorResponder(error), error: error, route: nil)
+        }
+        if let cors, head.method == .options, head.headers["Origin"] != nil,
+            let requested = head.headers["Access-Control-Request-Method"].map(HTTPMethod.init)
+        {
+            switch match(method: requested, path: head.path) {
+            case .found(let route): return .respond(cors.preflight(head, methods: [route.method]), error: nil, route: route)
+            case .methodNotAllowed(let allowed): return .respond(cors.preflight(head, methods: allowed), error: nil, route: nil)
+            case .notFound: return refuse(.notFound(path: head.path))
+            }
         }
         if let authentication, !openPaths.contains(head.path), let failure = authentication.check(head.headers["Authorization"]) {
             return refuse(.unauthorized(failure))

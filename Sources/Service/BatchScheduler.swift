@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Inference
+import Telemetry
 
 /// The images of one request, as the scheduler sees them: how many are still decoding. The scheduler counts them
 /// down itself (`submit`, `release(decoded:)`), under its own lock, so no batch decision sees an image neither
@@ -21,6 +22,8 @@ struct InferenceJob {
     let admitted: ContinuousClock.Instant
     /// Whether the outcome carries the image's last-stage feature maps (for class activation maps).
     var keepsFeatures = false
+    /// The request's trace, when it is traced: the batch's span links to it.
+    var trace: RequestTrace? = nil
     let completion: @Sendable (Result<InferenceOutcome, ServiceError>) -> Void
 }
 
@@ -37,6 +40,8 @@ struct InferenceOutcome: Sendable {
     var outputCopy: Duration = .zero
     /// The image's last-stage feature maps, when its job asked.
     var features: FeatureMaps?
+    /// The batch, for the request's trace.
+    var batch: BatchTrace? = nil
 }
 
 /// Dynamic batching over one or more engines, each driven by its own thread.
@@ -288,8 +293,10 @@ final class BatchScheduler: @unchecked Sendable {
                     inference: elapsed, batchSize: live.count, engine: index))
         }
         let outputCopy = ran.duration(to: clock.now)
+        let batch = traceBatch(live, engine: index, from: start, to: ran)
         for slot in outcomes.indices {
             outcomes[slot].outputCopy = outputCopy
+            outcomes[slot].batch = batch
             if live[slot].keepsFeatures { outcomes[slot].features = engine.features(slot: slot) }
         }
         statistics.recordBatch(
@@ -299,6 +306,27 @@ final class BatchScheduler: @unchecked Sendable {
         condition.unlock()
         metrics.recordBatch(size: live.count, duration: elapsed, queueWaits: outcomes.map(\.queueWait))
         for (job, outcome) in zip(live, outcomes) { job.completion(.success(outcome)) }
+    }
+
+    /// The batch for its requests' traces. When any of them is sampled, the batch gets a span of its own — the root of
+    /// a trace of its own, as one batch serves several traces — linked to each traced request's server span; each
+    /// request's inference span links back to it.
+    private func traceBatch(
+        _ jobs: [InferenceJob], engine: Int, from start: ContinuousClock.Instant, to end: ContinuousClock.Instant
+    ) -> BatchTrace {
+        var batch = BatchTrace(context: nil, start: start, end: end, size: jobs.count, engine: engine)
+        let traced = jobs.compactMap(\.trace).filter(\.context.sampled)
+        guard let first = traced.first else { return batch }
+        let context = TraceContext(traceID: TraceContext.randomTraceID(), spanID: TraceContext.randomSpanID(), sampled: true)
+        batch.context = context
+        first.tracer.record([
+            Span(
+                context: context, parentSpanID: nil, name: "batch", kind: .internal, startUnixNanos: first.unixNanos(start),
+                endUnixNanos: first.unixNanos(end),
+                attributes: [("seresnet.batch.size", .int(jobs.count)), ("seresnet.engine", .int(engine))],
+                links: traced.map(\.context))
+        ])
+        return batch
     }
 
     static func milliseconds(_ duration: Duration) -> Int {

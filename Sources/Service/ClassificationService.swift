@@ -91,6 +91,8 @@ public struct PreparedImage: Sendable {
     public let size: ImageSize
     public let decode: Duration
     public let preprocess: Duration
+    /// When decoding began and preprocessing began and ended.
+    let stages: ImageStages
 }
 
 /// One image through the pipeline: the model's full row of logits and what happened on the way. What it means
@@ -256,11 +258,13 @@ public final class ClassificationService: @unchecked Sendable {
         let preprocessStart = clock.now
         var tensor = [Float](repeating: 0, count: preprocessing.outputCount)
         tensor.withUnsafeMutableBufferPointer { Imaging.preprocess(image, config: preprocessing, into: $0) }
+        let preprocessEnd = clock.now
         return .success(
             PreparedImage(
                 tensor: tensor,
                 size: ImageSize(width: image.originalWidth, height: image.originalHeight, decodeScale: Double(image.scaleEighths) / 8),
-                decode: decodeStart.duration(to: preprocessStart), preprocess: preprocessStart.duration(to: clock.now)))
+                decode: decodeStart.duration(to: preprocessStart), preprocess: preprocessStart.duration(to: preprocessEnd),
+                stages: ImageStages(decodeStart: decodeStart, preprocessStart: preprocessStart, submitted: preprocessEnd)))
     }
 
     /// Runs encoded images through decoding, preprocessing and the engines' batches; `completion` (on an engine
@@ -268,9 +272,11 @@ public final class ClassificationService: @unchecked Sendable {
     /// together and counted one by one in the queue, so a request of 8 images runs like 8 requests of one: in
     /// one batch of 8 when the engine is free. When one image of several fails, the failure names its index
     /// (`ServiceError.inImage`) and images not yet decoded are skipped.
-    /// With `features`, each image's result also carries its last-stage feature maps (for class activation maps).
-    public func infer(
-        _ images: [[UInt8]], features: Bool = false, completion: @escaping @Sendable (Result<[ImageInference], ServiceError>) -> Void
+    /// With `features`, each image's result also carries its last-stage feature maps (for class activation maps); with
+    /// `trace`, each image's stages become spans of the request's trace.
+    func infer(
+        _ images: [[UInt8]], features: Bool = false, trace: RequestTrace?,
+        completion: @escaping @Sendable (Result<[ImageInference], ServiceError>) -> Void
     ) {
         let started = clock.now
         let completion: @Sendable (Result<[ImageInference], ServiceError>) -> Void = { [statistics, clock] result in
@@ -305,11 +311,14 @@ public final class ClassificationService: @unchecked Sendable {
                 case .success(let prepared):
                     metrics.recordDecode(prepared.decode, preprocess: prepared.preprocess)
                     scheduler.submit(
-                        InferenceJob(tensor: prepared.tensor, group: group, admitted: started, keepsFeatures: features) {
+                        InferenceJob(tensor: prepared.tensor, group: group, admitted: started, keepsFeatures: features, trace: trace) {
                             [self] result in
                             switch result {
                             case .failure(let error): request.fail(index, error)
                             case .success(let outcome):
+                                if let trace, let batch = outcome.batch {
+                                    trace.addImageSpans(prepared.stages, index: images.count > 1 ? index : nil, batch: batch)
+                                }
                                 request.finish(
                                     index,
                                     ImageInference(
@@ -330,6 +339,13 @@ public final class ClassificationService: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    /// Runs encoded images through the pipeline (see `infer(_:features:trace:completion:)`), untraced.
+    public func infer(
+        _ images: [[UInt8]], features: Bool = false, completion: @escaping @Sendable (Result<[ImageInference], ServiceError>) -> Void
+    ) {
+        infer(images, features: features, trace: nil, completion: completion)
     }
 
     /// Blocking convenience for the CLI and tests: infer and wait.

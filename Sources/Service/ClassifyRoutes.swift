@@ -29,7 +29,7 @@ extension ServiceRoutes {
         } catch {
             return respond(Self.withRequestID(ErrorResponses.response(for: error), request))
         }
-        service.classify(image, topK: topK) { result in
+        service.classify(image, topK: topK, trace: request.trace) { result in
             switch result {
             case .success(let classification):
                 var response = JSONBody.response(classification)

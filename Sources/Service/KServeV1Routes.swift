@@ -37,7 +37,7 @@ extension ServiceRoutes {
                 let service = try model(named: request.pathParameters)
                 let topK = try Self.topK(request.query, classes: service.classCount)
                 let images = try KServeV1.images(inPredictBody: request.body, limit: service.configuration.maxImagesPerRequest)
-                service.infer(images) { result in
+                service.infer(images, trace: request.trace) { result in
                     switch result {
                     case .success(let rows):
                         let predictions = rows.map {
@@ -58,7 +58,7 @@ extension ServiceRoutes {
                 let topK = try Self.topK(request.query, classes: service.classCount)
                 let asked = try Explanation.Request(request.query, classes: service.classCount)
                 let images = try KServeV1.images(inPredictBody: request.body, limit: service.configuration.maxImagesPerRequest)
-                service.infer(images, features: true) { result in
+                service.infer(images, features: true, trace: request.trace) { result in
                     switch result {
                     case .success(let rows):
                         let response = ExplainResponse(

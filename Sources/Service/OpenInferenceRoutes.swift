@@ -57,7 +57,7 @@ extension ServiceRoutes {
                     let parsed = try OpenInference.parse(
                         body: request.body, headerLength: headerLength, classes: service.classCount,
                         maxImages: service.configuration.maxImagesPerRequest)
-                    service.infer(parsed.images) { result in
+                    service.infer(parsed.images, trace: request.trace) { result in
                         switch result {
                         case .success(let rows): reply(request, respond, Self.openInferenceResponse(parsed, rows, service))
                         case .failure(let error): fail(request, respond, error)

@@ -81,7 +81,13 @@ public struct Classification: Sendable, Codable {
 extension ClassificationService {
     /// Classifies one encoded image: inference, then softmax top-k with labels.
     public func classify(_ bytes: [UInt8], topK: Int, completion: @escaping @Sendable (Result<Classification, ServiceError>) -> Void) {
-        infer([bytes]) { [self] result in
+        classify(bytes, topK: topK, trace: nil, completion: completion)
+    }
+
+    func classify(
+        _ bytes: [UInt8], topK: Int, trace: RequestTrace?, completion: @escaping @Sendable (Result<Classification, ServiceError>) -> Void
+    ) {
+        infer([bytes], trace: trace) { [self] result in
             completion(result.map { Classification($0[0], topK: topK, labels: labels, model: modelName) })
         }
     }

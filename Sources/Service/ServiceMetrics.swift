@@ -157,6 +157,24 @@ public final class ServiceMetrics: Sendable {
             labels: [("kernels", kernels), ("instruction_set", instructionSet), ("precision", precision)]
         ).set(Double(1))
     }
+    /// With tracing: every outcome series of `trace_spans_total` at zero, so the first drop is an increase an alert sees.
+    public func declareTraceSpans() {
+        for outcome in ["exported", "queue_full", "export_failed"] { traceSpans(outcome).increment(by: Int64(0)) }
+    }
+
+    /// Spans exported, or dropped: the export queue was full, or the collector failed or did not answer in time.
+    public func recordTraceSpans(_ outcome: String, count: Int) { traceSpans(outcome).increment(by: Int64(count)) }
+
+    private func traceSpans(_ outcome: String) -> Counter {
+        registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                namespace: "seresnet", metricName: "trace_spans", unitName: "total",
+                helpText:
+                    "OpenTelemetry spans by outcome: exported, queue_full (dropped: the export queue was full) or export_failed (dropped: the collector refused or did not answer)."
+            ),
+            labels: [("outcome", outcome)])
+    }
+
     public func requestStarted() { inFlight.increment() }
     public func requestFinished() { inFlight.decrement() }
 

@@ -1,6 +1,7 @@
 import Foundation
 import HTTP
 import Logging
+import Telemetry
 
 /// The HTTP face of the service: routes, request IDs, access log and request metrics. It exists before the
 /// model is loaded so that `/healthz` and `/readyz` answer during start-up; `attach` hands it the pipeline.
@@ -10,10 +11,13 @@ public final class ServiceRoutes: @unchecked Sendable {
     private var draining = false
     private let metrics: ServiceMetrics
     private let accessLog: Logger
+    /// OpenTelemetry tracing, when configured: every routed request gets a server span and a `traceparent` reply.
+    private let tracing: Tracing?
 
-    public init(metrics: ServiceMetrics, accessLog: Logger) {
+    public init(metrics: ServiceMetrics, accessLog: Logger, tracing: Tracing? = nil) {
         self.metrics = metrics
         self.accessLog = accessLog
+        self.tracing = tracing
     }
 
     /// Makes the pipeline available; readiness follows the pipeline's own (warm-up done → ready).
@@ -31,11 +35,25 @@ public final class ServiceRoutes: @unchecked Sendable {
 
     private var current: (service: ClassificationService?, draining: Bool) { lock.withLock { (service, draining) } }
 
-    /// A handler that the in-flight gauge counts from the moment it is called until it responds.
-    private func counted(_ handler: @escaping HTTPHandler) -> HTTPHandler {
-        { [metrics] request, respond in
+    /// A handler that the in-flight gauge counts from the moment it is called until it responds, and, with tracing, a
+    /// server span for `route` that continues the caller's trace and is named in the response's `traceparent`.
+    private func instrumented(route: String, _ handler: @escaping HTTPHandler) -> HTTPHandler {
+        { [metrics, tracing] request, respond in
             metrics.requestStarted()
+            guard let tracing else {
+                return handler(request) { response in
+                    metrics.requestFinished()
+                    respond(response)
+                }
+            }
+            let trace = RequestTrace(request, route: route, tracing: tracing)
+            var request = request
+            request.attachment = trace
             handler(request) { response in
+                var response = response
+                response.headers.replaceOrAdd(name: "traceparent", value: trace.context.traceparent)
+                if let state = trace.context.traceState { response.headers.replaceOrAdd(name: "tracestate", value: state) }
+                trace.finish(response)
                 metrics.requestFinished()
                 respond(response)
             }
@@ -53,12 +71,12 @@ public final class ServiceRoutes: @unchecked Sendable {
     /// The pipeline once attached (it may not be ready yet).
     var pipeline: ClassificationService? { current.service }
 
-    /// Registers a route whose handler the in-flight gauge counts.
+    /// Registers a route whose handler the in-flight gauge counts (and tracing traces).
     func register(
         _ router: inout Router, _ method: HTTPMethod, _ path: String, readsBody: Bool = true,
         headCheck: (@Sendable (HTTPRequestHead) -> HTTPResponse?)? = nil, _ handler: @escaping HTTPHandler
     ) {
-        router.add(method, path, readsBody: readsBody, headCheck: headCheck, counted(handler))
+        router.add(method, path, readsBody: readsBody, headCheck: headCheck, instrumented(route: path, handler))
     }
 
     /// All routes: the service's own (/, /healthz, /readyz, /v1/model, /metrics, /openapi.json), then one file per

@@ -164,8 +164,17 @@ struct ServeCommand: ParsableCommand {
     )
     var authReloadIntervalS: Int?
 
+    @Option(
+        help: ArgumentHelp(
+            "Browser pages on these origins may call the API (CORS): * or origins like https://app.example.com, comma-separated; preflights are answered, responses carry Access-Control-Allow-Origin (env SERESNET_CORS_ALLOW_ORIGIN; default: off).",
+            valueName: "origins"))
+    var corsAllowOrigin: String?
+
     @Option(help: "trace, debug, info, notice, warning, error or critical (env SERESNET_LOG_LEVEL, default info).")
     var logLevel: String?
+
+    @OptionGroup(title: "OpenTelemetry traces")
+    var tracingOptions: TracingOptions
 
     enum Defaults {
         static let engines = 1
@@ -262,6 +271,14 @@ struct ServeCommand: ParsableCommand {
         if let bad = exemptPaths?.first(where: { !$0.hasPrefix("/") }) {
             throw ValidationError("--auth-exempt takes paths starting with /; got '\(bad)'")
         }
+        let cors = try Environment.string(corsAllowOrigin, "SERESNET_CORS_ALLOW_ORIGIN").map { text in
+            guard let policy = CORSPolicy(parsing: text) else {
+                throw ValidationError(
+                    "--cors-allow-origin (or SERESNET_CORS_ALLOW_ORIGIN) takes * or origins like https://app.example.com, comma-separated; got '\(text)'"
+                )
+            }
+            return policy
+        }
         let authReloadInterval = try Environment.int(
             authReloadIntervalS, "SERESNET_AUTH_RELOAD_INTERVAL_S", default: 10, range: 0...86_400, flagName: "--auth-reload-interval-s")
 
@@ -271,8 +288,20 @@ struct ServeCommand: ParsableCommand {
             metrics.declareTLSReloads()
         }
         if let tokens { metrics.declareAuthentication(tokens: tokens.count) }
-        let routes = ServiceRoutes(metrics: metrics, accessLog: Logger(label: "access"))
+        let tracer = try tracingOptions.tracer(metrics: metrics)
+        let routes = ServiceRoutes(
+            metrics: metrics, accessLog: Logger(label: "access"),
+            tracing: tracer.map { Tracing(tracer: $0, scheme: http.tls == nil ? "http" : "https", port: http.port) })
+        if let tracer {
+            logger.info(
+                "tracing",
+                metadata: [
+                    "endpoint": .string(tracer.exporter.configuration.endpoint.absoluteString), "service_name": .string(tracer.serviceName),
+                    "sampler": .string(tracer.sampler.description),
+                ])
+        }
         var router = routes.makeRouter()
+        router.cors = cors
         if let tokens {
             router.authentication = tokens
             router.openPaths = ServiceRoutes.probePaths.union(exemptPaths ?? [])
@@ -355,6 +384,8 @@ struct ServeCommand: ParsableCommand {
             },
             onStopped: {
                 pipeline?.stop()
+                // The last spans (the drained requests') go out before the process does, within a bound.
+                tracer?.exporter.shutdown(timeout: .seconds(5))
                 logger.notice("stopped")
                 Foundation.exit(0)
             },

@@ -48,9 +48,9 @@ class ServiceProcess:
         self.binary, self.model, self.extra_args, self.requested_port = binary, model, list(extra_args), port
         self.own_log = log_path is None
         self.log_path = log_path or tempfile.NamedTemporaryFile(prefix="seresnet-serve-", suffix=".log", delete=False).name
-        # The server's own settings come only from the caller: a developer's exported SERESNET_* (DCT scaling,
+        # The server's own settings come only from the caller: a developer's exported SERESNET_* or OTEL_* (DCT scaling,
         # kernels, threads…) must not change what the tests check.
-        self.environment = {k: v for k, v in os.environ.items() if not k.startswith("SERESNET_")}
+        self.environment = {k: v for k, v in os.environ.items() if not k.startswith(("SERESNET_", "OTEL_"))}
         self.environment.update(env or {})
         self.process = None
         self.port = port or None  # known now when fixed; read from the log on start when 0
