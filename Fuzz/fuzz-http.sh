@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets for the HTTP request parser, the multipart parser and the Open Inference Protocol /
-# KServe v1 body readers (seeds in Fuzz/Service/seeds), then runs each for
+# Builds the libFuzzer targets for the HTTP request parser, the multipart parser, the Open Inference Protocol /
+# KServe v1 body readers (seeds in Fuzz/Service/seeds) and the W3C trace context reader (Fuzz/Telemetry/seeds), then
+# runs each for
 # SECONDS (default 60) from the seed corpora in Fuzz/HTTP/seeds (the parser test table, the llhttp corpus and
 # the multipart cases; kept in sync by the fuzzSeedCorporaMatchTheTables test). Exits non-zero on any crash,
 # leak, timeout or broken invariant; the failing input is left in $OUT/artifacts.
@@ -68,7 +69,16 @@ if ! locked "$SWIFTC" -sanitize=fuzzer,address -parse-as-library -O -module-name
     cat "$OUT/fuzz-inference-request.build.log" >&2
     exit 1
 fi
+# The trace context reader is a self-contained file of the Telemetry target.
+echo "== building fuzz-trace-context"
+if ! locked "$SWIFTC" -sanitize=fuzzer,address -parse-as-library -O -module-name Telemetry \
+    "$ROOT/Sources/Telemetry/TraceContext.swift" "$ROOT/Fuzz/Telemetry/TraceContextFuzz.swift" \
+    -o "$OUT/fuzz-trace-context" >"$OUT/fuzz-trace-context.build.log" 2>&1; then
+    cat "$OUT/fuzz-trace-context.build.log" >&2
+    exit 1
+fi
 fuzz fuzz-request-parser "$ROOT/Fuzz/HTTP/seeds/request" 8192
 fuzz fuzz-multipart "$ROOT/Fuzz/HTTP/seeds/multipart" 65536
 fuzz fuzz-inference-request "$ROOT/Fuzz/Service/seeds/inference" 65536
+fuzz fuzz-trace-context "$ROOT/Fuzz/Telemetry/seeds/tracecontext" 1024
 echo "== no crashes"

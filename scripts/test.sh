@@ -70,7 +70,7 @@ python3 -m pytest -q Tests/python --ignore=Tests/python/test_repository.py
 step "fuzzing: JPEG decode + preprocess (libFuzzer + ASan, 60 s)"
 Fuzz/fuzz-imaging.sh 60
 
-step "fuzzing: HTTP request parser, multipart parser, inference request readers (libFuzzer + ASan, 60 s each)"
+step "fuzzing: HTTP request parser, multipart parser, inference request readers, trace context (libFuzzer + ASan, 60 s each)"
 Fuzz/fuzz-http.sh 60
 
 step "load balancers: HAProxy and nginx in front of two instances; rolling restarts, 10 MB uploads, crash, overload (~3 min)"
