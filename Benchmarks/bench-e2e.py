@@ -8,12 +8,16 @@ median over rounds of requests/s and of p50 latency, plus any non-200 answers (m
 
   Benchmarks/bench-e2e.py [--image FILE] [--concurrency 1 8] [--rounds 3] [--seconds 10] [--engines-compare] [--peer-workers N]
                           [--precision fp32|bf16] [--peer-engine onnxruntime|openvino] [--conditioned]
+                          [--tls-compare | --tracing-compare | --explain-compare]
 --precision runs `seresnet serve --precision`; --peer-engine openvino runs the peer on OpenVINO with its defaults (bf16
 where the CPU has AVX512_BF16), the comparison a bf16 user makes; --conditioned uses `synth-weights --conditioned`.
 With --engines-compare it measures `seresnet serve --engines 1` (one engine, 2 threads) against
 `--engines 2` (two engines, 1 thread each) instead of the peer; with --tls-compare, `seresnet serve` over plain
 HTTP against the same over HTTPS (a self-signed ECDSA P-256 certificate made with the openssl CLI; hey does not
-verify it, and keeps its connections alive as the other modes do).
+verify it, and keeps its connections alive as the other modes do); with --tracing-compare, `seresnet serve` without
+tracing, tracing every request to a live stand-in OTLP collector (Tests/python/otlp_collector.py), and tracing to a
+dead collector (nothing listens); with --explain-compare, one server's KServe v1 :predict against :explain (top class,
+and with ?heatmap=png) on the same JSON body.
 """
 import argparse
 import os
@@ -46,8 +50,8 @@ def wait_ready(url, timeout=60):
     raise TimeoutError(url)
 
 
-def hey(url, image, concurrency, seconds):
-    output = subprocess.run(["hey", "-z", f"{seconds}s", "-c", str(concurrency), "-m", "POST", "-T", "image/jpeg", "-D", str(image), url],
+def hey(url, image, concurrency, seconds, content_type="image/jpeg"):
+    output = subprocess.run(["hey", "-z", f"{seconds}s", "-c", str(concurrency), "-m", "POST", "-T", content_type, "-D", str(image), url],
                             capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     p50 = float(re.search(r"50%+ in ([\d.]+) secs", output).group(1)) * 1000
@@ -64,6 +68,8 @@ def main():
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--engines-compare", action="store_true")
     parser.add_argument("--tls-compare", action="store_true", help="seresnet over HTTP vs HTTPS instead of the peer")
+    parser.add_argument("--tracing-compare", action="store_true", help="seresnet without tracing, to a live collector, to a dead one")
+    parser.add_argument("--explain-compare", action="store_true", help="KServe v1 :predict vs :explain on one server")
     parser.add_argument("--peer-workers", type=int, default=1,
                         help="uvicorn worker processes for the peer (each with its own 2-thread onnxruntime session)")
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"], help="seresnet serve --precision")
@@ -86,7 +92,26 @@ def main():
         services.append(service)
         return service.port
 
-    if args.engines_compare:
+    # What each server is sent: the path, the body and its type (the JPEG to /classify unless a mode says otherwise).
+    requests = {}
+    if args.tracing_compare:
+        sys.path.insert(0, str(ROOT / "Tests" / "python"))
+        from otlp_collector import Collector
+        collector = Collector()
+        servers["no tracing"] = f"http://127.0.0.1:{seresnet()}"
+        servers["tracing, live collector"] = f"http://127.0.0.1:{seresnet('--otel-traces-endpoint', collector.endpoint)}"
+        servers["tracing, dead collector"] = f"http://127.0.0.1:{seresnet('--otel-traces-endpoint', 'http://127.0.0.1:1/v1/traces')}"
+    elif args.explain_compare:
+        import base64
+        import json
+        body = pathlib.Path(work.name) / "instances.json"
+        body.write_text(json.dumps({"instances": [{"image": {"b64": base64.b64encode(open(args.image, "rb").read()).decode()}}]}))
+        base = f"http://127.0.0.1:{seresnet('--model-name', 'm')}"
+        for name, path in ((":predict", "/v1/models/m:predict"), (":explain", "/v1/models/m:explain"),
+                           (":explain heatmap=png", "/v1/models/m:explain?heatmap=png")):
+            servers[name] = base
+            requests[name] = (path, body, "application/json")
+    elif args.engines_compare:
         for name, engines in (("1 engine × 2 threads", "1"), ("2 engines × 1 thread", "2")):
             servers[name] = f"http://127.0.0.1:{seresnet('--engines', engines)}"
     elif args.tls_compare:
@@ -122,17 +147,21 @@ def main():
                         time.sleep(0.2)
             else:
                 wait_ready(f"{base}/readyz")
+
+        def run_hey(name, base, concurrency, seconds):
+            path, body, content_type = requests.get(name, ("/classify", args.image, "image/jpeg"))
+            return hey(f"{base}{path}", body, concurrency, seconds, content_type)
         print(f"image {pathlib.Path(args.image).name}, {args.rounds} rounds × {args.seconds} s per server and concurrency (hey), medians")
         print(f"{'server':<24} {'conc':>4} {'req/s':>8} {'p50 ms':>8}  non-200")
         summary = {}
         for concurrency in args.concurrency:
             for name, base in servers.items():  # warm-up
-                hey(f"{base}/classify", args.image, concurrency, 2)
+                run_hey(name, base, concurrency, 2)
             rounds = {name: [] for name in servers}
             for r in range(args.rounds):
                 order = list(servers.items()) if r % 2 == 0 else list(reversed(list(servers.items())))
                 for name, base in order:
-                    rounds[name].append(hey(f"{base}/classify", args.image, concurrency, args.seconds))
+                    rounds[name].append(run_hey(name, base, concurrency, args.seconds))
             for name, results in rounds.items():
                 rps = statistics.median(r[0] for r in results)
                 p50 = statistics.median(r[1] for r in results)
