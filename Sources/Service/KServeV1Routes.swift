@@ -29,48 +29,46 @@ extension ServiceRoutes {
                 respond(Self.withRequestID(JSONBody.response(OpenInference.ModelReadiness(name: service.modelName, ready: true)), request))
             } catch { fail(request, respond, error) }
         }
-        register(
-            &router, .post, "/v1/models/{model}:predict",
-            headCheck: refusalFromHead()
-        ) { [self] request, respond in
+        register(&router, .post, "/v1/models/{model}:predict", headCheck: refusalFromHead()) { [self] request, respond in
+            predictOrExplain(request, respond, explain: nil)
+        }
+        register(&router, .post, "/v1/models/{model}:explain", headCheck: refusalFromHead()) { [self] request, respond in
             do {
-                let service = try model(named: request.pathParameters)
-                let topK = try Self.topK(request.query, classes: service.classCount)
-                let images = try KServeV1.images(inPredictBody: request.body, limit: service.configuration.maxImagesPerRequest)
-                service.infer(images, trace: request.trace) { result in
-                    switch result {
-                    case .success(let rows):
-                        let predictions = rows.map {
-                            Classification($0, topK: topK, labels: service.labels, model: service.modelName).predictions
+                let asked = try Explanation.Request(request.query, classes: try model(named: request.pathParameters).classCount)
+                predictOrExplain(request, respond, explain: asked)
+            } catch { fail(request, respond, error) }
+        }
+    }
+
+    /// `:predict`, or with `explain` `:explain`: the instances through the pipeline, the top-k predictions of each, and
+    /// its class activation maps when explaining.
+    private func predictOrExplain(
+        _ request: HTTPRequest, _ respond: @escaping @Sendable (HTTPResponse) -> Void, explain: Explanation.Request?
+    ) {
+        let fail = Self.respondInProtocolShape
+        do {
+            let service = try model(named: request.pathParameters)
+            let topK = try Self.topK(request.query, classes: service.classCount)
+            let images = try KServeV1.images(inPredictBody: request.body, limit: service.configuration.maxImagesPerRequest)
+            service.infer(images, features: explain != nil, trace: request.trace) { result in
+                switch result {
+                case .success(let rows):
+                    let predictions = rows.map {
+                        Classification($0, topK: topK, labels: service.labels, model: service.modelName).predictions
+                    }
+                    let response =
+                        if let explain {
+                            JSONBody.response(
+                                ExplainResponse(
+                                    predictions: predictions, explanations: rows.map { Explanation($0, request: explain, service: service) }
+                                ))
+                        } else {
+                            JSONBody.response(PredictResponse(predictions: predictions))
                         }
-                        respond(Self.withRequestID(JSONBody.response(PredictResponse(predictions: predictions)), request))
-                    case .failure(let error): fail(request, respond, error)
-                    }
+                    respond(Self.withRequestID(response, request))
+                case .failure(let error): fail(request, respond, error)
                 }
-            } catch { fail(request, respond, error) }
-        }
-        register(
-            &router, .post, "/v1/models/{model}:explain",
-            headCheck: refusalFromHead()
-        ) { [self] request, respond in
-            do {
-                let service = try model(named: request.pathParameters)
-                let topK = try Self.topK(request.query, classes: service.classCount)
-                let asked = try Explanation.Request(request.query, classes: service.classCount)
-                let images = try KServeV1.images(inPredictBody: request.body, limit: service.configuration.maxImagesPerRequest)
-                service.infer(images, features: true, trace: request.trace) { result in
-                    switch result {
-                    case .success(let rows):
-                        let response = ExplainResponse(
-                            predictions: rows.map {
-                                Classification($0, topK: topK, labels: service.labels, model: service.modelName).predictions
-                            },
-                            explanations: rows.map { Explanation($0, request: asked, service: service) })
-                        respond(Self.withRequestID(JSONBody.response(response), request))
-                    case .failure(let error): fail(request, respond, error)
-                    }
-                }
-            } catch { fail(request, respond, error) }
-        }
+            }
+        } catch { fail(request, respond, error) }
     }
 }
