@@ -1,7 +1,8 @@
 #include "internal.h"
 
-// The four tables (MLAS's platform table, ggml's per-ISA function tables): every entry point a plan calls, filled once
-// here, so no kernel switches on the instruction set. The bf16 table is the AVX-512 one with bf16 products and stem.
+// The tables (MLAS's platform table, ggml's per-ISA function tables): every entry point a plan calls, filled once
+// here, so no kernel switches on the instruction set. The bf16 table is the AVX-512 one with bf16 products and stem; the
+// int8 tables are the AVX-512 (with VNNI) and AVX2 ones with int8 products.
 
 #define OPERATIONS(SUFFIX)                                                                                            \
     .winograd_input_strip = ck_winograd_input_strip_##SUFFIX, .winograd_output_strip = ck_winograd_output_strip_##SUFFIX, \
@@ -38,7 +39,27 @@ static const ck_kernels avx512_bf16 = {
     OPERATIONS(avx512), STEM(avx512bf16),
 };
 
+#define INT8_PRODUCTS(SUFFIX)                                                                                         \
+    .gemm_packed_size = ck_gemm_packed_size_##SUFFIX, .gemm_pack_int8 = ck_gemm_pack_##SUFFIX, .gemm = ck_gemm_##SUFFIX, \
+    .gemm_partial = ck_gemm_partial_int8, .operand_quantize = ck_operand_quantize_int8, .peak_fma_loop = ck_peak_##SUFFIX
+
+// int8 products (s32 accumulation: K is never split, so k_block is all of it); the rest as the fp32 tables.
+static const ck_kernels avx512_int8 = {
+    .isa = CK_ISA_AVX512, .precision = CK_INT8, .gemm_mr = 32, .vector_width = 16, .k_group = 4, .k_block = 1 << 30,
+    .peak_flops_per_instruction = 2 * 64, INT8_PRODUCTS(avx512int8), OPERATIONS(avx512), STEM(avx512),
+};
+
+static const ck_kernels avx2_int8 = {
+    .isa = CK_ISA_AVX2, .precision = CK_INT8, .gemm_mr = 16, .vector_width = 8, .k_group = 4, .k_block = 1 << 30,
+    .peak_flops_per_instruction = 2 * 32, INT8_PRODUCTS(avx2int8), OPERATIONS(avx2), STEM(avx2),
+};
+
 const ck_kernels *ck_kernels_for(ck_isa isa, ck_precision precision) {
+    if (precision == CK_INT8) {
+        if (isa == CK_ISA_AVX512) return ck_has_avx512_vnni() ? &avx512_int8 : 0;
+        if (isa == CK_ISA_AVX2) return ck_usable(CK_ISA_AVX2) == CK_ISA_AVX2 ? &avx2_int8 : 0;
+        return 0;
+    }
     if (precision == CK_BF16) {
         if (isa != CK_ISA_AVX512 || !ck_has_avx512_bf16()) return 0;
         return &avx512_bf16;

@@ -58,6 +58,19 @@ CK_PRODUCTS(avx512bf16)
 
 void ck_operand_pack_avx512bf16(const float *b, int rows, int columns, long ldb, float *out, long ld_out);
 
+// int8 (gemm_int8.c): the AVX-512 VNNI and AVX2 products, sharing the operand quantization.
+#define CK_INT8_PRODUCTS(SUFFIX)                                                                                      \
+    size_t ck_gemm_packed_size_##SUFFIX(int m, int k);                                                                \
+    void ck_gemm_pack_##SUFFIX(int m, int k, const float *a, int lda, float input_scale, float *packed);              \
+    void ck_gemm_##SUFFIX(const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b,   \
+                          int ldb, float *c, int ldc, const float *bias, int relu, float *scratch, const float *after); \
+    double ck_peak_##SUFFIX(long iterations, double *checksum);
+CK_INT8_PRODUCTS(avx512int8)
+CK_INT8_PRODUCTS(avx2int8)
+void ck_operand_quantize_int8(const float *b, int rows, int columns, long ldb, float scale, float *out, long ld_out);
+int ck_gemm_partial_int8(const float *packed, int m, int k, int k_begin, int k_end, int panel_begin, int panel_end, int n,
+                         const float *b, int ldb, float *c, int ldc, const float *bias, int relu);
+
 #define CK_STEM(SUFFIX)                                                                                               \
     size_t ck_conv7x7s2_packed_size_##SUFFIX(int out_channels, int in_channels);                                     \
     void ck_conv7x7s2_pack_##SUFFIX(int out_channels, int in_channels, const float *weights, const float *bias,       \

@@ -23,6 +23,9 @@ typedef enum {
     /// bf16 operands (round to nearest even, as VCVTNEPS2BF16), K taken in pairs by VDPBF16PS, fp32 accumulation.
     /// Needs AVX512_BF16.
     CK_BF16 = 1,
+    /// s8 weights per output channel and u8 activations per tensor (each with its own scale), K taken in groups of 4,
+    /// s32 accumulation, fp32 output. VPDPBUSD on AVX-512 VNNI; VPMADDUBSW + VPMADDWD on AVX2, with 7-bit weights.
+    CK_INT8 = 2,
 } ck_precision;
 
 /// The widest instruction set this CPU and its operating system support (cpuid and xgetbv, through the
@@ -34,6 +37,9 @@ ck_isa ck_usable(ck_isa isa);
 
 /// Non-zero when this CPU has AVX512_BF16 (VDPBF16PS, VCVTNEPS2BF16) and AVX-512.
 int ck_has_avx512_bf16(void);
+
+/// Non-zero when this CPU has AVX512_VNNI (VPDPBUSD) and AVX-512 BW.
+int ck_has_avx512_vnni(void);
 
 /// Floats of per-thread scratch the products (`gemm`) of every table need.
 #define CK_GEMM_SCRATCH_FLOATS 65536
@@ -83,6 +89,17 @@ typedef struct ck_kernels {
     /// Only the AVX-512 small-n kernel does this (n ≤ 200); returns 0, computing nothing, where it does not apply.
     int (*gemm_partial)(const float *packed, int m, int k, int k_begin, int k_end, int panel_begin, int panel_end, int n,
                         const float *b, int ldb, float *c, int ldc, const float *bias, int relu);
+
+    /// int8 tables only (NULL elsewhere; they have no `gemm_pack`): quantizes the row-major m×k fp32 matrix `a` (rows
+    /// `lda` apart) to s8 per row — scale max|row| / 127 (63 on AVX2), round to nearest even — and packs it for
+    /// products whose operand is quantized with `input_scale`: the packed matrix holds each row's output scale, the
+    /// row's scale × `input_scale`, which `gemm` applies before the bias. Done once, at load.
+    void (*gemm_pack_int8)(int m, int k, const float *a, int lda, float input_scale, float *packed);
+
+    /// int8 tables only: the product operand from fp32 rows, u8 = clamp(round(x / scale), 0, 255) (nearest even): the u8
+    /// values of rows 4q…4q + 3 of b (rows `ldb` apart) at column j in the four bytes of out[q·ld_out + j] (row 4q in the
+    /// lowest; zero past `rows`), for q < (rows + 3)/4, j < columns.
+    void (*operand_quantize)(const float *b, int rows, int columns, long ldb, float scale, float *out, long ld_out);
 
     /// Times `iterations` rounds of 12 independent vector multiply-adds (latency hidden, nothing else in the loop) on
     /// the calling thread and returns the seconds taken: flops = iterations × 12 × `peak_flops_per_instruction`. The

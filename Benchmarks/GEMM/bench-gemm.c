@@ -1,0 +1,108 @@
+// The products alone, one thread: each table's packed GEMM on the shapes SE-ResNet-50's convolutions give it (M output
+// channels, K = input channels × taps, N = output pixels × images), as multiply-adds per second. Tables alternate within
+// each round; medians over the rounds. Built and run by bench-gemm.sh; nothing here is used by the service.
+#include "ckernels.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static int compare(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+typedef struct {
+    const char *name;
+    int m, k, n;
+} shape;
+
+typedef struct {
+    const char *name;
+    const ck_kernels *table;
+} table;
+
+// Multiply-adds per second of `t` on shape `s`, repeated for at least `seconds`.
+static double rate(const ck_kernels *t, shape s, double seconds) {
+    size_t packed_size = t->gemm_packed_size(s.m, s.k);
+    float *a = malloc((size_t)s.m * s.k * 4), *b = malloc((size_t)s.k * s.n * 4), *packed = malloc(packed_size * 4);
+    float *operand = malloc((size_t)(s.k + 3) * s.n * 4), *c = malloc((size_t)s.m * s.n * 4);
+    float *bias = calloc((size_t)(s.m + 64), 4), *scratch = malloc(CK_GEMM_SCRATCH_FLOATS * 4);
+    srand(7);
+    for (long i = 0; i < (long)s.m * s.k; i++) a[i] = (float)((double)rand() / RAND_MAX) - 0.5f;
+    for (long i = 0; i < (long)s.k * s.n; i++) b[i] = (float)((double)rand() / RAND_MAX);
+    const float *operand_in = b;
+    if (t->precision == CK_INT8) {
+        t->gemm_pack_int8(s.m, s.k, a, s.k, 1.0f / 255, packed);
+        t->operand_quantize(b, s.k, s.n, s.n, 1.0f / 255, operand, s.n);
+        operand_in = operand;
+    } else {
+        t->gemm_pack(s.m, s.k, a, s.k, packed);
+        if (t->operand_pack) {
+            t->operand_pack(b, s.k, s.n, s.n, operand, s.n);
+            operand_in = operand;
+        }
+    }
+    int panels = (s.m + t->gemm_mr - 1) / t->gemm_mr;
+    long runs = 0;
+    double start = now(), elapsed = 0;
+    while (elapsed < seconds) {
+        t->gemm(packed, s.m, s.k, 0, panels, s.n, operand_in, s.n, c, s.n, bias, 1, scratch, 0);
+        runs++;
+        elapsed = now() - start;
+    }
+    free(a), free(b), free(packed), free(operand), free(c), free(bias), free(scratch);
+    return (double)runs * s.m * s.k * s.n / elapsed;
+}
+
+int main(int argc, char **argv) {
+    int rounds = argc > 1 ? atoi(argv[1]) : 5;
+    shape shapes[] = {
+        {"layer1 3x3 (unfolded), batch 1", 64, 576, 3136},
+        {"layer2 1x1 conv3, batch 1", 512, 128, 784},
+        {"layer3 1x1 conv1, batch 1", 256, 1024, 196},
+        {"layer3 3x3 (unfolded), batch 1", 256, 2304, 196},
+        {"layer4 3x3 (unfolded), batch 1", 512, 4608, 49},
+        {"layer4 1x1 conv3, batch 8", 2048, 512, 392},
+        {"classifier, batch 1", 1000, 2048, 1},
+    };
+    table tables[] = {
+        {"fp32 avx2", ck_kernels_for(CK_ISA_AVX2, CK_FP32)},
+        {"int8 avx2", ck_kernels_for(CK_ISA_AVX2, CK_INT8)},
+        {"fp32 avx512", ck_kernels_for(CK_ISA_AVX512, CK_FP32)},
+        {"bf16 avx512", ck_kernels_for(CK_ISA_AVX512, CK_BF16)},
+        {"int8 avx512-vnni", ck_kernels_for(CK_ISA_AVX512, CK_INT8)},
+    };
+    int count = sizeof tables / sizeof tables[0];
+    printf("GMAC/s on one thread, median of %d rounds (tables alternate); '-' where this CPU lacks the table\n", rounds);
+    printf("%-48s", "shape (M x K x N)");
+    for (int i = 0; i < count; i++) printf(" %16s", tables[i].name);
+    printf("\n");
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        double results[8][32];
+        for (int r = 0; r < rounds; r++)
+            for (int j = 0; j < count; j++) {
+                int i = r % 2 ? count - 1 - j : j;
+                results[i][r] = tables[i].table ? rate(tables[i].table, shapes[s], 0.3) : 0;
+            }
+        char label[96];
+        snprintf(label, sizeof label, "%s %dx%dx%d", shapes[s].name, shapes[s].m, shapes[s].k, shapes[s].n);
+        printf("%-48.48s", label);
+        for (int i = 0; i < count; i++) {
+            qsort(results[i], rounds, sizeof(double), compare);
+            if (tables[i].table)
+                printf(" %16.1f", results[i][rounds / 2] / 1e9);
+            else
+                printf(" %16s", "-");
+        }
+        printf("\n");
+    }
+    return 0;
+}

@@ -1,0 +1,167 @@
+#include "internal.h"
+
+#include <immintrin.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+// int8 products: weights s8 per output channel (row), activations u8 per tensor, s32 accumulation, fp32 output
+// act(scale[r]·Σ + bias[r]) where scale[r] = the row's weight scale × the input's scale. Two instruction sets:
+// - AVX-512 VNNI: VPDPBUSD adds the four u8·s8 products of each 32-bit lane exactly. Weights use [−127, 127].
+// - AVX2: VPMADDUBSW then VPMADDWD(·, 1). VPMADDUBSW adds two u8·s8 products into an s16 with saturation, which
+//   255·127·2 would exceed; as oneDNN does on CPUs without VNNI ("Nuances of int8 computations"), the weights keep 7 bits,
+//   [−63, 63], so a pair sums to at most 255·63·2 = 32130 and nothing saturates: the result is exact, at the cost of one
+//   bit of weight precision.
+
+// ---- AVX-512 VNNI: 32 rows (two vectors) × up to 14 columns (28 accumulators).
+#define VI __m512i
+#define VW 16
+#define NPMAX 14
+#define TARGET __attribute__((target("avx512f,avx512bw,avx512vnni")))
+#define NAME(x) x##_avx512vnni
+#define VDOT(acc, u, s) _mm512_dpbusd_epi32((acc), (u), (s))
+TARGET static inline __m512i zero_avx512vnni(void) { return _mm512_setzero_si512(); }
+TARGET static inline __m512i load_avx512vnni(const int32_t *p) { return _mm512_loadu_si512((const void *)p); }
+TARGET static inline __m512i set1_avx512vnni(int32_t x) { return _mm512_set1_epi32(x); }
+TARGET static inline void epilogue_avx512vnni(__m512i acc, const float *scales, const float *bias, int relu, float *out) {
+    __m512 y = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), _mm512_loadu_ps(scales), bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps());
+    _mm512_store_ps(out, relu ? _mm512_max_ps(y, _mm512_setzero_ps()) : y);
+}
+#include "gemm_int8.inc"
+
+// ---- AVX2: 16 rows (two vectors) × up to 5 columns (10 accumulators, two weight vectors, a broadcast, the ones and a
+// temporary: 15 of 16 registers).
+#define VI __m256i
+#define VW 8
+#define NPMAX 5
+#define TARGET __attribute__((target("avx2,fma")))
+#define NAME(x) x##_avx2int8
+TARGET static inline __m256i dot_avx2int8(__m256i acc, __m256i u, __m256i s) {
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
+}
+#define VDOT(acc, u, s) dot_avx2int8((acc), (u), (s))
+TARGET static inline __m256i zero_avx2int8(void) { return _mm256_setzero_si256(); }
+TARGET static inline __m256i load_avx2int8(const int32_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
+TARGET static inline __m256i set1_avx2int8(int32_t x) { return _mm256_set1_epi32(x); }
+TARGET static inline void epilogue_avx2int8(__m256i acc, const float *scales, const float *bias, int relu, float *out) {
+    __m256 y = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), _mm256_loadu_ps(scales), bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps());
+    _mm256_store_ps(out, relu ? _mm256_max_ps(y, _mm256_setzero_ps()) : y);
+}
+#include "gemm_int8.inc"
+
+void ck_gemm_avx512int8(const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b, int ldb,
+                        float *c, int ldc, const float *bias, int relu, float *scratch, const float *after) {
+    gemm_int8_avx512vnni(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, scratch, after);
+}
+
+void ck_gemm_avx2int8(const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b, int ldb,
+                      float *c, int ldc, const float *bias, int relu, float *scratch, const float *after) {
+    gemm_int8_avx2int8(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, scratch, after);
+}
+
+// Packed size, in 4-byte units, for panels of `mr` rows: the s8 weights (K padded to groups of 4) and the rows' scales.
+static size_t packed_size_int8(int mr, int m, int k) {
+    size_t mp = (size_t)((m + mr - 1) / mr * mr);
+    return mp * (size_t)((k + 3) / 4) + mp;
+}
+size_t ck_gemm_packed_size_avx512int8(int m, int k) { return packed_size_int8(32, m, k); }
+size_t ck_gemm_packed_size_avx2int8(int m, int k) { return packed_size_int8(16, m, k); }
+
+// Quantizes each row of the m×k fp32 matrix `a` to s8 with its own scale, max|row| / limit (round to nearest even;
+// an all-zero row gets scale 0), and packs it as the kernels read it (panels of `mr` rows, groups of 4 K values per
+// 4-byte element, zero past m and k), followed by the rows' output scales: row scale × `input_scale`.
+static void pack_int8(int mr, int limit, int m, int k, const float *a, int lda, float input_scale, float *packed) {
+    int mp = (m + mr - 1) / mr * mr;
+    int kq = (k + 3) / 4;
+    int8_t *weights = (int8_t *)packed;
+    float *scales = packed + (size_t)mp * kq;
+    memset(packed, 0, packed_size_int8(mr, m, k) * 4);
+    for (int r = 0; r < m; r++) {
+        const float *row = a + (size_t)r * lda;
+        float largest = 0;
+        for (int i = 0; i < k; i++) largest = fmaxf(largest, fabsf(row[i]));
+        float scale = largest / (float)limit;
+        scales[r] = scale * input_scale;
+        if (largest == 0) continue;
+        int panel = r / mr, within = r % mr;
+        for (int i = 0; i < k; i++) {
+            float q = nearbyintf(row[i] / scale);
+            q = q > (float)limit ? (float)limit : q < -(float)limit ? -(float)limit : q;
+            weights[(((size_t)panel * kq + (size_t)(i / 4)) * mr + within) * 4 + i % 4] = (int8_t)q;
+        }
+    }
+}
+void ck_gemm_pack_avx512int8(int m, int k, const float *a, int lda, float input_scale, float *packed) {
+    pack_int8(32, 127, m, k, a, lda, input_scale, packed);
+}
+void ck_gemm_pack_avx2int8(int m, int k, const float *a, int lda, float input_scale, float *packed) {
+    pack_int8(16, 63, m, k, a, lda, input_scale, packed);
+}
+
+// u8 = clamp(round(x / scale), 0, 255) (nearest even), rows 4q…4q+3 of each column in the bytes of out[q·ld_out + j]
+// (row 4q in the lowest; zero past `rows`).
+void ck_operand_quantize_int8(const float *b, int rows, int columns, long ldb, float scale, float *out, long ld_out) {
+    float inverse = scale > 0 ? 1.0f / scale : 0;
+    for (int q = 0; q < (rows + 3) / 4; q++) {
+        uint8_t *target = (uint8_t *)(out + (size_t)q * ld_out);
+        for (int j = 0; j < columns; j++) {
+            for (int t = 0; t < 4; t++) {
+                int r = 4 * q + t;
+                float v = r < rows ? nearbyintf(b[(size_t)r * ldb + j] * inverse) : 0;
+                target[(size_t)j * 4 + t] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+            }
+        }
+    }
+}
+
+int ck_gemm_partial_int8(const float *packed, int m, int k, int k_begin, int k_end, int panel_begin, int panel_end, int n,
+                         const float *b, int ldb, float *c, int ldc, const float *bias, int relu) {
+    (void)packed, (void)m, (void)k, (void)k_begin, (void)k_end, (void)panel_begin, (void)panel_end, (void)n, (void)b;
+    (void)ldb, (void)c, (void)ldc, (void)bias, (void)relu;
+    return 0;
+}
+
+// 12 independent VPDPBUSD chains: 64 multiply-adds (128 integer operations) per instruction.
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) double ck_peak_avx512int8(long iterations, double *checksum) {
+    __m512i acc[12];
+    for (int i = 0; i < 12; i++) acc[i] = _mm512_set1_epi32(i);
+    __m512i x = _mm512_set1_epi8(1), y = _mm512_set1_epi8(1);
+    struct timespec start, end;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (long i = 0; i < iterations; i++) {
+        for (int j = 0; j < 12; j++) acc[j] = _mm512_dpbusd_epi32(acc[j], x, y);
+        __asm__ volatile("" : "+x"(x));
+    }
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    int32_t lanes[16];
+    double sum = 0;
+    for (int i = 0; i < 12; i++) {
+        _mm512_storeu_si512((void *)lanes, acc[i]);
+        for (int j = 0; j < 16; j++) sum += lanes[j];
+    }
+    *checksum = sum;
+    return (double)(end.tv_sec - start.tv_sec) + (double)(end.tv_nsec - start.tv_nsec) * 1e-9;
+}
+
+// 12 independent VPMADDUBSW + VPMADDWD + VPADDD chains: 32 multiply-adds per three instructions, counted per chain step.
+__attribute__((target("avx2,fma"))) double ck_peak_avx2int8(long iterations, double *checksum) {
+    __m256i acc[12];
+    for (int i = 0; i < 12; i++) acc[i] = _mm256_set1_epi32(i);
+    __m256i x = _mm256_set1_epi8(1), y = _mm256_set1_epi8(1), ones = _mm256_set1_epi16(1);
+    struct timespec start, end;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (long i = 0; i < iterations; i++) {
+        for (int j = 0; j < 12; j++) acc[j] = _mm256_add_epi32(acc[j], _mm256_madd_epi16(_mm256_maddubs_epi16(x, y), ones));
+        __asm__ volatile("" : "+x"(x));
+    }
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    int32_t lanes[8];
+    double sum = 0;
+    for (int i = 0; i < 12; i++) {
+        _mm256_storeu_si256((__m256i *)lanes, acc[i]);
+        for (int j = 0; j < 8; j++) sum += lanes[j];
+    }
+    *checksum = sum;
+    return (double)(end.tv_sec - start.tv_sec) + (double)(end.tv_nsec - start.tv_nsec) * 1e-9;
+}

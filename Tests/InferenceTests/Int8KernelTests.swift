@@ -1,0 +1,129 @@
+import CKernels
+import Foundation
+import Testing
+
+@testable import Inference
+
+/// The int8 products (AVX-512 VNNI and AVX2) against an integer twin: the same quantization (s8 weights per row, u8
+/// activations per tensor, round to nearest even), exact s32 sums, then scale · sum + bias fused in fp32 as the kernels
+/// do it: the outputs must be identical, not close. Tables this CPU lacks are reported and not run.
+@Suite struct Int8KernelTests {
+    struct Table: CustomTestStringConvertible, Sendable {
+        let name: String
+        let limit: Float
+        nonisolated(unsafe) let table: UnsafePointer<ck_kernels>
+        var testDescription: String { name }
+    }
+
+    static let tables: [Table] = [
+        ("AVX-512 VNNI", CK_ISA_AVX512, Float(127)), ("AVX2", CK_ISA_AVX2, Float(63)),
+    ].compactMap { name, isa, limit in ck_kernels_for(isa, CK_INT8).map { Table(name: name, limit: limit, table: $0) } }
+
+    @Test func tablesThisCPULacks() {
+        let missing = [("AVX-512 VNNI", CK_ISA_AVX512), ("AVX2", CK_ISA_AVX2)].filter { ck_kernels_for($0.1, CK_INT8) == nil }
+        if !missing.isEmpty {
+            print("Int8KernelTests: this CPU lacks \(missing.map(\.0).joined(separator: ", ")): those int8 kernels are not tested here")
+        }
+        #expect(ck_kernels_for(CK_ISA_NONE, CK_INT8) == nil)
+        for table in Self.tables {
+            #expect(table.table.pointee.precision == CK_INT8 && table.table.pointee.k_group == 4)
+            #expect(table.table.pointee.gemm_pack == nil && table.table.pointee.gemm_pack_int8 != nil)
+        }
+    }
+
+    static func values(_ count: Int, seed: UInt64, in range: ClosedRange<Double>) -> [Float] {
+        var random = SeededRandom(seed: seed)
+        return (0..<count).map { _ in Float(random.uniform(range.lowerBound, range.upperBound)) }
+    }
+
+    /// u8 of x at `scale`, as the operand quantization's twin.
+    static func quantized(_ x: Float, scale: Float) -> Int {
+        Int(min(255, max(0, (x * (1 / scale)).rounded(.toNearestOrEven))))
+    }
+
+    @Test(arguments: [(1, 1, 1), (8, 64, 49), (33, 100, 17), (64, 576, 200), (40, 1152, 3), (130, 16, 600), (24, 2304, 49)], tables)
+    func gemmMatchesTheIntegerTwin(_ dims: (Int, Int, Int), table: Table) throws {
+        let (m, k, n) = dims
+        let kernels = table.table.pointee
+        let a = Self.values(m * k, seed: 31, in: -1...1)
+        // Activations mostly in range, some negative (clamped to 0) and some past 255 steps (clamped to 255).
+        let ldb = n + 3
+        let b = Self.values(k * ldb, seed: 32, in: -0.1...1.2)
+        let inputScale = Float(1) / 255
+        let panelRows = Int(kernels.gemm_mr)
+        let panels = (m + panelRows - 1) / panelRows
+        let bias = Self.values(panels * panelRows, seed: 33, in: -1...1)
+
+        var packed = [Float](repeating: .nan, count: kernels.gemm_packed_size(Int32(m), Int32(k)))
+        kernels.gemm_pack_int8(Int32(m), Int32(k), a, Int32(k), inputScale, &packed)
+        let groups = (k + 3) / 4
+        var operand = [Float](repeating: .nan, count: groups * ldb)
+        kernels.operand_quantize(b, Int32(k), Int32(n), ldb, inputScale, &operand, ldb)
+
+        // The operand's bytes are the twin's quantization, four rows to an element.
+        let bytes = operand.withUnsafeBytes { Array($0.bindMemory(to: UInt8.self)) }
+        for q in 0..<groups {
+            for j in 0..<n {
+                for t in 0..<4 {
+                    let row = 4 * q + t
+                    let want = row < k ? Self.quantized(b[row * ldb + j], scale: inputScale) : 0
+                    if Int(bytes[(q * ldb + j) * 4 + t]) != want {
+                        Issue.record("operand row \(row) column \(j): \(bytes[(q * ldb + j) * 4 + t]) ≠ \(want)")
+                        return
+                    }
+                }
+            }
+        }
+
+        for (withBias, relu) in [(true, true), (false, false)] {
+            var expected = [Float](repeating: 0, count: m * n)
+            for r in 0..<m {
+                let row = a[r * k..<(r + 1) * k]
+                let largest = row.map(abs).max() ?? 0
+                let scale = largest / table.limit
+                let weights = row.map {
+                    largest == 0 ? 0 : Int(min(table.limit, max(-table.limit, ($0 / scale).rounded(.toNearestOrEven))))
+                }
+                let outputScale = scale * inputScale
+                for j in 0..<n {
+                    var sum = 0
+                    for i in 0..<k { sum += weights[i] * Self.quantized(b[i * ldb + j], scale: inputScale) }
+                    let y = (withBias ? bias[r] : 0).addingProduct(Float(Int32(sum)), outputScale)
+                    expected[r * n + j] = relu ? max(y, 0) : y
+                }
+            }
+            for parts in [1, 3] {
+                var c = [Float](repeating: .nan, count: m * n)
+                for part in 0..<parts {
+                    kernels.gemm(
+                        packed, Int32(m), Int32(k), Int32(panels * part / parts), Int32(panels * (part + 1) / parts), Int32(n), operand,
+                        Int32(ldb), &c, Int32(n), withBias ? bias : nil, relu ? 1 : 0, nil, nil)
+                }
+                let wrong = zip(c, expected).filter { $0 != $1 }.count
+                #expect(wrong == 0, "\(m)×\(k)·\(k)×\(n) \(table.name) bias \(withBias) parts \(parts): \(wrong) outputs differ")
+            }
+        }
+    }
+
+    /// The widest sums the kernels can meet do not overflow or saturate: all weights at ±limit, all inputs at 255, K =
+    /// 4608 (layer4's 3×3 unfolded).
+    @Test(arguments: tables)
+    func extremeValuesAreExact(table: Table) {
+        let kernels = table.table.pointee
+        let (m, k, n) = (kernels.gemm_mr, Int32(4608), Int32(3))
+        let a = (0..<Int(m) * Int(k)).map { i -> Float in i % 3 == 0 ? -1 : 1 }
+        let b = [Float](repeating: 1, count: Int(k) * Int(n))
+        var packed = [Float](repeating: 0, count: kernels.gemm_packed_size(m, k))
+        kernels.gemm_pack_int8(m, k, a, k, 1 / Float(255), &packed)
+        var operand = [Float](repeating: 0, count: Int(k) / 4 * Int(n))
+        kernels.operand_quantize(b, k, n, Int(n), 1 / Float(255), &operand, Int(n))
+        var c = [Float](repeating: .nan, count: Int(m) * Int(n))
+        kernels.gemm(packed, m, k, 0, 1, n, operand, n, &c, n, nil, 0, nil, nil)
+        for r in 0..<Int(m) {
+            // Row r: weights ±limit, 1536 of them negative; inputs 255: Σ = limit · 255 · (3072 − 1536).
+            let sum = Int(table.limit) * 255 * (Int(k) - 2 * Int(k) / 3)
+            let want = Float(0).addingProduct(Float(Int32(sum)), (1 / table.limit) * (1 / Float(255)))
+            #expect(c[r * Int(n)] == want && c[r * Int(n) + 2] == want, "\(table.name) row \(r)")
+        }
+    }
+}
