@@ -33,7 +33,8 @@ public struct CORSPolicy: Sendable, Equatable {
                 && entry.split(separator: "/", omittingEmptySubsequences: false).count == 3
         }
         guard valid, !entries.isEmpty else { return nil }
-        origins = .only(Set(entries))
+        // Browsers send scheme and host in lowercase; a configured `https://App.Example` must still match.
+        origins = .only(Set(entries.map { $0.lowercased() }))
     }
 
     /// The `Access-Control-Allow-Origin` value for a request from `origin`, or nil when that origin is not allowed.
@@ -41,7 +42,7 @@ public struct CORSPolicy: Sendable, Equatable {
         guard let origin else { return nil }
         switch origins {
         case .any: return "*"
-        case .only(let set): return set.contains(origin) ? origin : nil
+        case .only(let set): return set.contains(origin.lowercased()) ? origin : nil
         }
     }
 

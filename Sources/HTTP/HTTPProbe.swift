@@ -23,7 +23,8 @@ public enum HTTPProbe {
     }
 
     /// The status code of `method path` with `headers` and `body` (`Content-Length` is added), on a fresh connection
-    /// that closes afterwards; throws as `status` does.
+    /// that closes afterwards; throws as `status` does. `timeout` bounds the whole exchange after name resolution: each
+    /// socket call gets what is left of it.
     public static func send(
         _ method: String, host: String, port: Int, path: String, headers: [(String, String)] = [], body: [UInt8] = [],
         timeout: Duration = .seconds(2), tls: TLS? = nil
@@ -36,6 +37,16 @@ public enum HTTPProbe {
             throw SocketError(operation: "getaddrinfo(\(host))", errno: EINVAL)
         }
         defer { freeaddrinfo(list) }
+        let deadline = ContinuousClock.now + timeout
+        /// Sets the socket's send and receive timeouts to what is left before the deadline; false once it has passed.
+        func limitToDeadline(_ fd: Int32) -> Bool {
+            let left = ContinuousClock.now.duration(to: deadline)
+            guard left > .zero else { return false }
+            var limit = timeval(tv_sec: Int(left.components.seconds), tv_usec: max(1, Int(left.components.attoseconds / 1_000_000_000_000)))
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+            return true
+        }
         var lastErrno: Int32 = ECONNREFUSED
         var candidate: UnsafeMutablePointer<addrinfo>? = first
         while let info = candidate {
@@ -46,9 +57,7 @@ public enum HTTPProbe {
                 continue
             }
             defer { close(fd) }
-            var limit = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+            guard limitToDeadline(fd) else { throw SocketError(operation: "connect to \(host):\(port)", errno: ETIMEDOUT) }
             guard connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
                 lastErrno = errno
                 continue
@@ -67,18 +76,26 @@ public enum HTTPProbe {
                 guard session != nil else { throw TLSConfigurationError(description: String(cString: error)) }
             }
             defer { session.map { cos_free($0) } }
-            let sent = request.withUnsafeBytes { bytes in
-                session.map { cos_write($0, bytes.baseAddress, bytes.count) }
-                    ?? Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
-            }
-            guard sent == request.count else {
-                // A failed TLS write leaves no errno of its own.
-                if session != nil { throw TLSConfigurationError(description: "TLS write to \(host):\(port) failed") }
-                throw SocketError(operation: "send", errno: errno)
+            // Until every byte is written (a large body can take several writes) or the deadline passes.
+            var sent = 0
+            while sent < request.count {
+                guard limitToDeadline(fd) else { throw SocketError(operation: "send", errno: ETIMEDOUT) }
+                let n = request.withUnsafeBytes { bytes in
+                    session.map { cos_write($0, bytes.baseAddress! + sent, bytes.count - sent) }
+                        ?? Glibc.send(fd, bytes.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL))
+                }
+                if n < 0 && session == nil && errno == EINTR { continue }
+                guard n > 0 else {
+                    // A failed TLS write leaves no errno of its own.
+                    if session != nil { throw TLSConfigurationError(description: "TLS write to \(host):\(port) failed") }
+                    throw SocketError(operation: "send", errno: errno)
+                }
+                sent += n
             }
             var response = [UInt8](repeating: 0, count: 512)
             var received = 0
             while received < 12 {
+                guard limitToDeadline(fd) else { throw SocketError(operation: "recv", errno: ETIMEDOUT) }
                 let n = response.withUnsafeMutableBytes { buffer in
                     session.map { cos_read($0, buffer.baseAddress! + received, buffer.count - received) }
                         ?? recv(fd, buffer.baseAddress! + received, buffer.count - received, 0)

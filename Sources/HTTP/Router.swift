@@ -172,7 +172,10 @@ public struct Router: Sendable {
             switch match(method: requested, path: head.path) {
             case .found(let route): return .respond(cors.preflight(head, methods: [route.method]), error: nil, route: route)
             case .methodNotAllowed(let allowed): return .respond(cors.preflight(head, methods: allowed), error: nil, route: nil)
-            case .notFound: return refuse(.notFound(path: head.path))
+            case .notFound:
+                // With tokens, unknown paths are not disclosed (as for other requests): a 204 that grants nothing.
+                if authentication != nil { return .respond(HTTPResponse(status: .noContent), error: nil, route: nil) }
+                return refuse(.notFound(path: head.path))
             }
         }
         if let authentication, !openPaths.contains(head.path), let failure = authentication.check(head.headers["Authorization"]) {

@@ -315,7 +315,9 @@ final class BatchScheduler: @unchecked Sendable {
         _ jobs: [InferenceJob], engine: Int, from start: ContinuousClock.Instant, to end: ContinuousClock.Instant
     ) -> BatchTrace {
         var batch = BatchTrace(context: nil, start: start, end: end, size: jobs.count, engine: engine)
-        let traced = jobs.compactMap(\.trace).filter(\.context.sampled)
+        // One link per request, however many of its images the batch holds.
+        var seen = Set<ObjectIdentifier>()
+        let traced = jobs.compactMap(\.trace).filter { $0.context.sampled && seen.insert(ObjectIdentifier($0)).inserted }
         guard let first = traced.first else { return batch }
         let context = TraceContext(traceID: TraceContext.randomTraceID(), spanID: TraceContext.randomSpanID(), sampled: true)
         batch.context = context

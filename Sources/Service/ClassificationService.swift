@@ -285,7 +285,8 @@ public final class ClassificationService: @unchecked Sendable {
             case .success(let rows):
                 statistics.recordSuccess(
                     .init(
-                        total: total, queue: rows.map(\.durations.queue).max() ?? .zero, input: rows.map(\.durations.input).max() ?? .zero,
+                        images: rows.count, total: total, queue: rows.map(\.durations.queue).max() ?? .zero,
+                        input: rows.map(\.durations.input).max() ?? .zero,
                         infer: rows.map(\.durations.infer).max() ?? .zero, output: rows.map(\.durations.output).max() ?? .zero))
             case .failure: statistics.recordFailure(after: total)
             }
@@ -346,6 +347,13 @@ public final class ClassificationService: @unchecked Sendable {
         _ images: [[UInt8]], features: Bool = false, completion: @escaping @Sendable (Result<[ImageInference], ServiceError>) -> Void
     ) {
         infer(images, features: features, trace: nil, completion: completion)
+    }
+
+    /// Runs `work` on a decode worker within the CPU budget (it takes a decode core), not on the engine thread that
+    /// finished a batch, so the engine's next batch need not wait for it: for response work heavier than formatting
+    /// (`:explain`'s maps and PNGs).
+    public func offEngine(_ work: @escaping @Sendable () -> Void) {
+        decoders.addOperation { [scheduler] in scheduler.withDecodeCore(work) }
     }
 
     /// Blocking convenience for the CLI and tests: infer and wait.

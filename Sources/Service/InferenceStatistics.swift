@@ -67,7 +67,7 @@ public final class InferenceStatistics: @unchecked Sendable {
         public let version: String
         /// Milliseconds since the Unix epoch of the last batch's end; 0 before the first.
         public var lastInference: Int
-        /// Images inferred successfully (Triton counts a batch of n as n inferences).
+        /// Images of successful requests (Triton counts a batch of n as n inferences, and only successful ones).
         public var inferenceCount: Int
         /// Engine batches run.
         public var executionCount: Int
@@ -91,6 +91,7 @@ public final class InferenceStatistics: @unchecked Sendable {
 
     /// What a successful request's images spent, each part the slowest image's.
     struct RequestTimes {
+        var images: Int
         var total: Swift.Duration
         var queue: Swift.Duration
         var input: Swift.Duration
@@ -109,6 +110,7 @@ public final class InferenceStatistics: @unchecked Sendable {
 
     func recordSuccess(_ times: RequestTimes) {
         lock.withLock {
+            inferences += times.images
             requests.success.add(times.total)
             requests.queue.add(times.queue)
             requests.computeInput.add(times.input)
@@ -130,7 +132,6 @@ public final class InferenceStatistics: @unchecked Sendable {
             batch.computeInfer.add(infer)
             batch.computeOutput.add(output)
             batches[size] = batch
-            inferences += size
             executions += 1
             lastInference = now
         }

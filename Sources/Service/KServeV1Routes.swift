@@ -56,16 +56,15 @@ extension ServiceRoutes {
                     let predictions = rows.map {
                         Classification($0, topK: topK, labels: service.labels, model: service.modelName).predictions
                     }
-                    let response =
-                        if let explain {
-                            JSONBody.response(
-                                ExplainResponse(
-                                    predictions: predictions, explanations: rows.map { Explanation($0, request: explain, service: service) }
-                                ))
-                        } else {
-                            JSONBody.response(PredictResponse(predictions: predictions))
-                        }
-                    respond(Self.withRequestID(response, request))
+                    guard let explain else {
+                        return respond(Self.withRequestID(JSONBody.response(PredictResponse(predictions: predictions)), request))
+                    }
+                    // Maps, PNGs and their JSON (up to 10 classes × 32 images) on a decode worker, not the engine's thread.
+                    service.offEngine {
+                        let explanations = rows.map { Explanation($0, request: explain, service: service) }
+                        let body = ExplainResponse(predictions: predictions, explanations: explanations)
+                        respond(Self.withRequestID(JSONBody.response(body), request))
+                    }
                 case .failure(let error): fail(request, respond, error)
                 }
             }

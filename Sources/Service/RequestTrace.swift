@@ -35,8 +35,11 @@ final class RequestTrace: @unchecked Sendable {
     /// Starts the server span of `request` on `route` (the route template), continuing its caller's trace if any.
     init(_ request: HTTPRequest, route: String, tracing: Tracing) {
         tracer = tracing.tracer
+        // More than one traceparent is invalid (a new trace starts); several tracestate fields are one list.
+        let parents = request.headers.values(for: "traceparent")
+        let states = request.headers.values(for: "tracestate")
         (context, parentSpanID) = tracer.serverContext(
-            traceparent: request.headers["traceparent"], tracestate: request.headers["tracestate"])
+            traceparent: parents.count == 1 ? parents[0] : nil, tracestate: states.isEmpty ? nil : states.joined(separator: ","))
         startInstant = .now
         startNanos = Tracer.unixNanosNow()
         let method = request.method.rawValue
@@ -100,7 +103,7 @@ final class RequestTrace: @unchecked Sendable {
         if status >= 500 { attributes.append(("error.type", .string(String(status)))) }
         let server = Span(
             context: context, parentSpanID: parentSpanID, name: name, kind: .server, startUnixNanos: startNanos,
-            endUnixNanos: Tracer.unixNanosNow(), attributes: attributes, failed: status >= 500)
+            endUnixNanos: Tracer.unixNanosNow(), attributes: attributes, failed: status >= 500, remoteParent: parentSpanID != nil)
         let spans = lock.withLock { children + [server] }
         tracer.record(spans)
     }

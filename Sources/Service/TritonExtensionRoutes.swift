@@ -112,7 +112,8 @@ struct TritonModelConfiguration: Encodable {
         input = [.init(name: OpenInference.inputName, dataType: "TYPE_STRING", format: "FORMAT_NONE", dims: [1], labelFilename: nil)]
         output = [.init(name: OpenInference.outputName, dataType: "TYPE_FP32", format: nil, dims: [service.classCount], labelFilename: "")]
         dynamicBatching = DynamicBatching(
-            preferredBatchSize: [configuration.maxBatch],
+            // Triton refuses a preferred size above max_batch_size.
+            preferredBatchSize: [min(configuration.maxBatch, configuration.maxImagesPerRequest)],
             maxQueueDelayMicroseconds: Int(configuration.maxBatchDelay.components.seconds) * 1_000_000
                 + Int(configuration.maxBatchDelay.components.attoseconds / 1_000_000_000_000))
         instanceGroup = [.init(name: service.modelName, count: configuration.engines)]

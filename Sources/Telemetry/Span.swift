@@ -26,10 +26,12 @@ public struct Span: Sendable {
     public var links: [TraceContext]
     /// `Status.code` ERROR (a server span with a 5xx, as HTTP's semantic conventions say); otherwise unset.
     public var failed: Bool
+    /// Whether the parent span is another process's (a caller's `traceparent`).
+    public var remoteParent: Bool
 
     public init(
         context: TraceContext, parentSpanID: [UInt8]?, name: String, kind: Kind, startUnixNanos: UInt64, endUnixNanos: UInt64,
-        attributes: [(String, Value)] = [], links: [TraceContext] = [], failed: Bool = false
+        attributes: [(String, Value)] = [], links: [TraceContext] = [], failed: Bool = false, remoteParent: Bool = false
     ) {
         self.context = context
         self.parentSpanID = parentSpanID
@@ -40,6 +42,7 @@ public struct Span: Sendable {
         self.attributes = attributes
         self.links = links
         self.failed = failed
+        self.remoteParent = remoteParent
     }
 }
 
@@ -89,8 +92,8 @@ public enum OTLPProtobuf {
             status.varint(3, 2)  // STATUS_CODE_ERROR
             out.message(15, status)
         }
-        // Span.flags: the W3C trace flags (bit 0: sampled) and, bit 8, that the parent's remoteness is known.
-        out.fixed32(16, (span.context.sampled ? 1 : 0) | 0x100)
+        // Span.flags: the W3C trace flags (bit 0: sampled); bit 8: whether the parent is remote is known; bit 9: it is.
+        out.fixed32(16, (span.context.sampled ? 1 : 0) | 0x100 | (span.remoteParent ? 0x200 : 0))
         return out
     }
 

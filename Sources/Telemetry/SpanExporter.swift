@@ -134,10 +134,11 @@ public final class SpanExporter: @unchecked Sendable {
     /// specification allows retries; the bounded queue keeps a dead collector from holding memory instead).
     private func post(_ body: [UInt8]) -> Bool {
         let url = configuration.endpoint
-        guard let host = url.host else { return false }
+        guard let host = url.host, let components = URLComponents(url: url, resolvingAgainstBaseURL: false) else { return false }
         let https = url.scheme == "https"
-        var path = url.path.isEmpty ? "/" : url.path
-        if let query = url.query { path += "?" + query }
+        // As configured, percent-encoding included (`url.path` would decode it and drop a trailing slash).
+        var path = components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
+        if let query = components.percentEncodedQuery { path += "?" + query }
         let headers = [("Content-Type", "application/x-protobuf")] + configuration.headers
         do {
             let status = try HTTPProbe.send(

@@ -85,15 +85,47 @@ public struct TraceContext: Sendable, Equatable {
         }
     }
 
-    /// `tracestate` if it is one the specification allows passing on: at most 512 characters of printable ASCII in at
-    /// most 32 `key=value` members; otherwise nil (dropped, as §3.3.1.x allows).
+    /// `tracestate` if it is one the specification allows passing on (§3.3.1: at most 32 `key=value` members, keys
+    /// `simple-key` or `tenant@system` of lowercase letters, digits and `_-*/`, values of printable ASCII without `,` and
+    /// `=` not ending in a space, no key twice, at most 512 characters); otherwise nil: the whole header is dropped.
     static func validTraceState(_ header: String?) -> String? {
-        guard let header, !header.isEmpty, header.utf8.count <= 512, header.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else {
-            return nil
+        guard let header, !header.isEmpty, header.utf8.count <= 512 else { return nil }
+        var keys = Set<Substring>()
+        for member in header.split(separator: ",", omittingEmptySubsequences: false) {
+            let trimmed = member.trimmingCharacters(in: " \t")
+            if trimmed.isEmpty { continue }
+            guard let equals = trimmed.firstIndex(of: "="), keys.count < 32 else { return nil }
+            let key = trimmed[..<equals]
+            let value = trimmed[trimmed.index(after: equals)...]
+            guard validKey(key), keys.insert(key).inserted, validValue(value) else { return nil }
         }
-        let members = header.split(separator: ",").map { $0.trimmingCharacters(in: " \t") }.filter { !$0.isEmpty }
-        guard members.count <= 32, members.allSatisfy({ $0.contains("=") && !$0.hasPrefix("=") }) else { return nil }
-        return header
+        return keys.isEmpty ? nil : header
+    }
+
+    private static func keyCharacter(_ c: UInt8) -> Bool {
+        (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == 0x5F || c == 0x2D || c == 0x2A || c == 0x2F
+    }
+
+    private static func validKey(_ key: Substring) -> Bool {
+        let bytes = Array(key.utf8)
+        let lowercase: (UInt8) -> Bool = { $0 >= 0x61 && $0 <= 0x7A }
+        let digit: (UInt8) -> Bool = { $0 >= 0x30 && $0 <= 0x39 }
+        if let at = bytes.firstIndex(of: 0x40) {
+            let tenant = bytes[..<at]
+            let system = bytes[(at + 1)...]
+            guard let t = tenant.first, lowercase(t) || digit(t), tenant.count <= 241, tenant.allSatisfy(keyCharacter),
+                let s = system.first, lowercase(s), system.count <= 14, system.allSatisfy(keyCharacter)
+            else { return false }
+            return true
+        }
+        guard let first = bytes.first, lowercase(first), bytes.count <= 256 else { return false }
+        return bytes.allSatisfy(keyCharacter)
+    }
+
+    private static func validValue(_ value: Substring) -> Bool {
+        let bytes = Array(value.utf8)
+        guard let last = bytes.last, bytes.count <= 256, last != 0x20 else { return false }
+        return bytes.allSatisfy { $0 >= 0x20 && $0 <= 0x7E && $0 != 0x2C && $0 != 0x3D }
     }
 }
 

@@ -101,6 +101,10 @@ struct TracingOptions: ParsableArguments {
             else {
                 throw ValidationError("\(name): '\(member)' is not key=value")
             }
+            // They become header lines: no control characters (a decoded CR LF would start another header).
+            guard (key + value).unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F }) else {
+                throw ValidationError("\(name): '\(key)' has a control character in its name or value")
+            }
             return (key, value)
         }
     }

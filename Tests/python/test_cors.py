@@ -18,7 +18,7 @@ def service(binary, tmp_path_factory):
     tokens = tmp_path_factory.mktemp("cors") / "tokens"
     tokens.write_text("secret-token\n")
     process = ServiceProcess.ready(binary, fixture("tiny-seresnet"), "--auth-tokens-file", str(tokens),
-                                   env={"SERESNET_CORS_ALLOW_ORIGIN": f"{ORIGIN}, http://other.example:8080"})
+                                   env={"SERESNET_CORS_ALLOW_ORIGIN": f"{ORIGIN}, http://Other.Example:8080"})
     yield process
     assert process.stop() == 0
 
@@ -43,8 +43,10 @@ def test_preflight_is_answered_without_a_token(service):
     # A method the path does not have: the path's methods are granted, which the browser then refuses.
     status, headers, _ = request(service, "OPTIONS", "/classify", {"Origin": ORIGIN, "Access-Control-Request-Method": "DELETE"})
     assert status == 204 and headers["access-control-allow-methods"] == "POST"
-    # An unknown path is 404; another origin gets no grant.
-    assert request(service, "OPTIONS", "/nope", {"Origin": ORIGIN, "Access-Control-Request-Method": "GET"})[0] == 404
+    # With tokens an unknown path is not disclosed: a 204 that grants nothing (without tokens it is 404, below).
+    status, headers, _ = request(service, "OPTIONS", "/nope", {"Origin": ORIGIN, "Access-Control-Request-Method": "GET"})
+    assert status == 204 and "access-control-allow-methods" not in headers
+    # Another origin gets no grant.
     status, headers, _ = request(service, "OPTIONS", "/classify", {
         "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
     assert status == 204 and "access-control-allow-origin" not in headers and "access-control-allow-methods" not in headers
@@ -77,6 +79,7 @@ def test_off_by_default_and_star(binary):
     try:
         status, headers, _ = request(process, "GET", "/healthz", {"Origin": "https://anyone.example"})
         assert headers["access-control-allow-origin"] == "*" and "vary" not in headers
+        assert request(process, "OPTIONS", "/nope", {"Origin": ORIGIN, "Access-Control-Request-Method": "GET"})[0] == 404
     finally:
         assert process.stop() == 0
 

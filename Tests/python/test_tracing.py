@@ -68,6 +68,8 @@ def test_continues_the_callers_trace(service, collector):
     (server,) = [s for s in ours if s.kind == SERVER]
     assert server.name == "POST /classify" and server.span_id.hex() == span_id and server.parent_span_id.hex() == PARENT
     assert server.trace_state == "vendor=abc,other=1"
+    # Span.flags: sampled, and the parent's remoteness known (0x100) and true (0x200) for the caller's span.
+    assert server.flags == 0x301
     a = attributes(server)
     assert a["http.request.method"] == "POST" and a["http.route"] == "/classify" and a["url.path"] == "/classify"
     assert a["http.response.status_code"] == 200 and a["url.scheme"] == "http" and a["server.port"] == service.port
@@ -77,7 +79,7 @@ def test_continues_the_callers_trace(service, collector):
     children = {s.name: s for s in ours if s.kind == INTERNAL}
     assert set(children) == {"decode", "preprocess", "queue", "inference"}
     for child in children.values():
-        assert child.parent_span_id == server.span_id
+        assert child.parent_span_id == server.span_id and child.flags == 0x101
         assert server.start_time_unix_nano <= child.start_time_unix_nano <= child.end_time_unix_nano <= server.end_time_unix_nano
     # The stages follow one another.
     order = [children[n] for n in ("decode", "preprocess", "queue", "inference")]
@@ -107,6 +109,27 @@ def test_starts_a_trace_without_or_with_a_bad_traceparent(service, collector):
         spans = collector.wait_for(lambda spans: any(s.span_id.hex() == span_id for s in spans))
         (server,) = [s for s in spans if s.span_id.hex() == span_id]
         assert server.name == "GET /v1/model" and not server.parent_span_id
+
+
+def test_repeated_trace_headers(service, collector):
+    # Two traceparent fields are invalid (a new trace starts); several tracestate fields are one list.
+    connection = service.connection()
+    connection.putrequest("GET", "/healthz")
+    connection.putheader("traceparent", f"00-{TRACE}-{PARENT}-01")
+    connection.putheader("traceparent", f"00-{TRACE}-{PARENT}-01")
+    connection.endheaders()
+    response = connection.getresponse()
+    response.read()
+    assert response.status == 200 and TRACE not in response.getheader("traceparent")
+    connection.putrequest("GET", "/healthz")
+    connection.putheader("traceparent", f"00-{TRACE}-{PARENT}-01")
+    connection.putheader("tracestate", "a=1")
+    connection.putheader("tracestate", "b=2")
+    connection.endheaders()
+    response = connection.getresponse()
+    response.read()
+    assert TRACE in response.getheader("traceparent") and response.getheader("tracestate") == "a=1,b=2"
+    connection.close()
 
 
 def test_unsampled_callers_are_not_recorded(service, collector):
