@@ -24,6 +24,10 @@ public enum CheckpointError: Error, Equatable, Sendable, CustomStringConvertible
     case unsupportedArchitecture(reason: String)
     /// config.json is missing a field or has one of the wrong type.
     case badConfig(path: String, reason: String)
+    /// A calibration file that is not one `seresnet calibrate` writes (another format or version, a missing tensor…).
+    case badCalibration(path: String, reason: String)
+    /// A calibration file made for other weights.
+    case calibrationForOtherWeights(path: String, calibrated: String, loaded: String)
 
     public var description: String {
         switch self {
@@ -51,6 +55,11 @@ public enum CheckpointError: Error, Equatable, Sendable, CustomStringConvertible
             return "unsupported architecture: \(reason)"
         case .badConfig(let path, let reason):
             return "\(path): \(reason)"
+        case .badCalibration(let path, let reason):
+            return "\(path): not a usable calibration file: \(reason)"
+        case .calibrationForOtherWeights(let path, let calibrated, let loaded):
+            return
+                "\(path) was made for weights with SHA-256 \(calibrated.prefix(12))…, not these (\(loaded.prefix(12))…); run seresnet calibrate again"
         }
     }
 }

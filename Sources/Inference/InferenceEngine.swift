@@ -32,6 +32,10 @@ public final class InferenceEngine {
     public var imageByImageStageNames: [String] { (0..<workspace.imageByImageStages).map { "layer\($0 + 1)" } }
     /// When set, every forward pass charges its parts' wall time to it.
     public var profile: StageProfile?
+    /// When set, every forward pass shows it the input of each product after the stem, by the name its convolution has
+    /// in the checkpoint (`layer1.0.conv1`, …; `fc` for the classifier): calibration (`ActivationRanges`) watches them.
+    /// A block's `conv1` input is also its downsample's.
+    public var observer: ((_ name: String, _ values: UnsafeBufferPointer<Float>) -> Void)?
 
     private let loop: ParallelLoop
     private let convolutions: ConvolutionRunner
@@ -167,6 +171,7 @@ public final class InferenceEngine {
         Kernels.channelMeans(
             current, channels: architecture.featureCount, batch: n, planeSize: height * width, into: w.means, loop: loop,
             kernels: plan.fp32Table)
+        observer?("fc", UnsafeBufferPointer(start: w.means, count: architecture.featureCount * n))
         if let classifier = plan.classifier {
             // bf16 products read the features as bf16 pairs (SE's scale buffer is free by now and large enough).
             let features =
@@ -224,8 +229,12 @@ public final class InferenceEngine {
             let outHeight = block.conv2.shape.outputSide(height)
             let outWidth = block.conv2.shape.outputSide(width)
 
+            if let observer {
+                observer("\(name).\(index).conv1", UnsafeBufferPointer(start: current, count: spec.inChannels * n * height * width))
+            }
             // conv1 1×1 + BN + ReLU: (Cin, N, H, W) → (width, N, H, W)
             convolutions.run(planned.conv1, input: x, output: w.t1, epilogue: .biasReLU, split: decided.conv1)
+            if let observer { observer("\(name).\(index).conv2", UnsafeBufferPointer(start: w.t1, count: spec.width * n * height * width)) }
             profile?.mark("\(name) conv1")
             // conv2 3×3/stride + BN + ReLU: → (width, N, H/s, W/s)
             let t1 = PlanarTensor.channelMajor(w.t1, channels: spec.width, batch: n, height: height, width: width)
@@ -237,6 +246,9 @@ public final class InferenceEngine {
                 convolutions.run(planned.conv2, input: t1, output: w.t2, epilogue: .biasReLU, split: decided.conv2)
             }
             profile?.mark("\(name) conv2")
+            if let observer {
+                observer("\(name).\(index).conv3", UnsafeBufferPointer(start: w.t2, count: spec.width * n * outHeight * outWidth))
+            }
             // conv3 1×1 + BN: → (Cout, N, H/s, W/s), and with SE its channel means (the squeeze), taken tile by tile
             convolutions.run(
                 planned.conv3, input: .channelMajor(w.t2, channels: spec.width, batch: n, height: outHeight, width: outWidth),

@@ -8,7 +8,10 @@ struct SeresnetCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "seresnet",
         abstract: "SE-ResNet ImageNet classification: HTTP service, CLI classifier, benchmarks, tools.",
-        subcommands: [ServeCommand.self, ClassifyCommand.self, BenchCommand.self, SynthWeightsCommand.self, HealthcheckCommand.self]
+        subcommands: [
+            ServeCommand.self, ClassifyCommand.self, BenchCommand.self, SynthWeightsCommand.self, HealthcheckCommand.self,
+            CalibrateCommand.self,
+        ]
     )
 }
 
