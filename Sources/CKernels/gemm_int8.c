@@ -1,4 +1,5 @@
 #include "internal.h"
+#include "lanes.h"
 
 #include <immintrin.h>
 #include <math.h>
@@ -99,18 +100,44 @@ void ck_gemm_pack_avx2int8(int m, int k, const float *a, int lda, float input_sc
     pack_int8(16, 63, m, k, a, lda, input_scale, packed);
 }
 
-// u8 = clamp(round(x / scale), 0, 255) (nearest even), rows 4q…4q+3 of each column in the bytes of out[q·ld_out + j]
-// (row 4q in the lowest; zero past `rows`).
-void ck_operand_quantize_int8(const float *b, int rows, int columns, long ldb, float scale, float *out, long ld_out) {
-    float inverse = scale > 0 ? 1.0f / scale : 0;
+// The operand: u8 = clamp(round(x / scale), 0, 255) (nearest even), rows 4q…4q+3 of each column in the bytes of
+// out[q·ld_out + j] (row 4q in the lowest; zero past `rows`). Per group of 4 rows and 16 (8) columns, each row scaled,
+// clamped, rounded (VCVTPS2DQ, nearest even) and shifted into its byte of one 32-bit lane.
+__attribute__((target("avx512f,avx512bw"))) void ck_operand_quantize_avx512int8(const float *b, int rows, int columns, long ldb,
+                                                                                float scale, float *out, long ld_out) {
+    __m512 inverse = _mm512_set1_ps(scale > 0 ? 1.0f / scale : 0);
+    __m512 low = _mm512_setzero_ps(), high = _mm512_set1_ps(255);
     for (int q = 0; q < (rows + 3) / 4; q++) {
-        uint8_t *target = (uint8_t *)(out + (size_t)q * ld_out);
-        for (int j = 0; j < columns; j++) {
-            for (int t = 0; t < 4; t++) {
-                int r = 4 * q + t;
-                float v = r < rows ? nearbyintf(b[(size_t)r * ldb + j] * inverse) : 0;
-                target[(size_t)j * 4 + t] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+        int32_t *target = (int32_t *)(out + (size_t)q * ld_out);
+        for (int j = 0; j < columns; j += 16) {
+            __mmask16 mask = lanes_below_avx512(columns - j);
+            __m512i packed = _mm512_setzero_si512();
+            for (int t = 0; t < 4 && 4 * q + t < rows; t++) {
+                __m512 x = _mm512_maskz_loadu_ps(mask, b + (size_t)(4 * q + t) * ldb + j);
+                // Clamped before the conversion, so values past the int32 range saturate to 255 rather than wrap.
+                __m512i v = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(x, inverse), low), high));
+                packed = _mm512_or_si512(packed, _mm512_slli_epi32(v, 8 * t));
             }
+            _mm512_mask_storeu_epi32(target + j, mask, packed);
+        }
+    }
+}
+
+__attribute__((target("avx2,fma"))) void ck_operand_quantize_avx2int8(const float *b, int rows, int columns, long ldb, float scale,
+                                                                      float *out, long ld_out) {
+    __m256 inverse = _mm256_set1_ps(scale > 0 ? 1.0f / scale : 0);
+    __m256 low = _mm256_setzero_ps(), high = _mm256_set1_ps(255);
+    for (int q = 0; q < (rows + 3) / 4; q++) {
+        int32_t *target = (int32_t *)(out + (size_t)q * ld_out);
+        for (int j = 0; j < columns; j += 8) {
+            __m256i mask = lanes_below_avx2(columns - j);
+            __m256i packed = _mm256_setzero_si256();
+            for (int t = 0; t < 4 && 4 * q + t < rows; t++) {
+                __m256 x = _mm256_maskload_ps(b + (size_t)(4 * q + t) * ldb + j, mask);
+                __m256i v = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(x, inverse), low), high));
+                packed = _mm256_or_si256(packed, _mm256_slli_epi32(v, 8 * t));
+            }
+            _mm256_maskstore_epi32(target + j, mask, packed);
         }
     }
 }

@@ -192,7 +192,7 @@ public struct CalibrationFile: Codable, Sendable, Equatable {
     /// lacks a tensor the network has, or was made for other weights.
     public static func load(path: String, network: SEResNet, weightsSHA256: String) throws(CheckpointError) -> CalibrationFile {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw .unreadable(path: path, reason: "no such file; make one with `seresnet calibrate --model DIR --images DIR`")
+            throw .unreadable(path: path, reason: "no such file")
         }
         let file: CalibrationFile
         do { file = try JSONDecoder().decode(CalibrationFile.self, from: data) } catch {

@@ -15,8 +15,8 @@ final class ConvolutionPlan: @unchecked Sendable {
     let direct: PackedDirectConvolution?
 
     /// Packs `layer`'s weights for `kernels` and keeps the layer without them, or keeps the layer as it is for OpenBLAS
-    /// (a table without products).
-    init(_ layer: ConvolutionLayer, kernels: KernelTable) {
+    /// (a table without products). int8 tables need the scale the layer's input is quantized with.
+    init(_ layer: ConvolutionLayer, kernels: KernelTable, inputScale: Float? = nil) {
         let shape = layer.shape
         self.kernels = kernels
         direct =
@@ -27,7 +27,7 @@ final class ConvolutionPlan: @unchecked Sendable {
             : layer.weights.withUnsafeBufferPointer {
                 PackedMatrix(
                     $0.baseAddress!, rows: shape.outChannels, columns: shape.inChannels * shape.kernel * shape.kernel, bias: layer.bias,
-                    kernels: kernels)
+                    kernels: kernels, inputScale: inputScale)
             }
         self.layer = packed == nil && direct == nil ? layer : layer.withoutWeights()
     }
@@ -205,8 +205,10 @@ struct ConvolutionRunner {
         let k = shape.inChannels * shape.kernel * shape.kernel
         // A 1×1 stride-1 convolution on a channel-major tensor reads its input as the GEMM operand directly (fp32).
         let direct = shape.kernel == 1 && shape.stride == 1 && input.channelStride == input.columns
-        // bf16 products read their operand as bf16 pairs: converted from the activation or the unfolded patches.
+        // bf16 products read their operand as bf16 pairs, int8 ones as u8 quads: converted (quantized at the layer's input
+        // scale) from the activation or the unfolded patches.
         let packsOperand = plan.packed != nil && kernels.kGroup > 1
+        let scale = plan.packed?.operandScale ?? 1
         let relu = epilogue == .biasReLU
         let planeSize = outH * outW
         let batch = input.batch
@@ -287,7 +289,7 @@ struct ConvolutionRunner {
                     var operand = UnsafePointer(input.data + j)
                     var ld = columns
                     if packsOperand {
-                        kernels.packOperand(input.data + j, rows: k, columns: width, ldb: columns, into: tile, ldOut: width)
+                        kernels.packOperand(input.data + j, rows: k, columns: width, ldb: columns, into: tile, ldOut: width, scale: scale)
                         operand = UnsafePointer(tile)
                         ld = width
                     }
@@ -304,7 +306,7 @@ struct ConvolutionRunner {
                 fillPatches(
                     shape, input: input, outH: outH, outW: outW, rows: 0..<k, columns: j..<j + width, into: tile, leadingDimension: width,
                     kernels: kernels)
-                if packsOperand { kernels.packOperand(tile, rows: k, columns: width, ldb: width, into: tile, ldOut: width) }
+                if packsOperand { kernels.packOperand(tile, rows: k, columns: width, ldb: width, into: tile, ldOut: width, scale: scale) }
                 plan.multiply(
                     part: 0, of: 1, n: width, b: tile, ldb: width, c: output + j, ldc: columns, relu: relu, scratch: packScratch(part))
                 addSums(part, rows: 0..<shape.outChannels, columns: j..<j + width)
@@ -365,13 +367,14 @@ struct ConvolutionRunner {
                 // The branch above guarantees few columns (≤ threads · tileWidth), so all of them fit the scratch.
                 precondition(k * columns <= threads * scratchPerThread, "unfolded layer exceeds the convolution scratch")
                 if direct {
-                    // bf16 pairs of the activation, pair rows split over the threads.
-                    let pairs = (k + 1) / 2
+                    // bf16 pairs (int8 quads) of the activation, operand rows split over the threads.
+                    let group = kernels.kGroup
+                    let groups = (k + group - 1) / group
                     loop.forEachPart(threads) { part in
-                        let q = pairs * part / threads..<pairs * (part + 1) / threads
+                        let q = groups * part / threads..<groups * (part + 1) / threads
                         kernels.packOperand(
-                            input.data + 2 * q.lowerBound * columns, rows: min(k, 2 * q.upperBound) - 2 * q.lowerBound, columns: columns,
-                            ldb: columns, into: scratch + q.lowerBound * columns, ldOut: columns)
+                            input.data + group * q.lowerBound * columns, rows: min(k, group * q.upperBound) - group * q.lowerBound,
+                            columns: columns, ldb: columns, into: scratch + q.lowerBound * columns, ldOut: columns, scale: scale)
                     }
                 } else {
                     loop.forEachPart(threads) { part in
@@ -380,9 +383,11 @@ struct ConvolutionRunner {
                             shape, input: input, outH: outH, outW: outW, rows: rows, columns: 0..<columns,
                             into: scratch + rows.lowerBound * columns, leadingDimension: columns, kernels: kernels)
                     }
-                    // In place on one thread: pair row q (q ≥ 1) ends before row 2q begins (two threads would overwrite
-                    // rows the other still reads).
-                    if packsOperand { kernels.packOperand(scratch, rows: k, columns: columns, ldb: columns, into: scratch, ldOut: columns) }
+                    // In place on one thread: operand row q (q ≥ 1) ends before row 2q (4q) begins (two threads would
+                    // overwrite rows the other still reads).
+                    if packsOperand {
+                        kernels.packOperand(scratch, rows: k, columns: columns, ldb: columns, into: scratch, ldOut: columns, scale: scale)
+                    }
                 }
                 operand = UnsafePointer(scratch)
             }
@@ -416,7 +421,9 @@ struct ConvolutionRunner {
     /// and conv1 at batch 1, layer3's stride-2 3×3 (2304 × 196), where each thread's half of the unfolded patches then
     /// stays in its L2 instead of being read from L3 once per panel (faster on that layer, docs/performance.md).
     private func splitsByK(packed: PackedMatrix, k: Int, columns: Int) -> Bool {
-        packed.kernels.instructionSet == .avx512 && k >= 2048 && columns <= 200 && packed.rows * columns <= KernelTable.productScratchFloats
+        // int8 products keep all of K in s32 registers: never split by K.
+        packed.kernels.instructionSet == .avx512 && packed.kernels.precision != .int8 && k >= 2048 && columns <= 200
+            && packed.rows * columns <= KernelTable.productScratchFloats
     }
 
     /// The table's unfolding (`im2col`): compiled for the kernels' instruction set, or for baseline x86-64 with OpenBLAS.

@@ -50,11 +50,11 @@ public final class InferenceEngine {
     /// Plans `network` for `kernels` and `precision` (packing its weights), then as `init(plan:…)`.
     public convenience init(
         network: SEResNet, inputHeight: Int, inputWidth: Int, maxBatch: Int, threads: Int, kernels: KernelSelection = .auto,
-        precision: Precision = .fp32
+        precision: Precision = .fp32, calibration: CalibrationFile? = nil
     ) {
         self.init(
-            plan: NetworkPlan(network: network, kernels: kernels, precision: precision), inputHeight: inputHeight, inputWidth: inputWidth,
-            maxBatch: maxBatch, threads: threads)
+            plan: NetworkPlan(network: network, kernels: kernels, precision: precision, calibration: calibration), inputHeight: inputHeight,
+            inputWidth: inputWidth, maxBatch: maxBatch, threads: threads)
     }
 
     /// Plans geometry and allocates the workspace. OpenBLAS is set to one thread (process-wide): the engine
@@ -173,10 +173,12 @@ public final class InferenceEngine {
             kernels: plan.fp32Table)
         observer?("fc", UnsafeBufferPointer(start: w.means, count: architecture.featureCount * n))
         if let classifier = plan.classifier {
-            // bf16 products read the features as bf16 pairs (SE's scale buffer is free by now and large enough).
+            // bf16 products read the features as bf16 pairs, int8 ones as u8 quads (SE's scale buffer is free by now and
+            // large enough).
             let features =
                 classifier.kernels.packOperand(
-                    w.means, rows: architecture.featureCount, columns: n, ldb: n, into: w.scale, ldOut: n) ? w.scale : w.means
+                    w.means, rows: architecture.featureCount, columns: n, ldb: n, into: w.scale, ldOut: n, scale: classifier.operandScale)
+                ? w.scale : w.means
             Kernels.classifier(
                 packed: classifier, features: features, batch: n, transposed: w.transposedLogits, into: logits, loop: loop,
                 scratch: convolutions.packScratch)

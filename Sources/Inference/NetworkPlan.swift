@@ -25,14 +25,26 @@ public final class NetworkPlan: @unchecked Sendable {
     /// tiles at batch 1 to pay. The measurements behind the choice are in docs/performance.md.
     static let f4MaxChannels = 128
 
+    /// With int8: the products' input scales (from `seresnet calibrate`); nil otherwise.
+    public let calibration: CalibrationFile?
+
     /// Packs every convolution's weights for `kernels` and `precision` (OpenBLAS keeps the network's own). Block by
     /// block, each block's folded weights are let go once packed, so when the caller hands over the only reference to the
     /// network (`consume`) the two copies never coexist in full: peak memory stays near one copy. `precision` must be one
-    /// this CPU runs with `kernels` (`Precision.problem`).
-    public init(network: consuming SEResNet, kernels: KernelSelection = .auto, precision: Precision = .fp32) {
+    /// this CPU runs with `kernels` (`Precision.problem`). int8 needs `calibration` (the products' input scales): its
+    /// convolutions after the stem and its classifier take int8 products, every 3×3 unfolded (Winograd's transforms do
+    /// not carry over to integers); the stem, SE and everything between products stay fp32.
+    public init(
+        network: consuming SEResNet, kernels: KernelSelection = .auto, precision: Precision = .fp32, calibration: CalibrationFile? = nil
+    ) {
         guard let table = kernels.table(precision: precision) else {
             preconditionFailure(precision.problem(kernels: kernels) ?? "no kernel table")
         }
+        precondition(precision != .int8 || calibration != nil, "int8 needs a calibration file (seresnet calibrate)")
+        self.calibration = precision == .int8 ? calibration : nil
+        let int8 = precision == .int8
+        /// The input scale of the product named `name` (int8), nil otherwise.
+        func scale(_ name: String) -> Float? { int8 ? calibration!.tensors[name]!.scale : nil }
         self.kernels = kernels
         self.precision = precision
         self.table = table
@@ -46,12 +58,12 @@ public final class NetworkPlan: @unchecked Sendable {
             ? network.classifierWeight.withUnsafeBufferPointer {
                 PackedMatrix(
                     $0.baseAddress!, rows: network.architecture.numClasses, columns: network.architecture.featureCount,
-                    bias: network.classifierBias, kernels: table)
+                    bias: network.classifierBias, kernels: table, inputScale: scale("fc"))
             } : nil
         var stem: ConvolutionLayer? = network.stem
         var pending = network.stages
         _ = consume network
-        self.stem = ConvolutionPlan(stem.take()!, kernels: table)
+        self.stem = ConvolutionPlan(stem.take()!, kernels: int8 ? fp32Table : table)
         var stages: [[BottleneckPlan]] = []
         for s in pending.indices {
             var blocks: [BottleneckPlan] = []
@@ -61,15 +73,17 @@ public final class NetworkPlan: @unchecked Sendable {
                 // output transform would amplify bf16 rounding to 5–8 % of the output), F(2×2)'s take the plan's table.
                 let tile = products && block.spec.width <= Self.f4MaxChannels ? 4 : 2
                 pending[s][b] = kept.stages[s][b]
+                let name = "layer\(s + 1).\(b)"
                 blocks.append(
                     BottleneckPlan(
                         block: kept.stages[s][b],
-                        conv1: ConvolutionPlan(block.conv1, kernels: table),
-                        conv2: ConvolutionPlan(block.conv2, kernels: table),
-                        conv3: ConvolutionPlan(block.conv3, kernels: table),
-                        downsample: block.downsample.map { ConvolutionPlan($0, kernels: table) },
+                        conv1: ConvolutionPlan(block.conv1, kernels: table, inputScale: scale("\(name).conv1")),
+                        conv2: ConvolutionPlan(block.conv2, kernels: table, inputScale: scale("\(name).conv2")),
+                        conv3: ConvolutionPlan(block.conv3, kernels: table, inputScale: scale("\(name).conv3")),
+                        // The downsample reads the block's input, as conv1 does.
+                        downsample: block.downsample.map { ConvolutionPlan($0, kernels: table, inputScale: scale("\(name).conv1")) },
                         squeezeExcitation: products ? block.squeezeExcitation.map { SqueezeExcitationPlan($0, kernels: fp32Table) } : nil,
-                        winograd: block.spec.stride == 1
+                        winograd: block.spec.stride == 1 && !int8
                             ? WinogradWeights(
                                 block.conv2, tile: tile, kernels: tile == 4 ? fp32Table : table)
                             : nil))

@@ -23,6 +23,10 @@ public enum KernelSelection: String, Sendable, CaseIterable {
         switch precision {
         case .fp32: return KernelTable(instructionSet)
         case .bf16: return instructionSet == .avx512 ? KernelTable(.avx512, precision: .bf16) : nil
+        // AVX-512 without VNNI (Skylake-SP) runs the AVX2 int8 kernels.
+        case .int8:
+            guard let instructionSet else { return nil }
+            return (instructionSet == .avx512 ? KernelTable(.avx512, precision: .int8) : nil) ?? KernelTable(.avx2, precision: .int8)
         }
     }
 
@@ -64,11 +68,26 @@ public enum Precision: String, Sendable, CaseIterable {
     case fp32
     /// bf16 weights and activations in the products (AVX512_BF16's VDPBF16PS), fp32 accumulation.
     case bf16
+    /// s8 weights per output channel and u8 activations per tensor (scales from `seresnet calibrate`), s32 accumulation
+    /// (VPDPBUSD on AVX-512 VNNI, VPMADDUBSW on AVX2); the stem, SE and everything between products stay fp32.
+    case int8
 
-    var ck: ck_precision { self == .bf16 ? CK_BF16 : CK_FP32 }
+    var ck: ck_precision {
+        switch self {
+        case .fp32: return CK_FP32
+        case .bf16: return CK_BF16
+        case .int8: return CK_INT8
+        }
+    }
 
     /// Why this CPU cannot run this precision with `kernels`, in words for a start-up error; nil when it can.
     public func problem(kernels: KernelSelection) -> String? {
+        if self == .int8 {
+            if kernels.table(precision: .int8) != nil { return nil }
+            return kernels == .blas || KernelInstructionSet.best == nil
+                ? "--precision int8 runs on the engine's own kernels (AVX2 or AVX-512 VNNI): use --kernels auto, or --precision fp32 on a CPU without AVX2"
+                : "--precision int8 cannot run with --kernels \(kernels.rawValue) on this CPU: use --kernels auto"
+        }
         guard self == .bf16 else { return nil }
         if kernels.table(precision: .bf16) != nil { return nil }
         if !KernelTable.cpuHasBF16 {
@@ -102,12 +121,18 @@ public struct KernelTable: @unchecked Sendable, Equatable {
 
     /// Nil for baseline x86-64.
     public var instructionSet: KernelInstructionSet? { KernelInstructionSet(table.pointee.isa) }
-    public var precision: Precision { table.pointee.precision == CK_BF16 ? .bf16 : .fp32 }
+    public var precision: Precision {
+        switch table.pointee.precision {
+        case CK_BF16: return .bf16
+        case CK_INT8: return .int8
+        default: return .fp32
+        }
+    }
     /// Whether the table has the engine's products (packed GEMM, direct stem); baseline's run on OpenBLAS.
     public var hasProducts: Bool { table.pointee.gemm_mr > 0 }
     /// "avx512", "avx512 bf16", "baseline": what `/v1/model` and `bench` report.
     public var name: String {
-        (instructionSet?.rawValue ?? "baseline") + (precision == .bf16 ? " bf16" : "")
+        (instructionSet?.rawValue ?? "baseline") + (precision == .fp32 ? "" : " \(precision.rawValue)")
     }
 
     /// Output channels one micro-kernel call computes (packed weights come in panels of this many rows).
@@ -148,10 +173,15 @@ public struct KernelTable: @unchecked Sendable, Equatable {
     /// A product's operand from fp32 rows (`rows` × `columns`, rows `ldb` apart) in this table's format, written at `out`
     /// with rows `ldOut` apart: bf16 pairs ((rows + 1)/2 rows); for fp32 tables nothing to do (returns false: use the
     /// rows as they are). `out` may be `b` with ldOut = ldb.
+    /// For int8 tables: u8 at `scale` (the product's input scale), four rows to an element ((rows + 3)/4 rows).
     @discardableResult
-    func packOperand(_ b: UnsafePointer<Float>, rows: Int, columns: Int, ldb: Int, into out: UnsafeMutablePointer<Float>, ldOut: Int)
-        -> Bool
-    {
+    func packOperand(
+        _ b: UnsafePointer<Float>, rows: Int, columns: Int, ldb: Int, into out: UnsafeMutablePointer<Float>, ldOut: Int, scale: Float = 1
+    ) -> Bool {
+        if let quantize = table.pointee.operand_quantize {
+            if rows > 0 && columns > 0 { quantize(b, Int32(rows), Int32(columns), ldb, scale, out, ldOut) }
+            return true
+        }
         guard let pack = table.pointee.operand_pack else { return false }
         if rows > 0 && columns > 0 { pack(b, Int32(rows), Int32(columns), ldb, out, ldOut) }
         return true
@@ -196,18 +226,27 @@ final class PackedMatrix: @unchecked Sendable {
     private let data: UnsafeMutablePointer<Float>
     /// One value per padded row, or nil for none.
     private let bias: UnsafeMutablePointer<Float>?
+    /// int8 tables: the scale the product's operand is quantized with (its input's, from calibration); 1 otherwise.
+    let operandScale: Float
 
     /// Packs the row-major `rows × columns` matrix `weights`, with `bias` (one per row) if given, for `kernels` (which
     /// must have products).
-    init(_ weights: UnsafePointer<Float>, rows: Int, columns: Int, bias: [Float]?, kernels: KernelTable) {
+    /// An int8 table quantizes the weights per row for operands quantized at `inputScale` (required there).
+    init(_ weights: UnsafePointer<Float>, rows: Int, columns: Int, bias: [Float]?, kernels: KernelTable, inputScale: Float? = nil) {
         precondition(rows >= 1 && columns >= 1 && bias.map { $0.count == rows } ?? true && kernels.hasProducts)
+        precondition((kernels.precision == .int8) == (inputScale != nil), "int8 products, and only they, take an input scale")
         self.kernels = kernels
         self.rows = rows
         self.columns = columns
+        operandScale = inputScale ?? 1
         let panelRows = kernels.panelRows
         panels = (rows + panelRows - 1) / panelRows
         data = .allocateAligned(kernels.table.pointee.gemm_packed_size(Int32(rows), Int32(columns)))
-        kernels.table.pointee.gemm_pack(Int32(rows), Int32(columns), weights, Int32(columns), data)
+        if let inputScale {
+            kernels.table.pointee.gemm_pack_int8(Int32(rows), Int32(columns), weights, Int32(columns), inputScale, data)
+        } else {
+            kernels.table.pointee.gemm_pack(Int32(rows), Int32(columns), weights, Int32(columns), data)
+        }
         if let bias {
             let padded = UnsafeMutablePointer<Float>.allocateAligned(panels * panelRows)
             bias.withUnsafeBufferPointer { padded.update(from: $0.baseAddress!, count: rows) }

@@ -25,6 +25,8 @@ public struct ServiceConfiguration: Sendable {
     public var kernels: KernelSelection = .auto
     /// The number format of the engines' products (`--precision`).
     public var precision: Precision = .fp32
+    /// With int8: the products' input scales (`--calibration`, from `seresnet calibrate`).
+    public var calibration: CalibrationFile?
     /// Decode large JPEGs at a reduced DCT scale (½–⅛) before resizing: faster on big photos, but no longer
     /// timm's tensor bit for bit. Off by default.
     public var jpegDCTScaling = false
@@ -158,7 +160,8 @@ public final class ClassificationService: @unchecked Sendable {
         self.configuration = configuration
         self.metrics = metrics
         // One plan (packed weights) shared by every engine.
-        let (planned, plan) = (consume model).planned(kernels: configuration.kernels, precision: configuration.precision)
+        let (planned, plan) = (consume model).planned(
+            kernels: configuration.kernels, precision: configuration.precision, calibration: configuration.calibration)
         self.plan = plan
         self.model = planned
         metrics.setEngineInfo(

@@ -65,7 +65,8 @@ struct BenchCommand: ParsableCommand {
         let (loaded, plan): (LoadedModel, NetworkPlan) = {
             let full: LoadedModel
             do { full = try ModelDirectory(path: modelOptions.model).load() } catch { fail("\(error)") }
-            return (consume full).planned(kernels: kernels, precision: precision)
+            let calibration = kernelOptions.calibrationFile(precision: precision, model: full, modelDirectory: modelOptions.model)
+            return (consume full).planned(kernels: kernels, precision: precision, calibration: calibration)
         }()
         let loadMilliseconds = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e6
         let size = loaded.config.inputSize

@@ -52,6 +52,8 @@ struct ClassifyCommand: ParsableCommand {
         configuration.threads = threads ?? ProcessorBudget.available()
         configuration.maxBatch = 1
         (configuration.kernels, configuration.precision) = try kernelOptions.resolve()
+        configuration.calibration = kernelOptions.calibrationFile(
+            precision: configuration.precision, model: model, modelDirectory: modelOptions.model)
         configuration.jpegDCTScaling = try jpegDctScaling ?? Environment.bool("SERESNET_JPEG_DCT_SCALING", default: false)
         configuration.maxBatchDelay = .zero
         configuration.maxQueue = 1

@@ -35,7 +35,7 @@ struct KernelOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "Number format of the convolutions' and the classifier's products: fp32 (timm's answer to float precision) or bf16 (bf16 weights and activations, fp32 accumulation; needs AVX512_BF16, about twice the multiply-adds per instruction).",
+            "Number format of the convolutions' and the classifier's products: fp32 (timm's answer to float precision), bf16 (bf16 weights and activations, fp32 accumulation; needs AVX512_BF16, about twice the multiply-adds per instruction) or int8 (s8 weights, u8 activations at the scales of --calibration, s32 accumulation; AVX2 or AVX-512 VNNI).",
             discussion: "Env SERESNET_PRECISION, default fp32. SE, the residual, pooling and everything between products stay fp32.",
             valueName: "precision"))
     var precision: String?
@@ -49,10 +49,28 @@ struct KernelOptions: ParsableArguments {
         }
         let precisionName = Environment.string(precision, "SERESNET_PRECISION", default: "fp32")
         guard let precision = Precision(rawValue: precisionName.lowercased()) else {
-            throw ValidationError("--precision (or SERESNET_PRECISION) must be fp32 or bf16; got '\(precisionName)'")
+            throw ValidationError("--precision (or SERESNET_PRECISION) must be fp32, bf16 or int8; got '\(precisionName)'")
         }
         if let problem = precision.problem(kernels: selection) { fail(problem) }
         return (selection, precision)
+    }
+
+    @Option(
+        help: ArgumentHelp(
+            "With --precision int8: the calibration file (`seresnet calibrate` writes it).",
+            discussion: "Env SERESNET_CALIBRATION, default calibration.json in the model directory.", valueName: "file"))
+    var calibration: String?
+
+    /// With int8, the calibration file for `model` from `modelDirectory`, else nil. A missing file, or one made for other
+    /// weights, stops the command with a message naming `seresnet calibrate`.
+    func calibrationFile(precision: Precision, model: borrowing LoadedModel, modelDirectory: String) -> CalibrationFile? {
+        guard precision == .int8 else { return nil }
+        let path =
+            Environment.string(calibration, "SERESNET_CALIBRATION")
+            ?? (modelDirectory as NSString).appendingPathComponent(CalibrationFile.defaultName)
+        do { return try CalibrationFile.load(path: path, network: model.network, weightsSHA256: model.weightsSHA256) } catch {
+            fail("--precision int8: \(error) (seresnet calibrate --model \(modelDirectory) --images DIR writes one)")
+        }
     }
 }
 

@@ -448,6 +448,9 @@ struct ServeCommand: ParsableCommand {
         } catch {
             fail("\(error)")
         }
+        var configuration = configuration
+        configuration.calibration = kernelOptions.calibrationFile(
+            precision: configuration.precision, model: model, modelDirectory: modelOptions.model)
         do {
             return try ClassificationService(model: consume model, labels: classLabels, configuration: configuration, metrics: metrics)
         } catch {

@@ -47,10 +47,11 @@ import Testing
         .init(inChannels: 2100, outChannels: 40, kernel: 1, stride: 1, padding: 0, batch: 1, height: 15, width: 15),
     ]
 
-    /// Every table this CPU runs: baseline (OpenBLAS products), AVX2, AVX-512, and AVX-512 with bf16 products. Tables
-    /// the CPU lacks are reported once (`tablesThisCPULacks`) and not run.
+    /// Every table this CPU runs: baseline (OpenBLAS products), AVX2, AVX-512, AVX-512 with bf16 products, and int8 products
+    /// on AVX2 and AVX-512 VNNI. Tables the CPU lacks are reported once (`tablesThisCPULacks`) and not run.
     static let tables: [KernelTable] = [
         KernelTable(nil), KernelTable(.avx2), KernelTable(.avx512), KernelTable(.avx512, precision: .bf16),
+        KernelTable(.avx2, precision: .int8), KernelTable(.avx512, precision: .int8),
     ].compactMap { $0 }
     /// The fp32 ones (Winograd's products read fp32 transforms).
     static let fp32Tables = tables.filter { $0.precision == .fp32 }
@@ -60,6 +61,7 @@ import Testing
     @Test func tablesThisCPULacks() {
         let missing = [
             ("AVX2", KernelTable(.avx2)), ("AVX-512", KernelTable(.avx512)), ("AVX512_BF16", KernelTable(.avx512, precision: .bf16)),
+            ("AVX2 int8", KernelTable(.avx2, precision: .int8)), ("AVX512_VNNI", KernelTable(.avx512, precision: .int8)),
         ]
         .filter { $0.1 == nil }.map(\.0)
         if !missing.isEmpty { print("KernelTests: this CPU lacks \(missing.joined(separator: ", ")): those kernels are not tested here") }
@@ -138,13 +140,34 @@ import Testing
     }
 
     /// A random layer of case `c` planned for `kernels`, a random (N, C, H, W) input and the naive convolution's output;
-    /// where the plan's products are bf16, the naive convolution of the bf16-rounded weights and input (its twin).
+    /// where the plan's products are bf16, the naive convolution of the bf16-rounded weights and input (its twin); where
+    /// they are int8 (input scale 1/255), of the weights quantized per output channel and the input quantized to u8, both
+    /// dequantized (its twin: the kernels' sums are exact, so only the final scaling rounds).
     static func planned(
         _ c: ConvolutionCase, kernels: KernelTable, seeds: (layer: UInt64, input: UInt64), relu: Bool
     ) -> (plan: ConvolutionPlan, input: [Float], expected: [Float]) {
         let layer = randomLayer(c, seed: seeds.layer)
         let input = randomValues(c.batch * c.inChannels * c.height * c.width, seed: seeds.input)
-        let plan = ConvolutionPlan(layer, kernels: kernels)
+        let inputScale: Float = 1 / 255
+        let plan = ConvolutionPlan(layer, kernels: kernels, inputScale: kernels.precision == .int8 ? inputScale : nil)
+        if plan.kernels.precision == .int8 && plan.packed != nil {
+            let limit: Float = kernels.instructionSet == .avx512 ? 127 : 63
+            let perRow = c.inChannels * c.kernel * c.kernel
+            var weights = layer.weights
+            for o in 0..<c.outChannels {
+                let rows = o * perRow..<(o + 1) * perRow
+                let largest = weights[rows].map(abs).max() ?? 0
+                let scale = largest / limit
+                for i in rows {
+                    weights[i] = largest == 0 ? 0 : min(limit, max(-limit, (weights[i] / scale).rounded(.toNearestOrEven))) * scale
+                }
+            }
+            let quantized = input.map { min(255, max(0, ($0 * (1 / inputScale)).rounded(.toNearestOrEven))) * inputScale }
+            let expected = naiveConvolution(
+                ConvolutionLayer(shape: layer.shape, weights: weights, bias: layer.bias), input: quantized, batch: c.batch,
+                height: c.height, width: c.width, relu: relu)
+            return (plan, input, expected)
+        }
         if plan.kernels.precision == .bf16 && (plan.packed != nil || plan.direct != nil) {
             let rounded = ConvolutionLayer(shape: layer.shape, weights: layer.weights.map(bf16), bias: layer.bias)
             let expected = naiveConvolution(
@@ -213,7 +236,7 @@ import Testing
             (5, 6, 1, 9, 11), (8, 3, 2, 7, 7), (128, 130, 1, 6, 5), (3, 4, 3, 1, 2), (16, 16, 2, 14, 14), (260, 9, 1, 8, 8),
             (128, 130, 2, 30, 29), (8, 8, 2, 70, 66),
         ],
-        threadsAndKernels)
+        threadsAndKernels.filter { $0.1.precision != .int8 })
     func winogradMatchesNaiveLoops(_ dims: (Int, Int, Int, Int, Int), setting: (threads: Int, kernels: KernelTable)) {
         let (threads, kernels) = setting
         let (cin, cout, batch, height, width) = dims
@@ -302,7 +325,7 @@ import Testing
     /// columns past a micro-tile and a column block, K past a K block), with and without bias, split into row shares.
     @Test(
         arguments: [(1, 1, 1), (7, 300, 49), (64, 147, 33), (17, 513, 300), (130, 16, 600), (24, 256, 32), (100, 256, 230)],
-        tables.filter(\.hasProducts))
+        tables.filter { $0.hasProducts && $0.precision != .int8 })
     func packedGEMMMatchesNaiveLoops(_ dims: (Int, Int, Int), kernels: KernelTable) throws {
         let (m, k, n) = dims
         let a = Self.randomValues(m * k, seed: 21)
