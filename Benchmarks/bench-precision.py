@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Reduced precision, side by side: speed and agreement with fp32 for seresnet fp32 and bf16, OpenVINO with its default
-(bf16 on CPUs with AVX512_BF16) and with the f32 hint, and onnxruntime, on the same weights and threads.
+(bf16 on CPUs with AVX512_BF16) and with the f32 hint, and onnxruntime, on the same weights and threads; with --int8,
+also seresnet int8 and onnxruntime's static QDQ int8 model (per-channel s8 weights, u8 activations) run by onnxruntime
+and by OpenVINO, both calibrated on the same `--calibration-crops` crops (other crops than the judged ones, written as
+JPEGs at quality 95: `seresnet calibrate` reads them through its own decoding, onnxruntime through timm's transform).
 
 Model: a conditioned synthetic SE-ResNet-50 (`seresnet synth-weights --conditioned`: bn3 ×0.2, logits spread like a
 confident classifier's), on which fp32 implementations agree exactly, so a precision's losses show; exported to ONNX
@@ -15,6 +18,7 @@ transform), run by every engine at batch 8; against seresnet fp32: top-1 agreeme
 and over images the max and the median of max |Δp| (softmax probabilities).
 
   Benchmarks/bench-precision.py [--model DIR] [--batches 1 8] [--rounds 5] [--iterations 20] [--threads 2] [--crops 96]
+                                [--int8 [--calibration-crops 32] [--method minmax|percentile|entropy]]
 
 Needs the release binary, and python3 with numpy, pillow, onnx, onnxruntime and openvino (pip install openvino).
 """
@@ -36,6 +40,8 @@ sys.path.insert(0, str(ROOT / "Tests" / "Fixtures"))
 from harness import BINARY, fixture  # noqa: E402
 
 PEERS = ["openvino-default", "openvino-f32", "onnxruntime"]
+# With --int8: the static QDQ model, run by onnxruntime and by OpenVINO.
+INT8_PEERS = ["onnxruntime-int8", "openvino-int8"]
 # Photos (not the degenerate or bad fixtures) the agreement crops are cut from.
 PHOTOS = ["cat-baseline-420.jpg", "cat-444.jpg", "coffee-422.jpg", "coffee-progressive.jpg", "astronaut-restart.jpg",
           "astronaut-large-4096x4096.jpg", "cat-wide-1600x300.jpg", "cat-cmyk.jpg", "astronaut-exif-orientation6.jpg"]
@@ -43,7 +49,7 @@ PHOTOS = ["cat-baseline-420.jpg", "cat-444.jpg", "coffee-422.jpg", "coffee-progr
 
 def peer_session(name, onnx_path, threads):
     """A function from a (B, 3, H, W) float32 array to logits, for one peer."""
-    if name == "onnxruntime":
+    if name.startswith("onnxruntime"):
         import onnxruntime as ort
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
@@ -90,25 +96,48 @@ def peer_main(args):
     print(json.dumps({"peer": label, "median_ms": float(np.median(samples))}))
 
 
+def quantize_qdq(onnx_path, out_path, calibration, method):
+    """onnxruntime's static QDQ quantization of `onnx_path`: per-channel s8 weights, u8 activations, calibrated on the
+    (N, 3, 224, 224) `calibration` tensors with `method` (MinMax, Percentile or Entropy)."""
+    from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.items = iter([{"input": calibration[i:i + 1]} for i in range(len(calibration))])
+
+        def get_next(self):
+            return next(self.items, None)
+
+    methods = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile, "entropy": CalibrationMethod.Entropy}
+    quantize_static(str(onnx_path), str(out_path), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, calibrate_method=methods[method])
+
+
 def run_json(command):
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     return json.loads(output.strip().splitlines()[-1])
 
 
-def crops(count, size=224):
-    """`count` crops of the fixture photos through timm's eval transform, (count, 3, size, size) float32."""
+def crops(count, size=224, seed=2026, jpeg_directory=None):
+    """`count` crops of the fixture photos through timm's eval transform, (count, 3, size, size) float32. With
+    `jpeg_directory`, each crop is first written there as a JPEG (quality 95) and the tensor made from that file."""
     from PIL import Image, ImageOps
     from timm_transform import eval_transform_for
     transform = eval_transform_for(fixture("tiny-seresnet/config.json"))
     images = [ImageOps.exif_transpose(Image.open(fixture(f"images/{name}"))).convert("RGB") for name in PHOTOS]
-    rng = np.random.default_rng(2026)
+    rng = np.random.default_rng(seed)
     out = np.empty((count, 3, size, size), np.float32)
     for i in range(count):
         image = images[i % len(images)]
         w, h = image.size
         side = int(rng.uniform(0.35, 1.0) * min(w, h))
         x0, y0 = int(rng.uniform(0, w - side + 1)), int(rng.uniform(0, h - side + 1))
-        out[i] = transform(image.crop((x0, y0, x0 + side, y0 + side)))
+        crop = image.crop((x0, y0, x0 + side, y0 + side))
+        if jpeg_directory is not None:
+            path = pathlib.Path(jpeg_directory) / f"crop-{i:03d}.jpg"
+            crop.save(path, quality=95)
+            crop = Image.open(path).convert("RGB")
+        out[i] = transform(crop)
     return out
 
 
@@ -137,7 +166,10 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--crops", type=int, default=96)
     parser.add_argument("--skip-speed", action="store_true")
-    parser.add_argument("--peer", choices=PEERS, help=argparse.SUPPRESS)
+    parser.add_argument("--int8", action="store_true", help="also seresnet int8 and onnxruntime's QDQ int8 model (onnxruntime, OpenVINO)")
+    parser.add_argument("--calibration-crops", type=int, default=32)
+    parser.add_argument("--method", default="minmax", choices=["minmax", "percentile", "entropy"])
+    parser.add_argument("--peer", choices=PEERS + INT8_PEERS, help=argparse.SUPPRESS)
     parser.add_argument("--onnx", help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--input", help=argparse.SUPPRESS)
@@ -157,16 +189,30 @@ def main():
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; CPU {cpu}, {os.cpu_count()} CPUs; threads {args.threads}; model {model}")
 
+    peers = PEERS + (INT8_PEERS if args.int8 else [])
+    precisions = ["fp32", "bf16"] + (["int8"] if args.int8 else [])
+    calibration = pathlib.Path(work.name) / "calibration.json"
+    qdq_path = pathlib.Path(work.name) / "model-qdq.onnx"
+    if args.int8:
+        # The same calibration crops for both: as JPEGs for seresnet calibrate, as tensors from those JPEGs for onnxruntime.
+        jpegs = pathlib.Path(work.name) / "calibration-crops"
+        jpegs.mkdir()
+        tensors = crops(args.calibration_crops, seed=7, jpeg_directory=jpegs)
+        print(subprocess.run([args.binary, "calibrate", "--model", model, "--images", str(jpegs), "--method", args.method, "--out",
+                              str(calibration), "--threads", str(args.threads)], check=True, capture_output=True, text=True).stdout)
+        quantize_qdq(onnx_path, qdq_path, tensors, args.method)
+        print(f"calibrated on {args.calibration_crops} crops ({args.method}): {calibration.name}, {qdq_path.name}")
+
     def ours(precision, batch, iterations):
         return [args.binary, "bench", "--model", model, "--batch", str(batch), "--iterations", str(iterations), "--threads",
-                str(args.threads), "--precision", precision, "--json"]
+                str(args.threads), "--precision", precision, "--calibration", str(calibration), "--json"]
 
     def peer(name, batch, iterations):
-        return [sys.executable, __file__, "--peer", name, "--onnx", str(onnx_path), "--batch", str(batch), "--iterations",
-                str(iterations), "--threads", str(args.threads)]
+        return [sys.executable, __file__, "--peer", name, "--onnx", str(qdq_path if name in INT8_PEERS else onnx_path), "--batch",
+                str(batch), "--iterations", str(iterations), "--threads", str(args.threads)]
 
-    engines = {"seresnet fp32": lambda b, i: ours("fp32", b, i), "seresnet bf16": lambda b, i: ours("bf16", b, i)}
-    engines.update({name: (lambda b, i, name=name: peer(name, b, i)) for name in PEERS})
+    engines = {f"seresnet {p}": (lambda b, i, p=p: ours(p, b, i)) for p in precisions}
+    engines.update({name: (lambda b, i, name=name: peer(name, b, i)) for name in peers})
     labels = {}
     if not args.skip_speed:
         print(f"\nspeed: {args.rounds} rounds, order rotating; median over rounds of each round's median latency (ms per batch)")
@@ -189,21 +235,22 @@ def main():
     x = crops(args.crops)
     inputs = pathlib.Path(work.name) / "crops.f32"
     logits = {}
-    for precision in ["fp32", "bf16"]:
+    for precision in precisions:
         out = []
         for i in range(0, len(x), 8):
             chunk = x[i:i + 8]
             chunk.astype("<f4").tofile(inputs)
             dump = pathlib.Path(work.name) / "logits.f32"
             subprocess.run([args.binary, "bench", "--model", model, "--batch", str(len(chunk)), "--iterations", "1", "--warmup", "0",
-                            "--threads", str(args.threads), "--precision", precision, "--input", str(inputs), "--dump-logits",
-                            str(dump), "--json"], check=True, capture_output=True)
+                            "--threads", str(args.threads), "--precision", precision, "--calibration", str(calibration), "--input",
+                            str(inputs), "--dump-logits", str(dump), "--json"], check=True, capture_output=True)
             out.append(np.fromfile(dump, dtype="<f4").reshape(len(chunk), -1))
         logits[f"seresnet {precision}"] = np.concatenate(out)
     x.astype("<f4").tofile(inputs)
-    for name in PEERS:
+    for name in peers:
         dump = pathlib.Path(work.name) / f"{name}.f32"
-        result = run_json([sys.executable, __file__, "--peer", name, "--onnx", str(onnx_path), "--batch", "8", "--input", str(inputs),
+        model_file = qdq_path if name in INT8_PEERS else onnx_path
+        result = run_json([sys.executable, __file__, "--peer", name, "--onnx", str(model_file), "--batch", "8", "--input", str(inputs),
                            "--output", str(dump), "--threads", str(args.threads)])
         labels.setdefault(name, result["peer"])
         logits[name] = np.fromfile(dump, dtype="<f4").reshape(len(x), -1)

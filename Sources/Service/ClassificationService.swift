@@ -392,6 +392,7 @@ public final class ClassificationService: @unchecked Sendable {
             engine: .init(
                 kernels: plan.kernels.rawValue, instructionSet: plan.instructionSet?.rawValue ?? "none (OpenBLAS)",
                 precision: plan.precision.rawValue,
+                calibration: plan.calibration.map { .init(method: $0.method.rawValue, percentile: $0.percentile, images: $0.images) },
                 layers: plan.layers.map { .init(name: $0.name, algorithm: $0.algorithm) },
                 imageByImageStages: imageByImageStages, schedules: schedules),
             serving: .init(

@@ -162,8 +162,15 @@ public struct ModelDescription: Codable, Sendable {
         }
         let kernels: String
         let instructionSet: String
-        /// The products' number format: "fp32" or "bf16".
+        /// The products' number format: "fp32", "bf16" or "int8".
         let precision: String
+        /// With int8: the calibration the input scales come from.
+        var calibration: Calibration? = nil
+        public struct Calibration: Codable, Sendable {
+            let method: String
+            let percentile: Double?
+            let images: Int
+        }
         let layers: [Layer]
         /// Stages that run image by image within a batch of several images (their maps stay in cache).
         let imageByImageStages: [String]
@@ -183,7 +190,7 @@ public struct ModelDescription: Codable, Sendable {
         enum CodingKeys: String, CodingKey {
             case kernels
             case instructionSet = "instruction_set"
-            case precision
+            case precision, calibration
             case layers
             case imageByImageStages = "image_by_image_stages"
             case schedules

@@ -427,6 +427,7 @@ struct ServeCommand: ParsableCommand {
                 "max_batch": .stringConvertible(service.maxBatch),
                 "kernels": .string(service.kernels.instructionSet?.rawValue ?? "blas"),
                 "precision": .string(service.precision.rawValue),
+                "calibration": .string(ready.configuration.calibration.map { "\($0.method.rawValue), \($0.images) images" } ?? "none"),
                 "startup_ms": .stringConvertible(ClassificationService.milliseconds(exec.duration(to: .now))),
             ])
         withExtendedLifetime((signals, reloadTimer, tokensTimer)) { dispatchMain() }
