@@ -376,6 +376,29 @@ struct ConvolutionRunner {
                             input.data + group * q.lowerBound * columns, rows: min(k, group * q.upperBound) - group * q.lowerBound,
                             columns: columns, ldb: columns, into: scratch + q.lowerBound * columns, ldOut: columns, scale: scale)
                     }
+                } else if kernels.precision == .int8 {
+                    // int8: each thread unfolds its groups of 4 patch rows a chunk at a time into its own pack scratch and
+                    // quantizes them into the operand, so the fp32 patches never exist whole and the quantization is
+                    // split over the threads too (in place it would have to run on one thread).
+                    let groups = (k + 3) / 4
+                    precondition(4 * columns <= packScratchPerThread, "few columns, so four patch rows fit a pack scratch")
+                    let chunk = packScratchPerThread / (4 * columns)
+                    loop.forEachPart(threads) { part in
+                        var q = groups * part / threads
+                        let end = groups * (part + 1) / threads
+                        let staging = packScratch(part)
+                        while q < end {
+                            let count = min(chunk, end - q)
+                            let rows = 4 * q..<min(k, 4 * (q + count))
+                            fillPatches(
+                                shape, input: input, outH: outH, outW: outW, rows: rows, columns: 0..<columns, into: staging,
+                                leadingDimension: columns, kernels: kernels)
+                            kernels.packOperand(
+                                staging, rows: rows.count, columns: columns, ldb: columns, into: scratch + q * columns, ldOut: columns,
+                                scale: scale)
+                            q += count
+                        }
+                    }
                 } else {
                     loop.forEachPart(threads) { part in
                         let rows = k * part / threads..<k * (part + 1) / threads
@@ -383,8 +406,8 @@ struct ConvolutionRunner {
                             shape, input: input, outH: outH, outW: outW, rows: rows, columns: 0..<columns,
                             into: scratch + rows.lowerBound * columns, leadingDimension: columns, kernels: kernels)
                     }
-                    // In place on one thread: operand row q (q ≥ 1) ends before row 2q (4q) begins (two threads would
-                    // overwrite rows the other still reads).
+                    // In place on one thread: pair row q (q ≥ 1) ends before row 2q begins (two threads would overwrite
+                    // rows the other still reads).
                     if packsOperand {
                         kernels.packOperand(scratch, rows: k, columns: columns, ldb: columns, into: scratch, ldOut: columns, scale: scale)
                     }
