@@ -29,6 +29,22 @@ TARGET static inline void epilogue_avx512vnni(__m512i acc, const float *scales, 
     __m512 y = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), _mm512_loadu_ps(scales), bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps());
     _mm512_store_ps(out, relu ? _mm512_max_ps(y, _mm512_setzero_ps()) : y);
 }
+// Whole 32-row panels: each half's columns transposed in registers into 16 rows (`transpose_store_avx512`, as the fp32
+// small-n kernel stores), one masked store per row instead of 16 scalar stores per column.
+#define STORE_WHOLE
+TARGET static inline void store_whole_avx512vnni(__m512i (*acc)[2], int np, const float *scales, const float *bias, int relu,
+                                                 float *c, int ldc) {
+    for (int half = 0; half < 2; half++) {
+        __m512 scale = _mm512_loadu_ps(scales + 16 * half);
+        __m512 shift = bias ? _mm512_loadu_ps(bias + 16 * half) : _mm512_setzero_ps();
+        __m512 columns[NPMAX];
+        for (int j = 0; j < np; j++) {
+            __m512 y = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[j][half]), scale, shift);
+            columns[j] = relu ? _mm512_max_ps(y, _mm512_setzero_ps()) : y;
+        }
+        transpose_store_avx512(columns, np, c + (size_t)16 * half * ldc, ldc);
+    }
+}
 #include "gemm_int8.inc"
 
 // ---- AVX2: 16 rows (two vectors) × up to 5 columns (10 accumulators, two weight vectors, a broadcast, the ones and a

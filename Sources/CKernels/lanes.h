@@ -26,4 +26,33 @@ __attribute__((target("avx512f"))) static inline void store_part_avx512(float *p
     _mm512_mask_storeu_ps(p, lanes_below_avx512(count), v);
 }
 
+// Stores the first `count` (≤ 16) vectors of `columns` (column j: 16 consecutive rows) as 16 rows of `count` floats, ldc
+// apart: a 16 × 16 transpose in registers (4 rounds of shuffles), then one masked store per row. The small-n kernel's
+// output, where 16-lane scatters cost it 10% of its time at K = 256 and 20% at K = 128.
+__attribute__((target("avx512f"))) static inline void transpose_store_avx512(const __m512 *columns, int count, float *c, int ldc) {
+    __m512 a[16], t[16];
+    for (int j = 0; j < 16; j++) a[j] = j < count ? columns[j] : _mm512_setzero_ps();
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(a[2 * i], a[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(a[2 * i], a[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        a[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[4 * i]), _mm512_castps_pd(t[4 * i + 2])));
+        a[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[4 * i]), _mm512_castps_pd(t[4 * i + 2])));
+        a[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[4 * i + 1]), _mm512_castps_pd(t[4 * i + 3])));
+        a[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[4 * i + 1]), _mm512_castps_pd(t[4 * i + 3])));
+    }
+    for (int i = 0; i < 4; i++) {
+        t[i] = _mm512_shuffle_f32x4(a[i], a[i + 4], 0x88);
+        t[i + 4] = _mm512_shuffle_f32x4(a[i], a[i + 4], 0xdd);
+        t[i + 8] = _mm512_shuffle_f32x4(a[i + 8], a[i + 12], 0x88);
+        t[i + 12] = _mm512_shuffle_f32x4(a[i + 8], a[i + 12], 0xdd);
+    }
+    __mmask16 mask = lanes_below_avx512(count);
+    for (int i = 0; i < 8; i++) {
+        _mm512_mask_storeu_ps(c + (size_t)i * ldc, mask, _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88));
+        _mm512_mask_storeu_ps(c + (size_t)(i + 8) * ldc, mask, _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd));
+    }
+}
+
 #endif
