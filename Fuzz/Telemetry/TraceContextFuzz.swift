@@ -1,7 +1,8 @@
 // libFuzzer entry for the W3C Trace Context reader (TraceContext(traceparent:tracestate:)), which reads two request
 // headers of every traced request. The input is the traceparent value, then a NUL, then the tracestate value.
 // A parsed context must name a non-zero trace and span, format back to a 55-character version-00 header that parses
-// to the same context, and keep only a tracestate the specification allows passing on.
+// to the same context, and keep only a tracestate the specification allows passing on (passed on as received, so with
+// its list whitespace).
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func traceContextFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
@@ -17,7 +18,8 @@ public func traceContextFuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32
     let again = TraceContext(traceparent: header, tracestate: context.traceState)
     precondition(again == context)
     if let state = context.traceState {
-        precondition(state.utf8.count <= 512 && state.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F })
+        // Printable ASCII, and the list's optional whitespace (space or tab) around members.
+        precondition(state.utf8.count <= 512 && state.utf8.allSatisfy { ($0 >= 0x20 && $0 < 0x7F) || $0 == 0x09 })
     }
     let child = context.child()
     precondition(child.traceID == context.traceID && child.spanID.contains { $0 != 0 })

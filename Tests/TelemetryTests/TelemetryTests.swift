@@ -43,7 +43,7 @@ import Testing
         for bad in ["FOO=1", "fo o=1", "a=1,a=2", "a=b=c", "a=1\t2", "@sys=1", "t@Sys=1", "t@=1", "a="] {
             #expect(TraceContext(traceparent: header, tracestate: bad)?.traceState == nil, "\(bad)")
         }
-        for good in ["a=1", "vendor=abc,other=1", "t0@sys=x y", "a=1,,b=2", " a=1 , b=2", "a_b-c*d/e=~!"] {
+        for good in ["a=1", "vendor=abc,other=1", "t0@sys=x y", "a=1,,b=2", " a=1 , b=2", "a=1,\tb=2", "a_b-c*d/e=~!"] {
             #expect(TraceContext(traceparent: header, tracestate: good)?.traceState == good, "\(good)")
         }
         let distinct = (0..<33).map { "k\($0)=v" }
