@@ -1,3 +1,5 @@
+import Foundation
+
 /// Which traces are recorded, as the OpenTelemetry SDK specification names its built-in samplers
 /// (`OTEL_TRACES_SAMPLER`): `always_on`, `always_off`, `traceidratio`, and each as the root sampler of `parentbased_…`,
 /// which follows the caller's sampled flag when there is a caller (the default: `parentbased_always_on`).
@@ -28,7 +30,7 @@ public struct Sampler: Sendable, Equatable, CustomStringConvertible {
         case "always_on": root = .alwaysOn
         case "always_off": root = .alwaysOff
         case "traceidratio":
-            let ratio = argument.map { Double($0.trimmingCharacters()) } ?? 1.0
+            let ratio = argument.map { Double($0.trimmingCharacters(in: .whitespaces)) } ?? 1.0
             guard let ratio, ratio >= 0, ratio <= 1 else {
                 throw .invalidSetting(name: "OTEL_TRACES_SAMPLER_ARG", value: argument ?? "", reason: "must be a ratio from 0 to 1")
             }
@@ -64,14 +66,5 @@ public struct Sampler: Sendable, Equatable, CustomStringConvertible {
         case .traceIDRatio(let ratio): rootName = "traceidratio(\(ratio))"
         }
         return parentBased ? "parentbased_" + rootName : rootName
-    }
-}
-
-extension String {
-    func trimmingCharacters() -> String {
-        var slice = Substring(self)
-        while slice.first?.isWhitespace == true { slice = slice.dropFirst() }
-        while slice.last?.isWhitespace == true { slice = slice.dropLast() }
-        return String(slice)
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A W3C Trace Context (https://www.w3.org/TR/trace-context/) position in a trace: the trace, the span, and whether the
 /// trace is sampled; with the vendors' `tracestate`, passed on unchanged.
 public struct TraceContext: Sendable, Equatable {
@@ -88,11 +90,14 @@ public struct TraceContext: Sendable, Equatable {
     /// `tracestate` if it is one the specification allows passing on (§3.3.1: at most 32 `key=value` members, keys
     /// `simple-key` or `tenant@system` of lowercase letters, digits and `_-*/`, values of printable ASCII without `,` and
     /// `=` not ending in a space, no key twice, at most 512 characters); otherwise nil: the whole header is dropped.
+    /// The list's optional whitespace around members (OWS: space and tab).
+    private static let listWhitespace = CharacterSet(charactersIn: " \t")
+
     static func validTraceState(_ header: String?) -> String? {
         guard let header, !header.isEmpty, header.utf8.count <= 512 else { return nil }
         var keys = Set<Substring>()
         for member in header.split(separator: ",", omittingEmptySubsequences: false) {
-            let trimmed = member.trimmingCharacters(in: " \t")
+            let trimmed = member.trimmingCharacters(in: Self.listWhitespace)
             if trimmed.isEmpty { continue }
             guard let equals = trimmed.firstIndex(of: "="), keys.count < 32 else { return nil }
             let key = trimmed[..<equals]
@@ -126,14 +131,5 @@ public struct TraceContext: Sendable, Equatable {
         let bytes = Array(value.utf8)
         guard let last = bytes.last, bytes.count <= 256, last != 0x20 else { return false }
         return bytes.allSatisfy { $0 >= 0x20 && $0 <= 0x7E && $0 != 0x2C && $0 != 0x3D }
-    }
-}
-
-extension Substring {
-    fileprivate func trimmingCharacters(in set: String) -> Substring {
-        var slice = self
-        while let first = slice.first, set.contains(first) { slice = slice.dropFirst() }
-        while let last = slice.last, set.contains(last) { slice = slice.dropLast() }
-        return slice
     }
 }

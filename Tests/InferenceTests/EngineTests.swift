@@ -115,11 +115,7 @@ import Testing
     /// more than 0.015 (OpenVINO's bf16 keeps within 0.009 of fp32 on the full-size conditioned model).
     @Test(.enabled(if: KernelTable.cpuHasBF16, "this CPU lacks AVX512_BF16"), .needsFixtures)
     func bf16AgreesWithFP32OnAConditionedModel() throws {
-        let directory = try Fixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        try SyntheticWeights.write(preset: .tiny, seed: 11, conditioned: true, to: directory.path)
-        let model = try ModelDirectory(path: directory.path).load()
-        let images = try Fixtures.goldenImages().map { try Fixtures.floats("golden/\(($0 as NSString).deletingPathExtension).input.f32") }
+        let (model, images) = try Self.conditionedTinyModelAndImages()
         let batch = images.count
         let engines = [Precision.fp32, .bf16].map {
             InferenceEngine(network: model.network, inputHeight: 224, inputWidth: 224, maxBatch: batch, threads: 2, precision: $0)
@@ -144,11 +140,7 @@ import Testing
     /// stated bound. Deterministic: the kernels' sums are exact and the calibration is taken at a fixed thread count.
     @Test(.enabled(if: KernelSelection.auto.table(precision: .int8) != nil, "this CPU has no int8 kernels (AVX2)"), .needsFixtures)
     func int8AgreesWithFP32OnAConditionedModel() throws {
-        let directory = try Fixtures.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        try SyntheticWeights.write(preset: .tiny, seed: 11, conditioned: true, to: directory.path)
-        let model = try ModelDirectory(path: directory.path).load()
-        let images = try Fixtures.goldenImages().map { try Fixtures.floats("golden/\(($0 as NSString).deletingPathExtension).input.f32") }
+        let (model, images) = try Self.conditionedTinyModelAndImages()
         let batch = images.count
         let fp32 = InferenceEngine(network: model.network, inputHeight: 224, inputWidth: 224, maxBatch: batch, threads: 2)
         let ranges = ActivationRanges()
@@ -184,6 +176,16 @@ import Testing
             #expect(result.agree * 3 >= batch * 2, "\(result.kernels): top-1 kept on \(result.agree) of \(batch) images")
             #expect(result.worst <= 0.05, "\(result.kernels): max |Δp| \(result.worst)")
         }
+    }
+
+    /// The tiny synthetic model conditioned as reduced precision is judged (seed 11), and the fixture images' timm inputs.
+    static func conditionedTinyModelAndImages() throws -> (LoadedModel, [[Float]]) {
+        let directory = try Fixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try SyntheticWeights.write(preset: .tiny, seed: 11, conditioned: true, to: directory.path)
+        let model = try ModelDirectory(path: directory.path).load()
+        let images = try Fixtures.goldenImages().map { try Fixtures.floats("golden/\(($0 as NSString).deletingPathExtension).input.f32") }
+        return (model, images)
     }
 
     func softmax(_ logits: [Float]) -> [Float] {
