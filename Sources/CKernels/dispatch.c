@@ -41,7 +41,8 @@ static const ck_kernels avx512_bf16 = {
 
 #define INT8_PRODUCTS(SUFFIX)                                                                                         \
     .gemm_packed_size = ck_gemm_packed_size_##SUFFIX, .gemm_pack_int8 = ck_gemm_pack_##SUFFIX, .gemm = ck_gemm_##SUFFIX, \
-    .gemm_partial = ck_gemm_partial_int8, .operand_quantize = ck_operand_quantize_##SUFFIX, .peak_fma_loop = ck_peak_##SUFFIX
+    .gemm_quantized = ck_gemm_quantized_##SUFFIX, .gemm_partial = ck_gemm_partial_int8,                              \
+    .operand_quantize = ck_operand_quantize_##SUFFIX, .peak_fma_loop = ck_peak_##SUFFIX
 
 // int8 products (s32 accumulation: K is never split, so k_block is all of it); the rest as the fp32 tables.
 static const ck_kernels avx512_int8 = {

@@ -15,6 +15,14 @@
 //   [−63, 63], so a pair sums to at most 255·63·2 = 32130 and nothing saturates: the result is exact, at the cost of one
 //   bit of weight precision.
 
+// One value of the u8 operand: clamp(x · inverse, 0, 255) rounded to nearest even, as the vector code (VCVTPS2DQ) does.
+static inline uint32_t quantize_u8(float x, float inverse) {
+    float q = x * inverse;
+    q = q > 0 ? q : 0;
+    q = q < 255 ? q : 255;
+    return (uint32_t)nearbyintf(q);
+}
+
 // ---- AVX-512 VNNI: 32 rows (two vectors) × up to 14 columns (28 accumulators).
 #define VI __m512i
 #define VW 16
@@ -32,7 +40,7 @@ TARGET static inline void epilogue_avx512vnni(__m512i acc, const float *scales, 
 // Whole 32-row panels: each half's columns transposed in registers into 16 rows (`transpose_store_avx512`, as the fp32
 // small-n kernel stores), one masked store per row instead of 16 scalar stores per column.
 #define STORE_WHOLE
-TARGET static inline void store_whole_avx512vnni(__m512i (*acc)[2], int np, const float *scales, const float *bias, int relu,
+TARGET __attribute__((always_inline)) static inline void store_whole_avx512vnni(__m512i (*acc)[2], int np, const float *scales, const float *bias, int relu,
                                                  float *c, int ldc) {
     for (int half = 0; half < 2; half++) {
         __m512 scale = _mm512_loadu_ps(scales + 16 * half);
@@ -43,6 +51,19 @@ TARGET static inline void store_whole_avx512vnni(__m512i (*acc)[2], int np, cons
             columns[j] = relu ? _mm512_max_ps(y, _mm512_setzero_ps()) : y;
         }
         transpose_store_avx512(columns, np, c + (size_t)16 * half * ldc, ldc);
+    }
+}
+// A whole panel's column as u8 quads for `gemm_quantized`: each half's 16 rows through the epilogue with ReLU, scaled by
+// `inverse`, clamped, rounded (VCVTPS2DQ) and narrowed (VPMOVDB) to 16 bytes, rows 4g…4g+3 in the 32-bit element g.
+TARGET __attribute__((always_inline)) static inline void quads_avx512vnni(__m512i acc0, __m512i acc1, const float *scales,
+                                                                          const float *bias, float inverse, __m128i *out) {
+    __m512i acc[2] = {acc0, acc1};
+    for (int half = 0; half < 2; half++) {
+        __m512 y = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[half]), _mm512_loadu_ps(scales + 16 * half),
+                                   bias ? _mm512_loadu_ps(bias + 16 * half) : _mm512_setzero_ps());
+        y = _mm512_mul_ps(_mm512_max_ps(y, _mm512_setzero_ps()), _mm512_set1_ps(inverse));
+        y = _mm512_min_ps(_mm512_max_ps(y, _mm512_setzero_ps()), _mm512_set1_ps(255));
+        out[half] = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(y));
     }
 }
 #include "gemm_int8.inc"
@@ -65,16 +86,46 @@ TARGET static inline void epilogue_avx2int8(__m256i acc, const float *scales, co
     __m256 y = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), _mm256_loadu_ps(scales), bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps());
     _mm256_store_ps(out, relu ? _mm256_max_ps(y, _mm256_setzero_ps()) : y);
 }
+// A whole panel's column as u8 quads: the two halves' 8 rows each through the epilogue with ReLU, scaled, clamped and
+// rounded, then narrowed by VPACKUSDW and VPACKUSWB (within 128-bit lanes: quads 0, 2 in the low lane, 1, 3 in the high
+// one) and put in order by VPERMD.
+TARGET __attribute__((always_inline)) static inline void quads_avx2int8(__m256i acc0, __m256i acc1, const float *scales,
+                                                                        const float *bias, float inverse, __m128i *out) {
+    __m256i acc[2] = {acc0, acc1}, q[2];
+    for (int half = 0; half < 2; half++) {
+        __m256 y = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[half]), _mm256_loadu_ps(scales + 8 * half),
+                                   bias ? _mm256_loadu_ps(bias + 8 * half) : _mm256_setzero_ps());
+        y = _mm256_mul_ps(_mm256_max_ps(y, _mm256_setzero_ps()), _mm256_set1_ps(inverse));
+        y = _mm256_min_ps(_mm256_max_ps(y, _mm256_setzero_ps()), _mm256_set1_ps(255));
+        q[half] = _mm256_cvtps_epi32(y);
+    }
+    __m256i words = _mm256_packus_epi32(q[0], q[1]);
+    __m256i bytes = _mm256_packus_epi16(words, words);
+    *out = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+}
 #include "gemm_int8.inc"
 
 void ck_gemm_avx512int8(const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b, int ldb,
                         float *c, int ldc, const float *bias, int relu, float *scratch, const float *after) {
-    gemm_int8_avx512vnni(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, scratch, after);
+    (void)scratch, (void)after;
+    gemm_int8_avx512vnni(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, -1);
 }
 
 void ck_gemm_avx2int8(const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b, int ldb,
                       float *c, int ldc, const float *bias, int relu, float *scratch, const float *after) {
-    gemm_int8_avx2int8(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, scratch, after);
+    (void)scratch, (void)after;
+    gemm_int8_avx2int8(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, -1);
+}
+
+// The products whose output is the next product's operand: u8 quads at `output_scale` (ReLU included).
+void ck_gemm_quantized_avx512int8(const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b, int ldb,
+                                  float *c, int ldc, const float *bias, float output_scale) {
+    gemm_int8_avx512vnni(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, 1, output_scale > 0 ? 1.0f / output_scale : 0);
+}
+
+void ck_gemm_quantized_avx2int8(const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b, int ldb,
+                                float *c, int ldc, const float *bias, float output_scale) {
+    gemm_int8_avx2int8(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, 1, output_scale > 0 ? 1.0f / output_scale : 0);
 }
 
 // Packed size, in 4-byte units, for panels of `mr` rows: the s8 weights (K padded to groups of 4) and the rows' scales.

@@ -64,6 +64,8 @@ void ck_operand_pack_avx512bf16(const float *b, int rows, int columns, long ldb,
     void ck_gemm_pack_##SUFFIX(int m, int k, const float *a, int lda, float input_scale, float *packed);              \
     void ck_gemm_##SUFFIX(const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b,   \
                           int ldb, float *c, int ldc, const float *bias, int relu, float *scratch, const float *after); \
+    void ck_gemm_quantized_##SUFFIX(const float *packed, int m, int k, int panel_begin, int panel_end, int n,          \
+                                    const float *b, int ldb, float *c, int ldc, const float *bias, float output_scale); \
     double ck_peak_##SUFFIX(long iterations, double *checksum);
 CK_INT8_PRODUCTS(avx512int8)
 CK_INT8_PRODUCTS(avx2int8)

@@ -14,22 +14,47 @@ final class ConvolutionPlan: @unchecked Sendable {
     /// The weights for the direct 7×7 stride-2 kernel (the stem, with the engine's kernels; bf16 tap pairs in the bf16 table).
     let direct: PackedDirectConvolution?
 
+    /// Whether the input arrives as u8 quads (`PlanarTensor.quads`, written by the previous product's `gemm_quantized`):
+    /// then the unfolded patches' K runs (channel group, ky, kx, channel % 4) and the weights were packed in that order.
+    let takesQuads: Bool
+
     /// Packs `layer`'s weights for `kernels` and keeps the layer without them, or keeps the layer as it is for OpenBLAS
-    /// (a table without products). int8 tables need the scale the layer's input is quantized with.
-    init(_ layer: ConvolutionLayer, kernels: KernelTable, inputScale: Float? = nil) {
+    /// (a table without products). int8 tables need the scale the layer's input is quantized with; `takesQuads` (int8, in
+    /// channels a multiple of 4) plans for an input already quantized to quads.
+    init(_ layer: ConvolutionLayer, kernels: KernelTable, inputScale: Float? = nil, takesQuads: Bool = false) {
         let shape = layer.shape
+        precondition(!takesQuads || (kernels.quantizesOutput && shape.inChannels % 4 == 0), "quads are int8 operands of whole groups")
         self.kernels = kernels
+        self.takesQuads = takesQuads
         direct =
             kernels.hasProducts && PackedDirectConvolution.applies(to: shape) ? PackedDirectConvolution(layer, kernels: kernels) : nil
+        let weights = takesQuads ? Self.quadOrder(layer.weights, shape: shape) : layer.weights
         packed =
             direct != nil || !kernels.hasProducts
             ? nil
-            : layer.weights.withUnsafeBufferPointer {
+            : weights.withUnsafeBufferPointer {
                 PackedMatrix(
                     $0.baseAddress!, rows: shape.outChannels, columns: shape.inChannels * shape.kernel * shape.kernel, bias: layer.bias,
                     kernels: kernels, inputScale: inputScale)
             }
         self.layer = packed == nil && direct == nil ? layer : layer.withoutWeights()
+    }
+
+    /// The weights (out, in, ky, kx) with each row's K reordered as patches of quads unfold: (in / 4, ky, kx, in % 4). A
+    /// 1×1 kernel's order is unchanged.
+    private static func quadOrder(_ weights: [Float], shape: ConvolutionShape) -> [Float] {
+        let taps = shape.kernel * shape.kernel
+        guard taps > 1 else { return weights }
+        let k = shape.inChannels * taps
+        var reordered = [Float](repeating: 0, count: weights.count)
+        for row in 0..<shape.outChannels {
+            for channel in 0..<shape.inChannels {
+                for tap in 0..<taps {
+                    reordered[row * k + ((channel / 4) * taps + tap) * 4 + channel % 4] = weights[row * k + channel * taps + tap]
+                }
+            }
+        }
+        return reordered
     }
 
     /// What `seresnet bench --profile` and `/v1/model` report, e.g. "1×1 direct, avx512 bf16 packed GEMM".
@@ -50,15 +75,17 @@ final class ConvolutionPlan: @unchecked Sendable {
 
     /// c[r, 0..<n] = act(bias[r] + Σ_k W[r, k] · b[k, 0..<n]) for share `part` of `parts` of the output rows (whole
     /// micro-kernel panels with packed weights). `c` points at row 0; b rows `ldb` apart, c rows `ldc` apart.
+    /// With `outputScale` (int8), c receives the next product's operand: u8 quads (`PackedMatrix.multiply`).
     func multiply(
         part: Int, of parts: Int, n: Int, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, relu: Bool,
-        scratch: UnsafeMutablePointer<Float>
+        scratch: UnsafeMutablePointer<Float>, outputScale: Float? = nil
     ) {
         if let packed {
             let panels = packed.panels * part / parts..<packed.panels * (part + 1) / parts
-            packed.multiply(panels: panels, n: n, b: b, ldb: ldb, c: c, ldc: ldc, relu: relu, scratch: scratch)
+            packed.multiply(panels: panels, n: n, b: b, ldb: ldb, c: c, ldc: ldc, relu: relu, scratch: scratch, outputScale: outputScale)
             return
         }
+        precondition(outputScale == nil, "quantized outputs are int8 products'")
         let shape = layer.shape
         let k = shape.inChannels * shape.kernel * shape.kernel
         let rows = shape.outChannels * part / parts..<shape.outChannels * (part + 1) / parts
@@ -157,7 +184,11 @@ struct ConvolutionRunner {
     /// threads × `KernelTable.productScratchFloats`: where the packed GEMM packs its input panels.
     private let packScratch: UnsafeMutablePointer<Float>
 
-    enum Epilogue { case bias, biasReLU }
+    enum Epilogue: Equatable {
+        case bias, biasReLU
+        /// Bias, ReLU, and the output quantized to u8 quads at `scale` (the next int8 product's input scale).
+        case quantized(scale: Float)
+    }
 
     /// threads × this: the pack scratch also holds the direct 7×7 kernel's input rows.
     private let packScratchPerThread: Int
@@ -205,11 +236,17 @@ struct ConvolutionRunner {
         let k = shape.inChannels * shape.kernel * shape.kernel
         // A 1×1 stride-1 convolution on a channel-major tensor reads its input as the GEMM operand directly (fp32).
         let direct = shape.kernel == 1 && shape.stride == 1 && input.channelStride == input.columns
+        precondition(input.quads == plan.takesQuads, "the plan was made for its input's format")
         // bf16 products read their operand as bf16 pairs, int8 ones as u8 quads: converted (quantized at the layer's input
-        // scale) from the activation or the unfolded patches.
-        let packsOperand = plan.packed != nil && kernels.kGroup > 1
+        // scale) from the activation or the unfolded patches, unless the input is quads already; unfolded quads are
+        // the operand as they are (rows of (channel group, ky, kx), `operandRows` of them).
+        let packsOperand = plan.packed != nil && kernels.kGroup > 1 && !input.quads
+        let operandRows = input.quads ? k / 4 : k
         let scale = plan.packed?.operandScale ?? 1
-        let relu = epilogue == .biasReLU
+        let relu = epilogue != .bias
+        var outputScale: Float? = nil
+        if case .quantized(let scale) = epilogue { outputScale = scale }
+        precondition(outputScale == nil || (channelMeans == nil && shape.outChannels % 4 == 0), "quads are whole groups, not summed")
         let planeSize = outH * outW
         let batch = input.batch
         let split = split ?? schedule(plan, batch: input.batch, height: input.height, width: input.width)
@@ -294,7 +331,8 @@ struct ConvolutionRunner {
                         ld = width
                     }
                     plan.multiply(
-                        part: 0, of: 1, n: width, b: operand, ldb: ld, c: output + j, ldc: columns, relu: relu, scratch: packScratch(part))
+                        part: 0, of: 1, n: width, b: operand, ldb: ld, c: output + j, ldc: columns, relu: relu, scratch: packScratch(part),
+                        outputScale: outputScale)
                     addSums(part, rows: 0..<shape.outChannels, columns: j..<j + width)
                     j += width
                 }
@@ -304,17 +342,19 @@ struct ConvolutionRunner {
             while j < end {
                 let width = min(Self.tileWidth, end - j)
                 fillPatches(
-                    shape, input: input, outH: outH, outW: outW, rows: 0..<k, columns: j..<j + width, into: tile, leadingDimension: width,
-                    kernels: kernels)
+                    shape, input: input, outH: outH, outW: outW, rows: 0..<operandRows, columns: j..<j + width, into: tile,
+                    leadingDimension: width, kernels: kernels)
                 if packsOperand { kernels.packOperand(tile, rows: k, columns: width, ldb: width, into: tile, ldOut: width, scale: scale) }
                 plan.multiply(
-                    part: 0, of: 1, n: width, b: tile, ldb: width, c: output + j, ldc: columns, relu: relu, scratch: packScratch(part))
+                    part: 0, of: 1, n: width, b: tile, ldb: width, c: output + j, ldc: columns, relu: relu, scratch: packScratch(part),
+                    outputScale: outputScale)
                 addSums(part, rows: 0..<shape.outChannels, columns: j..<j + width)
                 j += width
             }
         }
 
         if split == .depth, let packed = plan.packed {
+            precondition(!input.quads && outputScale == nil, "int8 products are never split by K")
             // Deep and narrow (layer3–4's stride-2 3×3 at batch 1: 2304 × 196, 4608 × 49): split K, so each thread
             // unfolds and then reads only its own rows of B (split by M, both threads would read all of it, half of it
             // written by the other core), then add the partial products.
@@ -365,7 +405,7 @@ struct ConvolutionRunner {
                 operand = UnsafePointer(input.data)
             } else {
                 // The branch above guarantees few columns (≤ threads · tileWidth), so all of them fit the scratch.
-                precondition(k * columns <= threads * scratchPerThread, "unfolded layer exceeds the convolution scratch")
+                precondition(operandRows * columns <= threads * scratchPerThread, "unfolded layer exceeds the convolution scratch")
                 if direct {
                     // bf16 pairs (int8 quads) of the activation, operand rows split over the threads.
                     let group = kernels.kGroup
@@ -376,7 +416,7 @@ struct ConvolutionRunner {
                             input.data + group * q.lowerBound * columns, rows: min(k, group * q.upperBound) - group * q.lowerBound,
                             columns: columns, ldb: columns, into: scratch + q.lowerBound * columns, ldOut: columns, scale: scale)
                     }
-                } else if kernels.precision == .int8 {
+                } else if packsOperand && kernels.precision == .int8 {
                     // int8: each thread unfolds its groups of 4 patch rows a chunk at a time into its own pack scratch and
                     // quantizes them into the operand, so the fp32 patches never exist whole and the quantization is
                     // split over the threads too (in place it would have to run on one thread).
@@ -401,7 +441,7 @@ struct ConvolutionRunner {
                     }
                 } else {
                     loop.forEachPart(threads) { part in
-                        let rows = k * part / threads..<k * (part + 1) / threads
+                        let rows = operandRows * part / threads..<operandRows * (part + 1) / threads
                         fillPatches(
                             shape, input: input, outH: outH, outW: outW, rows: rows, columns: 0..<columns,
                             into: scratch + rows.lowerBound * columns, leadingDimension: columns, kernels: kernels)
@@ -418,7 +458,7 @@ struct ConvolutionRunner {
                 clearSums(part)
                 plan.multiply(
                     part: part, of: threads, n: columns, b: operand, ldb: columns, c: output, ldc: columns, relu: relu,
-                    scratch: packScratch(part))
+                    scratch: packScratch(part), outputScale: outputScale)
                 addSums(part, rows: plan.rows(part: part, of: threads), columns: 0..<columns)
             }
         }

@@ -231,21 +231,34 @@ public final class InferenceEngine {
             let outHeight = block.conv2.shape.outputSide(height)
             let outWidth = block.conv2.shape.outputSide(width)
 
+            // int8: conv1's and conv2's outputs are u8 quads at their successor's input scale (fp32 otherwise).
+            let chained = planned.quantizedChain
+            precondition(!chained || observer == nil, "calibration observes the fp32 engine")
+            func intermediate(_ data: UnsafeMutablePointer<Float>, height: Int, width: Int) -> PlanarTensor {
+                chained
+                    ? .channelMajorQuads(data, channels: spec.width, batch: n, height: height, width: width)
+                    : .channelMajor(data, channels: spec.width, batch: n, height: height, width: width)
+            }
+
             if let observer {
                 observer("\(name).\(index).conv1", UnsafeBufferPointer(start: current, count: spec.inChannels * n * height * width))
             }
             // conv1 1×1 + BN + ReLU: (Cin, N, H, W) → (width, N, H, W)
-            convolutions.run(planned.conv1, input: x, output: w.t1, epilogue: .biasReLU, split: decided.conv1)
+            convolutions.run(
+                planned.conv1, input: x, output: w.t1,
+                epilogue: chained ? .quantized(scale: planned.conv2.packed!.operandScale) : .biasReLU, split: decided.conv1)
             if let observer { observer("\(name).\(index).conv2", UnsafeBufferPointer(start: w.t1, count: spec.width * n * height * width)) }
             profile?.mark("\(name) conv1")
             // conv2 3×3/stride + BN + ReLU: → (width, N, H/s, W/s)
-            let t1 = PlanarTensor.channelMajor(w.t1, channels: spec.width, batch: n, height: height, width: width)
+            let t1 = intermediate(w.t1, height: height, width: width)
             if let winograd = planned.winograd, decided.winograd {
                 winograd.run(
                     input: t1, output: w.t2, transformedInput: w.winogradInput, products: w.winogradProducts, loop: loop,
                     packScratch: convolutions.packScratch)
             } else {
-                convolutions.run(planned.conv2, input: t1, output: w.t2, epilogue: .biasReLU, split: decided.conv2)
+                convolutions.run(
+                    planned.conv2, input: t1, output: w.t2,
+                    epilogue: chained ? .quantized(scale: planned.conv3.packed!.operandScale) : .biasReLU, split: decided.conv2)
             }
             profile?.mark("\(name) conv2")
             if let observer {
@@ -253,7 +266,7 @@ public final class InferenceEngine {
             }
             // conv3 1×1 + BN: → (Cout, N, H/s, W/s), and with SE its channel means (the squeeze), taken tile by tile
             convolutions.run(
-                planned.conv3, input: .channelMajor(w.t2, channels: spec.width, batch: n, height: outHeight, width: outWidth),
+                planned.conv3, input: intermediate(w.t2, height: outHeight, width: outWidth),
                 output: next, epilogue: .bias, channelMeans: block.squeezeExcitation == nil ? nil : w.means, split: decided.conv3)
             profile?.mark("\(name) conv3")
             // SE: MLP on the means → per-(channel, image) scale

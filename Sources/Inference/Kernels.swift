@@ -43,12 +43,23 @@ struct PlanarTensor {
     var width: Int
     var channelStride: Int
     var imageStride: Int
+    /// Whether `data` holds u8 quads (int8 products' operand, `gemm_quantized`'s output): channels 4g…4g+3 of a pixel in
+    /// the bytes of one 4-byte element of group g's plane; strides count elements, planes are per group of 4 channels.
+    var quads = false
 
     /// (C, N, H, W) tensor in `data`.
     static func channelMajor(_ data: UnsafeMutablePointer<Float>, channels: Int, batch: Int, height: Int, width: Int) -> PlanarTensor {
         PlanarTensor(
             data: data, channels: channels, batch: batch, height: height, width: width,
             channelStride: batch * height * width, imageStride: height * width)
+    }
+
+    /// (C/4, N, H, W) u8 quads in `data` (`quads`), `channels` a multiple of 4.
+    static func channelMajorQuads(_ data: UnsafeMutablePointer<Float>, channels: Int, batch: Int, height: Int, width: Int) -> PlanarTensor {
+        precondition(channels % 4 == 0)
+        return PlanarTensor(
+            data: data, channels: channels, batch: batch, height: height, width: width, channelStride: batch * height * width,
+            imageStride: height * width, quads: true)
     }
 
     /// (N, C, H, W) tensor in `data`.

@@ -128,6 +128,8 @@ public struct KernelTable: @unchecked Sendable, Equatable {
         default: return .fp32
         }
     }
+    /// Whether products can write their output as the next product's u8 operand (int8 tables: `gemm_quantized`).
+    var quantizesOutput: Bool { table.pointee.gemm_quantized != nil }
     /// Whether the table has the engine's products (packed GEMM, direct stem); baseline's run on OpenBLAS.
     public var hasProducts: Bool { table.pointee.gemm_mr > 0 }
     /// "avx512", "avx512 bf16", "baseline": what `/v1/model` and `bench` report.
@@ -280,11 +282,20 @@ final class PackedMatrix: @unchecked Sendable {
     /// (`KernelTable.packOperand`: fp32 rows, or bf16 pair rows) with rows `ldb` apart, c rows `ldc` apart (c points at
     /// row 0). Single-threaded; `scratch` holds `KernelTable.productScratchFloats`. `next`, a matrix of the same shape the
     /// caller multiplies next over the same panels, has its first panel prefetched during the last one here.
+    ///
+    /// With `outputScale` (int8 tables: the next product's input scale), C is that product's operand instead, u8 quads with
+    /// ReLU (`gemm_quantized`): rows 4g…4g+3 in the bytes of c[g·ldc + j].
     func multiply(
         panels: Range<Int>, n: Int, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, relu: Bool,
-        scratch: UnsafeMutablePointer<Float>, next: PackedMatrix? = nil
+        scratch: UnsafeMutablePointer<Float>, next: PackedMatrix? = nil, outputScale: Float? = nil
     ) {
         guard !panels.isEmpty && n > 0 else { return }
+        if let outputScale {
+            kernels.table.pointee.gemm_quantized(
+                data, Int32(rows), Int32(columns), Int32(panels.lowerBound), Int32(panels.upperBound), Int32(n), b, Int32(ldb), c,
+                Int32(ldc), bias, outputScale)
+            return
+        }
         precondition(next.map { $0.rows == rows && $0.columns == columns && $0.kernels == kernels } ?? true)
         kernels.table.pointee.gemm(
             data, Int32(rows), Int32(columns), Int32(panels.lowerBound), Int32(panels.upperBound), Int32(n), b, Int32(ldb), c,

@@ -105,6 +105,44 @@ import Testing
         }
     }
 
+    /// `gemm_quantized` writes exactly what `operand_quantize` makes of `gemm`'s fp32 output with ReLU: whole and partial
+    /// panels, column counts that leave remainders after groups of 4, rows not a multiple of 4, split over panel ranges.
+    @Test(arguments: [(32, 64, 14), (16, 64, 5), (64, 128, 13), (33, 100, 17), (130, 16, 600), (6, 36, 3), (96, 576, 1)], tables)
+    func quantizedOutputIsTheQuantizedFP32Output(_ dims: (Int, Int, Int), table: Table) {
+        let (m, k, n) = dims
+        let kernels = table.table.pointee
+        let a = Self.values(m * k, seed: 41, in: -1...1)
+        let b = Self.values(k * n, seed: 42, in: -0.1...1.2)
+        let (inputScale, outputScale): (Float, Float) = (1 / 255, 1 / 9)
+        let panelRows = Int(kernels.gemm_mr)
+        let panels = (m + panelRows - 1) / panelRows
+        let bias = Self.values(panels * panelRows, seed: 43, in: -1...1)
+        var packed = [Float](repeating: 0, count: kernels.gemm_packed_size(Int32(m), Int32(k)))
+        kernels.gemm_pack_int8(Int32(m), Int32(k), a, Int32(k), inputScale, &packed)
+        var operand = [Float](repeating: 0, count: (k + 3) / 4 * n)
+        kernels.operand_quantize(b, Int32(k), Int32(n), n, inputScale, &operand, n)
+        var fp32 = [Float](repeating: .nan, count: m * n)
+        kernels.gemm(packed, Int32(m), Int32(k), 0, Int32(panels), Int32(n), operand, Int32(n), &fp32, Int32(n), bias, 1, nil, nil)
+        var expected = [Float](repeating: 0, count: (m + 3) / 4 * n)
+        kernels.operand_quantize(fp32, Int32(m), Int32(n), n, outputScale, &expected, n)
+        for parts in [1, 2] {
+            // Rows past the output's elements are left alone: a wider ldc than n.
+            let ldc = n + 2
+            var quads = [Float](repeating: .nan, count: (m + 3) / 4 * ldc)
+            for part in 0..<parts {
+                kernels.gemm_quantized(
+                    packed, Int32(m), Int32(k), Int32(panels * part / parts), Int32(panels * (part + 1) / parts), Int32(n), operand,
+                    Int32(n), &quads, Int32(ldc), bias, outputScale)
+            }
+            var wrong = 0
+            for g in 0..<(m + 3) / 4 {
+                for j in 0..<n where quads[g * ldc + j].bitPattern != expected[g * n + j].bitPattern { wrong += 1 }
+                #expect(quads[g * ldc + n].isNaN, "\(table.name): column past n written")
+            }
+            #expect(wrong == 0, "\(m)×\(k)·\(k)×\(n) \(table.name) parts \(parts): \(wrong) elements differ")
+        }
+    }
+
     /// The widest sums the kernels can meet do not overflow or saturate: all weights at ±limit, all inputs at 255, K =
     /// 4608 (layer4's 3×3 unfolded).
     @Test(arguments: tables)

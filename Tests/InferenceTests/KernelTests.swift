@@ -200,6 +200,58 @@ import Testing
         }
     }
 
+    /// int8's chained intermediates: a convolution whose input arrives as u8 quads (`takesQuads`: 3×3 patches unfolded from
+    /// quads, weights in (group, ky, kx, channel % 4) order) and whose output leaves quantized (`.quantized`) gives exactly
+    /// the bytes the fp32 route gives: the fp32 input quantized by the product, the fp32 output quantized after.
+    @Test(
+        arguments: convolutionCases.filter { $0.inChannels % 4 == 0 && $0.outChannels % 4 == 0 && $0.kernel != 7 },
+        threadsAndKernels.filter { $0.1.precision == .int8 })
+    func quantizedChainMatchesTheFP32Route(_ c: ConvolutionCase, setting: (threads: Int, kernels: KernelTable)) {
+        let (threads, kernels) = setting
+        let layer = Self.randomLayer(c, seed: 17)
+        let (inputScale, outputScale): (Float, Float) = (1 / 255, 1 / 40)
+        // Inputs on the u8 grid (non-negative, some past 255 steps: clamped), so the fp32 route sees the quads' values.
+        let grid = Self.randomValues(c.batch * c.inChannels * c.height * c.width, seed: 19).map {
+            min(255, max(0, (($0 + 0.2) * 230).rounded())) * inputScale
+        }
+        let input = Self.channelMajor(grid, batch: c.batch, channels: c.inChannels, planeSize: c.height * c.width)
+        let columns = c.batch * c.height * c.width
+        var quads = [UInt32](repeating: 0, count: c.inChannels / 4 * columns)
+        for (i, x) in input.enumerated() {
+            quads[(i / columns) / 4 * columns + i % columns] |=
+                UInt32(Int8KernelTests.quantized(x, scale: inputScale)) << (8 * ((i / columns) % 4))
+        }
+        let runner = ConvolutionRunner(loop: ParallelLoop(threads: threads), maxPatchRows: c.inChannels * c.kernel * c.kernel)
+        defer { runner.deallocate() }
+        let outColumns = c.batch * layer.shape.outputSide(c.height) * layer.shape.outputSide(c.width)
+        var fp32 = [Float](repeating: .nan, count: c.outChannels * outColumns)
+        var source = input
+        source.withUnsafeMutableBufferPointer { x in
+            let tensor = PlanarTensor.channelMajor(
+                x.baseAddress!, channels: c.inChannels, batch: c.batch, height: c.height, width: c.width)
+            let plan = ConvolutionPlan(layer, kernels: kernels, inputScale: inputScale)
+            fp32.withUnsafeMutableBufferPointer { runner.run(plan, input: tensor, output: $0.baseAddress!, epilogue: .biasReLU) }
+        }
+        var chained = [UInt32](repeating: 0xdead_beef, count: c.outChannels / 4 * outColumns)
+        quads.withUnsafeMutableBytes { raw in
+            let x = raw.baseAddress!.assumingMemoryBound(to: Float.self)
+            let tensor = PlanarTensor.channelMajorQuads(
+                x, channels: c.inChannels, batch: c.batch, height: c.height, width: c.width)
+            let plan = ConvolutionPlan(layer, kernels: kernels, inputScale: inputScale, takesQuads: true)
+            chained.withUnsafeMutableBytes {
+                runner.run(
+                    plan, input: tensor, output: $0.baseAddress!.assumingMemoryBound(to: Float.self),
+                    epilogue: .quantized(scale: outputScale))
+            }
+        }
+        var wrong = 0
+        for (i, y) in fp32.enumerated() {
+            let byte = Int((chained[(i / outColumns) / 4 * outColumns + i % outColumns] >> (8 * ((i / outColumns) % 4))) & 0xff)
+            if byte != Int8KernelTests.quantized(y, scale: outputScale) { wrong += 1 }
+        }
+        #expect(wrong == 0, "\(c.testDescription) \(kernels.name), \(threads) threads: \(wrong) of \(fp32.count) bytes differ")
+    }
+
     /// The channel means `run` takes tile by tile from its own output (SE's squeeze), and its separate pass where the
     /// fused sums do not apply (OpenBLAS, the direct 7×7 kernel, a K split, or a runner sized for fewer means).
     @Test(arguments: convolutionCases, threadsAndKernels)

@@ -96,6 +96,14 @@ typedef struct ck_kernels {
     /// row's scale × `input_scale`, which `gemm` applies before the bias. Done once, at load.
     void (*gemm_pack_int8)(int m, int k, const float *a, int lda, float input_scale, float *packed);
 
+    /// int8 tables only: `gemm` with ReLU whose output is the operand of the next product, quantized at that product's
+    /// input scale `output_scale`: C's rows r as u8 = clamp(round(act / output_scale), 0, 255) (nearest even) in byte r % 4
+    /// of the 4-byte element c[(r / 4)·ldc + j] (bytes past m zero): exactly what `operand_quantize` makes of `gemm`'s fp32
+    /// output, without the fp32 output. An operand for products whose K runs over channels in groups of 4 (`im2col` of
+    /// such elements unfolds (channel group, ky, kx) rows, each holding 4 channels).
+    void (*gemm_quantized)(const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b, int ldb, float *c,
+                           int ldc, const float *bias, float output_scale);
+
     /// int8 tables only: the product operand from fp32 rows, u8 = clamp(round(x / scale), 0, 255) (nearest even): the u8
     /// values of rows 4q…4q + 3 of b (rows `ldb` apart) at column j in the four bytes of out[q·ld_out + j] (row 4q in the
     /// lowest; zero past `rows`), for q < (rows + 3)/4, j < columns.
