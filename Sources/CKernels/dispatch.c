@@ -42,7 +42,8 @@ static const ck_kernels avx512_bf16 = {
 #define INT8_PRODUCTS(SUFFIX)                                                                                         \
     .gemm_packed_size = ck_gemm_packed_size_##SUFFIX, .gemm_pack_int8 = ck_gemm_pack_##SUFFIX, .gemm = ck_gemm_##SUFFIX, \
     .gemm_quantized = ck_gemm_quantized_##SUFFIX, .gemm_partial = ck_gemm_partial_int8,                              \
-    .operand_quantize = ck_operand_quantize_##SUFFIX, .peak_fma_loop = ck_peak_##SUFFIX
+    .operand_quantize = ck_operand_quantize_##SUFFIX, .scale_add_relu_quantize = ck_scale_add_relu_quantize_##SUFFIX,      \
+    .peak_fma_loop = ck_peak_##SUFFIX
 
 // int8 products (s32 accumulation: K is never split, so k_block is all of it); the rest as the fp32 tables.
 static const ck_kernels avx512_int8 = {

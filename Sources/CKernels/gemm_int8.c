@@ -86,6 +86,59 @@ TARGET static inline void epilogue_avx2int8(__m256i acc, const float *scales, co
     __m256 y = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), _mm256_loadu_ps(scales), bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps());
     _mm256_store_ps(out, relu ? _mm256_max_ps(y, _mm256_setzero_ps()) : y);
 }
+// Whole 16-row panels: each half's columns (at most 5, padded to 8) transposed in registers by an 8 × 8 transpose into 8
+// rows, each stored as its first np floats (no VMASKMOVPS: microcoded and slow on AMD), instead of a tile copied out
+// value by value.
+#define STORE_WHOLE
+TARGET __attribute__((always_inline)) static inline void store_first_avx2int8(float *p, __m256 v, int count) {
+    __m128 part = _mm256_castps256_ps128(v);
+    if (count >= 4) {
+        _mm_storeu_ps(p, part);
+        part = _mm256_extractf128_ps(v, 1);
+        p += 4;
+        count -= 4;
+        if (count >= 4) {
+            _mm_storeu_ps(p, part);
+            return;
+        }
+    }
+    if (count >= 2) {
+        _mm_storel_pi((__m64 *)p, part);
+        part = _mm_movehl_ps(part, part);
+        p += 2;
+        count -= 2;
+    }
+    if (count == 1) _mm_store_ss(p, part);
+}
+TARGET __attribute__((always_inline)) static inline void store_whole_avx2int8(__m256i (*acc)[2], int np, const float *scales,
+                                                                              const float *bias, int relu, float *c, int ldc) {
+    for (int half = 0; half < 2; half++) {
+        __m256 scale = _mm256_loadu_ps(scales + 8 * half);
+        __m256 shift = bias ? _mm256_loadu_ps(bias + 8 * half) : _mm256_setzero_ps();
+        __m256 col[8];
+        for (int j = 0; j < 8; j++) {
+            __m256 y = j < np ? _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[j][half]), scale, shift) : _mm256_setzero_ps();
+            col[j] = relu ? _mm256_max_ps(y, _mm256_setzero_ps()) : y;
+        }
+        __m256 t[8], u[8];
+        for (int i = 0; i < 4; i++) {
+            t[2 * i] = _mm256_unpacklo_ps(col[2 * i], col[2 * i + 1]);
+            t[2 * i + 1] = _mm256_unpackhi_ps(col[2 * i], col[2 * i + 1]);
+        }
+        for (int i = 0; i < 2; i++) {
+            u[4 * i] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+            u[4 * i + 1] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0xee);
+            u[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+            u[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xee);
+        }
+        float *rows = c + (size_t)8 * half * ldc;
+        for (int r = 0; r < 4; r++) {
+            store_first_avx2int8(rows + (size_t)r * ldc, _mm256_permute2f128_ps(u[r], u[r + 4], 0x20), np);
+            store_first_avx2int8(rows + (size_t)(r + 4) * ldc, _mm256_permute2f128_ps(u[r], u[r + 4], 0x31), np);
+        }
+    }
+}
+
 // A whole panel's column as u8 quads: the two halves' 8 rows each through the epilogue with ReLU, scaled, clamped and
 // rounded, then narrowed by VPACKUSDW and VPACKUSWB (within 128-bit lanes: quads 0, 2 in the low lane, 1, 3 in the high
 // one) and put in order by VPERMD.
@@ -197,15 +250,67 @@ __attribute__((target("avx2,fma"))) void ck_operand_quantize_avx2int8(const floa
     for (int q = 0; q < (rows + 3) / 4; q++) {
         int32_t *target = (int32_t *)(out + (size_t)q * ld_out);
         for (int j = 0; j < columns; j += 8) {
+            // Whole vectors unmasked (VMASKMOVPS stores are microcoded and slow on AMD), the tail masked.
+            int whole = columns - j >= 8;
             __m256i mask = lanes_below_avx2(columns - j);
             __m256i packed = _mm256_setzero_si256();
             for (int t = 0; t < 4 && 4 * q + t < rows; t++) {
-                __m256 x = _mm256_maskload_ps(b + (size_t)(4 * q + t) * ldb + j, mask);
+                const float *row = b + (size_t)(4 * q + t) * ldb + j;
+                __m256 x = whole ? _mm256_loadu_ps(row) : _mm256_maskload_ps(row, mask);
                 __m256i v = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(x, inverse), low), high));
                 packed = _mm256_or_si256(packed, _mm256_slli_epi32(v, 8 * t));
             }
-            _mm256_maskstore_epi32(target + j, mask, packed);
+            if (whole) _mm256_storeu_si256((__m256i *)(target + j), packed);
+            else _mm256_maskstore_epi32(target + j, mask, packed);
         }
+    }
+}
+
+// A block's output and the next block's operand in one pass, for a group of 4 channels of one image: y_t = max(x_t·scale_t +
+// shortcut_t, 0) (one FMA, as `scale_add_relu`) into out_t, and their u8 at `scale` into the quads (as `operand_quantize`).
+__attribute__((target("avx512f,avx512bw"))) void ck_scale_add_relu_quantize_avx512int8(
+    const float *x, long x_stride, const float *scales, const float *shortcut, long shortcut_stride, float *out, long out_stride,
+    float scale, float *quads, long count) {
+    __m512 inverse = _mm512_set1_ps(scale > 0 ? 1.0f / scale : 0);
+    __m512 zero = _mm512_setzero_ps(), high = _mm512_set1_ps(255);
+    for (long i = 0; i < count; i += 16) {
+        __mmask16 mask = lanes_below_avx512(count - i > 16 ? 16 : (int)(count - i));
+        __m512i packed = _mm512_setzero_si512();
+        for (int t = 0; t < 4; t++) {
+            __m512 v = _mm512_maskz_loadu_ps(mask, x + t * x_stride + i);
+            __m512 y = _mm512_fmadd_ps(v, _mm512_set1_ps(scales[t]), _mm512_maskz_loadu_ps(mask, shortcut + t * shortcut_stride + i));
+            y = _mm512_max_ps(y, zero);
+            _mm512_mask_storeu_ps(out + t * out_stride + i, mask, y);
+            __m512i q = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(y, inverse), zero), high));
+            packed = _mm512_or_si512(packed, _mm512_slli_epi32(q, 8 * t));
+        }
+        _mm512_mask_storeu_epi32(quads + i, mask, packed);
+    }
+}
+
+__attribute__((target("avx2,fma"))) void ck_scale_add_relu_quantize_avx2int8(const float *x, long x_stride, const float *scales,
+                                                                             const float *shortcut, long shortcut_stride, float *out,
+                                                                             long out_stride, float scale, float *quads, long count) {
+    __m256 inverse = _mm256_set1_ps(scale > 0 ? 1.0f / scale : 0);
+    __m256 zero = _mm256_setzero_ps(), high = _mm256_set1_ps(255);
+    // Whole vectors unmasked (VMASKMOVPS stores are microcoded and slow on AMD), the tail masked.
+    for (long i = 0; i < count; i += 8) {
+        int whole = count - i >= 8;
+        __m256i mask = lanes_below_avx2(whole ? 8 : (int)(count - i));
+        __m256i packed = _mm256_setzero_si256();
+        for (int t = 0; t < 4; t++) {
+            const float *xi = x + t * x_stride + i, *si = shortcut + t * shortcut_stride + i;
+            float *oi = out + t * out_stride + i;
+            __m256 v = whole ? _mm256_loadu_ps(xi) : _mm256_maskload_ps(xi, mask);
+            __m256 y = _mm256_fmadd_ps(v, _mm256_set1_ps(scales[t]), whole ? _mm256_loadu_ps(si) : _mm256_maskload_ps(si, mask));
+            y = _mm256_max_ps(y, zero);
+            if (whole) _mm256_storeu_ps(oi, y);
+            else _mm256_maskstore_ps(oi, mask, y);
+            __m256i q = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(y, inverse), zero), high));
+            packed = _mm256_or_si256(packed, _mm256_slli_epi32(q, 8 * t));
+        }
+        if (whole) _mm256_storeu_si256((__m256i *)((int *)quads + i), packed);
+        else _mm256_maskstore_epi32((int *)quads + i, mask, packed);
     }
 }
 

@@ -142,6 +142,8 @@ public final class InferenceEngine {
         var width = 0
         var current = w.x
         var next = w.y
+        // int8: where the current block's input waits as u8 quads (written by the previous block's residual add).
+        var quads = w.quads
         // The stem and the stages with large maps run image by image when the batch has several (see
         // `imageByImageStages`); their last block writes its output straight into the batch's layout (`gathered`).
         let early = n > 1 ? w.imageByImageStages : 0
@@ -151,18 +153,21 @@ public final class InferenceEngine {
                 var y = w.y
                 (height, width) = stem(images: image, count: 1, into: x)
                 for stage in 0..<early {
+                    let last = stage == early - 1
                     runStage(
-                        stage, batch: 1, current: &x, next: &y, height: &height, width: &width,
-                        output: stage == early - 1 ? Kernels.Destination(base: w.gathered, first: image, count: n) : nil)
+                        stage, batch: 1, current: &x, next: &y, quads: &quads, height: &height, width: &width,
+                        output: last ? Kernels.Destination(base: w.gathered, first: image, count: n) : nil,
+                        quadsOutput: last ? Kernels.Destination(base: w.gatheredQuads, first: image, count: n) : nil)
                 }
             }
             current = w.gathered
             next = w.x
+            quads = w.gatheredQuads
         } else {
             (height, width) = stem(images: 0, count: n, into: current)
         }
         for stage in early..<plan.stages.count {
-            runStage(stage, batch: n, current: &current, next: &next, height: &height, width: &width)
+            runStage(stage, batch: n, current: &current, next: &next, quads: &quads, height: &height, width: &width)
         }
 
         lastFeatures = (current, n, height, width)
@@ -214,10 +219,13 @@ public final class InferenceEngine {
 
     /// The blocks of stage `stageIndex` on `batch` images: each reads `current` and writes `next`, then they swap, so
     /// `current` ends as the stage's output; `height` and `width` follow the maps. With `output`, the last block writes
-    /// there instead (and `current` is then not the output).
+    /// there instead (and `current` is then not the output). int8: `quads` holds the first block's input as u8 quads
+    /// where it reads them, and each block's residual add leaves the next block's there (`w.quads`), the last block's in
+    /// `quadsOutput` when given (the batch's layout, as `output`).
     private func runStage(
         _ stageIndex: Int, batch n: Int, current: inout UnsafeMutablePointer<Float>, next: inout UnsafeMutablePointer<Float>,
-        height: inout Int, width: inout Int, output: Kernels.Destination? = nil
+        quads: inout UnsafeMutablePointer<Float>, height: inout Int, width: inout Int, output: Kernels.Destination? = nil,
+        quadsOutput: Kernels.Destination? = nil
     ) {
         let w = workspace
         let profile = self.profile
@@ -227,7 +235,10 @@ public final class InferenceEngine {
             let decided = schedules[n - 1].blocks[stageIndex][index]
             let block = planned.block
             let spec = block.spec
-            let x = PlanarTensor.channelMajor(current, channels: spec.inChannels, batch: n, height: height, width: width)
+            let x =
+                planned.conv1.takesQuads
+                ? PlanarTensor.channelMajorQuads(quads, channels: spec.inChannels, batch: n, height: height, width: width)
+                : PlanarTensor.channelMajor(current, channels: spec.inChannels, batch: n, height: height, width: width)
             let outHeight = block.conv2.shape.outputSide(height)
             let outWidth = block.conv2.shape.outputSide(width)
 
@@ -289,10 +300,21 @@ public final class InferenceEngine {
                 shortcut = UnsafePointer(w.shortcut)
                 profile?.mark("\(name) downsample")
             }
-            // y = relu(conv3 · se_scale + shortcut)
-            Kernels.scaleAddReLU(
-                next, scale: scale, shortcut: shortcut, channels: spec.outChannels, batch: n,
-                planeSize: outHeight * outWidth, loop: loop, kernels: plan.fp32Table, into: index == blocks.count - 1 ? output : nil)
+            // y = relu(conv3 · se_scale + shortcut), and with int8 y as the next block's operand (its conv1 and downsample
+            // have read this block's input quads by now)
+            let last = index == blocks.count - 1
+            if let quadScale = planned.outputQuadScale {
+                let target = last ? quadsOutput : nil
+                Kernels.scaleAddReLU(
+                    next, scale: scale, shortcut: shortcut, channels: spec.outChannels, batch: n, planeSize: outHeight * outWidth,
+                    loop: loop, kernels: plan.table, into: last ? output : nil, quantizingAt: quadScale,
+                    quads: target ?? Kernels.Destination(base: w.quads, first: 0, count: n))
+                quads = target?.base ?? w.quads
+            } else {
+                Kernels.scaleAddReLU(
+                    next, scale: scale, shortcut: shortcut, channels: spec.outChannels, batch: n,
+                    planeSize: outHeight * outWidth, loop: loop, kernels: plan.fp32Table, into: last ? output : nil)
+            }
             profile?.mark("\(name) add")
             swap(&current, &next)
             height = outHeight
@@ -403,6 +425,9 @@ private struct Workspace {
     /// The image-by-image stages' output in the batch's (C, N, H, W) layout, written there by their last blocks (then
     /// one of the alternating block inputs and outputs); nil for a maximum batch of 1.
     let gatheredBuffer: UnsafeMutablePointer<Float>?
+    /// int8: block inputs as u8 quads (4-byte elements, a quarter of x's floats), and the image-by-image stages' output so
+    /// in the batch's layout (as `gathered`).
+    let quads, gatheredQuads: UnsafeMutablePointer<Float>
     /// Winograd transformed inputs and products, one block's worth per thread (`WinogradWeights.scratchSizes`).
     let winogradInput, winogradProducts: UnsafeMutablePointer<Float>
     /// (C, N) channel means, SE hidden activations and SE scales.
@@ -473,6 +498,9 @@ private struct Workspace {
         t2 = .allocateAligned(intermediate)
         shortcut = .allocateAligned(shortcutSize)
         gatheredBuffer = early > 0 ? .allocateAligned(max(gatheredSize, whole)) : nil
+        let int8 = plan.precision == .int8
+        quads = .allocateAligned(int8 ? (max(single, whole) + 3) / 4 : 1)
+        gatheredQuads = .allocateAligned(int8 && early > 0 ? (gatheredSize + 3) / 4 : 1)
         winogradInput = .allocateAligned(winogradIn)
         winogradProducts = .allocateAligned(winogradOut)
         means = .allocateAligned(channels * batch)
@@ -482,7 +510,8 @@ private struct Workspace {
     }
 
     func deallocate() {
-        for pointer in [x, y, t1, t2, shortcut, winogradInput, winogradProducts, means, hidden, scale, transposedLogits] {
+        let buffers = [x, y, t1, t2, shortcut, quads, gatheredQuads, winogradInput, winogradProducts, means, hidden, scale]
+        for pointer in buffers + [transposedLogits] {
             pointer.deallocate()
         }
         gatheredBuffer?.deallocate()

@@ -138,6 +138,45 @@ enum Kernels {
         }
     }
 
+    /// `scaleAddReLU`, also writing the output as the next int8 product's operand: u8 quads at `scale` into
+    /// `quads`, a (C/4, `count`, H, W) tensor of 4-byte elements of which it writes images `first ..< first + batch`
+    /// (`Destination` in units of quads) — the next block's conv1 (and downsample) then read it without quantizing. One
+    /// pass per group of 4 channels of an image (`scale_add_relu_quantize` of an int8 `kernels` table).
+    static func scaleAddReLU(
+        _ x: UnsafeMutablePointer<Float>, scale: UnsafePointer<Float>?, shortcut: UnsafePointer<Float>,
+        channels: Int, batch: Int, planeSize: Int, loop: ParallelLoop, kernels: KernelTable,
+        into destination: Destination? = nil, quantizingAt quadScale: Float, quads: Destination
+    ) {
+        precondition(channels % 4 == 0 && quads.count >= batch)
+        let quantize = kernels.table.pointee.scale_add_relu_quantize!
+        let groups = channels / 4
+        let outImages = destination?.count ?? batch
+        let outFirst = destination?.first ?? 0
+        let out = destination?.base ?? x
+        loop.run(groups * batch, minimumPerThread: 2) { range in
+            for item in range {
+                let (group, image) = (item / batch, item % batch)
+                let channel = 4 * group
+                var scales: (Float, Float, Float, Float) = (1, 1, 1, 1)
+                if let scale {
+                    scales = (
+                        scale[channel * batch + image], scale[(channel + 1) * batch + image], scale[(channel + 2) * batch + image],
+                        scale[(channel + 3) * batch + image]
+                    )
+                }
+                withUnsafePointer(to: &scales) {
+                    $0.withMemoryRebound(to: Float.self, capacity: 4) { scales in
+                        quantize(
+                            x + (channel * batch + image) * planeSize, batch * planeSize, scales,
+                            shortcut + (channel * batch + image) * planeSize, batch * planeSize,
+                            out + (channel * outImages + outFirst + image) * planeSize, outImages * planeSize, quadScale,
+                            quads.base + (group * quads.count + quads.first + image) * planeSize, planeSize)
+                    }
+                }
+            }
+        }
+    }
+
     /// Squeeze-excitation MLP on pooled means: scale(C×N) = σ(W2 · relu(W1 · means + b1) + b2).
     /// `hidden` is scratch of (se.hidden × N). Each layer's rows are split over the loop's threads: at batch 1
     /// these are matrix-vector products that only stream the weights, so both cores share the reading.

@@ -33,8 +33,9 @@ public final class NetworkPlan: @unchecked Sendable {
     /// network (`consume`) the two copies never coexist in full: peak memory stays near one copy. `precision` must be one
     /// this CPU runs with `kernels` (`Precision.problem`). int8 needs `calibration` (the products' input scales): its
     /// convolutions after the stem and its classifier take int8 products, every 3×3 unfolded (Winograd's transforms do
-    /// not carry over to integers), conv1 and conv2 handing their successors u8 operands; SE and the block outputs stay fp32, the stem too (bf16 products where
-    /// the CPU has AVX512_BF16: its own direct kernel, more exact than int8 and faster than fp32).
+    /// not carry over to integers), conv1, conv2 and each residual add handing their successors u8 operands; SE and the block
+    /// outputs (the residuals) stay fp32, the stem too (bf16 products where the CPU has AVX512_BF16: its own direct kernel,
+    /// more exact than int8 and faster than fp32).
     public init(
         network: consuming SEResNet, kernels: KernelSelection = .auto, precision: Precision = .fp32, calibration: CalibrationFile? = nil
     ) {
@@ -75,22 +76,30 @@ public final class NetworkPlan: @unchecked Sendable {
                 let tile = products && block.spec.width <= Self.f4MaxChannels ? 4 : 2
                 pending[s][b] = kept.stages[s][b]
                 let name = "layer\(s + 1).\(b)"
-                // int8: conv1 and conv2 write their output as the next product's u8 operand (whole groups of 4 channels).
+                // int8: conv1 and conv2 write their output as the next product's u8 operand (whole groups of 4 channels),
+                // and every block but the first reads its input as quads its predecessor's residual add wrote.
                 let chained = int8 && block.spec.width % 4 == 0
+                let quadInput = int8 && (s, b) != (0, 0) && block.spec.inChannels % 4 == 0
+                let successor = b + 1 < pending[s].count ? (s, b + 1) : s + 1 < pending.count ? (s + 1, 0) : nil
+                let outputQuadScale = successor.flatMap { next in
+                    int8 && block.spec.outChannels % 4 == 0 ? scale("layer\(next.0 + 1).\(next.1).conv1") : nil
+                }
                 blocks.append(
                     BottleneckPlan(
                         block: kept.stages[s][b],
-                        conv1: ConvolutionPlan(block.conv1, kernels: table, inputScale: scale("\(name).conv1")),
+                        conv1: ConvolutionPlan(block.conv1, kernels: table, inputScale: scale("\(name).conv1"), takesQuads: quadInput),
                         conv2: ConvolutionPlan(block.conv2, kernels: table, inputScale: scale("\(name).conv2"), takesQuads: chained),
                         conv3: ConvolutionPlan(block.conv3, kernels: table, inputScale: scale("\(name).conv3"), takesQuads: chained),
                         // The downsample reads the block's input, as conv1 does.
-                        downsample: block.downsample.map { ConvolutionPlan($0, kernels: table, inputScale: scale("\(name).conv1")) },
+                        downsample: block.downsample.map {
+                            ConvolutionPlan($0, kernels: table, inputScale: scale("\(name).conv1"), takesQuads: quadInput)
+                        },
                         squeezeExcitation: products ? block.squeezeExcitation.map { SqueezeExcitationPlan($0, kernels: fp32Table) } : nil,
                         winograd: block.spec.stride == 1 && !int8
                             ? WinogradWeights(
                                 block.conv2, tile: tile, kernels: tile == 4 ? fp32Table : table)
                             : nil,
-                        quantizedChain: chained))
+                        quantizedChain: chained, outputQuadScale: outputQuadScale))
             }
             stages.append(blocks)
         }
@@ -131,6 +140,9 @@ struct BottleneckPlan {
     /// int8: conv1 and conv2 write u8 quads at the next product's input scale (the requantization in their epilogue), which
     /// conv2 and conv3 read as their operands; no fp32 intermediate exists.
     let quantizedChain: Bool
+    /// int8, but for the network's last block: its residual add also writes its output as u8 quads at this scale (the
+    /// next block's conv1 input scale), which that block's conv1 and downsample read (`takesQuads`).
+    let outputQuadScale: Float?
 }
 
 /// Squeeze-and-excitation's two matrices with their biases, packed for the engine's GEMM.

@@ -143,6 +143,51 @@ import Testing
         }
     }
 
+    /// `scale_add_relu_quantize` writes what `scale_add_relu` writes (bit for bit) and, as quads, what `operand_quantize`
+    /// makes of it: whole vectors and tails, in place and into another buffer.
+    @Test(arguments: [1, 7, 16, 49, 200], tables)
+    func residualAddQuantizesItsOutput(count: Int, table: Table) {
+        let kernels = table.table.pointee
+        let fp32 = ck_kernels_for(table.table.pointee.isa, CK_FP32)!.pointee
+        let stride = count + 5
+        let x = Self.values(4 * stride, seed: 51, in: -2...2)
+        let shortcut = Self.values(4 * stride, seed: 52, in: -1...1)
+        let scales: [Float] = [0.25, 1, 0.7, 1.5]
+        let quadScale: Float = 1 / 60
+        var expected = [Float](repeating: 0, count: 4 * stride)
+        for t in 0..<4 {
+            x.withUnsafeBufferPointer { x in
+                shortcut.withUnsafeBufferPointer { shortcut in
+                    expected.withUnsafeMutableBufferPointer {
+                        fp32.scale_add_relu(
+                            x.baseAddress! + t * stride, scales[t], shortcut.baseAddress! + t * stride, $0.baseAddress! + t * stride, count)
+                    }
+                }
+            }
+        }
+        var expectedQuads = [Float](repeating: 0, count: count)
+        kernels.operand_quantize(expected, 4, Int32(count), stride, quadScale, &expectedQuads, count)
+        for inPlace in [false, true] {
+            var out = inPlace ? x : [Float](repeating: .nan, count: 4 * stride)
+            var quads = [Float](repeating: .nan, count: count + 1)
+            if inPlace {
+                out.withUnsafeMutableBufferPointer {
+                    kernels.scale_add_relu_quantize(
+                        $0.baseAddress!, stride, scales, shortcut, stride, $0.baseAddress!, stride, quadScale, &quads, count)
+                }
+            } else {
+                kernels.scale_add_relu_quantize(x, stride, scales, shortcut, stride, &out, stride, quadScale, &quads, count)
+            }
+            let wrongOutputs = (0..<4).flatMap { t in (0..<count).map { t * stride + $0 } }.filter {
+                out[$0].bitPattern != expected[$0].bitPattern
+            }
+            #expect(wrongOutputs.isEmpty, "\(table.name) count \(count) in place \(inPlace): outputs \(wrongOutputs.prefix(4)) differ")
+            let wrongQuads = (0..<count).filter { quads[$0].bitPattern != expectedQuads[$0].bitPattern }
+            #expect(
+                wrongQuads.isEmpty && quads[count].isNaN, "\(table.name) count \(count) in place \(inPlace): quads \(wrongQuads.prefix(4))")
+        }
+    }
+
     /// The widest sums the kernels can meet do not overflow or saturate: all weights at ±limit, all inputs at 255, K =
     /// 4608 (layer4's 3×3 unfolded).
     @Test(arguments: tables)
