@@ -17,8 +17,12 @@ Agreement: `--crops` crops of the fixtures' natural photos (seeded positions and
 transform), run by every engine at batch 8; against seresnet fp32: top-1 agreement, mean top-5 overlap |T5 ∩ T5'|/5,
 and over images the max and the median of max |Δp| (softmax probabilities).
 
+With --avx2, also seresnet on its AVX2 kernels (`--kernels avx2`, as on CPUs without AVX-512): fp32, and int8 with --int8
+(VPMADDUBSW, 7-bit weights), with the ratio of the two; and OpenVINO held to AVX2 (ONEDNN_MAX_CPU_ISA=AVX2) with the f32
+hint and, with --int8, on the QDQ model: the same instruction set's peers.
+
   Benchmarks/bench-precision.py [--model DIR] [--batches 1 8] [--rounds 5] [--iterations 20] [--threads 2] [--crops 96]
-                                [--int8 [--calibration-crops 32] [--method minmax|percentile|entropy]]
+                                [--int8 [--calibration-crops 32] [--method minmax|percentile|entropy]] [--avx2]
 
 Needs the release binary, and python3 with numpy, pillow, onnx, onnxruntime and openvino (pip install openvino).
 """
@@ -42,6 +46,8 @@ from harness import BINARY, fixture  # noqa: E402
 PEERS = ["openvino-default", "openvino-f32", "onnxruntime"]
 # With --int8: the static QDQ model, run by onnxruntime and by OpenVINO.
 INT8_PEERS = ["onnxruntime-int8", "openvino-int8"]
+# With --avx2: OpenVINO held to AVX2 (oneDNN honours ONEDNN_MAX_CPU_ISA), f32 and (with --int8) the QDQ model.
+AVX2_PEERS = ["openvino-f32-avx2", "openvino-int8-avx2"]
 # Photos (not the degenerate or bad fixtures) the agreement crops are cut from.
 PHOTOS = ["cat-baseline-420.jpg", "cat-444.jpg", "coffee-422.jpg", "coffee-progressive.jpg", "astronaut-restart.jpg",
           "astronaut-large-4096x4096.jpg", "cat-wide-1600x300.jpg", "cat-cmyk.jpg", "astronaut-exif-orientation6.jpg"]
@@ -59,7 +65,7 @@ def peer_session(name, onnx_path, threads):
     import openvino as ov
     core = ov.Core()
     config = {"INFERENCE_NUM_THREADS": threads}
-    if name == "openvino-f32":
+    if name.startswith("openvino-f32"):
         config["INFERENCE_PRECISION_HINT"] = "f32"
     model = core.read_model(str(onnx_path))
     compiled = {}
@@ -73,7 +79,8 @@ def peer_session(name, onnx_path, threads):
 
     run(np.zeros((1, 3, 224, 224), np.float32))
     hint = compiled[1].get_property("INFERENCE_PRECISION_HINT")
-    return run, f"OpenVINO {ov.__version__} ({name.split('-')[1]}: inference precision {hint})"
+    held = f", ONEDNN_MAX_CPU_ISA={os.environ['ONEDNN_MAX_CPU_ISA']}" if "ONEDNN_MAX_CPU_ISA" in os.environ else ""
+    return run, f"OpenVINO {ov.__version__} ({name.split('-')[1]}: inference precision {hint}{held})"
 
 
 def peer_main(args):
@@ -114,7 +121,9 @@ def quantize_qdq(onnx_path, out_path, calibration, method):
 
 
 def run_json(command):
-    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    # OpenVINO's AVX2 peers: oneDNN reads the cap when it loads, so it goes in the peer process's environment.
+    environment = dict(os.environ, ONEDNN_MAX_CPU_ISA="AVX2") if any(str(c).endswith("-avx2") for c in command) else None
+    output = subprocess.run(command, check=True, capture_output=True, text=True, env=environment).stdout
     return json.loads(output.strip().splitlines()[-1])
 
 
@@ -169,7 +178,8 @@ def main():
     parser.add_argument("--int8", action="store_true", help="also seresnet int8 and onnxruntime's QDQ int8 model (onnxruntime, OpenVINO)")
     parser.add_argument("--calibration-crops", type=int, default=32)
     parser.add_argument("--method", default="minmax", choices=["minmax", "percentile", "entropy"])
-    parser.add_argument("--peer", choices=PEERS + INT8_PEERS, help=argparse.SUPPRESS)
+    parser.add_argument("--avx2", action="store_true", help="also seresnet on its AVX2 kernels (fp32, and int8 with --int8)")
+    parser.add_argument("--peer", choices=PEERS + INT8_PEERS + AVX2_PEERS, help=argparse.SUPPRESS)
     parser.add_argument("--onnx", help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--input", help=argparse.SUPPRESS)
@@ -189,8 +199,13 @@ def main():
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; CPU {cpu}, {os.cpu_count()} CPUs; threads {args.threads}; model {model}")
 
-    peers = PEERS + (INT8_PEERS if args.int8 else [])
+    peers = PEERS + (INT8_PEERS if args.int8 else []) + ([p for p in AVX2_PEERS if args.int8 or "int8" not in p] if args.avx2 else [])
     precisions = ["fp32", "bf16"] + (["int8"] if args.int8 else [])
+    # (precision, kernels) of our engines: the default kernels, and with --avx2 the AVX2 ones.
+    variants = [(p, "auto") for p in precisions] + ([(p, "avx2") for p in ["fp32", "int8"] if p in precisions] if args.avx2 else [])
+
+    def our_name(precision, kernels):
+        return f"seresnet {precision}" + ("" if kernels == "auto" else f" {kernels}")
     calibration = pathlib.Path(work.name) / "calibration.json"
     qdq_path = pathlib.Path(work.name) / "model-qdq.onnx"
     if args.int8:
@@ -203,15 +218,15 @@ def main():
         quantize_qdq(onnx_path, qdq_path, tensors, args.method)
         print(f"calibrated on {args.calibration_crops} crops ({args.method}): {calibration.name}, {qdq_path.name}")
 
-    def ours(precision, batch, iterations):
+    def ours(precision, kernels, batch, iterations):
         return [args.binary, "bench", "--model", model, "--batch", str(batch), "--iterations", str(iterations), "--threads",
-                str(args.threads), "--precision", precision, "--calibration", str(calibration), "--json"]
+                str(args.threads), "--precision", precision, "--kernels", kernels, "--calibration", str(calibration), "--json"]
 
     def peer(name, batch, iterations):
-        return [sys.executable, __file__, "--peer", name, "--onnx", str(qdq_path if name in INT8_PEERS else onnx_path), "--batch",
+        return [sys.executable, __file__, "--peer", name, "--onnx", str(qdq_path if "int8" in name else onnx_path), "--batch",
                 str(batch), "--iterations", str(iterations), "--threads", str(args.threads)]
 
-    engines = {f"seresnet {p}": (lambda b, i, p=p: ours(p, b, i)) for p in precisions}
+    engines = {our_name(p, k): (lambda b, i, p=p, k=k: ours(p, k, b, i)) for p, k in variants}
     engines.update({name: (lambda b, i, name=name: peer(name, b, i)) for name in peers})
     labels = {}
     if not args.skip_speed:
@@ -229,38 +244,44 @@ def main():
             print(f"batch {batch}:")
             for name in names:
                 m = statistics.median(samples[name])
-                print(f"  {name:<17} {m:8.2f} ms  × OpenVINO default {m / reference:5.2f}   ({labels[name]})")
+                print(f"  {name:<19} {m:8.2f} ms  × OpenVINO default {m / reference:5.2f}   ({labels[name]})")
+            if "seresnet int8 avx2" in samples:
+                ratio = statistics.median(samples["seresnet int8 avx2"]) / statistics.median(samples["seresnet fp32 avx2"])
+                print(f"  seresnet int8 avx2 / seresnet fp32 avx2: {ratio:.2f}")
 
     print(f"\nagreement with seresnet fp32 over {args.crops} crops of the fixture photos (batch 8)")
     x = crops(args.crops)
     inputs = pathlib.Path(work.name) / "crops.f32"
     logits = {}
-    for precision in precisions:
+    for precision, kernels in variants:
+        if (precision, kernels) == ("fp32", "avx2"):
+            continue
         out = []
         for i in range(0, len(x), 8):
             chunk = x[i:i + 8]
             chunk.astype("<f4").tofile(inputs)
             dump = pathlib.Path(work.name) / "logits.f32"
             subprocess.run([args.binary, "bench", "--model", model, "--batch", str(len(chunk)), "--iterations", "1", "--warmup", "0",
-                            "--threads", str(args.threads), "--precision", precision, "--calibration", str(calibration), "--input",
+                            "--threads", str(args.threads), "--precision", precision, "--kernels", kernels, "--calibration",
+                            str(calibration), "--input",
                             str(inputs), "--dump-logits", str(dump), "--json"], check=True, capture_output=True)
             out.append(np.fromfile(dump, dtype="<f4").reshape(len(chunk), -1))
-        logits[f"seresnet {precision}"] = np.concatenate(out)
+        logits[our_name(precision, kernels)] = np.concatenate(out)
     x.astype("<f4").tofile(inputs)
     for name in peers:
         dump = pathlib.Path(work.name) / f"{name}.f32"
-        model_file = qdq_path if name in INT8_PEERS else onnx_path
+        model_file = qdq_path if "int8" in name else onnx_path
         result = run_json([sys.executable, __file__, "--peer", name, "--onnx", str(model_file), "--batch", "8", "--input", str(inputs),
                            "--output", str(dump), "--threads", str(args.threads)])
         labels.setdefault(name, result["peer"])
         logits[name] = np.fromfile(dump, dtype="<f4").reshape(len(x), -1)
     reference = logits["seresnet fp32"]
-    print(f"  {'engine':<17} {'top-1':>7} {'top-5':>7} {'max |Δp|':>9} {'median |Δp|':>12}")
+    print(f"  {'engine':<19} {'top-1':>7} {'top-5':>7} {'max |Δp|':>9} {'median |Δp|':>12}")
     for name, values in logits.items():
         if name == "seresnet fp32":
             continue
         a = agreement(reference, values)
-        print(f"  {name:<17} {100 * a['top1']:6.1f}% {100 * a['top5_overlap']:6.1f}% {a['max_dp']:9.4f} {a['median_dp']:12.5f}")
+        print(f"  {name:<19} {100 * a['top1']:6.1f}% {100 * a['top5_overlap']:6.1f}% {a['max_dp']:9.4f} {a['median_dp']:12.5f}")
     work.cleanup()
 
 
