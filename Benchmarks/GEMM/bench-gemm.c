@@ -75,7 +75,8 @@ int main(int argc, char **argv) {
     };
     table tables[] = {
         {"fp32 avx2", ck_kernels_for(CK_ISA_AVX2, CK_FP32)},
-        {"int8 avx2", ck_kernels_for(CK_ISA_AVX2, CK_INT8)},
+        // VPMADDUBSW, or AVX-VNNI's VPDPBUSD where the CPU has it.
+        {ck_has_avx_vnni() ? "int8 avx-vnni" : "int8 avx2", ck_kernels_for(CK_ISA_AVX2, CK_INT8)},
         {"fp32 avx512", ck_kernels_for(CK_ISA_AVX512, CK_FP32)},
         {"bf16 avx512", ck_kernels_for(CK_ISA_AVX512, CK_BF16)},
         {"int8 avx512-vnni", ck_kernels_for(CK_ISA_AVX512, CK_INT8)},

@@ -110,6 +110,11 @@ int ck_has_avx512_vnni(void) {
     return ck_best_isa() == CK_ISA_AVX512 && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni");
 }
 
+int ck_has_avx_vnni(void) {
+    __builtin_cpu_init();
+    return ck_usable(CK_ISA_AVX2) == CK_ISA_AVX2 && __builtin_cpu_supports("avxvnni");
+}
+
 // Packs rows into panels of `mr`, K in blocks of CK_KC elements, each element `group` K values (1: fp32, 2: bf16 pair).
 static void pack_panels(int mr, int group, int m, int k, const float *a, int lda, float *packed) {
     int mp = (m + mr - 1) / mr * mr;

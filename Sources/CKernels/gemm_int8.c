@@ -158,6 +158,25 @@ TARGET __attribute__((always_inline)) static inline void quads_avx2int8(__m256i 
 }
 #include "gemm_int8.inc"
 
+// ---- AVX-VNNI: VEX-encoded VPDPBUSD on 256-bit vectors (Alder Lake and later Intel, Zen 5), where AVX2 CPUs have it:
+// the AVX2 layout (16-row panels) with full 8-bit weights, [−127, 127], four u8·s8 products per lane in one exact
+// instruction; 16 rows × up to 6 columns (12 accumulators, two weight vectors, a broadcast). The epilogue, the stores and
+// the quads are the AVX2 ones (a subset of this target's features).
+#define VI __m256i
+#define VW 8
+#define NPMAX 6
+#define TARGET __attribute__((target("avx2,fma,avxvnni")))
+#define NAME(x) x##_avxvnni
+#define VDOT(acc, u, s) _mm256_dpbusd_avx_epi32((acc), (u), (s))
+#define zero_avxvnni zero_avx2int8
+#define load_avxvnni load_avx2int8
+#define set1_avxvnni set1_avx2int8
+#define epilogue_avxvnni epilogue_avx2int8
+#define store_whole_avxvnni store_whole_avx2int8
+#define quads_avxvnni quads_avx2int8
+#define STORE_WHOLE
+#include "gemm_int8.inc"
+
 void ck_gemm_avx512int8(const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b, int ldb,
                         float *c, int ldc, const float *bias, int relu, float *scratch, const float *after) {
     (void)scratch, (void)after;
@@ -168,6 +187,12 @@ void ck_gemm_avx2int8(const float *packed, int m, int k, int panel_begin, int pa
                       float *c, int ldc, const float *bias, int relu, float *scratch, const float *after) {
     (void)scratch, (void)after;
     gemm_int8_avx2int8(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, -1);
+}
+
+void ck_gemm_avxvnni(const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b, int ldb, float *c,
+                     int ldc, const float *bias, int relu, float *scratch, const float *after) {
+    (void)scratch, (void)after;
+    gemm_int8_avxvnni(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, -1);
 }
 
 // The products whose output is the next product's operand: u8 quads at `output_scale` (ReLU included).
@@ -181,6 +206,11 @@ void ck_gemm_quantized_avx2int8(const float *packed, int m, int k, int panel_beg
     gemm_int8_avx2int8(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, 1, output_scale > 0 ? 1.0f / output_scale : 0);
 }
 
+void ck_gemm_quantized_avxvnni(const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b, int ldb,
+                               float *c, int ldc, const float *bias, float output_scale) {
+    gemm_int8_avxvnni(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, 1, output_scale > 0 ? 1.0f / output_scale : 0);
+}
+
 // Packed size, in 4-byte units, for panels of `mr` rows: the s8 weights (K padded to groups of 4) and the rows' scales.
 static size_t packed_size_int8(int mr, int m, int k) {
     size_t mp = (size_t)((m + mr - 1) / mr * mr);
@@ -188,6 +218,7 @@ static size_t packed_size_int8(int mr, int m, int k) {
 }
 size_t ck_gemm_packed_size_avx512int8(int m, int k) { return packed_size_int8(32, m, k); }
 size_t ck_gemm_packed_size_avx2int8(int m, int k) { return packed_size_int8(16, m, k); }
+size_t ck_gemm_packed_size_avxvnni(int m, int k) { return packed_size_int8(16, m, k); }
 
 // Quantizes each row of the m×k fp32 matrix `a` to s8 with its own scale, max|row| / limit (round to nearest even;
 // an all-zero row gets scale 0), and packs it as the kernels read it (panels of `mr` rows, groups of 4 K values per
@@ -218,6 +249,9 @@ void ck_gemm_pack_avx512int8(int m, int k, const float *a, int lda, float input_
 }
 void ck_gemm_pack_avx2int8(int m, int k, const float *a, int lda, float input_scale, float *packed) {
     pack_int8(16, 63, m, k, a, lda, input_scale, packed);
+}
+void ck_gemm_pack_avxvnni(int m, int k, const float *a, int lda, float input_scale, float *packed) {
+    pack_int8(16, 127, m, k, a, lda, input_scale, packed);
 }
 
 // The operand: u8 = clamp(round(x / scale), 0, 255) (nearest even), rows 4q…4q+3 of each column in the bytes of
@@ -338,6 +372,28 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) double ck_peak_avx512int8
     for (int i = 0; i < 12; i++) {
         _mm512_storeu_si512((void *)lanes, acc[i]);
         for (int j = 0; j < 16; j++) sum += lanes[j];
+    }
+    *checksum = sum;
+    return (double)(end.tv_sec - start.tv_sec) + (double)(end.tv_nsec - start.tv_nsec) * 1e-9;
+}
+
+// 12 independent VEX VPDPBUSD chains: 32 multiply-adds per instruction.
+__attribute__((target("avx2,fma,avxvnni"))) double ck_peak_avxvnni(long iterations, double *checksum) {
+    __m256i acc[12];
+    for (int i = 0; i < 12; i++) acc[i] = _mm256_set1_epi32(i);
+    __m256i x = _mm256_set1_epi8(1), y = _mm256_set1_epi8(1);
+    struct timespec start, end;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (long i = 0; i < iterations; i++) {
+        for (int j = 0; j < 12; j++) acc[j] = _mm256_dpbusd_avx_epi32(acc[j], x, y);
+        __asm__ volatile("" : "+x"(x));
+    }
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    int32_t lanes[8];
+    double sum = 0;
+    for (int i = 0; i < 12; i++) {
+        _mm256_storeu_si256((__m256i *)lanes, acc[i]);
+        for (int j = 0; j < 8; j++) sum += lanes[j];
     }
     *checksum = sum;
     return (double)(end.tv_sec - start.tv_sec) + (double)(end.tv_nsec - start.tv_nsec) * 1e-9;

@@ -69,6 +69,7 @@ void ck_operand_pack_avx512bf16(const float *b, int rows, int columns, long ldb,
     double ck_peak_##SUFFIX(long iterations, double *checksum);
 CK_INT8_PRODUCTS(avx512int8)
 CK_INT8_PRODUCTS(avx2int8)
+CK_INT8_PRODUCTS(avxvnni)
 void ck_operand_quantize_avx512int8(const float *b, int rows, int columns, long ldb, float scale, float *out, long ld_out);
 void ck_operand_quantize_avx2int8(const float *b, int rows, int columns, long ldb, float scale, float *out, long ld_out);
 void ck_scale_add_relu_quantize_avx512int8(const float *x, long x_stride, const float *scales, const float *shortcut,

@@ -132,10 +132,10 @@ public struct KernelTable: @unchecked Sendable, Equatable {
     var quantizesOutput: Bool { table.pointee.gemm_quantized != nil }
     /// Whether the table has the engine's products (packed GEMM, direct stem); baseline's run on OpenBLAS.
     public var hasProducts: Bool { table.pointee.gemm_mr > 0 }
-    /// "avx512", "avx512 bf16", "baseline": what `/v1/model` and `bench` report.
-    public var name: String {
-        (instructionSet?.rawValue ?? "baseline") + (precision == .fp32 ? "" : " \(precision.rawValue)")
-    }
+    /// "avx512", "avx512 bf16", "avx2 int8 (AVX-VNNI)", "baseline": what `/v1/model` and `bench` report.
+    public var name: String { String(cString: table.pointee.name) }
+    /// int8 tables: the weights' range, ±127 with VNNI, ±63 on AVX2's VPMADDUBSW; 0 for other tables.
+    var int8WeightLimit: Int { Int(table.pointee.int8_weight_limit) }
 
     /// Output channels one micro-kernel call computes (packed weights come in panels of this many rows).
     var panelRows: Int { Int(table.pointee.gemm_mr) }

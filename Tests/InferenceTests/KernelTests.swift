@@ -151,7 +151,7 @@ import Testing
         let inputScale: Float = 1 / 255
         let plan = ConvolutionPlan(layer, kernels: kernels, inputScale: kernels.precision == .int8 ? inputScale : nil)
         if plan.kernels.precision == .int8 && plan.packed != nil {
-            let limit: Float = kernels.instructionSet == .avx512 ? 127 : 63
+            let limit = Float(kernels.int8WeightLimit)
             let perRow = c.inChannels * c.kernel * c.kernel
             var weights = layer.weights
             for o in 0..<c.outChannels {

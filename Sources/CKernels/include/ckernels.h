@@ -24,7 +24,8 @@ typedef enum {
     /// Needs AVX512_BF16.
     CK_BF16 = 1,
     /// s8 weights per output channel and u8 activations per tensor (each with its own scale), K taken in groups of 4,
-    /// s32 accumulation, fp32 output. VPDPBUSD on AVX-512 VNNI; VPMADDUBSW + VPMADDWD on AVX2, with 7-bit weights.
+    /// s32 accumulation, fp32 output. VPDPBUSD on AVX-512 VNNI (and AVX-VNNI); VPMADDUBSW + VPMADDWD on AVX2, with 7-bit
+    /// weights.
     CK_INT8 = 2,
 } ck_precision;
 
@@ -41,6 +42,9 @@ int ck_has_avx512_bf16(void);
 /// Non-zero when this CPU has AVX512_VNNI (VPDPBUSD) and AVX-512 BW.
 int ck_has_avx512_vnni(void);
 
+/// Non-zero when this CPU has AVX-VNNI (VEX-encoded VPDPBUSD on 256-bit vectors) and AVX2.
+int ck_has_avx_vnni(void);
+
 /// Floats of per-thread scratch the products (`gemm`) of every table need.
 #define CK_GEMM_SCRATCH_FLOATS 65536
 
@@ -50,6 +54,11 @@ int ck_has_avx512_vnni(void);
 typedef struct ck_kernels {
     ck_isa isa;
     ck_precision precision;
+    /// What `/v1/model` and `bench` call it: "avx512", "avx512 bf16", "avx2 int8 (AVX-VNNI)", "baseline"…
+    const char *name;
+    /// int8 tables: the weights' range, ±127 (VNNI) or ±63 (AVX2's VPMADDUBSW, whose s16 pair sums must not saturate);
+    /// 0 elsewhere.
+    int int8_weight_limit;
     /// Rows of A (output channels) a packed panel holds: packed A is padded to a multiple of this. 0: no products
     /// (baseline x86-64: OpenBLAS runs them).
     int gemm_mr;
@@ -91,7 +100,7 @@ typedef struct ck_kernels {
                         const float *b, int ldb, float *c, int ldc, const float *bias, int relu);
 
     /// int8 tables only (NULL elsewhere; they have no `gemm_pack`): quantizes the row-major m×k fp32 matrix `a` (rows
-    /// `lda` apart) to s8 per row — scale max|row| / 127 (63 on AVX2), round to nearest even — and packs it for
+    /// `lda` apart) to s8 per row — scale max|row| / `int8_weight_limit`, round to nearest even — and packs it for
     /// products whose operand is quantized with `input_scale`: the packed matrix holds each row's output scale, the
     /// row's scale × `input_scale`, which `gemm` applies before the bias. Done once, at load.
     void (*gemm_pack_int8)(int m, int k, const float *a, int lda, float input_scale, float *packed);
