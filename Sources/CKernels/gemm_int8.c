@@ -303,8 +303,8 @@ __attribute__((target("avx2,fma"))) void ck_operand_quantize_avx2int8(const floa
 // A block's output and the next block's operand in one pass, for a group of 4 channels of one image: y_t = max(x_t·scale_t +
 // shortcut_t, 0) (one FMA, as `scale_add_relu`) into out_t, and their u8 at `scale` into the quads (as `operand_quantize`).
 __attribute__((target("avx512f,avx512bw"))) void ck_scale_add_relu_quantize_avx512int8(
-    const float *x, long x_stride, const float *scales, const float *shortcut, long shortcut_stride, float *out, long out_stride,
-    float scale, float *quads, long count) {
+    const float *x, long x_stride, const float *scales, long scales_stride, const float *shortcut, long shortcut_stride,
+    float *out, long out_stride, float scale, float *quads, long count) {
     __m512 inverse = _mm512_set1_ps(scale > 0 ? 1.0f / scale : 0);
     __m512 zero = _mm512_setzero_ps(), high = _mm512_set1_ps(255);
     for (long i = 0; i < count; i += 16) {
@@ -312,7 +312,8 @@ __attribute__((target("avx512f,avx512bw"))) void ck_scale_add_relu_quantize_avx5
         __m512i packed = _mm512_setzero_si512();
         for (int t = 0; t < 4; t++) {
             __m512 v = _mm512_maskz_loadu_ps(mask, x + t * x_stride + i);
-            __m512 y = _mm512_fmadd_ps(v, _mm512_set1_ps(scales[t]), _mm512_maskz_loadu_ps(mask, shortcut + t * shortcut_stride + i));
+            __m512 y = _mm512_fmadd_ps(v, _mm512_set1_ps(scales[t * scales_stride]),
+                                       _mm512_maskz_loadu_ps(mask, shortcut + t * shortcut_stride + i));
             y = _mm512_max_ps(y, zero);
             _mm512_mask_storeu_ps(out + t * out_stride + i, mask, y);
             __m512i q = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(y, inverse), zero), high));
@@ -322,9 +323,9 @@ __attribute__((target("avx512f,avx512bw"))) void ck_scale_add_relu_quantize_avx5
     }
 }
 
-__attribute__((target("avx2,fma"))) void ck_scale_add_relu_quantize_avx2int8(const float *x, long x_stride, const float *scales,
-                                                                             const float *shortcut, long shortcut_stride, float *out,
-                                                                             long out_stride, float scale, float *quads, long count) {
+__attribute__((target("avx2,fma"))) void ck_scale_add_relu_quantize_avx2int8(
+    const float *x, long x_stride, const float *scales, long scales_stride, const float *shortcut, long shortcut_stride,
+    float *out, long out_stride, float scale, float *quads, long count) {
     __m256 inverse = _mm256_set1_ps(scale > 0 ? 1.0f / scale : 0);
     __m256 zero = _mm256_setzero_ps(), high = _mm256_set1_ps(255);
     // Whole vectors unmasked (VMASKMOVPS stores are microcoded and slow on AMD), the tail masked.
@@ -336,7 +337,8 @@ __attribute__((target("avx2,fma"))) void ck_scale_add_relu_quantize_avx2int8(con
             const float *xi = x + t * x_stride + i, *si = shortcut + t * shortcut_stride + i;
             float *oi = out + t * out_stride + i;
             __m256 v = whole ? _mm256_loadu_ps(xi) : _mm256_maskload_ps(xi, mask);
-            __m256 y = _mm256_fmadd_ps(v, _mm256_set1_ps(scales[t]), whole ? _mm256_loadu_ps(si) : _mm256_maskload_ps(si, mask));
+            __m256 s = whole ? _mm256_loadu_ps(si) : _mm256_maskload_ps(si, mask);
+            __m256 y = _mm256_fmadd_ps(v, _mm256_set1_ps(scales[t * scales_stride]), s);
             y = _mm256_max_ps(y, zero);
             if (whole) _mm256_storeu_ps(oi, y);
             else _mm256_maskstore_ps(oi, mask, y);

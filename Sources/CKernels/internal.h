@@ -72,10 +72,12 @@ CK_INT8_PRODUCTS(avx2int8)
 CK_INT8_PRODUCTS(avxvnni)
 void ck_operand_quantize_avx512int8(const float *b, int rows, int columns, long ldb, float scale, float *out, long ld_out);
 void ck_operand_quantize_avx2int8(const float *b, int rows, int columns, long ldb, float scale, float *out, long ld_out);
-void ck_scale_add_relu_quantize_avx512int8(const float *x, long x_stride, const float *scales, const float *shortcut,
-                                           long shortcut_stride, float *out, long out_stride, float scale, float *quads, long count);
-void ck_scale_add_relu_quantize_avx2int8(const float *x, long x_stride, const float *scales, const float *shortcut,
-                                         long shortcut_stride, float *out, long out_stride, float scale, float *quads, long count);
+void ck_scale_add_relu_quantize_avx512int8(const float *x, long x_stride, const float *scales, long scales_stride,
+                                           const float *shortcut, long shortcut_stride, float *out, long out_stride, float scale,
+                                           float *quads, long count);
+void ck_scale_add_relu_quantize_avx2int8(const float *x, long x_stride, const float *scales, long scales_stride,
+                                         const float *shortcut, long shortcut_stride, float *out, long out_stride, float scale,
+                                         float *quads, long count);
 int ck_gemm_partial_int8(const float *packed, int m, int k, int k_begin, int k_end, int panel_begin, int panel_end, int n,
                          const float *b, int ldb, float *c, int ldc, const float *bias, int relu);
 

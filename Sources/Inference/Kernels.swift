@@ -153,25 +153,17 @@ enum Kernels {
         let outImages = destination?.count ?? batch
         let outFirst = destination?.first ?? 0
         let out = destination?.base ?? x
-        loop.run(groups * batch, minimumPerThread: 2) { range in
-            for item in range {
-                let (group, image) = (item / batch, item % batch)
-                let channel = 4 * group
-                var scales: (Float, Float, Float, Float) = (1, 1, 1, 1)
-                if let scale {
-                    scales = (
-                        scale[channel * batch + image], scale[(channel + 1) * batch + image], scale[(channel + 2) * batch + image],
-                        scale[(channel + 3) * batch + image]
-                    )
-                }
-                withUnsafePointer(to: &scales) {
-                    $0.withMemoryRebound(to: Float.self, capacity: 4) { scales in
-                        quantize(
-                            x + (channel * batch + image) * planeSize, batch * planeSize, scales,
-                            shortcut + (channel * batch + image) * planeSize, batch * planeSize,
-                            out + (channel * outImages + outFirst + image) * planeSize, outImages * planeSize, quadScale,
-                            quads.base + (group * quads.count + quads.first + image) * planeSize, planeSize)
-                    }
+        // Without SE every scale is 1: one value, read with stride 0.
+        let one: [Float] = [1]
+        one.withUnsafeBufferPointer { one in
+            loop.run(groups * batch, minimumPerThread: 2) { range in
+                for item in range {
+                    let (group, image) = (item / batch, item % batch)
+                    let plane = 4 * group * batch + image
+                    quantize(
+                        x + plane * planeSize, batch * planeSize, scale.map { $0 + plane } ?? one.baseAddress!, scale == nil ? 0 : batch,
+                        shortcut + plane * planeSize, batch * planeSize, out + (4 * group * outImages + outFirst + image) * planeSize,
+                        outImages * planeSize, quadScale, quads.base + (group * quads.count + quads.first + image) * planeSize, planeSize)
                 }
             }
         }

@@ -182,10 +182,10 @@ import Testing
             if inPlace {
                 out.withUnsafeMutableBufferPointer {
                     kernels.scale_add_relu_quantize(
-                        $0.baseAddress!, stride, scales, shortcut, stride, $0.baseAddress!, stride, quadScale, &quads, count)
+                        $0.baseAddress!, stride, scales, 1, shortcut, stride, $0.baseAddress!, stride, quadScale, &quads, count)
                 }
             } else {
-                kernels.scale_add_relu_quantize(x, stride, scales, shortcut, stride, &out, stride, quadScale, &quads, count)
+                kernels.scale_add_relu_quantize(x, stride, scales, 1, shortcut, stride, &out, stride, quadScale, &quads, count)
             }
             let wrongOutputs = (0..<4).flatMap { t in (0..<count).map { t * stride + $0 } }.filter {
                 out[$0].bitPattern != expected[$0].bitPattern

@@ -119,11 +119,11 @@ typedef struct ck_kernels {
     void (*operand_quantize)(const float *b, int rows, int columns, long ldb, float scale, float *out, long ld_out);
 
     /// int8 tables only: `scale_add_relu` for the 4 channels t < 4 of a group (channel t's values `x_stride`,
-    /// `shortcut_stride` and `out_stride` floats after channel 0's, its scale scales[t]), also writing the u8 quads of the
-    /// results at `scale`, as `operand_quantize` would make of them, at quads[i]: a block's output and, at once, the next
-    /// block's operand. `out` is `x` or does not overlap it.
-    void (*scale_add_relu_quantize)(const float *x, long x_stride, const float *scales, const float *shortcut, long shortcut_stride,
-                                    float *out, long out_stride, float scale, float *quads, long count);
+    /// `shortcut_stride` and `out_stride` floats after channel 0's, its scale at scales[t·scales_stride]), also writing
+    /// the u8 quads of the results at `scale`, as `operand_quantize` would make of them, at quads[i]: a block's output and,
+    /// at once, the next block's operand. `out` is `x` or does not overlap it.
+    void (*scale_add_relu_quantize)(const float *x, long x_stride, const float *scales, long scales_stride, const float *shortcut,
+                                    long shortcut_stride, float *out, long out_stride, float scale, float *quads, long count);
 
     /// Times `iterations` rounds of 12 independent vector multiply-adds (latency hidden, nothing else in the loop) on
     /// the calling thread and returns the seconds taken: flops = iterations × 12 × `peak_flops_per_instruction`. The
