@@ -7,10 +7,13 @@ For each concurrency, `hey` posts the JPEG to each server in alternating rounds;
 median over rounds of requests/s and of p50 latency, plus any non-200 answers (must be none).
 
   Benchmarks/bench-e2e.py [--image FILE] [--concurrency 1 8] [--rounds 3] [--seconds 10] [--engines-compare] [--peer-workers N]
-                          [--precision fp32|bf16] [--peer-engine onnxruntime|openvino] [--conditioned]
+                          [--precision fp32|bf16|int8] [--peer-engine onnxruntime|openvino] [--conditioned]
                           [--tls-compare | --tracing-compare | --explain-compare]
 --precision runs `seresnet serve --precision`; --peer-engine openvino runs the peer on OpenVINO with its defaults (bf16
 where the CPU has AVX512_BF16), the comparison a bf16 user makes; --conditioned uses `synth-weights --conditioned`.
+--precision int8 calibrates both sides on the same photos (bench-precision.py's list): `seresnet calibrate` writes the
+model directory's calibration.json, onnxruntime's `quantize_static` the peer's QDQ model (per-channel s8 weights, u8
+activations, minmax), which the peer runs on its engine: the comparison an int8 user makes.
 With --engines-compare it measures `seresnet serve --engines 1` (one engine, 2 threads) against
 `--engines 2` (two engines, 1 thread each) instead of the peer; with --tls-compare, `seresnet serve` over plain
 HTTP against the same over HTTPS (a self-signed ECDSA P-256 certificate made with the openssl CLI; hey does not
@@ -50,6 +53,31 @@ def wait_ready(url, timeout=60):
     raise TimeoutError(url)
 
 
+def calibrate_both(binary, model, onnx_path, work):
+    """int8: `seresnet calibrate` over bench-precision.py's photos into the model directory, and onnxruntime's static QDQ
+    model of `onnx_path` calibrated on the same photos through timm's transform; returns the QDQ model's path."""
+    import importlib.util
+    import shutil
+    import numpy as np
+    from PIL import Image, ImageOps
+    sys.path.insert(0, str(ROOT / "Tests" / "Fixtures"))
+    from timm_transform import eval_transform_for
+    spec = importlib.util.spec_from_file_location("bench_precision", ROOT / "Benchmarks" / "bench-precision.py")
+    precision = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(precision)
+    photos = work / "calibration-photos"
+    photos.mkdir()
+    for name in precision.PHOTOS:
+        shutil.copy(fixture(f"images/{name}"), photos / name)
+    subprocess.run([binary, "calibrate", "--model", str(model), "--images", str(photos), "--threads", "2"], check=True,
+                   stdout=subprocess.DEVNULL)
+    transform = eval_transform_for(fixture("tiny-seresnet/config.json"))
+    tensors = np.stack([transform(ImageOps.exif_transpose(Image.open(photos / name)).convert("RGB")) for name in precision.PHOTOS])
+    qdq = work / "seresnet50-qdq.onnx"
+    precision.quantize_qdq(onnx_path, qdq, tensors.astype(np.float32), "minmax")
+    return qdq
+
+
 def hey(url, image, concurrency, seconds, content_type="image/jpeg"):
     output = subprocess.run(["hey", "-z", f"{seconds}s", "-c", str(concurrency), "-m", "POST", "-T", content_type, "-D", str(image), url],
                             capture_output=True, text=True, check=True).stdout
@@ -72,7 +100,7 @@ def main():
     parser.add_argument("--explain-compare", action="store_true", help="KServe v1 :predict vs :explain on one server")
     parser.add_argument("--peer-workers", type=int, default=1,
                         help="uvicorn worker processes for the peer (each with its own 2-thread onnxruntime session)")
-    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"], help="seresnet serve --precision")
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "int8"], help="seresnet serve --precision")
     parser.add_argument("--peer-engine", default="onnxruntime", choices=["onnxruntime", "openvino"])
     parser.add_argument("--conditioned", action="store_true", help="a conditioned synthetic model (synth-weights --conditioned)")
     args = parser.parse_args()
@@ -123,6 +151,8 @@ def main():
     else:
         onnx_path = pathlib.Path(work.name) / "seresnet50.onnx"
         subprocess.run([sys.executable, str(ROOT / "Tests" / "python" / "onnx_reference.py"), "export", str(model), str(onnx_path)], check=True)
+        if args.precision == "int8":
+            onnx_path = calibrate_both(args.binary, model, onnx_path, pathlib.Path(work.name))
         servers[f"seresnet {args.precision}"] = f"http://127.0.0.1:{seresnet()}"
         for mode in ("threadpool", "eventloop"):
             port = free_port()
