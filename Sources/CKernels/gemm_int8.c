@@ -357,6 +357,16 @@ int ck_gemm_partial_int8(const float *packed, int m, int k, int k_begin, int k_e
     return 0;
 }
 
+// The peak loops' shared parts: seconds between two clock readings, and the accumulators' sum (keeps the loops alive).
+static double seconds_between(const struct timespec *start, const struct timespec *end) {
+    return (double)(end->tv_sec - start->tv_sec) + (double)(end->tv_nsec - start->tv_nsec) * 1e-9;
+}
+static double sum_of(const int32_t *lanes, int count) {
+    double sum = 0;
+    for (int i = 0; i < count; i++) sum += lanes[i];
+    return sum;
+}
+
 // 12 independent VPDPBUSD chains: 64 multiply-adds (128 integer operations) per instruction.
 __attribute__((target("avx512f,avx512bw,avx512vnni"))) double ck_peak_avx512int8(long iterations, double *checksum) {
     __m512i acc[12];
@@ -369,14 +379,8 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) double ck_peak_avx512int8
         __asm__ volatile("" : "+x"(x));
     }
     clock_gettime(CLOCK_MONOTONIC, &end);
-    int32_t lanes[16];
-    double sum = 0;
-    for (int i = 0; i < 12; i++) {
-        _mm512_storeu_si512((void *)lanes, acc[i]);
-        for (int j = 0; j < 16; j++) sum += lanes[j];
-    }
-    *checksum = sum;
-    return (double)(end.tv_sec - start.tv_sec) + (double)(end.tv_nsec - start.tv_nsec) * 1e-9;
+    *checksum = sum_of((const int32_t *)acc, 12 * 16);
+    return seconds_between(&start, &end);
 }
 
 // 12 independent VEX VPDPBUSD chains: 32 multiply-adds per instruction.
@@ -391,14 +395,8 @@ __attribute__((target("avx2,fma,avxvnni"))) double ck_peak_avxvnni(long iteratio
         __asm__ volatile("" : "+x"(x));
     }
     clock_gettime(CLOCK_MONOTONIC, &end);
-    int32_t lanes[8];
-    double sum = 0;
-    for (int i = 0; i < 12; i++) {
-        _mm256_storeu_si256((__m256i *)lanes, acc[i]);
-        for (int j = 0; j < 8; j++) sum += lanes[j];
-    }
-    *checksum = sum;
-    return (double)(end.tv_sec - start.tv_sec) + (double)(end.tv_nsec - start.tv_nsec) * 1e-9;
+    *checksum = sum_of((const int32_t *)acc, 12 * 8);
+    return seconds_between(&start, &end);
 }
 
 // 12 independent VPMADDUBSW + VPMADDWD + VPADDD chains: 32 multiply-adds per three instructions, counted per chain step.
@@ -413,12 +411,6 @@ __attribute__((target("avx2,fma"))) double ck_peak_avx2int8(long iterations, dou
         __asm__ volatile("" : "+x"(x));
     }
     clock_gettime(CLOCK_MONOTONIC, &end);
-    int32_t lanes[8];
-    double sum = 0;
-    for (int i = 0; i < 12; i++) {
-        _mm256_storeu_si256((__m256i *)lanes, acc[i]);
-        for (int j = 0; j < 8; j++) sum += lanes[j];
-    }
-    *checksum = sum;
-    return (double)(end.tv_sec - start.tv_sec) + (double)(end.tv_nsec - start.tv_nsec) * 1e-9;
+    *checksum = sum_of((const int32_t *)acc, 12 * 8);
+    return seconds_between(&start, &end);
 }
