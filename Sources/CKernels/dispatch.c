@@ -20,23 +20,23 @@
 
 
 static const ck_kernels baseline = {
-    .isa = CK_ISA_NONE, .precision = CK_FP32, .name = "baseline", .gemm_mr = 0, .vector_width = 1, .k_group = 1, .k_block = CK_KC,
-    OPERATIONS(baseline),
+    .isa = CK_ISA_NONE, .precision = CK_FP32, .name = "baseline", .gemm_mr = 0, .vector_width = 1, .k_group = 1,
+    .k_block = CK_KC, OPERATIONS(baseline),
 };
 
 static const ck_kernels avx2 = {
-    .isa = CK_ISA_AVX2, .precision = CK_FP32, .name = "avx2", .gemm_mr = 6, .vector_width = 8, .k_group = 1, .k_block = CK_KC,
-    .peak_flops_per_instruction = 2 * 8, PRODUCTS(avx2), OPERATIONS(avx2), STEM(avx2),
+    .isa = CK_ISA_AVX2, .precision = CK_FP32, .name = "avx2", .gemm_mr = 6, .vector_width = 8, .k_group = 1,
+    .k_block = CK_KC, .peak_flops_per_instruction = 2 * 8, PRODUCTS(avx2), OPERATIONS(avx2), STEM(avx2),
 };
 
 static const ck_kernels avx512 = {
-    .isa = CK_ISA_AVX512, .precision = CK_FP32, .name = "avx512", .gemm_mr = 32, .vector_width = 16, .k_group = 1, .k_block = CK_KC,
-    .peak_flops_per_instruction = 2 * 16, PRODUCTS(avx512), OPERATIONS(avx512), STEM(avx512),
+    .isa = CK_ISA_AVX512, .precision = CK_FP32, .name = "avx512", .gemm_mr = 32, .vector_width = 16, .k_group = 1,
+    .k_block = CK_KC, .peak_flops_per_instruction = 2 * 16, PRODUCTS(avx512), OPERATIONS(avx512), STEM(avx512),
 };
 
 static const ck_kernels avx512_bf16 = {
-    .isa = CK_ISA_AVX512, .precision = CK_BF16, .name = "avx512 bf16", .gemm_mr = 32, .vector_width = 16, .k_group = 2, .k_block = 2 * CK_KC,
-    .peak_flops_per_instruction = 4 * 16, .operand_pack = ck_operand_pack_avx512bf16, PRODUCTS(avx512bf16),
+    .isa = CK_ISA_AVX512, .precision = CK_BF16, .name = "avx512 bf16", .gemm_mr = 32, .vector_width = 16, .k_group = 2,
+    .k_block = 2 * CK_KC, .peak_flops_per_instruction = 4 * 16, .operand_pack = ck_operand_pack_avx512bf16, PRODUCTS(avx512bf16),
     OPERATIONS(avx512), STEM(avx512bf16),
 };
 
@@ -49,14 +49,14 @@ static const ck_kernels avx512_bf16 = {
 
 // int8 products (s32 accumulation: K is never split, so k_block is all of it); the rest as the fp32 tables.
 static const ck_kernels avx512_int8 = {
-    .isa = CK_ISA_AVX512, .precision = CK_INT8, .name = "avx512 int8", .gemm_mr = 32, .vector_width = 16, .k_group = 4, .k_block = 1 << 30,
-    .peak_flops_per_instruction = 2 * 64, .int8_weight_limit = 127,
+    .isa = CK_ISA_AVX512, .precision = CK_INT8, .name = "avx512 int8", .gemm_mr = 32, .vector_width = 16, .k_group = 4,
+    .k_block = 1 << 30, .peak_flops_per_instruction = 2 * 64, .int8_weight_limit = 127,
     INT8_PRODUCTS(avx512int8, avx512int8), OPERATIONS(avx512), STEM(avx512),
 };
 
 static const ck_kernels avx2_int8 = {
-    .isa = CK_ISA_AVX2, .precision = CK_INT8, .name = "avx2 int8", .gemm_mr = 16, .vector_width = 8, .k_group = 4, .k_block = 1 << 30,
-    .peak_flops_per_instruction = 2 * 32, .int8_weight_limit = 63,
+    .isa = CK_ISA_AVX2, .precision = CK_INT8, .name = "avx2 int8", .gemm_mr = 16, .vector_width = 8, .k_group = 4,
+    .k_block = 1 << 30, .peak_flops_per_instruction = 2 * 32, .int8_weight_limit = 63,
     INT8_PRODUCTS(avx2int8, avx2int8), OPERATIONS(avx2), STEM(avx2),
 };
 
@@ -70,7 +70,7 @@ static const ck_kernels avxvnni_int8 = {
 const ck_kernels *ck_kernels_for(ck_isa isa, ck_precision precision) {
     if (precision == CK_INT8) {
         if (isa == CK_ISA_AVX512) return ck_has_avx512_vnni() ? &avx512_int8 : 0;
-        if (isa == CK_ISA_AVX2) return ck_usable(CK_ISA_AVX2) != CK_ISA_AVX2 ? 0 : ck_has_avx_vnni() ? &avxvnni_int8 : &avx2_int8;
+        if (isa == CK_ISA_AVX2 && ck_usable(CK_ISA_AVX2) == CK_ISA_AVX2) return ck_has_avx_vnni() ? &avxvnni_int8 : &avx2_int8;
         return 0;
     }
     if (precision == CK_BF16) {

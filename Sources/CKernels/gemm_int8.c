@@ -15,7 +15,16 @@
 //   [−63, 63], so a pair sums to at most 255·63·2 = 32130 and nothing saturates: the result is exact, at the cost of one
 //   bit of weight precision.
 
-// One value of the u8 operand: clamp(x · inverse, 0, 255) rounded to nearest even, as the vector code (VCVTPS2DQ) does.
+// u8 of each lane of x at `inverse` (1 / the scale): clamp(x·inverse, 0, 255) rounded to nearest even (VCVTPS2DQ),
+// clamped before the conversion so values past the int32 range saturate to 255 rather than wrap. Every vector path that
+// makes an operand (the epilogues, the residual add, the quantization of fp32 rows) goes through these, so the operand is
+// the same wherever it is made; `quantize_u8` is their scalar twin.
+__attribute__((target("avx512f"))) static inline __m512i u8_lanes_avx512(__m512 x, __m512 inverse) {
+    return _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(x, inverse), _mm512_setzero_ps()), _mm512_set1_ps(255)));
+}
+__attribute__((target("avx2"))) static inline __m256i u8_lanes_avx2(__m256 x, __m256 inverse) {
+    return _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(x, inverse), _mm256_setzero_ps()), _mm256_set1_ps(255)));
+}
 static inline uint32_t quantize_u8(float x, float inverse) {
     float q = x * inverse;
     q = q > 0 ? q : 0;
@@ -39,9 +48,8 @@ TARGET static inline void epilogue_avx512vnni(__m512i acc, const float *scales, 
 }
 // Whole 32-row panels: each half's columns transposed in registers into 16 rows (`transpose_store_avx512`, as the fp32
 // small-n kernel stores), one masked store per row instead of 16 scalar stores per column.
-#define STORE_WHOLE
-TARGET __attribute__((always_inline)) static inline void store_whole_avx512vnni(__m512i (*acc)[2], int np, const float *scales, const float *bias, int relu,
-                                                 float *c, int ldc) {
+TARGET __attribute__((always_inline)) static inline void store_whole_avx512vnni(__m512i (*acc)[2], int np, const float *scales,
+                                                                              const float *bias, int relu, float *c, int ldc) {
     for (int half = 0; half < 2; half++) {
         __m512 scale = _mm512_loadu_ps(scales + 16 * half);
         __m512 shift = bias ? _mm512_loadu_ps(bias + 16 * half) : _mm512_setzero_ps();
@@ -54,16 +62,15 @@ TARGET __attribute__((always_inline)) static inline void store_whole_avx512vnni(
     }
 }
 // A whole panel's column as u8 quads for `gemm_quantized`: each half's 16 rows through the epilogue with ReLU, scaled by
-// `inverse`, clamped, rounded (VCVTPS2DQ) and narrowed (VPMOVDB) to 16 bytes, rows 4g…4g+3 in the 32-bit element g.
+// `inverse`, clamped and rounded (`u8_lanes_avx512`; its clamp at 0 is the ReLU) and narrowed (VPMOVDB) to 16 bytes,
+// rows 4g…4g+3 in the 32-bit element g.
 TARGET __attribute__((always_inline)) static inline void quads_avx512vnni(__m512i acc0, __m512i acc1, const float *scales,
                                                                           const float *bias, float inverse, __m128i *out) {
     __m512i acc[2] = {acc0, acc1};
     for (int half = 0; half < 2; half++) {
         __m512 y = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[half]), _mm512_loadu_ps(scales + 16 * half),
                                    bias ? _mm512_loadu_ps(bias + 16 * half) : _mm512_setzero_ps());
-        y = _mm512_mul_ps(_mm512_max_ps(y, _mm512_setzero_ps()), _mm512_set1_ps(inverse));
-        y = _mm512_min_ps(_mm512_max_ps(y, _mm512_setzero_ps()), _mm512_set1_ps(255));
-        out[half] = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(y));
+        out[half] = _mm512_cvtepi32_epi8(u8_lanes_avx512(y, _mm512_set1_ps(inverse)));
     }
 }
 #include "gemm_int8.inc"
@@ -89,7 +96,6 @@ TARGET static inline void epilogue_avx2int8(__m256i acc, const float *scales, co
 // Whole 16-row panels: each half's columns (at most 5, padded to 8) transposed in registers by an 8 × 8 transpose into 8
 // rows, each stored as its first np floats (no VMASKMOVPS: microcoded and slow on AMD), instead of a tile copied out
 // value by value.
-#define STORE_WHOLE
 TARGET __attribute__((always_inline)) static inline void store_first_avx2int8(float *p, __m256 v, int count) {
     __m128 part = _mm256_castps256_ps128(v);
     if (count >= 4) {
@@ -139,18 +145,16 @@ TARGET __attribute__((always_inline)) static inline void store_whole_avx2int8(__
     }
 }
 
-// A whole panel's column as u8 quads: the two halves' 8 rows each through the epilogue with ReLU, scaled, clamped and
-// rounded, then narrowed by VPACKUSDW and VPACKUSWB (within 128-bit lanes: quads 0, 2 in the low lane, 1, 3 in the high
-// one) and put in order by VPERMD.
+// A whole panel's column as u8 quads: the two halves' 8 rows each through the epilogue, scaled, clamped (the ReLU) and
+// rounded (`u8_lanes_avx2`), then narrowed by VPACKUSDW and VPACKUSWB (within 128-bit lanes: quads 0, 2 in the low lane,
+// 1, 3 in the high one) and put in order by VPERMD.
 TARGET __attribute__((always_inline)) static inline void quads_avx2int8(__m256i acc0, __m256i acc1, const float *scales,
                                                                         const float *bias, float inverse, __m128i *out) {
     __m256i acc[2] = {acc0, acc1}, q[2];
     for (int half = 0; half < 2; half++) {
         __m256 y = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[half]), _mm256_loadu_ps(scales + 8 * half),
                                    bias ? _mm256_loadu_ps(bias + 8 * half) : _mm256_setzero_ps());
-        y = _mm256_mul_ps(_mm256_max_ps(y, _mm256_setzero_ps()), _mm256_set1_ps(inverse));
-        y = _mm256_min_ps(_mm256_max_ps(y, _mm256_setzero_ps()), _mm256_set1_ps(255));
-        q[half] = _mm256_cvtps_epi32(y);
+        q[half] = u8_lanes_avx2(y, _mm256_set1_ps(inverse));
     }
     __m256i words = _mm256_packus_epi32(q[0], q[1]);
     __m256i bytes = _mm256_packus_epi16(words, words);
@@ -174,7 +178,6 @@ TARGET __attribute__((always_inline)) static inline void quads_avx2int8(__m256i 
 #define epilogue_avxvnni epilogue_avx2int8
 #define store_whole_avxvnni store_whole_avx2int8
 #define quads_avxvnni quads_avx2int8
-#define STORE_WHOLE
 #include "gemm_int8.inc"
 
 void ck_gemm_avx512int8(const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b, int ldb,
@@ -198,17 +201,20 @@ void ck_gemm_avxvnni(const float *packed, int m, int k, int panel_begin, int pan
 // The products whose output is the next product's operand: u8 quads at `output_scale` (ReLU included).
 void ck_gemm_quantized_avx512int8(const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b, int ldb,
                                   float *c, int ldc, const float *bias, float output_scale) {
-    gemm_int8_avx512vnni(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, 1, output_scale > 0 ? 1.0f / output_scale : 0);
+    float inverse = output_scale > 0 ? 1.0f / output_scale : 0;
+    gemm_int8_avx512vnni(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, 1, inverse);
 }
 
 void ck_gemm_quantized_avx2int8(const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b, int ldb,
                                 float *c, int ldc, const float *bias, float output_scale) {
-    gemm_int8_avx2int8(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, 1, output_scale > 0 ? 1.0f / output_scale : 0);
+    float inverse = output_scale > 0 ? 1.0f / output_scale : 0;
+    gemm_int8_avx2int8(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, 1, inverse);
 }
 
 void ck_gemm_quantized_avxvnni(const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b, int ldb,
                                float *c, int ldc, const float *bias, float output_scale) {
-    gemm_int8_avxvnni(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, 1, output_scale > 0 ? 1.0f / output_scale : 0);
+    float inverse = output_scale > 0 ? 1.0f / output_scale : 0;
+    gemm_int8_avxvnni(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, 1, inverse);
 }
 
 // Packed size, in 4-byte units, for panels of `mr` rows: the s8 weights (K padded to groups of 4) and the rows' scales.
@@ -256,20 +262,17 @@ void ck_gemm_pack_avxvnni(int m, int k, const float *a, int lda, float input_sca
 
 // The operand: u8 = clamp(round(x / scale), 0, 255) (nearest even), rows 4q…4q+3 of each column in the bytes of
 // out[q·ld_out + j] (row 4q in the lowest; zero past `rows`). Per group of 4 rows and 16 (8) columns, each row scaled,
-// clamped, rounded (VCVTPS2DQ, nearest even) and shifted into its byte of one 32-bit lane.
+// clamped and rounded (`u8_lanes_*`) and shifted into its byte of one 32-bit lane.
 __attribute__((target("avx512f,avx512bw"))) void ck_operand_quantize_avx512int8(const float *b, int rows, int columns, long ldb,
                                                                                 float scale, float *out, long ld_out) {
     __m512 inverse = _mm512_set1_ps(scale > 0 ? 1.0f / scale : 0);
-    __m512 low = _mm512_setzero_ps(), high = _mm512_set1_ps(255);
     for (int q = 0; q < (rows + 3) / 4; q++) {
         int32_t *target = (int32_t *)(out + (size_t)q * ld_out);
         for (int j = 0; j < columns; j += 16) {
             __mmask16 mask = lanes_below_avx512(columns - j);
             __m512i packed = _mm512_setzero_si512();
             for (int t = 0; t < 4 && 4 * q + t < rows; t++) {
-                __m512 x = _mm512_maskz_loadu_ps(mask, b + (size_t)(4 * q + t) * ldb + j);
-                // Clamped before the conversion, so values past the int32 range saturate to 255 rather than wrap.
-                __m512i v = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(x, inverse), low), high));
+                __m512i v = u8_lanes_avx512(_mm512_maskz_loadu_ps(mask, b + (size_t)(4 * q + t) * ldb + j), inverse);
                 packed = _mm512_or_si512(packed, _mm512_slli_epi32(v, 8 * t));
             }
             _mm512_mask_storeu_epi32(target + j, mask, packed);
@@ -280,7 +283,6 @@ __attribute__((target("avx512f,avx512bw"))) void ck_operand_quantize_avx512int8(
 __attribute__((target("avx2,fma"))) void ck_operand_quantize_avx2int8(const float *b, int rows, int columns, long ldb, float scale,
                                                                       float *out, long ld_out) {
     __m256 inverse = _mm256_set1_ps(scale > 0 ? 1.0f / scale : 0);
-    __m256 low = _mm256_setzero_ps(), high = _mm256_set1_ps(255);
     for (int q = 0; q < (rows + 3) / 4; q++) {
         int32_t *target = (int32_t *)(out + (size_t)q * ld_out);
         for (int j = 0; j < columns; j += 8) {
@@ -290,8 +292,7 @@ __attribute__((target("avx2,fma"))) void ck_operand_quantize_avx2int8(const floa
             __m256i packed = _mm256_setzero_si256();
             for (int t = 0; t < 4 && 4 * q + t < rows; t++) {
                 const float *row = b + (size_t)(4 * q + t) * ldb + j;
-                __m256 x = whole ? _mm256_loadu_ps(row) : _mm256_maskload_ps(row, mask);
-                __m256i v = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(x, inverse), low), high));
+                __m256i v = u8_lanes_avx2(whole ? _mm256_loadu_ps(row) : _mm256_maskload_ps(row, mask), inverse);
                 packed = _mm256_or_si256(packed, _mm256_slli_epi32(v, 8 * t));
             }
             if (whole) _mm256_storeu_si256((__m256i *)(target + j), packed);
@@ -306,7 +307,7 @@ __attribute__((target("avx512f,avx512bw"))) void ck_scale_add_relu_quantize_avx5
     const float *x, long x_stride, const float *scales, long scales_stride, const float *shortcut, long shortcut_stride,
     float *out, long out_stride, float scale, float *quads, long count) {
     __m512 inverse = _mm512_set1_ps(scale > 0 ? 1.0f / scale : 0);
-    __m512 zero = _mm512_setzero_ps(), high = _mm512_set1_ps(255);
+    __m512 zero = _mm512_setzero_ps();
     for (long i = 0; i < count; i += 16) {
         __mmask16 mask = lanes_below_avx512(count - i > 16 ? 16 : (int)(count - i));
         __m512i packed = _mm512_setzero_si512();
@@ -316,7 +317,7 @@ __attribute__((target("avx512f,avx512bw"))) void ck_scale_add_relu_quantize_avx5
                                        _mm512_maskz_loadu_ps(mask, shortcut + t * shortcut_stride + i));
             y = _mm512_max_ps(y, zero);
             _mm512_mask_storeu_ps(out + t * out_stride + i, mask, y);
-            __m512i q = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(y, inverse), zero), high));
+            __m512i q = u8_lanes_avx512(y, inverse);
             packed = _mm512_or_si512(packed, _mm512_slli_epi32(q, 8 * t));
         }
         _mm512_mask_storeu_epi32(quads + i, mask, packed);
@@ -327,7 +328,7 @@ __attribute__((target("avx2,fma"))) void ck_scale_add_relu_quantize_avx2int8(
     const float *x, long x_stride, const float *scales, long scales_stride, const float *shortcut, long shortcut_stride,
     float *out, long out_stride, float scale, float *quads, long count) {
     __m256 inverse = _mm256_set1_ps(scale > 0 ? 1.0f / scale : 0);
-    __m256 zero = _mm256_setzero_ps(), high = _mm256_set1_ps(255);
+    __m256 zero = _mm256_setzero_ps();
     // Whole vectors unmasked (VMASKMOVPS stores are microcoded and slow on AMD), the tail masked.
     for (long i = 0; i < count; i += 8) {
         int whole = count - i >= 8;
@@ -342,7 +343,7 @@ __attribute__((target("avx2,fma"))) void ck_scale_add_relu_quantize_avx2int8(
             y = _mm256_max_ps(y, zero);
             if (whole) _mm256_storeu_ps(oi, y);
             else _mm256_maskstore_ps(oi, mask, y);
-            __m256i q = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(y, inverse), zero), high));
+            __m256i q = u8_lanes_avx2(y, inverse);
             packed = _mm256_or_si256(packed, _mm256_slli_epi32(q, 8 * t));
         }
         if (whole) _mm256_storeu_si256((__m256i *)((int *)quads + i), packed);

@@ -29,7 +29,8 @@ __attribute__((target("avx512f"))) static inline void store_part_avx512(float *p
 // Stores the first `count` (≤ 16) vectors of `columns` (column j: 16 consecutive rows) as 16 rows of `count` floats, ldc
 // apart: a 16 × 16 transpose in registers (4 rounds of shuffles), then one masked store per row. The small-n kernel's
 // output, where 16-lane scatters cost it 10% of its time at K = 256 and 20% at K = 128.
-__attribute__((target("avx512f"), always_inline)) static inline void transpose_store_avx512(const __m512 *columns, int count, float *c, int ldc) {
+__attribute__((target("avx512f"), always_inline)) static inline void transpose_store_avx512(const __m512 *columns, int count,
+                                                                                            float *c, int ldc) {
     __m512 a[16], t[16];
     for (int j = 0; j < 16; j++) a[j] = j < count ? columns[j] : _mm512_setzero_ps();
     for (int i = 0; i < 8; i++) {
