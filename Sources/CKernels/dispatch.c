@@ -6,7 +6,8 @@
 // int8 products.
 
 #define OPERATIONS(SUFFIX)                                                                                            \
-    .winograd_input_strip = ck_winograd_input_strip_##SUFFIX, .winograd_output_strip = ck_winograd_output_strip_##SUFFIX, \
+    .winograd_input_scratch_size = ck_winograd_input_scratch_size_##SUFFIX, .winograd_input = ck_winograd_input_##SUFFIX, \
+    .winograd_output_strip = ck_winograd_output_strip_##SUFFIX, \
     .scale_add_relu = ck_scale_add_relu_##SUFFIX, .sum = ck_sum_##SUFFIX, .add_row_sums = ck_add_row_sums_##SUFFIX,  \
     .maxpool3x3s2 = ck_maxpool3x3s2_##SUFFIX, .im2col = ck_im2col_##SUFFIX
 

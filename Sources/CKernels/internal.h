@@ -32,8 +32,10 @@ _Static_assert(CK_KC * CK_NC == CK_GEMM_SCRATCH_FLOATS, "the products' scratch h
     float ck_sum_##SUFFIX(const float *x, long count);                                                                \
     void ck_add_row_sums_##SUFFIX(const float *x, int rows, int columns, long ld, float *sums, long sums_stride);     \
     void ck_maxpool3x3s2_##SUFFIX(const float *in, int height, int width, float *out, float *row);                     \
-    void ck_winograd_input_strip_##SUFFIX(int tile, const float *d, int padded, int tiles, float *t, float *v,        \
-                                          size_t step);                                                               \
+    size_t ck_winograd_input_scratch_size_##SUFFIX(int tile, int width, int tile_rows);                              \
+    void ck_winograd_input_##SUFFIX(int tile, const float *x, long channel_stride, int height, int width, int row_begin, \
+                                    int row_end, int channel_begin, int channel_end, int pairs, float *v, size_t xi_stride, \
+                                    size_t row_stride, float *scratch);                                               \
     void ck_winograd_output_strip_##SUFFIX(int tile, const float *m, size_t step, int tiles, float bias, float *s,    \
                                            float *out, int width, int rows);                                          \
     void ck_im2col_##SUFFIX(const float *input, long channel_stride, long image_stride, int height, int width,        \

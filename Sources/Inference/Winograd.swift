@@ -36,7 +36,7 @@ public struct WinogradWeights: Sendable {
 
     /// Transforms a folded 3×3 stride-1 layer (in Double, then rounded once), and packs the result for `kernels`' GEMM
     /// when the table has products (the unpacked copy is then dropped; else OpenBLAS multiplies it). With bf16 products
-    /// the transforms stay fp32 and each transformed input is converted to bf16 pairs before its α² products.
+    /// the transforms compute in fp32 and the input transform writes its output as the products' bf16 pairs.
     init(_ layer: ConvolutionLayer, tile: Int = 2, kernels: KernelTable) {
         precondition(layer.shape.kernel == 3 && layer.shape.stride == 1 && layer.shape.padding == 1)
         precondition(tile == 2 || (tile == 4 && kernels.precision == .fp32), "F(4×4) amplifies bf16 rounding: fp32 products only")
@@ -203,19 +203,15 @@ public struct WinogradWeights: Sendable {
         let threads = loop.threads
         let cin = inChannels
         let cout = outChannels
+        // bf16 products read V as pairs of channels, which the transform writes directly: the threads split whole pairs.
+        let group = kernels.kGroup
+        let units = (cin + group - 1) / group
         loop.forEachPart(threads) { part in
-            let channels = cin * part / threads..<cin * (part + 1) / threads
+            let channels = min(cin, group * (units * part / threads))..<min(cin, group * (units * (part + 1) / threads))
             for n in 0..<x.batch {
                 inputTransform(
-                    x, image: n, tileRows: 0..<tilesHigh, channels: channels, into: v, tiles: tiles, column: n * perImage)
-            }
-        }
-        if kernels.kGroup > 1 {
-            // Every channel's transform is written (the loop above returned): V[ξ] to bf16 pairs in place, ξ split
-            // over the threads (each V[ξ] is its own block).
-            let points = alpha * alpha
-            loop.forEachPart(threads) { part in
-                for xi in points * part / threads..<points * (part + 1) / threads { pairOperand(v + xi * cin * tiles, tiles: tiles) }
+                    x, image: n, tileRows: 0..<tilesHigh, channels: channels, into: v, tiles: tiles, column: n * perImage, pairs: group == 2
+                )
             }
         }
         loop.forEachPart(threads) { part in
@@ -245,10 +241,9 @@ public struct WinogradWeights: Sendable {
         let tiles = tileRows.count * tilesWide
         let cin = inChannels
         let cout = outChannels
-        inputTransform(x, image: n, tileRows: tileRows, channels: 0..<cin, into: v, tiles: tiles, column: 0)
-        if packed != nil && kernels.kGroup > 1 {
-            for xi in 0..<alpha * alpha { pairOperand(v + xi * cin * tiles, tiles: tiles) }
-        }
+        inputTransform(
+            x, image: n, tileRows: tileRows, channels: 0..<cin, into: v, tiles: tiles, column: 0, pairs: packed != nil && kernels.kGroup > 1
+        )
         // M[ξ] = U[ξ] (Cout × Cin) · V[ξ] (Cin × tiles).
         for xi in 0..<alpha * alpha {
             if let packed {
@@ -269,52 +264,22 @@ public struct WinogradWeights: Sendable {
             into: output + n * x.height * x.width, channelStride: x.batch * x.height * x.width)
     }
 
-    /// V[ξ] (inChannels × `tiles`, fp32) as bf16 pair rows in place, the operand of its bf16 product.
-    private func pairOperand(_ v: UnsafeMutablePointer<Float>, tiles: Int) {
-        kernels.packOperand(v, rows: inChannels, columns: tiles, ldb: tiles, into: v, ldOut: tiles)
-    }
-
-    /// The α input rows a strip of tiles reads: d[r][p] = plane(firstRow + r, p − 1), zero outside the image, each
-    /// row `padded` floats.
-    private func gatherRows(
-        _ plane: UnsafePointer<Float>, height: Int, width: Int, firstRow: Int, into d: UnsafeMutablePointer<Float>, padded: Int
-    ) {
-        for r in 0..<alpha {
-            let row = d + r * padded
-            let y = firstRow + r
-            if y >= 0 && y < height {
-                row[0] = 0
-                (row + 1).update(from: plane + y * width, count: width)
-                (row + 1 + width).update(repeating: 0, count: padded - 1 - width)
-            } else {
-                row.update(repeating: 0, count: padded)
-            }
-        }
-    }
-
-    /// V[ξ][ci][tile] for tile rows `tileRows` of image `n` and input channels `channels`, with the table's strip
-    /// transform (`winograd_input_strip`): here only the α input rows of each strip are gathered, zero-padded. V has
-    /// `tiles` columns; the first tile of `tileRows` goes to column `column`.
+    /// V[ξ][ci][tile] for tile rows `tileRows` of image `n` and input channels `channels`, with the table's transform
+    /// (`winograd_input`), which copies each channel's rows once into a zero-padded plane. V has `tiles` columns; the first
+    /// tile of `tileRows` goes to column `column`. With `pairs` (bf16 products; `channels` starting even) V's rows are the
+    /// products' operand: channels 2q and 2q + 1 as bf16 pairs in row q, inChannels × `tiles` floats apart per ξ as in fp32.
     private func inputTransform(
         _ x: PlanarTensor, image n: Int, tileRows: Range<Int>, channels: Range<Int>, into v: UnsafeMutablePointer<Float>, tiles: Int,
-        column: Int
+        column: Int, pairs: Bool = false
     ) {
-        let tilesWide = (x.width + tile - 1) / tile
-        let padded = tile * tilesWide + 2
-        let alpha = self.alpha
-        let strip = kernels.table.pointee.winograd_input_strip!
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * alpha * padded) { buffer in
-            let d = buffer.baseAddress!
-            let t = d + alpha * padded
-            for ci in channels {
-                let plane = x.data + ci * x.channelStride + n * x.imageStride
-                for ty in tileRows {
-                    gatherRows(plane, height: x.height, width: x.width, firstRow: tile * ty - 1, into: d, padded: padded)
-                    strip(
-                        Int32(tile), d, Int32(padded), Int32(tilesWide), t,
-                        v + ci * tiles + column + (ty - tileRows.lowerBound) * tilesWide, inChannels * tiles)
-                }
-            }
+        guard !channels.isEmpty else { return }
+        let table = kernels.table.pointee
+        let floats = table.winograd_input_scratch_size(Int32(tile), Int32(x.width), Int32(tileRows.count))
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: floats) { scratch in
+            table.winograd_input(
+                Int32(tile), x.data + n * x.imageStride, x.channelStride, Int32(x.height), Int32(x.width), Int32(tileRows.lowerBound),
+                Int32(tileRows.upperBound), Int32(channels.lowerBound), Int32(channels.upperBound), pairs ? 1 : 0, v + column,
+                inChannels * tiles, tiles, scratch.baseAddress!)
         }
     }
 

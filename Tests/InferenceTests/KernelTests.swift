@@ -445,6 +445,50 @@ import Testing
         }
     }
 
+    /// Winograd's input transform writing the bf16 products' operand: bit for bit the pairs `packOperand` makes of its fp32
+    /// output, for F(2×2) and F(4×4), a range of tile rows, an odd channel count (the last pair's high half zero) and a
+    /// channel range starting past 0.
+    @Test(.enabled(if: KernelTable.cpuHasBF16, "this CPU lacks AVX512_BF16"), arguments: [2, 4])
+    func winogradInputPairsAreThePackedTransform(_ tile: Int) throws {
+        let kernels = try #require(KernelTable(.avx512, precision: .bf16))
+        let table = kernels.table.pointee
+        let (channels, height, width) = (7, 11, 13)
+        let x = Self.randomValues(channels * height * width, seed: 60)
+        let tilesWide = (width + tile - 1) / tile
+        let rows = 1..<3
+        let tiles = rows.count * tilesWide
+        let points = (tile + 2) * (tile + 2)
+        var scratch = [Float](repeating: 0, count: table.winograd_input_scratch_size(Int32(tile), Int32(width), Int32(rows.count)))
+        func transform(_ channelRange: Range<Int>, pairs: Bool) -> [Float] {
+            var v = [Float](repeating: .nan, count: points * channels * tiles)
+            x.withUnsafeBufferPointer { x in
+                table.winograd_input(
+                    Int32(tile), x.baseAddress!, height * width, Int32(height), Int32(width), Int32(rows.lowerBound),
+                    Int32(rows.upperBound),
+                    Int32(channelRange.lowerBound), Int32(channelRange.upperBound), pairs ? 1 : 0, &v, channels * tiles, tiles, &scratch)
+            }
+            return v
+        }
+        let fp32 = transform(0..<channels, pairs: false)
+        let pairs = transform(2..<channels, pairs: true)
+        for xi in 0..<points {
+            var expected = [Float](repeating: .nan, count: (channels + 1) / 2 * tiles)
+            fp32.withUnsafeBufferPointer {
+                kernels.packOperand(
+                    $0.baseAddress! + xi * channels * tiles, rows: channels, columns: tiles, ldb: tiles, into: &expected, ldOut: tiles)
+            }
+            for q in 1..<(channels + 1) / 2 {
+                for t in 0..<tiles {
+                    #expect(
+                        pairs[xi * channels * tiles + q * tiles + t].bitPattern == expected[q * tiles + t].bitPattern,
+                        "F(\(tile)×\(tile)) ξ \(xi) pair row \(q) tile \(t)")
+                }
+            }
+            // Pair row 0 is outside the range: untouched.
+            #expect(pairs[xi * channels * tiles].isNaN)
+        }
+    }
+
     @Test(
         arguments: [(2, 3, 7, 9), (1, 4, 1, 1), (3, 2, 8, 8), (1, 1, 2, 5), (2, 1, 5, 2), (1, 1, 3, 3), (2, 2, 112, 112)],
         fp32Tables)

@@ -131,10 +131,19 @@ typedef struct ck_kernels {
     /// NULL for baseline x86-64.
     double (*peak_fma_loop)(long iterations, double *checksum);
 
-    /// Winograd F(tile×tile, 3×3) input transform of one row of tiles (tile 2 or 4, α = tile + 2): `d` holds the α
-    /// input rows of the strip, each `padded` ≥ tile·tiles + 2 floats (zero outside the image); writes
-    /// V[ξ][x] = (Bᵀ d B)[ξ] for tile x at v[ξ·step + x]. `t` is scratch of α·padded floats.
-    void (*winograd_input_strip)(int tile, const float *d, int padded, int tiles, float *t, float *v, size_t step);
+    /// Floats of scratch `winograd_input` needs for `tile_rows` rows of tiles of an image `width` wide.
+    size_t (*winograd_input_scratch_size)(int tile, int width, int tile_rows);
+
+    /// Winograd F(tile×tile, 3×3) input transform (tile 2 or 4, α = tile + 2, stride 1, padding 1) of tile rows
+    /// row_begin..<row_end of one image, channels channel_begin..<channel_end: channel c's plane (height × width) at
+    /// x + c·channel_stride. Writes V[ξ][c][t] = (Bᵀ d B)[ξ] of tile t (counted from the range's first, tiles_wide =
+    /// ⌈width / tile⌉ a row) at v[ξ·xi_stride + c·row_stride + t]; with `pairs` (bf16 products' operand; channel_begin
+    /// even) channels 2q and 2q + 1 as the bf16 pair v[ξ·xi_stride + q·row_stride + t] instead, 2q in the low half, rounded
+    /// as `operand_pack` rounds (a channel at or past channel_end counts as zero). `scratch` holds
+    /// `winograd_input_scratch_size` floats.
+    void (*winograd_input)(int tile, const float *x, long channel_stride, int height, int width, int row_begin, int row_end,
+                           int channel_begin, int channel_end, int pairs, float *v, size_t xi_stride, size_t row_stride,
+                           float *scratch);
 
     /// Winograd output transform of one row of tiles: y = relu(Aᵀ M A + bias) from M[ξ][x] at m[ξ·step + x], written as
     /// `rows` (≤ tile) output rows of `width` floats, `width` apart, at `out` (columns past the image are dropped).
