@@ -25,6 +25,12 @@ public final class NetworkPlan: @unchecked Sendable {
     /// tiles at batch 1 to pay. The measurements behind the choice are in docs/performance.md.
     static let f4MaxChannels = 128
 
+    /// With `--precision bf16`, F(4×4) layers up to this width multiply in bf16 too (layer1), wider ones (layer2) in fp32.
+    /// F(4×4)'s output transform amplifies the rounding of its bf16 operands (5–8 % of a layer's largest output, where
+    /// F(2×2) stays under 0.5 %); layer1's products in bf16 kept fp32's top-1 answers on the conditioned model as before
+    /// (287 of 288 crops, against 286 with F(4×4) all fp32), layer2's too lost four (docs/precision.md).
+    static let bf16F4MaxChannels = 64
+
     /// With int8: the products' input scales (from `seresnet calibrate`); nil otherwise.
     public let calibration: CalibrationFile?
 
@@ -71,9 +77,10 @@ public final class NetworkPlan: @unchecked Sendable {
             var blocks: [BottleneckPlan] = []
             for b in pending[s].indices {
                 let block = pending[s][b]
-                // F(4×4) for narrow layers with the engine's kernels; its products stay fp32 with --precision bf16 (its
-                // output transform would amplify bf16 rounding to 5–8 % of the output), F(2×2)'s take the plan's table.
+                // F(4×4) for narrow layers with the engine's kernels; with --precision bf16 its products stay fp32 but for
+                // the narrowest (`bf16F4MaxChannels`), F(2×2)'s take the plan's table.
                 let tile = products && block.spec.width <= Self.f4MaxChannels ? 4 : 2
+                let winogradTable = tile == 4 && block.spec.width > Self.bf16F4MaxChannels ? fp32Table : table
                 pending[s][b] = kept.stages[s][b]
                 let name = "layer\(s + 1).\(b)"
                 // int8: conv1 and conv2 write their output as the next product's u8 operand (whole groups of 4 channels),
@@ -97,7 +104,7 @@ public final class NetworkPlan: @unchecked Sendable {
                         squeezeExcitation: products ? block.squeezeExcitation.map { SqueezeExcitationPlan($0, kernels: fp32Table) } : nil,
                         winograd: block.spec.stride == 1 && !int8
                             ? WinogradWeights(
-                                block.conv2, tile: tile, kernels: tile == 4 ? fp32Table : table)
+                                block.conv2, tile: tile, kernels: winogradTable)
                             : nil,
                         quantizedChain: chained, outputQuadScale: outputQuadScale))
             }

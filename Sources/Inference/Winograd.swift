@@ -39,7 +39,8 @@ public struct WinogradWeights: Sendable {
     /// the transforms compute in fp32 and the input transform writes its output as the products' bf16 pairs.
     init(_ layer: ConvolutionLayer, tile: Int = 2, kernels: KernelTable) {
         precondition(layer.shape.kernel == 3 && layer.shape.stride == 1 && layer.shape.padding == 1)
-        precondition(tile == 2 || (tile == 4 && kernels.precision == .fp32), "F(4×4) amplifies bf16 rounding: fp32 products only")
+        precondition(tile == 2 || tile == 4, "F(2×2) or F(4×4)")
+        precondition(kernels.precision != .int8, "Winograd's transforms do not carry over to integers")
         let cout = layer.shape.outChannels
         let cin = layer.shape.inChannels
         let alpha = tile + 2

@@ -301,11 +301,11 @@ import Testing
         let runner = ConvolutionRunner(loop: ParallelLoop(threads: threads), maxPatchRows: 1)
         defer { runner.deallocate() }
         // F(2×2) and F(4×4) with every table (baseline's transforms with OpenBLAS products); F(4×4)'s transforms have
-        // entries up to 8, so its rounding error is larger. With bf16 products only F(2×2) is planned (F(4×4)'s output
-        // transform amplifies the rounding of its transformed inputs to 5–8 % of the largest output): its products round
-        // the transformed weights and inputs to 8 significant bits, so a bf16 tolerance against the fp32 naive loops
-        // (measured: at most 0.0047 of the largest output over these cases).
-        let tiles = kernels.precision == .bf16 ? [(2, Float(1e-2))] : [(2, Float(1e-5)), (4, Float(2e-5))]
+        // entries up to 8, so its rounding error is larger. With bf16 products both round the transformed weights and
+        // inputs to 8 significant bits, so a bf16 tolerance against the fp32 naive loops: F(2×2) measured at most 0.0047
+        // of the largest output over these cases; F(4×4)'s output transform amplifies the rounding to 0.080 at most (the
+        // engine runs it in bf16 only on layer1, where the network's agreement with fp32 holds: docs/precision.md).
+        let tiles = kernels.precision == .bf16 ? [(2, Float(1e-2)), (4, Float(0.1))] : [(2, Float(1e-5)), (4, Float(2e-5))]
         for (tile, tolerance) in tiles {
             let winograd = WinogradWeights(layer, tile: tile, kernels: kernels)
             let sizes = winograd.workspaceSizes(batch: batch, height: height, width: width, threads: threads)
