@@ -1,6 +1,5 @@
 import CBLAS
 import Foundation
-import Synchronization
 
 /// One image's last-stage feature maps: `channels` maps of `height × width`, map by map.
 public struct FeatureMaps: Sendable {
@@ -45,13 +44,6 @@ public final class InferenceEngine {
     private let input: UnsafeMutablePointer<Float>
     private let logits: UnsafeMutablePointer<Float>
     private let workspace: Workspace
-    /// With several threads and batches of several images: one single-threaded context per thread, in which the stem and
-    /// the image-by-image stages run whole images side by side (`forward`); empty otherwise.
-    private let lanes: [Lane]
-    /// The next image a lane takes.
-    private let nextImage = ImageCounter()
-    /// The image-by-image stages' output height and width.
-    private let earlySize: (height: Int, width: Int)
     /// Where the last pass left layer4's output, (C, N, h, w), and its size.
     private var lastFeatures: (base: UnsafeMutablePointer<Float>, batch: Int, height: Int, width: Int)?
 
@@ -91,13 +83,6 @@ public final class InferenceEngine {
         schedules = (1...maxBatch).map { [convolutions] in
             PassSchedule(plan: plan, batch: $0, height: inputHeight, width: inputWidth, runner: convolutions)
         }
-        let early = maxBatch > 1 ? Self.imageByImageStages(network, height: inputHeight, width: inputWidth) : 0
-        earlySize = Self.outputSize(network, stages: early, height: inputHeight, width: inputWidth)
-        lanes =
-            threads > 1 && early > 0
-            ? (0..<threads).map { _ in
-                Lane(plan: plan, network: network, height: inputHeight, width: inputWidth)
-            } : []
         multiplyAccumulatesByPart = Self.multiplyAccumulatesByPart(network, height: inputHeight, width: inputWidth)
         multiplyAccumulatesPerImage = multiplyAccumulatesByPart.values.reduce(0, +)
     }
@@ -107,7 +92,6 @@ public final class InferenceEngine {
         logits.deallocate()
         workspace.deallocate()
         convolutions.deallocate()
-        for lane in lanes { lane.deallocate() }
     }
 
     /// Values per input image: channels × height × width.
@@ -163,54 +147,27 @@ public final class InferenceEngine {
         // The stem and the stages with large maps run image by image when the batch has several (see
         // `imageByImageStages`); their last block writes its output straight into the batch's layout (`gathered`).
         let early = n > 1 ? w.imageByImageStages : 0
-        let main = Lane(workspace: w, convolutions: convolutions, loop: loop, schedules: schedules)
-        /// The stem and the image-by-image stages of `image` in `lane`, the last stage writing into the batch's layout.
-        func earlyStages(_ image: Int, lane: Lane, profile: (any PartTimer)?) -> (height: Int, width: Int) {
-            var x = lane.workspace.x
-            var y = lane.workspace.y
-            var laneQuads = lane.workspace.quads
-            var (height, width) = stem(images: image, count: 1, into: x, lane: lane, profile: profile)
-            for stage in 0..<early {
-                let last = stage == early - 1
-                runStage(
-                    stage, batch: 1, lane: lane, profile: profile, current: &x, next: &y, quads: &laneQuads, height: &height,
-                    width: &width, output: last ? Kernels.Destination(base: w.gathered, first: image, count: n) : nil,
-                    quadsOutput: last ? Kernels.Destination(base: w.gatheredQuads, first: image, count: n) : nil)
-            }
-            return (height, width)
-        }
-        if early > 0 && !lanes.isEmpty && observer == nil {
-            // Whole images side by side, each on one thread in its own lane: no thread waits on another within an image,
-            // and each image's activations stay in the cache of the core that makes them. A lane takes the next image when
-            // done (which lane runs an image changes nothing in its result). A profile spreads the region's time over
-            // the parts in proportion to the lanes' own timings.
-            let parts = min(lanes.count, n)
-            let counter = nextImage
-            counter.reset()
-            for lane in lanes[0..<parts] { lane.profile.reset(active: profile != nil) }
-            loop.forEachPart(parts) { part in
-                let lane = lanes[part]
-                while let image = counter.take(below: n) {
-                    _ = earlyStages(image, lane: lane, profile: lane.profile.active ? lane.profile : nil)
+        if early > 0 {
+            for image in 0..<n {
+                var x = w.x
+                var y = w.y
+                (height, width) = stem(images: image, count: 1, into: x)
+                for stage in 0..<early {
+                    let last = stage == early - 1
+                    runStage(
+                        stage, batch: 1, current: &x, next: &y, quads: &quads, height: &height, width: &width,
+                        output: last ? Kernels.Destination(base: w.gathered, first: image, count: n) : nil,
+                        quadsOutput: last ? Kernels.Destination(base: w.gatheredQuads, first: image, count: n) : nil)
                 }
             }
-            (height, width) = earlySize
-            profile?.spread(over: lanes[0..<parts].map(\.profile))
-            current = w.gathered
-            next = w.x
-            quads = w.gatheredQuads
-        } else if early > 0 {
-            for image in 0..<n { (height, width) = earlyStages(image, lane: main, profile: profile) }
             current = w.gathered
             next = w.x
             quads = w.gatheredQuads
         } else {
-            (height, width) = stem(images: 0, count: n, into: current, lane: main, profile: profile)
+            (height, width) = stem(images: 0, count: n, into: current)
         }
         for stage in early..<plan.stages.count {
-            runStage(
-                stage, batch: n, lane: main, profile: profile, current: &current, next: &next, quads: &quads, height: &height,
-                width: &width)
+            runStage(stage, batch: n, current: &current, next: &next, quads: &quads, height: &height, width: &width)
         }
 
         lastFeatures = (current, n, height, width)
@@ -245,18 +202,14 @@ public final class InferenceEngine {
 
     /// Stem of input images image..<image + count: (N, 3, H, W) → conv 7×7/2 + BN + ReLU → (64, N, H/2, W/2) → maxpool
     /// 3×3/2 → (64, N, H/4, W/4) into `output`. Returns the output's height and width.
-    private func stem(
-        images image: Int, count n: Int, into output: UnsafeMutablePointer<Float>, lane: Lane, profile: (any PartTimer)?
-    ) -> (height: Int, width: Int) {
-        let w = lane.workspace
-        let convolutions = lane.convolutions
-        let loop = lane.loop
+    private func stem(images image: Int, count n: Int, into output: UnsafeMutablePointer<Float>) -> (height: Int, width: Int) {
+        let w = workspace
         let architecture = network.architecture
         let stemInput = PlanarTensor.imageMajor(
             input + image * inputSize, channels: architecture.inputChannels, batch: n, height: inputHeight, width: inputWidth)
         let height = network.stem.shape.outputSide(inputHeight)
         let width = network.stem.shape.outputSide(inputWidth)
-        convolutions.run(plan.stem, input: stemInput, output: w.t1, epilogue: .biasReLU, split: lane.schedules[n - 1].stem)
+        convolutions.run(plan.stem, input: stemInput, output: w.t1, epilogue: .biasReLU, split: schedules[n - 1].stem)
         Kernels.maxPool3x3Stride2(
             .channelMajor(w.t1, channels: architecture.stemWidth, batch: n, height: height, width: width), into: output, loop: loop,
             kernels: plan.fp32Table)
@@ -270,17 +223,16 @@ public final class InferenceEngine {
     /// where it reads them, and each block's residual add leaves the next block's there (`w.quads`), the last block's in
     /// `quadsOutput` when given (the batch's layout, as `output`).
     private func runStage(
-        _ stageIndex: Int, batch n: Int, lane: Lane, profile: (any PartTimer)?, current: inout UnsafeMutablePointer<Float>,
-        next: inout UnsafeMutablePointer<Float>, quads: inout UnsafeMutablePointer<Float>, height: inout Int, width: inout Int,
-        output: Kernels.Destination? = nil, quadsOutput: Kernels.Destination? = nil
+        _ stageIndex: Int, batch n: Int, current: inout UnsafeMutablePointer<Float>, next: inout UnsafeMutablePointer<Float>,
+        quads: inout UnsafeMutablePointer<Float>, height: inout Int, width: inout Int, output: Kernels.Destination? = nil,
+        quadsOutput: Kernels.Destination? = nil
     ) {
-        let w = lane.workspace
-        let convolutions = lane.convolutions
-        let loop = lane.loop
+        let w = workspace
+        let profile = self.profile
         let name = "layer\(stageIndex + 1)"
         let blocks = plan.stages[stageIndex]
         for (index, planned) in blocks.enumerated() {
-            let decided = lane.schedules[n - 1].blocks[stageIndex][index]
+            let decided = schedules[n - 1].blocks[stageIndex][index]
             let block = planned.block
             let spec = block.spec
             let x =
@@ -421,22 +373,9 @@ public final class InferenceEngine {
         return stages
     }
 
-    /// Height and width of the first `stages` stages' output for an input `height` × `width`.
-    static func outputSize(_ network: SEResNet, stages: Int, height: Int, width: Int) -> (height: Int, width: Int) {
-        var h = (network.stem.shape.outputSide(height) - 1) / 2 + 1
-        var w = (network.stem.shape.outputSide(width) - 1) / 2 + 1
-        for stage in network.stages.prefix(stages) {
-            for block in stage {
-                h = block.conv2.shape.outputSide(h)
-                w = block.conv2.shape.outputSide(w)
-            }
-        }
-        return (h, w)
-    }
-
     /// Largest patch matrix height (Cin·k·k) of any layer, and enough for a whole unfolded layer whose
     /// columns are too few to split (see ConvolutionRunner).
-    static func maxPatchRows(_ network: SEResNet, maxBatch: Int) -> Int {
+    private static func maxPatchRows(_ network: SEResNet, maxBatch: Int) -> Int {
         var rows = network.stem.shape.inChannels * 49
         for block in network.stages.joined() {
             rows = max(rows, block.conv2.shape.inChannels * 9, block.spec.inChannels)
@@ -576,55 +515,6 @@ private struct Workspace {
             pointer.deallocate()
         }
         gatheredBuffer?.deallocate()
-    }
-}
-
-/// Where a forward pass runs: the engine's own workspace, convolution runner, threads and schedules (the main lane), or one
-/// thread's single-threaded context in which whole images run the stem and the image-by-image stages side by side with
-/// the other threads' (`InferenceEngine.lanes`).
-private struct Lane {
-    let workspace: Workspace
-    let convolutions: ConvolutionRunner
-    let loop: ParallelLoop
-    /// Decisions by batch size (index batch − 1); a thread's lane has only batch 1's.
-    let schedules: [PassSchedule]
-    /// A thread's lane's part timings while a profile is attached.
-    let profile = LaneProfile()
-
-    init(workspace: Workspace, convolutions: ConvolutionRunner, loop: ParallelLoop, schedules: [PassSchedule]) {
-        self.workspace = workspace
-        self.convolutions = convolutions
-        self.loop = loop
-        self.schedules = schedules
-    }
-
-    /// A single-threaded lane for one image at a time.
-    init(plan: NetworkPlan, network: SEResNet, height: Int, width: Int) {
-        loop = ParallelLoop(threads: 1)
-        workspace = Workspace(plan: plan, height: height, width: width, batch: 1, threads: 1)
-        convolutions = ConvolutionRunner(
-            loop: loop, maxPatchRows: InferenceEngine.maxPatchRows(network, maxBatch: 1),
-            directScratchFloats: plan.stem.direct?.scratchFloats(width: width) ?? 0,
-            maxChannelMeans: plan.stages.joined().map { $0.block.spec.outChannels }.max() ?? 0)
-        schedules = [PassSchedule(plan: plan, batch: 1, height: height, width: width, runner: convolutions)]
-    }
-
-    func deallocate() {
-        workspace.deallocate()
-        convolutions.deallocate()
-    }
-}
-
-/// Hands out the images of a pass to the lanes, each once.
-private final class ImageCounter: Sendable {
-    private let next = Atomic<Int>(0)
-
-    func reset() { next.store(0, ordering: .relaxed) }
-
-    /// The next image below `count`, or nil when every one is taken.
-    func take(below count: Int) -> Int? {
-        let image = next.add(1, ordering: .relaxed).oldValue
-        return image < count ? image : nil
     }
 }
 
