@@ -61,6 +61,9 @@ public final class InferenceEngine {
     /// splits every GEMM over its own `threads`.
     public init(plan: NetworkPlan, inputHeight: Int, inputWidth: Int, maxBatch: Int, threads: Int) {
         precondition(maxBatch >= 1 && threads >= 1 && inputHeight >= 1 && inputWidth >= 1)
+        precondition(
+            plan.inputSize.map { $0 == (inputHeight, inputWidth) } ?? true,
+            "the plan was made for \(plan.inputSize.map { "\($0.height)×\($0.width)" } ?? "") inputs only")
         let network = plan.network
         self.network = network
         self.plan = plan
@@ -257,7 +260,7 @@ public final class InferenceEngine {
             // conv1 1×1 + BN + ReLU: (Cin, N, H, W) → (width, N, H, W)
             convolutions.run(
                 planned.conv1, input: x, output: w.t1,
-                epilogue: chained ? .quantized(scale: planned.conv2.packed!.operandScale) : .biasReLU, split: decided.conv1)
+                epilogue: chained ? .quantized(scale: planned.conv2!.packed!.operandScale) : .biasReLU, split: decided.conv1)
             if let observer { observer("\(name).\(index).conv2", UnsafeBufferPointer(start: w.t1, count: spec.width * n * height * width)) }
             profile?.mark("\(name) conv1")
             // conv2 3×3/stride + BN + ReLU: → (width, N, H/s, W/s)
@@ -268,8 +271,8 @@ public final class InferenceEngine {
                     packScratch: convolutions.packScratch)
             } else {
                 convolutions.run(
-                    planned.conv2, input: t1, output: w.t2,
-                    epilogue: chained ? .quantized(scale: planned.conv3.packed!.operandScale) : .biasReLU, split: decided.conv2)
+                    planned.conv2!, input: t1, output: w.t2,
+                    epilogue: chained ? .quantized(scale: planned.conv3.packed!.operandScale) : .biasReLU, split: decided.conv2!)
             }
             profile?.mark("\(name) conv2")
             if let observer {
@@ -338,7 +341,7 @@ public final class InferenceEngine {
                 if let winograd = planned.winograd, block.winograd {
                     result.append(("\(prefix) conv2", winograd.algorithm, block.winogradSplit))
                 } else {
-                    result.append(("\(prefix) conv2", planned.conv2.algorithm, block.conv2.rawValue))
+                    result.append(("\(prefix) conv2", planned.conv2!.algorithm, block.conv2!.rawValue))
                 }
                 result.append(("\(prefix) conv3", planned.conv3.algorithm, block.conv3.rawValue))
                 if let downsample = planned.downsample, let split = block.downsample {
@@ -525,7 +528,8 @@ struct BlockSchedule {
     let winograd: Bool
     /// How Winograd splits its work: "channels" or "tile rows".
     let winogradSplit: String
-    let conv2: ConvolutionSplit
+    /// nil where conv2 always runs as Winograd (the plan holds no unfolded weights for it).
+    let conv2: ConvolutionSplit?
     let conv3: ConvolutionSplit
     let downsample: ConvolutionSplit?
 }
@@ -550,7 +554,7 @@ struct PassSchedule {
                     conv1: runner.schedule(planned.conv1, batch: batch, height: h, width: w),
                     winograd: winograd,
                     winogradSplit: planned.winograd?.splitsByChannels(batch: batch, height: h, width: w) == true ? "channels" : "tile rows",
-                    conv2: runner.schedule(planned.conv2, batch: batch, height: h, width: w),
+                    conv2: planned.conv2.map { runner.schedule($0, batch: batch, height: h, width: w) },
                     conv3: runner.schedule(planned.conv3, batch: batch, height: outH, width: outW),
                     downsample: planned.downsample.map { runner.schedule($0, batch: batch, height: h, width: w) })
                 (h, w) = (outH, outW)

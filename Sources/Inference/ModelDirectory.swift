@@ -86,12 +86,16 @@ public struct LoadedModel: Sendable {
     /// Plans the network for `kernels` and `precision` and returns the plan with this model holding the plan's copy of the network
     /// (without the weights it packed). Consuming: the plan receives the only reference to the loaded network, so
     /// it frees each block's folded weights as it packs them and the two copies never coexist in full.
+    /// `inputSize` (default: the config's `input_size`) is the only size the plan's engines will run (`NetworkPlan`).
     public consuming func planned(
-        kernels: KernelSelection, precision: Precision = .fp32, calibration: CalibrationFile? = nil
+        kernels: KernelSelection, precision: Precision = .fp32, calibration: CalibrationFile? = nil,
+        inputSize: (height: Int, width: Int)? = nil
     ) -> (model: LoadedModel, plan: NetworkPlan) {
         let (network, config, weightsSHA256, weightsBytes) = (self.network, self.config, self.weightsSHA256, self.weightsBytes)
         _ = consume self
-        let plan = NetworkPlan(network: consume network, kernels: kernels, precision: precision, calibration: calibration)
+        let size = inputSize ?? (config.inputSize[1], config.inputSize[2])
+        let plan = NetworkPlan(
+            network: consume network, kernels: kernels, precision: precision, calibration: calibration, inputSize: size)
         return (LoadedModel(network: plan.network, config: config, weightsSHA256: weightsSHA256, weightsBytes: weightsBytes), plan)
     }
 }

@@ -31,6 +31,9 @@ public final class NetworkPlan: @unchecked Sendable {
     /// (287 of 288 crops, against 286 with F(4×4) all fp32), layer2's too lost four (docs/precision.md).
     static let bf16F4MaxChannels = 64
 
+    /// The only input size its engines run, when the plan was made for one (`init`'s `inputSize`); nil: any.
+    public let inputSize: (height: Int, width: Int)?
+
     /// With int8: the products' input scales (from `seresnet calibrate`); nil otherwise.
     public let calibration: CalibrationFile?
 
@@ -42,8 +45,13 @@ public final class NetworkPlan: @unchecked Sendable {
     /// not carry over to integers), conv1, conv2 and each residual add handing their successors u8 operands; SE and the block
     /// outputs (the residuals) stay fp32, the stem too (bf16 products where the CPU has AVX512_BF16: its own direct kernel,
     /// more exact than int8 and faster than fp32).
+    ///
+    /// With `inputSize`, the only input size its engines will run: a stride-1 3×3 that runs as Winograd at every batch size
+    /// there (it pays from one image) gets no unfolded copy of its weights (`BottleneckPlan.conv2` nil). At 224² that is
+    /// every one: 33 MB of fp32 weights (17 MB of bf16) that no pass would read. Without it, every input size is served.
     public init(
-        network: consuming SEResNet, kernels: KernelSelection = .auto, precision: Precision = .fp32, calibration: CalibrationFile? = nil
+        network: consuming SEResNet, kernels: KernelSelection = .auto, precision: Precision = .fp32, calibration: CalibrationFile? = nil,
+        inputSize: (height: Int, width: Int)? = nil
     ) {
         guard let table = kernels.table(precision: precision) else {
             preconditionFailure(precision.problem(kernels: kernels) ?? "no kernel table")
@@ -68,6 +76,11 @@ public final class NetworkPlan: @unchecked Sendable {
                     $0.baseAddress!, rows: network.architecture.numClasses, columns: network.architecture.featureCount,
                     bias: network.classifierBias, kernels: table, inputScale: scale("fc"))
             } : nil
+        self.inputSize = inputSize
+        // The maps' size at each block's input (after the stem and its pooling), where `inputSize` is given.
+        var side = inputSize.map { size in
+            (network.stem.shape.outputSide(size.height), network.stem.shape.outputSide(size.width))
+        }.map { ((($0.0 - 1) / 2 + 1), ($0.1 - 1) / 2 + 1) }
         var stem: ConvolutionLayer? = network.stem
         var pending = network.stages
         _ = consume network
@@ -91,21 +104,23 @@ public final class NetworkPlan: @unchecked Sendable {
                 let outputQuadScale = successor.flatMap { next in
                     int8 && block.spec.outChannels % 4 == 0 ? scale("layer\(next.0 + 1).\(next.1).conv1") : nil
                 }
+                let winograd = block.spec.stride == 1 && !int8 ? WinogradWeights(block.conv2, tile: tile, kernels: winogradTable) : nil
+                // Unfolded weights only where some pass unfolds (Winograd does not pay at every batch size of `inputSize`).
+                let alwaysWinograd = side.map { winograd?.pays(batch: 1, height: $0.0, width: $0.1) ?? false } ?? false
+                side = side.map { (block.conv2.shape.outputSide($0.0), block.conv2.shape.outputSide($0.1)) }
                 blocks.append(
                     BottleneckPlan(
                         block: kept.stages[s][b],
                         conv1: ConvolutionPlan(block.conv1, kernels: table, inputScale: scale("\(name).conv1"), takesQuads: quadInput),
-                        conv2: ConvolutionPlan(block.conv2, kernels: table, inputScale: scale("\(name).conv2"), takesQuads: chained),
+                        conv2: alwaysWinograd
+                            ? nil : ConvolutionPlan(block.conv2, kernels: table, inputScale: scale("\(name).conv2"), takesQuads: chained),
                         conv3: ConvolutionPlan(block.conv3, kernels: table, inputScale: scale("\(name).conv3"), takesQuads: chained),
                         // The downsample reads the block's input, as conv1 does.
                         downsample: block.downsample.map {
                             ConvolutionPlan($0, kernels: table, inputScale: scale("\(name).conv1"), takesQuads: quadInput)
                         },
                         squeezeExcitation: products ? block.squeezeExcitation.map { SqueezeExcitationPlan($0, kernels: fp32Table) } : nil,
-                        winograd: block.spec.stride == 1 && !int8
-                            ? WinogradWeights(
-                                block.conv2, tile: tile, kernels: winogradTable)
-                            : nil,
+                        winograd: winograd,
                         quantizedChain: chained, outputQuadScale: outputQuadScale))
             }
             stages.append(blocks)
@@ -121,9 +136,12 @@ public final class NetworkPlan: @unchecked Sendable {
             for (b, block) in blocks.enumerated() {
                 let prefix = "layer\(s + 1).\(b)"
                 result.append(("\(prefix) conv1", block.conv1.algorithm))
-                let conv2 =
-                    block.winograd.map { "\($0.algorithm) (from \($0.minimumTiles) tiles; below: \(block.conv2.algorithm))" }
-                    ?? block.conv2.algorithm
+                let conv2: String
+                if let winograd = block.winograd, let unfolded = block.conv2 {
+                    conv2 = "\(winograd.algorithm) (from \(winograd.minimumTiles) tiles; below: \(unfolded.algorithm))"
+                } else {
+                    conv2 = block.winograd?.algorithm ?? block.conv2!.algorithm
+                }
                 result.append(("\(prefix) conv2", conv2))
                 result.append(("\(prefix) conv3", block.conv3.algorithm))
                 if let downsample = block.downsample { result.append(("\(prefix) downsample", downsample.algorithm)) }
@@ -137,7 +155,8 @@ public final class NetworkPlan: @unchecked Sendable {
 struct BottleneckPlan {
     let block: Bottleneck
     let conv1: ConvolutionPlan
-    let conv2: ConvolutionPlan
+    /// conv2 unfolded (im2col tiles); nil where it always runs as Winograd (`NetworkPlan`'s `inputSize`).
+    let conv2: ConvolutionPlan?
     let conv3: ConvolutionPlan
     let downsample: ConvolutionPlan?
     /// SE's two products packed for the engine's fp32 GEMM; nil with OpenBLAS or without SE.

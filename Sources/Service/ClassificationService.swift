@@ -161,7 +161,8 @@ public final class ClassificationService: @unchecked Sendable {
         self.metrics = metrics
         // One plan (packed weights) shared by every engine.
         let (planned, plan) = (consume model).planned(
-            kernels: configuration.kernels, precision: configuration.precision, calibration: configuration.calibration)
+            kernels: configuration.kernels, precision: configuration.precision, calibration: configuration.calibration,
+            inputSize: (preprocessing.inputHeight, preprocessing.inputWidth))
         self.plan = plan
         self.model = planned
         metrics.setEngineInfo(

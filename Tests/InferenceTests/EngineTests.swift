@@ -37,6 +37,29 @@ import Testing
         }
     }
 
+    /// A plan made for one input size keeps no unfolded conv2 weights where Winograd runs at every batch size of it
+    /// (the tiny model at 224²: layer3, whose 14² maps give F(4×4) 16 tiles from one image; layer4's 7² give it 4, and
+    /// layer1–2 are narrower than Winograd's 64 channels), all of them at 64×48, and its engines answer bit for bit as
+    /// engines on a plan for every size.
+    @Test(arguments: [(224, 224, ["layer3"]), (64, 48, [])])
+    func planForOneInputSizeKeepsOnlyTheWeightsItsPassesRead(_ size: (height: Int, width: Int, winogradOnly: [String])) {
+        let model = TimmGoldenTests.model
+        let plan = NetworkPlan(network: model.network, inputSize: (size.height, size.width))
+        for (s, blocks) in plan.stages.enumerated() {
+            for (b, block) in blocks.enumerated() {
+                let alwaysWinograd = block.block.spec.stride == 1 && size.winogradOnly.contains("layer\(s + 1)")
+                #expect((block.conv2 == nil) == alwaysWinograd, "layer\(s + 1).\(b) at \(size.height)×\(size.width)")
+            }
+        }
+        let sized = InferenceEngine(plan: plan, inputHeight: size.height, inputWidth: size.width, maxBatch: 3, threads: 2)
+        let general = InferenceEngine(network: model.network, inputHeight: size.height, inputWidth: size.width, maxBatch: 3, threads: 2)
+        let inputs = (0..<3).flatMap { KernelTests.randomValues(sized.inputSize, seed: 40 + UInt64($0)) }
+        #expect(sized.classify(inputs, batch: 3) == general.classify(inputs, batch: 3))
+        let first = Array(inputs.prefix(sized.inputSize))
+        #expect(sized.classify(first, batch: 1) == general.classify(first, batch: 1))
+        #expect(plan.layers.count == NetworkPlan(network: model.network).layers.count)
+    }
+
     @Test func engineWithOneThreadEqualsTwoThreads() throws {
         let model = TimmGoldenTests.model
         let input = try Fixtures.floats("tiny-seresnet/random-batch2.input.f32")
