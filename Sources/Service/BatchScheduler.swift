@@ -171,6 +171,26 @@ final class BatchScheduler: @unchecked Sendable {
         return body()
     }
 
+    /// Inside `withDecodeCore`: runs `body(true)` holding one more core, when one is free at once and no image waits for
+    /// an engine (preprocessing then splits its rows over both), else `body(false)` on the decode's core alone. Never
+    /// waits: an idle service lends a single request's preprocessing its second core, a busy one keeps every core for
+    /// the engines and the other decodes.
+    func withSpareCore<T>(_ body: (Bool) -> T) -> T {
+        condition.lock()
+        let spare = coresInUse < cores && enginesWaitingForCores == 0 && waiting.isEmpty
+        if spare { takeCoresLocked(1) }
+        condition.unlock()
+        defer {
+            if spare {
+                condition.lock()
+                coresInUse -= 1
+                condition.broadcast()
+                condition.unlock()
+            }
+        }
+        return body(spare)
+    }
+
     /// Inside `withDecodeCore`: gives the decode's core back while `body` waits (for decode memory), so engines and
     /// other decodes run meanwhile, then waits for a core again.
     func withoutDecodeCore<T>(_ body: () -> T) -> T {
@@ -190,6 +210,13 @@ final class BatchScheduler: @unchecked Sendable {
     private func takeCoresLocked(_ count: Int) {
         coresInUse += count
         peakCoresInUse = max(peakCoresInUse, coresInUse)
+    }
+
+    /// Cores the decodes and engines hold now (for tests).
+    var coresInUseNow: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return coresInUse
     }
 
     /// Images admitted and not yet running.

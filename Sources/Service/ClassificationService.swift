@@ -261,7 +261,9 @@ public final class ClassificationService: @unchecked Sendable {
         }
         let preprocessStart = clock.now
         var tensor = [Float](repeating: 0, count: preprocessing.outputCount)
-        tensor.withUnsafeMutableBufferPointer { Imaging.preprocess(image, config: preprocessing, into: $0) }
+        scheduler.withSpareCore { spare in
+            tensor.withUnsafeMutableBufferPointer { Imaging.preprocess(image, config: preprocessing, into: $0, parts: spare ? 2 : 1) }
+        }
         let preprocessEnd = clock.now
         return .success(
             PreparedImage(

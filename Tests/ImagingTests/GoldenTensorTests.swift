@@ -32,4 +32,23 @@ import Testing
         #expect(decoded.scaleEighths == 8)
         #expect(maxDelta == 0, "\(name): max |Δ| = \(maxDelta), mean |Δ| = \(meanDelta)")
     }
+
+    /// Preprocessing cut into bands of output rows computed side by side (`parts`, what a request gets when a second core
+    /// is free) writes exactly the single pass's bytes: every fixture, 2, 3 and as many bands as rows.
+    @Test(arguments: Fixtures.goldenImageNames)
+    func bandsWriteTheSinglePassBytes(image name: String) throws {
+        let config = try Fixtures.config()
+        let bytes = try Fixtures.image(name)
+        let image = try bytes.withUnsafeBytes { try decodeJPEG($0, targetShorterSide: nil) }
+        func run(parts: Int) -> [Float] {
+            var out = [Float](repeating: .nan, count: config.outputCount)
+            out.withUnsafeMutableBufferPointer { preprocess(image, config: config, into: $0, parts: parts) }
+            return out
+        }
+        let single = run(parts: 1)
+        for parts in [2, 3, config.inputHeight] {
+            let banded = run(parts: parts)
+            #expect(banded.map(\.bitPattern) == single.map(\.bitPattern), "\(name) in \(parts) bands")
+        }
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import Synchronization
 import TestSupport
 import Testing
 
@@ -368,6 +369,39 @@ func errorCode(_ response: HTTPResponse) -> String? {
         group.wait()
         // Both cores were used at some point (a running batch holds its engine's threads), never more.
         #expect(service.scheduler.peakCoresInUse == 2)
+    }
+
+    /// A decode's preprocessing borrows a second core only when it is free at once and no image waits for an engine; it
+    /// gives it back after, and never waits for one.
+    @Test func preprocessingBorrowsASpareCoreOnlyWhenIdle() {
+        let service = Self.makeService {
+            $0.threads = 2
+            $0.maxBatch = 2
+        }
+        defer { service.stop() }
+        let scheduler = service.scheduler
+        // Idle: the decode's core and one more.
+        let idle = scheduler.withDecodeCore { scheduler.withSpareCore { spare in (spare, scheduler.coresInUseNow) } }
+        #expect(idle.0 && idle.1 == 2)
+        // Both cores taken (two decodes at once): the second gets none, and does not wait for one.
+        let inner = Mutex<(spare: Bool, cores: Int)>((true, 0))
+        let done = DispatchSemaphore(value: 0)
+        scheduler.withDecodeCore {
+            let other = DispatchSemaphore(value: 0)
+            Thread {
+                scheduler.withDecodeCore {
+                    let seen = scheduler.withSpareCore { spare in (spare, scheduler.coresInUseNow) }
+                    inner.withLock { $0 = seen }
+                    other.signal()
+                }
+                done.signal()
+            }.start()
+            other.wait()
+        }
+        done.wait()
+        let busy = inner.withLock { $0 }
+        #expect(!busy.spare && busy.cores == 2)
+        #expect(scheduler.coresInUseNow == 0)
     }
 
     /// The batching decision, exactly, at instants the test chooses: four images arrive 200 ms apart while the
