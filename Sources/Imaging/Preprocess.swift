@@ -82,7 +82,6 @@ public func preprocess(
         let columns = cropX.inside.count
         let rowBytes = columns * 3
         let firstColumn = cropX.inside.lowerBound
-        let output = UnsafeSendable(out)
         /// Output rows `band` (resized indices): their vertical taps, the source rows they read resampled
         /// horizontally, then the vertical pass into the tensor.
         func run(_ band: Range<Int>) {
@@ -101,7 +100,7 @@ public func preprocess(
                 source: intermediate, rowBytes: rowBytes, firstSourceRow: rows.lowerBound, vertical: vertical
             ) { resizedRow, row in
                 let y = resizedRow - cropY.start
-                let red = output.pointer + y * config.inputWidth + firstColumn
+                let red = out + y * config.inputWidth + firstColumn
                 let green = red + plane
                 let blue = green + plane
                 var pixel = row
@@ -123,12 +122,6 @@ public func preprocess(
             }
         }
     }
-}
-
-/// A pointer handed to the bands of `preprocess`, which write disjoint rows through it.
-private struct UnsafeSendable: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<Float>
-    init(_ pointer: UnsafeMutablePointer<Float>) { self.pointer = pointer }
 }
 
 /// Taps mapping `decoded` samples onto resized indices `outputs` (of `resized`). The decoded image covers

@@ -77,10 +77,12 @@ public final class NetworkPlan: @unchecked Sendable {
                     bias: network.classifierBias, kernels: table, inputScale: scale("fc"))
             } : nil
         self.inputSize = inputSize
-        // The maps' size at each block's input (after the stem and its pooling), where `inputSize` is given.
-        var side = inputSize.map { size in
-            (network.stem.shape.outputSide(size.height), network.stem.shape.outputSide(size.width))
-        }.map { ((($0.0 - 1) / 2 + 1), ($0.1 - 1) / 2 + 1) }
+        // The map size at each block's input (after the stem and its 3×3 stride-2 pooling), where `inputSize` is given.
+        var side: (height: Int, width: Int)? = nil
+        if let size = inputSize {
+            let stemShape = network.stem.shape
+            side = ((stemShape.outputSide(size.height) - 1) / 2 + 1, (stemShape.outputSide(size.width) - 1) / 2 + 1)
+        }
         var stem: ConvolutionLayer? = network.stem
         var pending = network.stages
         _ = consume network
@@ -106,8 +108,8 @@ public final class NetworkPlan: @unchecked Sendable {
                 }
                 let winograd = block.spec.stride == 1 && !int8 ? WinogradWeights(block.conv2, tile: tile, kernels: winogradTable) : nil
                 // Unfolded weights only where some pass unfolds (Winograd does not pay at every batch size of `inputSize`).
-                let alwaysWinograd = side.map { winograd?.pays(batch: 1, height: $0.0, width: $0.1) ?? false } ?? false
-                side = side.map { (block.conv2.shape.outputSide($0.0), block.conv2.shape.outputSide($0.1)) }
+                let alwaysWinograd = side.map { winograd?.pays(batch: 1, height: $0.height, width: $0.width) ?? false } ?? false
+                side = side.map { (block.conv2.shape.outputSide($0.height), block.conv2.shape.outputSide($0.width)) }
                 blocks.append(
                     BottleneckPlan(
                         block: kept.stages[s][b],
