@@ -1,6 +1,7 @@
 // The products alone, one thread: each table's packed GEMM on the shapes SE-ResNet-50's convolutions give it (M output
-// channels, K = input channels × taps, N = output pixels × images), as multiply-adds per second. Tables alternate within
-// each round; medians over the rounds. Built and run by bench-gemm.sh; nothing here is used by the service.
+// channels, K = input channels × taps, N = output pixels × images), as multiply-adds per second; then Winograd's input
+// transform of one image's map per layer, in microseconds. Tables alternate within each round; medians over the rounds.
+// Built and run by bench-gemm.sh; nothing here is used by the service.
 #include "ckernels.h"
 
 #include <stdio.h>
@@ -62,6 +63,30 @@ static double rate(const ck_kernels *t, shape s, double seconds) {
     return (double)runs * s.m * s.k * s.n / elapsed;
 }
 
+typedef struct {
+    const char *name;
+    int tile, channels, side;
+} transform_shape;
+
+// Seconds per call of `t`'s Winograd input transform over a whole `side`² map (fp32 rows, or bf16 pairs).
+static double transform_seconds(const ck_kernels *t, transform_shape s, int pairs, double seconds) {
+    int tiles_side = (s.side + s.tile - 1) / s.tile, alpha = s.tile + 2, tiles = tiles_side * tiles_side;
+    float *x = malloc((size_t)s.channels * s.side * s.side * 4), *v = malloc((size_t)alpha * alpha * s.channels * tiles * 4);
+    float *scratch = malloc(t->winograd_input_scratch_size(s.tile, s.side, tiles_side) * 4);
+    srand(7);
+    for (long i = 0; i < (long)s.channels * s.side * s.side; i++) x[i] = (float)((double)rand() / RAND_MAX) - 0.5f;
+    long runs = 0;
+    double start = now(), elapsed = 0;
+    while (elapsed < seconds) {
+        t->winograd_input(s.tile, x, (long)s.side * s.side, s.side, s.side, 0, tiles_side, 0, s.channels, pairs, v,
+                          (size_t)s.channels * tiles, tiles, scratch);
+        runs++;
+        elapsed = now() - start;
+    }
+    free(x), free(v), free(scratch);
+    return elapsed / (double)runs;
+}
+
 int main(int argc, char **argv) {
     int rounds = argc > 1 ? atoi(argv[1]) : 5;
     shape shapes[] = {
@@ -100,6 +125,47 @@ int main(int argc, char **argv) {
             qsort(results[i], rounds, sizeof(double), compare);
             if (tables[i].table)
                 printf(" %16.1f", results[i][rounds / 2] / 1e9);
+            else
+                printf(" %16s", "-");
+        }
+        printf("\n");
+    }
+
+    // The AVX-512 table's bf16 pairs are its planar transform (for CPUs without AVX512_BF16); the bf16 table's are the
+    // 16-channel one: the same instruction set, both ways.
+    transform_shape transforms[] = {
+        {"layer1 F(4x4)", 4, 64, 56}, {"layer2 F(4x4)", 4, 128, 28}, {"layer3 F(2x2)", 2, 256, 14}, {"layer4 F(2x2)", 2, 512, 7},
+    };
+    struct {
+        const char *name;
+        const ck_kernels *table;
+        int pairs;
+    } variants[] = {
+        {"fp32 avx2", ck_kernels_for(CK_ISA_AVX2, CK_FP32), 0},
+        {"fp32 avx512", ck_kernels_for(CK_ISA_AVX512, CK_FP32), 0},
+        {"pairs avx512", ck_kernels_for(CK_ISA_AVX512, CK_FP32), 1},
+        {"pairs bf16", ck_kernels_for(CK_ISA_AVX512, CK_BF16), 1},
+    };
+    int vcount = sizeof variants / sizeof variants[0];
+    printf("\nWinograd input transform of one image, microseconds on one thread, median of %d rounds\n", rounds);
+    printf("%-48s", "layer (channels, map side)");
+    for (int i = 0; i < vcount; i++) printf(" %16s", variants[i].name);
+    printf("\n");
+    for (size_t s = 0; s < sizeof transforms / sizeof transforms[0]; s++) {
+        double results[4][32];
+        for (int r = 0; r < rounds; r++)
+            for (int j = 0; j < vcount; j++) {
+                int i = r % 2 ? vcount - 1 - j : j;
+                results[i][r] = variants[i].table ? transform_seconds(variants[i].table, transforms[s], variants[i].pairs, 0.2) : 0;
+            }
+        char label[96];
+        snprintf(label, sizeof label, "%s %d channels %dx%d", transforms[s].name, transforms[s].channels, transforms[s].side,
+                 transforms[s].side);
+        printf("%-48.48s", label);
+        for (int i = 0; i < vcount; i++) {
+            qsort(results[i], rounds, sizeof(double), compare);
+            if (variants[i].table)
+                printf(" %16.1f", results[i][rounds / 2] * 1e6);
             else
                 printf(" %16s", "-");
         }

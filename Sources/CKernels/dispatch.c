@@ -5,8 +5,10 @@
 // int8 tables are the AVX-512 (with VNNI) and AVX2 ones (VPMADDUBSW, or AVX-VNNI's VPDPBUSD where the CPU has it) with
 // int8 products.
 
-#define OPERATIONS(SUFFIX)                                                                                            \
-    .winograd_input_scratch_size = ck_winograd_input_scratch_size_##SUFFIX, .winograd_input = ck_winograd_input_##SUFFIX, \
+#define OPERATIONS(SUFFIX) OPERATIONS_WITH_INPUT(SUFFIX, SUFFIX)
+// WINOGRAD_INPUT names the input transform's entry point (the bf16 table's converts pairs with VCVTNEPS2BF16).
+#define OPERATIONS_WITH_INPUT(SUFFIX, WINOGRAD_INPUT)                                                                 \
+    .winograd_input_scratch_size = ck_winograd_input_scratch_size_##SUFFIX, .winograd_input = ck_winograd_input_##WINOGRAD_INPUT, \
     .winograd_output_strip = ck_winograd_output_strip_##SUFFIX, \
     .scale_add_relu = ck_scale_add_relu_##SUFFIX, .sum = ck_sum_##SUFFIX, .add_row_sums = ck_add_row_sums_##SUFFIX,  \
     .maxpool3x3s2 = ck_maxpool3x3s2_##SUFFIX, .im2col = ck_im2col_##SUFFIX
@@ -38,7 +40,7 @@ static const ck_kernels avx512 = {
 static const ck_kernels avx512_bf16 = {
     .isa = CK_ISA_AVX512, .precision = CK_BF16, .name = "avx512 bf16", .gemm_mr = 32, .vector_width = 16, .k_group = 2,
     .k_block = 2 * CK_KC, .peak_flops_per_instruction = 4 * 16, .operand_pack = ck_operand_pack_avx512bf16, PRODUCTS(avx512bf16),
-    OPERATIONS(avx512), STEM(avx512bf16),
+    OPERATIONS_WITH_INPUT(avx512, avx512bf16), STEM(avx512bf16),
 };
 
 // int8 products of SUFFIX; QUANTIZE names the quantizing passes (the AVX2 ones serve AVX-VNNI too).

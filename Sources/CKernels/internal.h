@@ -44,6 +44,10 @@ _Static_assert(CK_KC * CK_NC == CK_GEMM_SCRATCH_FLOATS, "the products' scratch h
 CK_PER_ISA(baseline)
 CK_PER_ISA(avx2)
 CK_PER_ISA(avx512)
+// The bf16 table's input transform: F(2×2)'s pairs converted with VCVTNEPS2BF16, the rest as ck_winograd_input_avx512.
+void ck_winograd_input_avx512bf16(int tile, const float *x, long channel_stride, int height, int width, int row_begin, int row_end,
+                                  int channel_begin, int channel_end, int pairs, float *v, size_t xi_stride, size_t row_stride,
+                                  float *scratch);
 
 #define CK_PRODUCTS(SUFFIX)                                                                                           \
     size_t ck_gemm_packed_size_##SUFFIX(int m, int k);                                                                \

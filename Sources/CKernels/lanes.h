@@ -1,6 +1,6 @@
 // Partial vectors: the first `count` lanes of a load or store (all for count ≥ the vector width, none for count ≤ 0);
-// the other lanes read as zero and are not written, and masked-off lanes never fault. Shared by the GEMM, the stem and
-// the unfolding, each compiled per instruction set.
+// the other lanes read as zero and are not written, and masked-off lanes never fault. Shared by the GEMM, the stem,
+// Winograd's transforms and the unfolding, each compiled per instruction set; and the AVX-512 transposes.
 #ifndef CKERNELS_LANES_H
 #define CKERNELS_LANES_H
 
@@ -26,13 +26,9 @@ __attribute__((target("avx512f"))) static inline void store_part_avx512(float *p
     _mm512_mask_storeu_ps(p, lanes_below_avx512(count), v);
 }
 
-// Stores the first `count` (≤ 16) vectors of `columns` (column j: 16 consecutive rows) as 16 rows of `count` floats, ldc
-// apart: a 16 × 16 transpose in registers (4 rounds of shuffles), then one masked store per row. The small-n kernel's
-// output, where 16-lane scatters cost it 10% of its time at K = 256 and 20% at K = 128.
-__attribute__((target("avx512f"), always_inline)) static inline void transpose_store_avx512(const __m512 *columns, int count,
-                                                                                            float *c, int ldc) {
-    __m512 a[16], t[16];
-    for (int j = 0; j < 16; j++) a[j] = j < count ? columns[j] : _mm512_setzero_ps();
+// a[j] lane i → a[i] lane j for a 16 × 16 block of floats: 4 rounds of shuffles in registers.
+__attribute__((target("avx512f"), always_inline)) static inline void transpose16_avx512(__m512 *a) {
+    __m512 t[16];
     for (int i = 0; i < 8; i++) {
         t[2 * i] = _mm512_unpacklo_ps(a[2 * i], a[2 * i + 1]);
         t[2 * i + 1] = _mm512_unpackhi_ps(a[2 * i], a[2 * i + 1]);
@@ -49,11 +45,22 @@ __attribute__((target("avx512f"), always_inline)) static inline void transpose_s
         t[i + 8] = _mm512_shuffle_f32x4(a[i + 8], a[i + 12], 0x88);
         t[i + 12] = _mm512_shuffle_f32x4(a[i + 8], a[i + 12], 0xdd);
     }
-    __mmask16 mask = lanes_below_avx512(count);
     for (int i = 0; i < 8; i++) {
-        _mm512_mask_storeu_ps(c + (size_t)i * ldc, mask, _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88));
-        _mm512_mask_storeu_ps(c + (size_t)(i + 8) * ldc, mask, _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd));
+        a[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+        a[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
     }
+}
+
+// Stores the first `count` (≤ 16) vectors of `columns` (column j: 16 consecutive rows) as 16 rows of `count` floats, ldc
+// apart: transposed in registers, then one masked store per row. The small-n kernel's output, where 16-lane scatters
+// cost it 10% of its time at K = 256 and 20% at K = 128.
+__attribute__((target("avx512f"), always_inline)) static inline void transpose_store_avx512(const __m512 *columns, int count,
+                                                                                            float *c, int ldc) {
+    __m512 a[16];
+    for (int j = 0; j < 16; j++) a[j] = j < count ? columns[j] : _mm512_setzero_ps();
+    transpose16_avx512(a);
+    __mmask16 mask = lanes_below_avx512(count);
+    for (int i = 0; i < 16; i++) _mm512_mask_storeu_ps(c + (size_t)i * ldc, mask, a[i]);
 }
 
 #endif

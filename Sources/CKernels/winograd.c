@@ -1,19 +1,25 @@
 #include "internal.h"
+#include "lanes.h"
 
+#include <immintrin.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-// Floats of scratch `winograd_input_planes` needs: the zero-padded rows of a channel's tile rows, the row transform, and
-// the transformed tiles of two channels.
+// Floats of scratch the input transforms need: `winograd_input_planes` the zero-padded rows of a channel's tile rows, the
+// row transform and the transformed tiles of two channels; the 16-channel one (winograd_blocked.inc, AVX-512) a cache
+// line of alignment, a ring of 8 transposed input rows and 16 tiles' α² ξ.
 static size_t winograd_input_scratch(int tile, int width, int tile_rows) {
     int alpha = tile + 2;
     int tiles_wide = (width + tile - 1) / tile;
     size_t padded = (size_t)(tile * tiles_wide + 2);
-    return (size_t)(tile * tile_rows + 2) * padded + (size_t)alpha * padded + 2 * (size_t)(alpha * alpha) * (size_t)(tile_rows * tiles_wide);
+    size_t planes = (size_t)(tile * tile_rows + 2) * padded + (size_t)alpha * padded + 2 * (size_t)(alpha * alpha) * (size_t)(tile_rows * tiles_wide);
+    size_t blocked = 16 + (size_t)8 * 16 * ((padded + 15) / 16 * 16) + (size_t)(alpha * alpha) * 16 * 16;
+    return planes > blocked ? planes : blocked;
 }
 
-// The transforms once (winograd_strip.inc), compiled for baseline x86-64, AVX2 and AVX-512.
+// The transforms once (winograd_strip.inc), compiled for baseline x86-64, AVX2 and AVX-512 (whose input transform is
+// winograd_blocked.inc's, below, save for pairs on a CPU without AVX512_BF16).
 #define STRIPS(TARGET_ATTRIBUTE, SUFFIX)                                                                              \
     size_t ck_winograd_input_scratch_size_##SUFFIX(int tile, int width, int tile_rows) {                             \
         return winograd_input_scratch(tile, width, tile_rows);                                                        \
@@ -50,4 +56,49 @@ STRIPS(__attribute__((target("avx2,fma"))), avx2)
 #include "winograd_strip.inc"
 #undef TARGET
 #undef NAME
-STRIPS(__attribute__((target("avx512f"))), avx512)
+
+// AVX-512: the input transform 16 channels at a time (winograd_blocked.inc), fp32 rows here and bf16 pairs in the bf16
+// table's entry point (VCVTNEPS2BF16); pairs without AVX512_BF16 over channel planes.
+#define TARGET __attribute__((target("avx512f")))
+#define NAME(x) winograd_##x##_fp32_avx512
+#define PAIRS 0
+#include "winograd_blocked.inc"
+#define TARGET __attribute__((target("avx512f,avx512bf16")))
+#define NAME(x) winograd_##x##_pairs_avx512bf16
+#define PAIRS 1
+#include "winograd_blocked.inc"
+
+size_t ck_winograd_input_scratch_size_avx512(int tile, int width, int tile_rows) {
+    return winograd_input_scratch(tile, width, tile_rows);
+}
+
+__attribute__((target("avx512f"))) void ck_winograd_input_avx512(int tile, const float *x, long channel_stride, int height, int width,
+                                                                int row_begin, int row_end, int channel_begin, int channel_end,
+                                                                int pairs, float *v, size_t xi_stride, size_t row_stride,
+                                                                float *scratch) {
+    if (!pairs)
+        winograd_input_blocked_fp32_avx512(tile, x, channel_stride, height, width, row_begin, row_end, channel_begin, channel_end, v,
+                                           xi_stride, row_stride, scratch);
+    else
+        winograd_input_planes_avx512(tile, x, channel_stride, height, width, row_begin, row_end, channel_begin, channel_end,
+                                     pairs, v, xi_stride, row_stride, scratch);
+}
+
+__attribute__((target("avx512f,avx512bf16"))) void ck_winograd_input_avx512bf16(int tile, const float *x, long channel_stride,
+                                                                               int height, int width, int row_begin, int row_end,
+                                                                               int channel_begin, int channel_end, int pairs,
+                                                                               float *v, size_t xi_stride, size_t row_stride,
+                                                                               float *scratch) {
+    if (pairs)
+        winograd_input_blocked_pairs_avx512bf16(tile, x, channel_stride, height, width, row_begin, row_end, channel_begin, channel_end,
+                                                 v, xi_stride, row_stride, scratch);
+    else
+        ck_winograd_input_avx512(tile, x, channel_stride, height, width, row_begin, row_end, channel_begin, channel_end, pairs, v,
+                                 xi_stride, row_stride, scratch);
+}
+
+__attribute__((target("avx512f"))) void ck_winograd_output_strip_avx512(int tile, const float *m, size_t step, int tiles,
+                                                                       float bias, float *s, float *out, int width, int rows) {
+    if (tile == 4) winograd_output4_avx512(m, step, tiles, bias, s, out, width, rows);
+    else winograd_output2_avx512(m, step, tiles, bias, s, out, width, rows);
+}

@@ -445,6 +445,55 @@ import Testing
         }
     }
 
+    struct WinogradInputCase: CustomTestStringConvertible, Sendable {
+        let tile, channels, height, width: Int
+        let rows: Range<Int>
+        let channelRange: Range<Int>
+        var testDescription: String { "F(\(tile)×\(tile)) c\(channels) \(height)×\(width) tile rows \(rows) channels \(channelRange)" }
+    }
+
+    /// AVX-512's input transform (16 channels at a time, through register transposes) against the planar one AVX2 runs, bit
+    /// for bit: fp32 rows with the AVX-512 table, bf16 pairs with the bf16 table (the planar pairs round as VCVTNEPS2BF16
+    /// does). Channel counts that end in a partial block of 16, a range starting past 0, a range of tile rows, rows
+    /// wider than one 16-column block, a partial last group of 16 tiles, an image smaller than one tile.
+    @Test(
+        .enabled(if: KernelTable(.avx512) != nil && KernelTable(.avx2) != nil, "this CPU lacks AVX-512"),
+        arguments: [
+            WinogradInputCase(tile: 2, channels: 37, height: 13, width: 11, rows: 1..<5, channelRange: 2..<37),
+            WinogradInputCase(tile: 4, channels: 37, height: 13, width: 11, rows: 1..<3, channelRange: 2..<37),
+            WinogradInputCase(tile: 2, channels: 20, height: 7, width: 41, rows: 0..<4, channelRange: 0..<20),
+            WinogradInputCase(tile: 4, channels: 20, height: 9, width: 41, rows: 0..<3, channelRange: 0..<20),
+            WinogradInputCase(tile: 4, channels: 64, height: 28, width: 28, rows: 0..<7, channelRange: 16..<64),
+            WinogradInputCase(tile: 2, channels: 3, height: 1, width: 1, rows: 0..<1, channelRange: 0..<3),
+        ])
+    func winogradInputInChannelBlocksIsThePlanarTransform(_ c: WinogradInputCase) throws {
+        let planar = try #require(KernelTable(.avx2)).table.pointee
+        let blocked = try #require(KernelTable(.avx512)).table.pointee
+        let x = Self.randomValues(c.channels * c.height * c.width, seed: 61)
+        let tilesWide = (c.width + c.tile - 1) / c.tile
+        let tiles = c.rows.count * tilesWide
+        let points = (c.tile + 2) * (c.tile + 2)
+        func transform(_ table: ck_kernels, pairs: Bool) -> [Float] {
+            var v = [Float](repeating: .nan, count: points * c.channels * tiles)
+            let floats = table.winograd_input_scratch_size(Int32(c.tile), Int32(c.width), Int32(c.rows.count))
+            var scratch = [Float](repeating: 0, count: floats)
+            x.withUnsafeBufferPointer { x in
+                table.winograd_input(
+                    Int32(c.tile), x.baseAddress!, c.height * c.width, Int32(c.height), Int32(c.width), Int32(c.rows.lowerBound),
+                    Int32(c.rows.upperBound), Int32(c.channelRange.lowerBound), Int32(c.channelRange.upperBound), pairs ? 1 : 0, &v,
+                    c.channels * tiles, tiles, &scratch)
+            }
+            return v
+        }
+        // NaN where nothing was written: the same elements in both.
+        #expect(transform(blocked, pairs: false).map(\.bitPattern) == transform(planar, pairs: false).map(\.bitPattern), "fp32 rows")
+        guard let bf16 = KernelTable(.avx512, precision: .bf16) else {
+            print("KernelTests: this CPU lacks AVX512_BF16: the bf16 pairs of the AVX-512 input transform are not tested here")
+            return
+        }
+        #expect(transform(bf16.table.pointee, pairs: true).map(\.bitPattern) == transform(planar, pairs: true).map(\.bitPattern), "pairs")
+    }
+
     /// Winograd's input transform writing the bf16 products' operand: bit for bit the pairs `packOperand` makes of its fp32
     /// output, for F(2×2) and F(4×4), a range of tile rows, an odd channel count (the last pair's high half zero) and a
     /// channel range starting past 0.
