@@ -1,6 +1,7 @@
 // The products alone, one thread: each table's packed GEMM on the shapes SE-ResNet-50's convolutions give it (M output
 // channels, K = input channels × taps, N = output pixels × images), as multiply-adds per second; then Winograd's input
-// transform of one image's map per layer, in microseconds. Tables alternate within each round; medians over the rounds.
+// and output transforms of one image's map per layer, in microseconds. Tables alternate within each round; medians over
+// the rounds.
 // Built and run by bench-gemm.sh; nothing here is used by the service.
 #include "ckernels.h"
 
@@ -67,6 +68,25 @@ typedef struct {
     const char *name;
     int tile, channels, side;
 } transform_shape;
+
+// Seconds per call of `t`'s Winograd output transform over a whole `side`² map.
+static double output_seconds(const ck_kernels *t, transform_shape s, double seconds) {
+    int tiles_side = (s.side + s.tile - 1) / s.tile, alpha = s.tile + 2, tiles = tiles_side * tiles_side;
+    float *m = malloc((size_t)alpha * alpha * s.channels * tiles * 4), *out = malloc((size_t)s.channels * s.side * s.side * 4);
+    float *bias = calloc((size_t)s.channels, 4), *scratch = malloc(t->winograd_output_scratch_size(s.tile, s.side) * 4);
+    srand(7);
+    for (long i = 0; i < (long)alpha * alpha * s.channels * tiles; i++) m[i] = (float)((double)rand() / RAND_MAX) - 0.5f;
+    long runs = 0;
+    double start = now(), elapsed = 0;
+    while (elapsed < seconds) {
+        t->winograd_output(s.tile, m, (size_t)s.channels * tiles, tiles, bias, s.side, s.side, 0, tiles_side, 0, s.channels, out,
+                           (long)s.side * s.side, scratch);
+        runs++;
+        elapsed = now() - start;
+    }
+    free(m), free(out), free(bias), free(scratch);
+    return elapsed / (double)runs;
+}
 
 // Seconds per call of `t`'s Winograd input transform over a whole `side`² map (fp32 rows, or bf16 pairs).
 static double transform_seconds(const ck_kernels *t, transform_shape s, int pairs, double seconds) {
@@ -145,18 +165,24 @@ int main(int argc, char **argv) {
         {"fp32 avx512", ck_kernels_for(CK_ISA_AVX512, CK_FP32), 0},
         {"pairs avx512", ck_kernels_for(CK_ISA_AVX512, CK_FP32), 1},
         {"pairs bf16", ck_kernels_for(CK_ISA_AVX512, CK_BF16), 1},
+        // The output transforms (fp32 tables; the bf16 table's is the AVX-512 one).
+        {"output avx2", ck_kernels_for(CK_ISA_AVX2, CK_FP32), -1},
+        {"output avx512", ck_kernels_for(CK_ISA_AVX512, CK_FP32), -1},
     };
     int vcount = sizeof variants / sizeof variants[0];
-    printf("\nWinograd input transform of one image, microseconds on one thread, median of %d rounds\n", rounds);
+    printf("\nWinograd input and output transforms of one image, microseconds on one thread, median of %d rounds\n", rounds);
     printf("%-48s", "layer (channels, map side)");
     for (int i = 0; i < vcount; i++) printf(" %16s", variants[i].name);
     printf("\n");
     for (size_t s = 0; s < sizeof transforms / sizeof transforms[0]; s++) {
-        double results[4][32];
+        double results[6][32];
         for (int r = 0; r < rounds; r++)
             for (int j = 0; j < vcount; j++) {
                 int i = r % 2 ? vcount - 1 - j : j;
-                results[i][r] = variants[i].table ? transform_seconds(variants[i].table, transforms[s], variants[i].pairs, 0.2) : 0;
+                const ck_kernels *t = variants[i].table;
+                results[i][r] = !t                       ? 0
+                                : variants[i].pairs < 0 ? output_seconds(t, transforms[s], 0.2)
+                                                        : transform_seconds(t, transforms[s], variants[i].pairs, 0.2);
             }
         char label[96];
         snprintf(label, sizeof label, "%s %d channels %dx%d", transforms[s].name, transforms[s].channels, transforms[s].side,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds Benchmarks/GEMM/bench-gemm.c against the engine's kernels (Sources/CKernels, -O3, no -march: the kernels pick
 # their instruction sets at run time, as in the service) and runs it: each kernel table's product on SE-ResNet-50's
-# shapes, one thread, multiply-adds per second; then each table's Winograd input transform per layer, in microseconds.
+# shapes, one thread, multiply-adds per second; then each table's Winograd transforms per layer, in microseconds.
 #
 #   Benchmarks/GEMM/bench-gemm.sh [rounds]    (default 5)
 set -euo pipefail

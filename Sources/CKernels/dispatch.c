@@ -9,7 +9,7 @@
 // WINOGRAD_INPUT names the input transform's entry point (the bf16 table's converts pairs with VCVTNEPS2BF16).
 #define OPERATIONS_WITH_INPUT(SUFFIX, WINOGRAD_INPUT)                                                                 \
     .winograd_input_scratch_size = ck_winograd_input_scratch_size_##SUFFIX, .winograd_input = ck_winograd_input_##WINOGRAD_INPUT, \
-    .winograd_output_strip = ck_winograd_output_strip_##SUFFIX, \
+    .winograd_output_scratch_size = ck_winograd_output_scratch_size_##SUFFIX, .winograd_output = ck_winograd_output_##SUFFIX, \
     .scale_add_relu = ck_scale_add_relu_##SUFFIX, .sum = ck_sum_##SUFFIX, .add_row_sums = ck_add_row_sums_##SUFFIX,  \
     .maxpool3x3s2 = ck_maxpool3x3s2_##SUFFIX, .im2col = ck_im2col_##SUFFIX
 

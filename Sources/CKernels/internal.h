@@ -36,8 +36,10 @@ _Static_assert(CK_KC * CK_NC == CK_GEMM_SCRATCH_FLOATS, "the products' scratch h
     void ck_winograd_input_##SUFFIX(int tile, const float *x, long channel_stride, int height, int width, int row_begin, \
                                     int row_end, int channel_begin, int channel_end, int pairs, float *v, size_t xi_stride, \
                                     size_t row_stride, float *scratch);                                               \
-    void ck_winograd_output_strip_##SUFFIX(int tile, const float *m, size_t step, int tiles, float bias, float *s,    \
-                                           float *out, int width, int rows);                                          \
+    size_t ck_winograd_output_scratch_size_##SUFFIX(int tile, int width);                                             \
+    void ck_winograd_output_##SUFFIX(int tile, const float *m, size_t xi_stride, size_t row_stride, const float *bias, \
+                                     int height, int width, int row_begin, int row_end, int channel_begin,            \
+                                     int channel_end, float *out, long channel_stride, float *scratch);               \
     void ck_im2col_##SUFFIX(const float *input, long channel_stride, long image_stride, int height, int width,        \
                             int kernel, int stride, int padding, int out_h, int out_w, int row_begin, int row_end,    \
                             int column_begin, int column_end, float *out, long ld);

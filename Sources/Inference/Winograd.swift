@@ -285,24 +285,20 @@ public struct WinogradWeights: Sendable {
     }
 
     /// y = relu(Aᵀ M A + bias) for tile rows `tileRows` of one image and output channels `channels`, with the table's
-    /// strip transform (`winograd_output_strip`). M has `tiles` columns, the first tile of `tileRows` at `column`;
-    /// `output` is the image's channel 0.
+    /// output transform (`winograd_output`). M has `tiles` columns, the first tile of `tileRows` at `column`; `output` is the
+    /// image's channel 0.
     private func outputTransform(
         _ m: UnsafeMutablePointer<Float>, tileRows: Range<Int>, channels: Range<Int>, tiles: Int, column: Int, height: Int, width: Int,
         into output: UnsafeMutablePointer<Float>, channelStride: Int
     ) {
-        let tilesWide = (width + tile - 1) / tile
-        let strip = kernels.table.pointee.winograd_output_strip!
+        guard !channels.isEmpty else { return }
+        let table = kernels.table.pointee
         bias.withUnsafeBufferPointer { bias in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: (2 * alpha + 1) * tile * tilesWide) { buffer in
-                for co in channels {
-                    for ty in tileRows {
-                        strip(
-                            Int32(tile), m + co * tiles + column + (ty - tileRows.lowerBound) * tilesWide, outChannels * tiles,
-                            Int32(tilesWide), bias[co], buffer.baseAddress!, output + co * channelStride + tile * ty * width, Int32(width),
-                            Int32(min(tile, height - tile * ty)))
-                    }
-                }
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: table.winograd_output_scratch_size(Int32(tile), Int32(width))) {
+                table.winograd_output(
+                    Int32(tile), m + column, outChannels * tiles, tiles, bias.baseAddress!, Int32(height), Int32(width),
+                    Int32(tileRows.lowerBound), Int32(tileRows.upperBound), Int32(channels.lowerBound), Int32(channels.upperBound), output,
+                    channelStride, $0.baseAddress!)
             }
         }
     }

@@ -494,6 +494,45 @@ import Testing
         #expect(transform(bf16.table.pointee, pairs: true).map(\.bitPattern) == transform(planar, pairs: true).map(\.bitPattern), "pairs")
     }
 
+    /// AVX-512's output transform (16 channels at a time) against the planar one AVX2 runs, bit for bit, bias and ReLU
+    /// included, on the same cases (a range of tile rows, the last one cut by the image's height, a channel range starting
+    /// past 0 and ending in a partial block, planes further apart than their size) and on layer4's 7×7 map.
+    @Test(
+        .enabled(if: KernelTable(.avx512) != nil && KernelTable(.avx2) != nil, "this CPU lacks AVX-512"),
+        arguments: [
+            WinogradInputCase(tile: 2, channels: 37, height: 13, width: 11, rows: 1..<7, channelRange: 3..<37),
+            WinogradInputCase(tile: 4, channels: 37, height: 13, width: 11, rows: 1..<4, channelRange: 3..<37),
+            WinogradInputCase(tile: 2, channels: 20, height: 7, width: 41, rows: 0..<4, channelRange: 0..<20),
+            WinogradInputCase(tile: 4, channels: 20, height: 9, width: 41, rows: 0..<3, channelRange: 0..<20),
+            WinogradInputCase(tile: 2, channels: 48, height: 7, width: 7, rows: 0..<4, channelRange: 0..<48),
+            WinogradInputCase(tile: 4, channels: 3, height: 1, width: 1, rows: 0..<1, channelRange: 0..<3),
+        ])
+    func winogradOutputInChannelBlocksIsThePlanarTransform(_ c: WinogradInputCase) throws {
+        let planar = try #require(KernelTable(.avx2)).table.pointee
+        let blocked = try #require(KernelTable(.avx512)).table.pointee
+        let tilesWide = (c.width + c.tile - 1) / c.tile
+        let tiles = c.rows.count * tilesWide
+        let points = (c.tile + 2) * (c.tile + 2)
+        let m = Self.randomValues(points * c.channels * tiles, seed: 62).map { 4 * $0 }
+        let bias = Self.randomValues(c.channels, seed: 63)
+        let channelStride = c.height * c.width + 5
+        func transform(_ table: ck_kernels) -> [Float] {
+            var out = [Float](repeating: .nan, count: c.channels * channelStride)
+            var scratch = [Float](repeating: 0, count: table.winograd_output_scratch_size(Int32(c.tile), Int32(c.width)))
+            table.winograd_output(
+                Int32(c.tile), m, c.channels * tiles, tiles, bias, Int32(c.height), Int32(c.width), Int32(c.rows.lowerBound),
+                Int32(c.rows.upperBound), Int32(c.channelRange.lowerBound), Int32(c.channelRange.upperBound), &out, channelStride,
+                &scratch)
+            return out
+        }
+        let expected = transform(planar)
+        #expect(transform(blocked).map(\.bitPattern) == expected.map(\.bitPattern))
+        // Outside the tile rows and channels asked for, nothing is written.
+        let firstRow = c.tile * c.rows.lowerBound
+        #expect(expected[c.channelRange.lowerBound * channelStride + firstRow * c.width].isNaN == false)
+        if c.channelRange.lowerBound > 0 { #expect(expected[0].isNaN) }
+    }
+
     /// Winograd's input transform writing the bf16 products' operand: bit for bit the pairs `packOperand` makes of its fp32
     /// output, for F(2×2) and F(4×4), a range of tile rows, an odd channel count (the last pair's high half zero) and a
     /// channel range starting past 0.

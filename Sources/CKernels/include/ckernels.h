@@ -145,11 +145,17 @@ typedef struct ck_kernels {
                            int channel_begin, int channel_end, int pairs, float *v, size_t xi_stride, size_t row_stride,
                            float *scratch);
 
-    /// Winograd output transform of one row of tiles: y = relu(Aᵀ M A + bias) from M[ξ][x] at m[ξ·step + x], written as
-    /// `rows` (≤ tile) output rows of `width` floats, `width` apart, at `out` (columns past the image are dropped).
-    /// `s` is scratch of (2·α + 1)·tile·tiles floats.
-    void (*winograd_output_strip)(int tile, const float *m, size_t step, int tiles, float bias, float *s, float *out, int width,
-                                  int rows);
+    /// Floats of scratch `winograd_output` needs for an image `width` wide.
+    size_t (*winograd_output_scratch_size)(int tile, int width);
+
+    /// Winograd output transform of tile rows row_begin..<row_end of one image (height × width) and output channels
+    /// channel_begin..<channel_end: y = relu(Aᵀ M A + bias[c]) from M[ξ][c][t] at m[ξ·xi_stride + c·row_stride + t] (t
+    /// counted from the range's first tile, tiles_wide = ⌈width / tile⌉ a row), written into channel c's plane at
+    /// out + c·channel_stride (rows and columns past the image are dropped). `scratch` holds
+    /// `winograd_output_scratch_size` floats.
+    void (*winograd_output)(int tile, const float *m, size_t xi_stride, size_t row_stride, const float *bias, int height,
+                            int width, int row_begin, int row_end, int channel_begin, int channel_end, float *out,
+                            long channel_stride, float *scratch);
 
     /// out[i] = max(x[i]·scale + shortcut[i], 0) for i < count (SE's scale, the residual add and ReLU in one pass); `out`
     /// is `x` or does not overlap it.
