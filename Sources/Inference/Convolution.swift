@@ -167,9 +167,11 @@ public enum ConvolutionSplit: String, Sendable {
 /// Runs planned convolutions as GEMMs split over the engine's threads, with the bias/ReLU epilogue fused.
 ///
 /// The engine parallelizes itself (OpenBLAS stays single-threaded, so its workers never spin against ours):
-/// each thread takes a contiguous share of the output columns (pixels), unfolds patches for a tile of at most
-/// `tileWidth` columns into its own scratch (small enough to stay in L2) and multiplies them; a 1×1 stride-1
-/// convolution reads the channel-major activation directly. Layers with too few columns to split (late stages
+/// the output columns (pixels) are cut into chunks of at most `tileWidth` columns (`ColumnChunks`), which the threads
+/// share out as they go, stealing from each other's share at the end (`ParallelLoop.forEachChunk`); a thread unfolds a
+/// chunk's patches into its own scratch (small enough to stay in L2) and multiplies them; a 1×1 stride-1 convolution
+/// reads the channel-major activation directly. What a chunk computes, its channel sums included, does not depend on
+/// the thread that ran it, so the results are the same from run to run. Layers with too few columns to split (late stages
 /// at batch 1) are split over output channels instead, so each thread reads only its share of the weights.
 struct ConvolutionRunner {
     static let tileWidth = 256
@@ -192,20 +194,50 @@ struct ConvolutionRunner {
 
     /// threads × this: the pack scratch also holds the direct 7×7 kernel's input rows.
     private let packScratchPerThread: Int
-    /// threads × this: each thread's partial channel sums (`run`'s `channelMeans`).
-    private let sumsPerThread: Int
+    /// Partial channel sums (`run`'s `channelMeans`): per column chunk and image it covers, or per thread.
+    private let sumsCapacity: Int
     private let sums: UnsafeMutablePointer<Float>
 
-    /// `maxChannelMeans`: the most output channels × images a `run` fuses its channel means for (larger ones take a
-    /// separate pass).
-    init(loop: ParallelLoop, maxPatchRows: Int, directScratchFloats: Int = 0, maxChannelMeans: Int = 0) {
+    /// `sumsFloats`: room for the partial sums of the largest `run` that fuses its channel means (`sumsFloats(…)` of it;
+    /// larger ones take a separate pass).
+    init(loop: ParallelLoop, maxPatchRows: Int, directScratchFloats: Int = 0, sumsFloats: Int = 0) {
         self.loop = loop
         scratchPerThread = maxPatchRows * Self.tileWidth
         scratch = .allocateAligned(loop.threads * scratchPerThread)
         packScratchPerThread = max(KernelTable.productScratchFloats, directScratchFloats)
         packScratch = .allocateAligned(loop.threads * packScratchPerThread)
-        sumsPerThread = maxChannelMeans
-        sums = .allocateAligned(loop.threads * max(1, maxChannelMeans))
+        sumsCapacity = sumsFloats
+        sums = .allocateAligned(max(1, sumsFloats))
+    }
+
+    /// The column split's chunks (`ParallelLoop.forEachChunk`) of a product with `columns` columns: whole units of 32
+    /// columns (micro-kernel tiles stay whole), at most `tileWidth` wide where the columns allow, and a multiple of
+    /// `threads` of them, so each thread's first share is as large as the others' (1568 columns over 2 threads as 8
+    /// chunks of 192–224, not 7 of 224).
+    struct ColumnChunks {
+        let count: Int
+        let columns: Int
+        private let units: Int
+
+        init(columns: Int, threads: Int) {
+            self.columns = columns
+            units = (columns + 31) / 32
+            let wanted = ((columns + tileWidth - 1) / tileWidth + threads - 1) / threads * threads
+            count = max(1, min(units, wanted))
+        }
+
+        /// Columns of chunk `chunk`.
+        func range(_ chunk: Int) -> Range<Int> {
+            min(columns, 32 * (units * chunk / count))..<min(columns, 32 * (units * (chunk + 1) / count))
+        }
+    }
+
+    /// Floats of partial sums a `run` fusing the channel means of `outChannels` × `batch` planes of `planeSize` needs with
+    /// `threads` threads: a slot of `outChannels` per column chunk and image it touches (at most chunks + batch − 1),
+    /// or one of `outChannels` × `batch` per thread (the channel split).
+    static func sumsFloats(outChannels: Int, batch: Int, planeSize: Int, threads: Int) -> Int {
+        let chunks = ColumnChunks(columns: batch * planeSize, threads: threads).count
+        return outChannels * max(chunks + batch - 1, threads * batch)
     }
 
     func deallocate() {
@@ -252,40 +284,64 @@ struct ConvolutionRunner {
         let split = split ?? schedule(plan, batch: input.batch, height: input.height, width: input.width)
         precondition((split == .rows) == (plan.direct != nil), "the direct 7×7 kernel splits rows, and only it")
         let splitByK = split == .depth
-        let fusedSums = channelMeans != nil && !splitByK && shape.outChannels * batch <= sumsPerThread && plan.packed != nil
+        let chunks = ColumnChunks(columns: columns, threads: threads)
+        let byChunks = split == .columns
+        let fusedSums =
+            channelMeans != nil && !splitByK && plan.packed != nil
+            && Self.sumsFloats(outChannels: shape.outChannels, batch: batch, planeSize: planeSize, threads: threads) <= sumsCapacity
         let addRowSums = kernels.table.pointee.add_row_sums!
+        let cout = shape.outChannels
         defer {
             if let channelMeans {
-                if fusedSums {
+                if fusedSums && byChunks {
+                    // Chunk c's sums over image n's columns are in slot c + n: added in chunk order, so the means do not
+                    // depend on which thread ran which chunk.
+                    channelMeans.update(repeating: 0, count: cout * batch)
+                    for c in 0..<chunks.count {
+                        let range = chunks.range(c)
+                        for n in range.lowerBound / planeSize...(range.upperBound - 1) / planeSize {
+                            let slot = sums + (c + n) * cout
+                            for r in 0..<cout { channelMeans[r * batch + n] += slot[r] }
+                        }
+                    }
+                    let inverse = 1 / Float(planeSize)
+                    for i in 0..<cout * batch { channelMeans[i] *= inverse }
+                } else if fusedSums {
                     // Each thread's partial sums (zero where it wrote nothing) → means.
                     let inverse = 1 / Float(planeSize)
-                    for i in 0..<shape.outChannels * batch {
+                    for i in 0..<cout * batch {
                         var total: Float = 0
-                        for part in 0..<threads { total += sums[part * sumsPerThread + i] }
+                        for part in 0..<threads { total += sums[part * cout * batch + i] }
                         channelMeans[i] = total * inverse
                     }
                 } else {
                     Kernels.channelMeans(
-                        output, channels: shape.outChannels, batch: batch, planeSize: planeSize, into: channelMeans, loop: loop,
-                        kernels: kernels)
+                        output, channels: cout, batch: batch, planeSize: planeSize, into: channelMeans, loop: loop, kernels: kernels)
                 }
             }
         }
-        /// Adds output rows `rows` × columns `range` (just written by thread `part`) to its partial sums.
-        func addSums(_ part: Int, rows: Range<Int>, columns range: Range<Int>) {
+        /// Output rows `rows` × columns `range`, just written, to partial sums: chunk `chunk`'s slots (column split), else
+        /// thread `part`'s.
+        func addSums(_ part: Int, chunk: Int? = nil, rows: Range<Int>, columns range: Range<Int>) {
             guard fusedSums, !rows.isEmpty else { return }
             var j = range.lowerBound
             while j < range.upperBound {
                 let image = j / planeSize
                 let end = min(range.upperBound, (image + 1) * planeSize)
-                addRowSums(
-                    output + rows.lowerBound * columns + j, Int32(rows.count), Int32(end - j), columns,
-                    sums + part * sumsPerThread + rows.lowerBound * batch + image, batch)
+                var target = sums + part * cout * batch + rows.lowerBound * batch + image
+                var stride = batch
+                if let chunk {
+                    // The chunk's slot for this image, rows contiguous, cleared first.
+                    target = sums + (chunk + image) * cout + rows.lowerBound
+                    target.update(repeating: 0, count: rows.count)
+                    stride = 1
+                }
+                addRowSums(output + rows.lowerBound * columns + j, Int32(rows.count), Int32(end - j), columns, target, stride)
                 j = end
             }
         }
         func clearSums(_ part: Int) {
-            if fusedSums { (sums + part * sumsPerThread).update(repeating: 0, count: shape.outChannels * batch) }
+            if fusedSums { (sums + part * cout * batch).update(repeating: 0, count: cout * batch) }
         }
 
         if split == .rows, let direct = plan.direct {
@@ -308,49 +364,30 @@ struct ConvolutionRunner {
             return
         }
 
-        func columnShare(_ part: Int, of parts: Int) {
-            clearSums(part)
-            // Shares are multiples of 32 columns so micro-kernel tiles stay whole.
-            let unit = 32
-            let units = (columns + unit - 1) / unit
-            let start = min(columns, units * part / parts * unit)
-            let end = min(columns, units * (part + 1) / parts * unit)
+        /// Column chunk `chunk` (`chunks`), on thread `part`: its patches unfolded (or its columns of a 1×1 stride-1
+        /// convolution's input, converted for bf16 and int8 products) into the thread's tile, multiplied, its sums taken
+        /// while the output is in cache.
+        func columnChunk(_ part: Int, _ chunk: Int) {
+            let j = chunks.range(chunk).lowerBound
+            let width = chunks.range(chunk).count
             let tile = scratch + part * scratchPerThread
-            if direct {
-                // In one call, or tile by tile when each tile's sums are taken while it is in cache or its operand is
-                // converted.
-                let step = fusedSums || packsOperand ? Self.tileWidth : max(1, end - start)
-                var j = start
-                while j < end {
-                    let width = min(step, end - j)
-                    var operand = UnsafePointer(input.data + j)
-                    var ld = columns
-                    if packsOperand {
-                        kernels.packOperand(input.data + j, rows: k, columns: width, ldb: columns, into: tile, ldOut: width, scale: scale)
-                        operand = UnsafePointer(tile)
-                        ld = width
-                    }
-                    plan.multiply(
-                        part: 0, of: 1, n: width, b: operand, ldb: ld, c: output + j, ldc: columns, relu: relu, scratch: packScratch(part),
-                        outputScale: outputScale)
-                    addSums(part, rows: 0..<shape.outChannels, columns: j..<j + width)
-                    j += width
-                }
-                return
-            }
-            var j = start
-            while j < end {
-                let width = min(Self.tileWidth, end - j)
+            var operand = UnsafePointer(tile)
+            var ld = width
+            if direct && !packsOperand {
+                operand = UnsafePointer(input.data + j)
+                ld = columns
+            } else if direct {
+                kernels.packOperand(input.data + j, rows: k, columns: width, ldb: columns, into: tile, ldOut: width, scale: scale)
+            } else {
                 fillPatches(
                     shape, input: input, outH: outH, outW: outW, rows: 0..<operandRows, columns: j..<j + width, into: tile,
                     leadingDimension: width, kernels: kernels)
                 if packsOperand { kernels.packOperand(tile, rows: k, columns: width, ldb: width, into: tile, ldOut: width, scale: scale) }
-                plan.multiply(
-                    part: 0, of: 1, n: width, b: tile, ldb: width, c: output + j, ldc: columns, relu: relu, scratch: packScratch(part),
-                    outputScale: outputScale)
-                addSums(part, rows: 0..<shape.outChannels, columns: j..<j + width)
-                j += width
             }
+            plan.multiply(
+                part: 0, of: 1, n: width, b: operand, ldb: ld, c: output + j, ldc: columns, relu: relu, scratch: packScratch(part),
+                outputScale: outputScale)
+            addSums(part, chunk: chunk, rows: 0..<cout, columns: j..<j + width)
         }
 
         if split == .depth, let packed = plan.packed {
@@ -393,10 +430,8 @@ struct ConvolutionRunner {
                     if relu { for j in 0..<columns { row[j] = max(row[j], 0) } }
                 }
             }
-        } else if threads == 1 {
-            columnShare(0, of: 1)
         } else if split == .columns {
-            loop.forEachPart(threads) { columnShare($0, of: threads) }
+            loop.forEachChunk(chunks.count, columnChunk)
         } else {
             // Few columns, or more weights than pixels (late stages at small batches): unfold all columns once
             // (rows split over threads), then split output channels, so each thread reads only its share of the weights.

@@ -82,7 +82,7 @@ public final class InferenceEngine {
         convolutions = ConvolutionRunner(
             loop: loop, maxPatchRows: Self.maxPatchRows(network, maxBatch: maxBatch),
             directScratchFloats: plan.stem.direct?.scratchFloats(width: inputWidth) ?? 0,
-            maxChannelMeans: (plan.stages.joined().map { $0.block.spec.outChannels }.max() ?? 0) * maxBatch)
+            sumsFloats: Self.channelSumsFloats(network, height: inputHeight, width: inputWidth, maxBatch: maxBatch, threads: threads))
         schedules = (1...maxBatch).map { [convolutions] in
             PassSchedule(plan: plan, batch: $0, height: inputHeight, width: inputWidth, runner: convolutions)
         }
@@ -374,6 +374,25 @@ public final class InferenceEngine {
             stages += 1
         }
         return stages
+    }
+
+    /// Floats of partial channel sums the convolution runner needs for the squeeze-excitation blocks' last convolutions
+    /// (`ConvolutionRunner.sumsFloats`), at every batch size up to `maxBatch`.
+    private static func channelSumsFloats(_ network: SEResNet, height: Int, width: Int, maxBatch: Int, threads: Int) -> Int {
+        var h = (network.stem.shape.outputSide(height) - 1) / 2 + 1
+        var w = (network.stem.shape.outputSide(width) - 1) / 2 + 1
+        var floats = 0
+        for block in network.stages.joined() {
+            h = block.conv2.shape.outputSide(h)
+            w = block.conv2.shape.outputSide(w)
+            guard block.squeezeExcitation != nil else { continue }
+            for batch in 1...maxBatch {
+                floats = max(
+                    floats,
+                    ConvolutionRunner.sumsFloats(outChannels: block.spec.outChannels, batch: batch, planeSize: h * w, threads: threads))
+            }
+        }
+        return floats
     }
 
     /// Largest patch matrix height (Cin·k·k) of any layer, and enough for a whole unfolded layer whose

@@ -30,6 +30,12 @@ struct ParallelLoop: Sendable {
     func forEachPart(_ parts: Int, _ body: (Int) -> Void) {
         pool.run(parts: parts, body)
     }
+
+    /// Calls `body(part, chunk)` for every chunk in 0..<chunks, over up to `threads` parts that share them out as they
+    /// go (`WorkerPool.runChunks`): what a chunk computes must not depend on the part that runs it.
+    func forEachChunk(_ chunks: Int, _ body: (_ part: Int, _ chunk: Int) -> Void) {
+        pool.runChunks(chunks, parts: max(1, min(threads, chunks)), body)
+    }
 }
 
 /// A planar activation tensor laid out channel-major over the whole batch: element (c, n, y, x) lives at

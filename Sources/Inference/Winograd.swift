@@ -148,8 +148,8 @@ public struct WinogradWeights: Sendable {
 
     /// y = relu(conv3×3(x) + bias), (Cin, N, H, W) → (Cout, N, H, W), x channel-major.
     ///
-    /// Tiled as ncnn does: the tiles are cut into blocks of whole tile rows of one image (`blockRows`), and each
-    /// thread takes its share of blocks, running for each the input transform, the α² products and the output transform
+    /// Tiled as ncnn does: the tiles are cut into blocks of whole tile rows of one image (`blockRows`), which the
+    /// threads share out as they go (`ParallelLoop.forEachChunk`), running for each the input transform, the α² products and the output transform
     /// while the block's data is still in its L2 (a whole-layer transform would make two DRAM round trips of α² times
     /// the activation). With few tiles in all (late stages at small batches, `splitsByChannels`), the threads split
     /// the channels instead: the input transform by input channel, then each thread's share of output channels
@@ -166,29 +166,18 @@ public struct WinogradWeights: Sendable {
             return
         }
         let tilesHigh = (x.height + tile - 1) / tile
-        let budget = blockRows(height: x.height, width: x.width)
         let sizes = scratchSizes(height: x.height, width: x.width)
-        // Every thread gets an equal share of the batch's tile rows, then works through it in blocks of at most
-        // `budget` rows that never cross an image (14 rows as blocks of 3 would give one thread 9, the other 5).
-        let totalRows = x.batch * tilesHigh
-        let parts = min(loop.threads, totalRows)
-        loop.forEachPart(parts) { part in
-            let share = totalRows * part / parts..<totalRows * (part + 1) / parts
-            var row = share.lowerBound
-            while row < share.upperBound {
-                let n = row / tilesHigh
-                let imageEnd = min(share.upperBound, (n + 1) * tilesHigh)
-                // Equal blocks within this stretch of the image.
-                let count = imageEnd - row
-                let blocks = (count + budget - 1) / budget
-                let rowsPerBlock = (count + blocks - 1) / blocks
-                let first = row - n * tilesHigh
-                let tileRows = first..<min(first + rowsPerBlock, imageEnd - n * tilesHigh)
-                runBlock(
-                    input: x, image: n, tileRows: tileRows, output: output, v: v + part * sizes.input, m: m + part * sizes.product,
-                    scratch: packScratch(part))
-                row += tileRows.count
-            }
+        // Blocks of at most `blockRows` tile rows that never cross an image, of equal size within an image, and a
+        // multiple of the threads in all where the rows allow (14 rows over 2 threads as 4 blocks of 3–4, not 5 of ≤ 3),
+        // dealt to the threads as chunks.
+        let budget = blockRows(height: x.height, width: x.width)
+        var blocks = (tilesHigh + budget - 1) / budget
+        while x.batch * blocks % loop.threads != 0 && blocks < tilesHigh { blocks += 1 }
+        loop.forEachChunk(x.batch * blocks) { part, chunk in
+            let (n, block) = chunk.quotientAndRemainder(dividingBy: blocks)
+            runBlock(
+                input: x, image: n, tileRows: tilesHigh * block / blocks..<tilesHigh * (block + 1) / blocks, output: output,
+                v: v + part * sizes.input, m: m + part * sizes.product, scratch: packScratch(part))
         }
     }
 

@@ -12,12 +12,15 @@ final class WorkerPool: @unchecked Sendable {
     /// Parts a region can be split into: the workers plus the calling thread.
     let parallelism: Int
     private let shared: SharedState
+    /// Each part's remaining chunks in `runChunks`.
+    private let shares: [ChunkShare]
 
     /// Starts `workers` threads (0 runs everything inline on the caller).
     init(workers: Int) {
         precondition(workers >= 0)
         parallelism = workers + 1
         shared = SharedState(workers: workers)
+        shares = (0...workers).map { _ in ChunkShare() }
         for index in 0..<workers {
             let shared = shared
             let thread = Thread { shared.work(index: index) }
@@ -40,6 +43,53 @@ final class WorkerPool: @unchecked Sendable {
             shared.begin(parts: parts, body)
             body(0)
             shared.waitForWorkers()
+        }
+    }
+
+    /// Calls `body(part, chunk)` for every chunk in 0..<chunks over `parts` parts (≤ parallelism), part 0 on the calling
+    /// thread. Part p starts on the p-th contiguous share of the chunks; a part whose share is done takes chunks from the
+    /// end of the others' (work stealing), so a core the host slows down holds the rest up by at most one chunk instead
+    /// of its whole share. Which part runs a chunk varies from run to run: what a chunk computes must depend on the
+    /// chunk alone (`part` only picks scratch).
+    func runChunks(_ chunks: Int, parts: Int, _ body: (_ part: Int, _ chunk: Int) -> Void) {
+        precondition(parts >= 1 && parts <= parallelism && chunks >= 0 && chunks <= Int(UInt32.max))
+        if parts == 1 {
+            for chunk in 0..<chunks { body(0, chunk) }
+            return
+        }
+        for part in 0..<parts { shares[part].reset(chunks * part / parts..<chunks * (part + 1) / parts) }
+        let shares = shares
+        run(parts: parts) { part in
+            while let chunk = shares[part].takeFirst() { body(part, chunk) }
+            for offset in 1..<parts {
+                while let chunk = shares[(part + offset) % parts].takeLast() { body(part, chunk) }
+            }
+        }
+    }
+}
+
+/// One part's remaining chunks, first and end in one atomic word (first << 32 | end): the owner takes from the front,
+/// the others from the back, each by compare-and-exchange, so a chunk is taken exactly once. Published to the workers
+/// by the region's start (`SharedState.begin`), and the chunks' results to the caller by its end.
+private final class ChunkShare: Sendable {
+    let bounds = Atomic<UInt64>(0)
+    /// Keeps two parts' words off one cache line (classes are allocated apart, this pads the object past 64 bytes).
+    private let padding: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+
+    func reset(_ range: Range<Int>) { bounds.store(UInt64(range.lowerBound) << 32 | UInt64(range.upperBound), ordering: .relaxed) }
+
+    func takeFirst() -> Int? { take { first, end in first < end ? (first, (first + 1) << 32 | end) : nil } }
+
+    func takeLast() -> Int? { take { first, end in first < end ? (end - 1, first << 32 | (end - 1)) : nil } }
+
+    /// Applies `step` (chunk taken, new word, or nil when empty) until its exchange succeeds.
+    private func take(_ step: (_ first: UInt64, _ end: UInt64) -> (UInt64, UInt64)?) -> Int? {
+        var word = bounds.load(ordering: .relaxed)
+        while true {
+            guard let (chunk, next) = step(word >> 32, word & 0xFFFF_FFFF) else { return nil }
+            let (exchanged, original) = bounds.compareExchange(expected: word, desired: next, ordering: .relaxed)
+            if exchanged { return Int(chunk) }
+            word = original
         }
     }
 }

@@ -262,9 +262,10 @@ import Testing
         let expectedMeans = (0..<c.outChannels * c.batch).map { plane in
             Float(expected[plane * planeSize..<(plane + 1) * planeSize].reduce(0.0) { $0 + Double($1) } / Double(planeSize))
         }
-        for capacity in [c.outChannels * c.batch, 0] {
+        let fused = ConvolutionRunner.sumsFloats(outChannels: c.outChannels, batch: c.batch, planeSize: planeSize, threads: threads)
+        for capacity in [fused, 0] {
             let runner = ConvolutionRunner(
-                loop: ParallelLoop(threads: threads), maxPatchRows: c.inChannels * c.kernel * c.kernel, maxChannelMeans: capacity)
+                loop: ParallelLoop(threads: threads), maxPatchRows: c.inChannels * c.kernel * c.kernel, sumsFloats: capacity)
             defer { runner.deallocate() }
             var source = Self.channelMajor(input, batch: c.batch, channels: c.inChannels, planeSize: c.height * c.width)
             var output = [Float](repeating: .nan, count: expected.count)
@@ -629,6 +630,29 @@ import Testing
         var parts = [Int](repeating: 0, count: threads)
         parts.withUnsafeMutableBufferPointer { parts in loop.forEachPart(1) { parts[$0] += 1 } }
         #expect(parts == [1] + [Int](repeating: 0, count: threads - 1))
+    }
+
+    /// Chunks dealt with stealing (`forEachChunk`) are each run exactly once, by a part below the thread count, also
+    /// when one part's chunks are slow (the others then take chunks from the end of its share).
+    @Test(arguments: [1, 2, 3])
+    func parallelLoopRunsEveryChunkOnce(threads: Int) {
+        let loop = ParallelLoop(threads: threads)
+        for round in 0..<600 {
+            let count = round % 41
+            var hits = [Int](repeating: 0, count: count)
+            var parts = [Int](repeating: -1, count: count)
+            hits.withUnsafeMutableBufferPointer { hits in
+                parts.withUnsafeMutableBufferPointer { parts in
+                    loop.forEachChunk(count) { part, chunk in
+                        if round % 3 == 0 && part == 0 { usleep(50) }
+                        hits[chunk] += 1
+                        parts[chunk] = part
+                    }
+                }
+            }
+            #expect(hits.allSatisfy { $0 == 1 }, "round \(round)")
+            #expect(parts.allSatisfy { $0 >= 0 && $0 < threads }, "round \(round)")
+        }
     }
 
     @Test(arguments: fp32Tables)
