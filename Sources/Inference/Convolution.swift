@@ -368,8 +368,8 @@ struct ConvolutionRunner {
         /// convolution's input, converted for bf16 and int8 products) into the thread's tile, multiplied, its sums taken
         /// while the output is in cache.
         func columnChunk(_ part: Int, _ chunk: Int) {
-            let j = chunks.range(chunk).lowerBound
-            let width = chunks.range(chunk).count
+            let range = chunks.range(chunk)
+            let (j, width) = (range.lowerBound, range.count)
             let tile = scratch + part * scratchPerThread
             var operand = UnsafePointer(tile)
             var ld = width

@@ -149,14 +149,14 @@ public struct WinogradWeights: Sendable {
     /// y = relu(conv3×3(x) + bias), (Cin, N, H, W) → (Cout, N, H, W), x channel-major.
     ///
     /// Tiled as ncnn does: the tiles are cut into blocks of whole tile rows of one image (`blockRows`), which the
-    /// threads share out as they go (`ParallelLoop.forEachChunk`), running for each the input transform, the α² products and the output transform
-    /// while the block's data is still in its L2 (a whole-layer transform would make two DRAM round trips of α² times
-    /// the activation). With few tiles in all (late stages at small batches, `splitsByChannels`), the threads split
-    /// the channels instead: the input transform by input channel, then each thread's share of output channels
-    /// through the α² products and the output transform over every tile. That balances 7 tile rows over 2 threads
-    /// exactly, and each thread reads only its share of the transformed weights (layer3's are 4 MiB a layer, read
-    /// once per pass at batch 1 instead of once per thread). `transformedInput` and `products` hold
-    /// `workspaceSizes(…)` floats.
+    /// threads share out as they go (`ParallelLoop.forEachChunk`), running for each the input transform, the α²
+    /// products and the output transform while the block's data is still in its L2 (a whole-layer transform would make
+    /// two DRAM round trips of α² times the activation). With few tiles in all (late stages at small batches,
+    /// `splitsByChannels`), the threads split the channels instead: the input transform by input channel, then each
+    /// thread's share of output channels through the α² products and the output transform over every tile. That
+    /// balances 7 tile rows over 2 threads exactly, and each thread reads only its share of the transformed weights
+    /// (layer3's are 4 MiB a layer, read once per pass at batch 1 instead of once per thread). `transformedInput` and
+    /// `products` hold `workspaceSizes(…)` floats.
     func run(
         input x: PlanarTensor, output: UnsafeMutablePointer<Float>, transformedInput v: UnsafeMutablePointer<Float>,
         products m: UnsafeMutablePointer<Float>, loop: ParallelLoop, packScratch: (Int) -> UnsafeMutablePointer<Float>
