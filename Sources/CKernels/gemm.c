@@ -220,7 +220,14 @@ __attribute__((target("avx512f,avx512bf16"))) void ck_operand_pack_avx512bf16(co
         const float *r0 = b + (size_t)(2 * q) * ldb;
         const float *r1 = 2 * q + 1 < rows ? r0 + ldb : 0;
         float *target = out + (size_t)q * ld_out;
+        // Rows 2q + 4 and 2q + 5 fetched while these convert: each row is a short run of lines (a column chunk's), too
+        // short for the hardware's stream detection, and the rows are far apart.
+        const float *ahead = 2 * q + 4 < rows ? r0 + 4 * ldb : 0;
         for (int j = 0; j < columns; j += 16) {
+            if (ahead) {
+                _mm_prefetch((const char *)(ahead + j), _MM_HINT_T0);
+                if (2 * q + 5 < rows) _mm_prefetch((const char *)(ahead + ldb + j), _MM_HINT_T0);
+            }
             int count = columns - j;
             __m512 x0 = load_part_avx512(r0 + j, count);
             __m512 x1 = r1 ? load_part_avx512(r1 + j, count) : _mm512_setzero_ps();
