@@ -1,7 +1,9 @@
 // The products alone, one thread: each table's packed GEMM on the shapes SE-ResNet-50's convolutions give it (M output
 // channels, K = input channels × taps, N = output pixels × images), as multiply-adds per second; then Winograd's input
 // and output transforms of one image's map per layer, in microseconds. Tables alternate within each round; medians over
-// the rounds.
+// the rounds. With `cold` the products rotate through copies of their packed weights and outputs (≥ 64 MiB in all,
+// more than an L3), so each call's weights come from DRAM and its stores go to lines not in cache, as in the network,
+// where an output was last touched a layer ago.
 // Built and run by bench-gemm.sh; nothing here is used by the service.
 #include "ckernels.h"
 
@@ -26,6 +28,8 @@ typedef struct {
     int m, k, n;
 } shape;
 
+static int cold;
+
 typedef struct {
     const char *name;
     const ck_kernels *table;
@@ -33,30 +37,36 @@ typedef struct {
 
 // Multiply-adds per second of `t` on shape `s`, repeated for at least `seconds`.
 static double rate(const ck_kernels *t, shape s, double seconds) {
-    size_t packed_size = t->gemm_packed_size(s.m, s.k);
-    float *a = malloc((size_t)s.m * s.k * 4), *b = malloc((size_t)s.k * s.n * 4), *packed = malloc(packed_size * 4);
-    float *operand = malloc((size_t)(s.k + 3) * s.n * 4), *c = malloc((size_t)s.m * s.n * 4);
+    size_t packed_size = t->gemm_packed_size(s.m, s.k) + 16, c_size = (size_t)s.m * s.n + 16;
+    // Copies of the packed weights and of C: one hot, or enough to pass 64 MiB (cold).
+    size_t copies = cold ? (64u << 20) / ((packed_size + c_size) * 4) + 2 : 1;
+    float *a = malloc((size_t)s.m * s.k * 4), *b = malloc((size_t)s.k * s.n * 4), *packed = malloc(packed_size * 4 * copies);
+    float *operand = malloc((size_t)(s.k + 3) * s.n * 4), *c = malloc(c_size * 4 * copies);
     float *bias = calloc((size_t)(s.m + 64), 4), *scratch = malloc(CK_GEMM_SCRATCH_FLOATS * 4);
     srand(7);
     for (long i = 0; i < (long)s.m * s.k; i++) a[i] = (float)((double)rand() / RAND_MAX) - 0.5f;
     for (long i = 0; i < (long)s.k * s.n; i++) b[i] = (float)((double)rand() / RAND_MAX);
+    memset(c, 0, c_size * 4 * copies);
     const float *operand_in = b;
+    for (size_t i = 0; i < copies; i++) {
+        if (t->precision == CK_INT8)
+            t->gemm_pack_int8(s.m, s.k, a, s.k, 1.0f / 255, packed + i * packed_size);
+        else
+            t->gemm_pack(s.m, s.k, a, s.k, packed + i * packed_size);
+    }
     if (t->precision == CK_INT8) {
-        t->gemm_pack_int8(s.m, s.k, a, s.k, 1.0f / 255, packed);
         t->operand_quantize(b, s.k, s.n, s.n, 1.0f / 255, operand, s.n);
         operand_in = operand;
-    } else {
-        t->gemm_pack(s.m, s.k, a, s.k, packed);
-        if (t->operand_pack) {
-            t->operand_pack(b, s.k, s.n, s.n, operand, s.n);
-            operand_in = operand;
-        }
+    } else if (t->operand_pack) {
+        t->operand_pack(b, s.k, s.n, s.n, operand, s.n);
+        operand_in = operand;
     }
     int panels = (s.m + t->gemm_mr - 1) / t->gemm_mr;
     long runs = 0;
     double start = now(), elapsed = 0;
     while (elapsed < seconds) {
-        t->gemm(packed, s.m, s.k, 0, panels, s.n, operand_in, s.n, c, s.n, bias, 1, scratch, 0);
+        size_t i = (size_t)runs % copies;
+        t->gemm(packed + i * packed_size, s.m, s.k, 0, panels, s.n, operand_in, s.n, c + i * c_size, s.n, bias, 1, scratch, 0);
         runs++;
         elapsed = now() - start;
     }
@@ -109,10 +119,13 @@ static double transform_seconds(const ck_kernels *t, transform_shape s, int pair
 
 int main(int argc, char **argv) {
     int rounds = argc > 1 ? atoi(argv[1]) : 5;
+    cold = argc > 2 && strcmp(argv[2], "cold") == 0;
     shape shapes[] = {
         {"layer1 3x3 (unfolded), batch 1", 64, 576, 3136},
+        {"layer1 1x1 conv3, a column chunk", 256, 64, 224},
         {"layer2 1x1 conv3, batch 1", 512, 128, 784},
         {"layer3 1x1 conv1, batch 1", 256, 1024, 196},
+        {"layer3 1x1 conv3, batch 1", 1024, 256, 196},
         {"layer3 3x3 (unfolded), batch 1", 256, 2304, 196},
         {"layer4 3x3 (unfolded), batch 1", 512, 4608, 49},
         {"layer4 1x1 conv3, batch 8", 2048, 512, 392},
@@ -127,7 +140,8 @@ int main(int argc, char **argv) {
         {"int8 avx512-vnni", ck_kernels_for(CK_ISA_AVX512, CK_INT8)},
     };
     int count = sizeof tables / sizeof tables[0];
-    printf("GMAC/s on one thread, median of %d rounds (tables alternate); '-' where this CPU lacks the table\n", rounds);
+    printf("GMAC/s on one thread, median of %d rounds (tables alternate), %s; '-' where this CPU lacks the table\n", rounds,
+           cold ? "weights and outputs cold" : "hot caches");
     printf("%-48s", "shape (M x K x N)");
     for (int i = 0; i < count; i++) printf(" %16s", tables[i].name);
     printf("\n");

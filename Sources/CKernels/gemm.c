@@ -19,6 +19,7 @@
 #define SR 6
 #define NRV 2
 #define MCP 16
+#define PREFETCH_C 0
 #define TARGET __attribute__((target("avx2,fma")))
 #define NAME(x) x##_avx2
 
@@ -42,6 +43,7 @@
 #define NRV 2
 #define MCP 3
 #define TRANSPOSED_KERNEL
+#define PREFETCH_C 1
 #define TARGET __attribute__((target("avx512f")))
 #define NAME(x) x##_avx512
 
@@ -71,6 +73,7 @@ TARGET static inline void scatter_avx512(float *c, int ldc, __m512 v, int count)
 #define NRV 2
 #define MCP 3
 #define TRANSPOSED_KERNEL
+#define PREFETCH_C 1
 #define NO_PEAK
 #define TARGET __attribute__((target("avx512f,avx512bf16")))
 #define NAME(x) x##_avx512bf16
