@@ -24,22 +24,22 @@
 
 static const ck_kernels baseline = {
     .isa = CK_ISA_NONE, .precision = CK_FP32, .name = "baseline", .gemm_mr = 0, .vector_width = 1, .k_group = 1,
-    .k_block = CK_KC, OPERATIONS(baseline),
+    OPERATIONS(baseline),
 };
 
 static const ck_kernels avx2 = {
     .isa = CK_ISA_AVX2, .precision = CK_FP32, .name = "avx2", .gemm_mr = 6, .vector_width = 8, .k_group = 1,
-    .k_block = CK_KC, .peak_flops_per_instruction = 2 * 8, PRODUCTS(avx2), OPERATIONS(avx2), STEM(avx2),
+    .peak_flops_per_instruction = 2 * 8, PRODUCTS(avx2), OPERATIONS(avx2), STEM(avx2),
 };
 
 static const ck_kernels avx512 = {
     .isa = CK_ISA_AVX512, .precision = CK_FP32, .name = "avx512", .gemm_mr = 32, .vector_width = 16, .k_group = 1,
-    .k_block = CK_KC, .peak_flops_per_instruction = 2 * 16, PRODUCTS(avx512), OPERATIONS(avx512), STEM(avx512),
+    .peak_flops_per_instruction = 2 * 16, PRODUCTS(avx512), OPERATIONS(avx512), STEM(avx512),
 };
 
 static const ck_kernels avx512_bf16 = {
     .isa = CK_ISA_AVX512, .precision = CK_BF16, .name = "avx512 bf16", .gemm_mr = 32, .vector_width = 16, .k_group = 2,
-    .k_block = 2 * CK_KC, .peak_flops_per_instruction = 4 * 16, .operand_pack = ck_operand_pack_avx512bf16, PRODUCTS(avx512bf16),
+    .peak_flops_per_instruction = 4 * 16, .operand_pack = ck_operand_pack_avx512bf16, PRODUCTS(avx512bf16),
     OPERATIONS_WITH_INPUT(avx512, avx512bf16), STEM(avx512bf16),
 };
 
@@ -50,23 +50,23 @@ static const ck_kernels avx512_bf16 = {
     .operand_quantize = ck_operand_quantize_##QUANTIZE, .scale_add_relu_quantize = ck_scale_add_relu_quantize_##QUANTIZE, \
     .peak_fma_loop = ck_peak_##SUFFIX
 
-// int8 products (s32 accumulation: K is never split, so k_block is all of it); the rest as the fp32 tables.
+// int8 products (s32 accumulation: K is never split, `gemm_partial` computes nothing); the rest as the fp32 tables.
 static const ck_kernels avx512_int8 = {
     .isa = CK_ISA_AVX512, .precision = CK_INT8, .name = "avx512 int8", .gemm_mr = 32, .vector_width = 16, .k_group = 4,
-    .k_block = 1 << 30, .peak_flops_per_instruction = 2 * 64, .int8_weight_limit = 127,
+    .peak_flops_per_instruction = 2 * 64, .int8_weight_limit = 127,
     INT8_PRODUCTS(avx512int8, avx512int8), OPERATIONS(avx512), STEM(avx512),
 };
 
 static const ck_kernels avx2_int8 = {
     .isa = CK_ISA_AVX2, .precision = CK_INT8, .name = "avx2 int8", .gemm_mr = 16, .vector_width = 8, .k_group = 4,
-    .k_block = 1 << 30, .peak_flops_per_instruction = 2 * 32, .int8_weight_limit = 63,
+    .peak_flops_per_instruction = 2 * 32, .int8_weight_limit = 63,
     INT8_PRODUCTS(avx2int8, avx2int8), OPERATIONS(avx2), STEM(avx2),
 };
 
 // AVX2 CPUs with AVX-VNNI (Alder Lake and later Intel, Zen 5 held to AVX2): VEX VPDPBUSD, full 8-bit weights.
 static const ck_kernels avxvnni_int8 = {
     .isa = CK_ISA_AVX2, .precision = CK_INT8, .name = "avx2 int8 (AVX-VNNI)", .gemm_mr = 16, .vector_width = 8, .k_group = 4,
-    .k_block = 1 << 30, .peak_flops_per_instruction = 2 * 32, .int8_weight_limit = 127, INT8_PRODUCTS(avxvnni, avx2int8),
+    .peak_flops_per_instruction = 2 * 32, .int8_weight_limit = 127, INT8_PRODUCTS(avxvnni, avx2int8),
     OPERATIONS(avx2), STEM(avx2),
 };
 

@@ -194,7 +194,7 @@ void ck_gemm_avx512(const float *packed, int m, int k, int panel_begin, int pane
 
 int ck_gemm_partial_avx512(const float *packed, int m, int k, int k_begin, int k_end, int panel_begin, int panel_end, int n,
                            const float *b, int ldb, float *c, int ldc, const float *bias, int relu) {
-    if (n > CK_NARROW || k_begin % CK_KC != 0 || (k_end % CK_KC != 0 && k_end != k)) return 0;
+    if (n > CK_NARROW) return 0;
     gemm_narrow_avx512(packed, m, k, k_begin, k_end, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, 0);
     return 1;
 }
@@ -208,7 +208,7 @@ void ck_gemm_avx512bf16(const float *packed, int m, int k, int panel_begin, int 
 int ck_gemm_partial_avx512bf16(const float *packed, int m, int k, int k_begin, int k_end, int panel_begin, int panel_end, int n,
                                const float *b, int ldb, float *c, int ldc, const float *bias, int relu) {
     int elements = (k + 1) / 2;
-    if (n > CK_NARROW || k_begin % (2 * CK_KC) != 0 || (k_end % (2 * CK_KC) != 0 && k_end != k)) return 0;
+    if (n > CK_NARROW || k_begin % 2 != 0 || (k_end % 2 != 0 && k_end != k)) return 0;
     gemm_narrow_avx512bf16(packed, m, elements, k_begin / 2, (k_end + 1) / 2, panel_begin, panel_end, n, b, ldb, c, ldc, bias,
                            relu, 0);
     return 1;

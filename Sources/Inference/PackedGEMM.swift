@@ -141,8 +141,6 @@ public struct KernelTable: @unchecked Sendable, Equatable {
     var panelRows: Int { Int(table.pointee.gemm_mr) }
     /// K values one element of a product operand holds (2 for bf16 pairs).
     var kGroup: Int { Int(table.pointee.k_group) }
-    /// K rows per block of packed weights: a K split starts at multiples of this.
-    var kBlock: Int { Int(table.pointee.k_block) }
     /// Floats of per-thread scratch a product of any table needs.
     static let productScratchFloats = Int(CK_GEMM_SCRATCH_FLOATS)
 
@@ -266,10 +264,10 @@ final class PackedMatrix: @unchecked Sendable {
     /// Rows per panel.
     var panelRows: Int { kernels.panelRows }
 
-    /// `multiply` over input columns `kRange` only (a range of whole K blocks, `kernels.kBlock` deep, or ending at
-    /// `columns`), with the bias if `withBias`, no ReLU, for all panels: one thread's share of a product split by K
-    /// (`b` is the whole operand; the part reads its rows). Returns false, computing nothing, where the kernels cannot
-    /// (not the AVX-512 small-n kernel: more than 200 columns).
+    /// `multiply` over input columns `kRange` only (bounds multiples of `kernels.kGroup`, or ending at `columns`), with
+    /// the bias if `withBias`, no ReLU, for all panels: one thread's share of a product split by K (`b` is the whole
+    /// operand; the part reads its rows). Returns false, computing nothing, where the kernels cannot (not the AVX-512
+    /// small-n kernel: more than 200 columns).
     func multiplyPartial(
         kRange: Range<Int>, n: Int, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, withBias: Bool
     ) -> Bool {

@@ -375,9 +375,12 @@ import Testing
     }
 
     /// The packed GEMM alone against a Double-accumulated triple loop: edges in every dimension (rows past a panel,
-    /// columns past a micro-tile and a column block, K past a K block), with and without bias, split into row shares.
+    /// columns past a micro-tile and a column block, K past a K block), with and without bias, split into row shares
+    /// and by K.
     @Test(
-        arguments: [(1, 1, 1), (7, 300, 49), (64, 147, 33), (17, 513, 300), (130, 16, 600), (24, 256, 32), (100, 256, 230)],
+        arguments: [
+            (1, 1, 1), (7, 300, 49), (64, 147, 33), (17, 513, 300), (130, 16, 600), (24, 256, 32), (100, 256, 230), (40, 1100, 49),
+        ],
         tables.filter { $0.hasProducts && $0.precision != .int8 })
     func packedGEMMMatchesNaiveLoops(_ dims: (Int, Int, Int), kernels: KernelTable) throws {
         let (m, k, n) = dims
@@ -416,6 +419,26 @@ import Testing
                     }
                 }
                 #expect(Self.relativeError(c, expected) < 1e-5, "\(m)×\(k)·\(k)×\(n) \(kernels.name) bias \(withBias) parts \(parts)")
+            }
+            // Split by K (the AVX-512 small-n kernel, up to 200 columns): three shares that start and end inside the
+            // weights' K blocks, the bias in the first, added up as the engine's depth split adds them.
+            let group = kernels.kGroup
+            let bounds = [0, k / 3 / group * group, 2 * k / 3 / group * group, k]
+            var total = [Float](repeating: 0, count: m * n)
+            var split = true
+            for share in 0..<3 where split {
+                var partial = [Float](repeating: .nan, count: m * n)
+                split = operand.withUnsafeBufferPointer { b in
+                    packed.multiplyPartial(
+                        kRange: bounds[share]..<bounds[share + 1], n: n, b: b.baseAddress!, ldb: ldb, c: &partial, ldc: n,
+                        withBias: withBias && share == 0)
+                }
+                for i in total.indices { total[i] += partial[i] }
+            }
+            #expect(split == (kernels.instructionSet == .avx512 && n <= 200), "\(kernels.name) splits K where the small-n kernel runs")
+            if split {
+                if relu { total = total.map { max($0, 0) } }
+                #expect(Self.relativeError(total, expected) < 1e-5, "\(m)×\(k)·\(k)×\(n) \(kernels.name) bias \(withBias) split by K")
             }
         }
     }
@@ -611,6 +634,32 @@ import Testing
             }
         }
         #expect(output == expected, "\(dims) \(kernels.name)")
+    }
+
+    /// The column split's chunks cover the columns once, in order, none empty, whole units of 32 columns but the last,
+    /// the same number in each thread's share; with several threads, each share's last chunk (taken last) cut in two.
+    @Test(arguments: [1, 2, 3])
+    func columnChunksCoverTheColumnsInEqualShares(threads: Int) {
+        for columns in [1, 31, 32, 33, 49, 64, 96, 100, 196, 392, 784, 1568, 3136, 6272, 25088] {
+            let chunks = ConvolutionRunner.ColumnChunks(columns: columns, threads: threads)
+            let ranges = (0..<chunks.count).map(chunks.range)
+            let description = "\(columns) columns, \(threads) threads: \(ranges)"
+            #expect(ranges.first?.lowerBound == 0 && ranges.last?.upperBound == columns, "\(description)")
+            #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound }, "\(description)")
+            #expect(ranges.allSatisfy { !$0.isEmpty && $0.lowerBound % 32 == 0 }, "\(description)")
+            let units = (columns + 31) / 32
+            if units >= threads { #expect(chunks.count % threads == 0, "\(description)") }
+            #expect(chunks.halves == (threads > 1 && units / threads >= 2), "\(description)")
+            if chunks.halves {
+                // The share's last two chunks are the halves of one, the smaller last.
+                let perShare = chunks.count / threads
+                for share in 0..<threads {
+                    let end = (share + 1) * perShare
+                    #expect(ranges[end - 1].count <= ranges[end - 2].count, "\(description)")
+                }
+            }
+            if units / threads >= 8 { #expect(ranges.allSatisfy { $0.count <= ConvolutionRunner.tileWidth }, "\(description)") }
+        }
     }
 
     /// Many back-to-back regions (workers spinning) and regions after a pause (workers asleep) each cover

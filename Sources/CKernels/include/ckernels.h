@@ -66,8 +66,6 @@ typedef struct ck_kernels {
     int vector_width;
     /// K values one element of a product operand holds: 1 (fp32) or 2 (bf16 pairs).
     int k_group;
-    /// K rows per block of packed A: a `gemm_partial` range starts at a multiple of this.
-    int k_block;
     /// Flops one instruction of `peak_fma_loop` does (2 per lane for an FMA, 4 per lane for VDPBF16PS).
     int peak_flops_per_instruction;
 
@@ -93,7 +91,7 @@ typedef struct ck_kernels {
     void (*gemm)(const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b, int ldb, float *c,
                  int ldc, const float *bias, int relu, float *scratch, const float *after);
 
-    /// `gemm` over K rows k_begin..<k_end only (multiples of `k_block`, or k_end = k), for splitting a deep, narrow
+    /// `gemm` over K rows k_begin..<k_end only (multiples of `k_group`, or k_end = k), for splitting a deep, narrow
     /// product over threads by K: each part then reads only its share of B (its rows of the whole operand at `b`).
     /// Only the AVX-512 small-n kernel does this (n ≤ 200); returns 0, computing nothing, where it does not apply.
     int (*gemm_partial)(const float *packed, int m, int k, int k_begin, int k_end, int panel_begin, int panel_end, int n,
