@@ -211,50 +211,24 @@ struct ConvolutionRunner {
     }
 
     /// The column split's chunks (`ParallelLoop.forEachChunk`) of a product with `columns` columns: whole units of 32
-    /// columns (micro-kernel tiles stay whole), at most `tileWidth` wide where the columns allow, and the same number in
-    /// each thread's share, so each thread's first share is as large as the others' (1568 columns over 2 threads as
-    /// 8 chunks of 192–224, not 7 of 224). With several threads, the last chunk of each share is cut in two halves
-    /// where it holds at least 2 units: the chunks taken last (the owner's, or a thief's from the share's end) are the
-    /// small ones, so a thread finishing early waits at most half a chunk for the other (a layer3 1×1 at batch 8
-    /// has chunks of 440 µs).
+    /// columns (micro-kernel tiles stay whole), at most `tileWidth` wide where the columns allow, and a multiple of
+    /// `threads` of them, so each thread's first share is as large as the others' (1568 columns over 2 threads as 8
+    /// chunks of 192–224, not 7 of 224).
     struct ColumnChunks {
         let count: Int
         let columns: Int
         private let units: Int
-        private let threads: Int
-        /// Chunks of equal size per share before the halving (`count` is threads × this, + 1 with halves).
-        private let perShare: Int
-        /// Whether each share's last chunk is cut in two (the larger half first).
-        let halves: Bool
 
         init(columns: Int, threads: Int) {
             self.columns = columns
             units = (columns + 31) / 32
             let wanted = ((columns + tileWidth - 1) / tileWidth + threads - 1) / threads * threads
-            let equal = max(1, min(units, wanted))
-            // Equal chunks per share need `equal` to be a multiple of the threads; fewer units than threads keep one chunk
-            // per unit, unhalved.
-            self.threads = equal % threads == 0 ? threads : 1
-            perShare = equal / self.threads
-            halves = threads > 1 && self.threads == threads && units / threads / perShare >= 2
-            count = halves ? self.threads * (perShare + 1) : equal
+            count = max(1, min(units, wanted))
         }
 
         /// Columns of chunk `chunk`.
         func range(_ chunk: Int) -> Range<Int> {
-            let pieces = halves ? perShare + 1 : perShare
-            let (share, index) = chunk.quotientAndRemainder(dividingBy: pieces)
-            let first = units * share / threads
-            let span = units * (share + 1) / threads - first
-            // Unit bounds of the share's equal chunk `i`.
-            func bound(_ i: Int) -> Int { first + span * i / perShare }
-            var lower = bound(min(index, perShare - 1))
-            var upper = bound(min(index, perShare - 1) + 1)
-            if halves && index >= perShare - 1 {
-                let middle = lower + (upper - lower + 1) / 2
-                if index == perShare - 1 { upper = middle } else { lower = middle }
-            }
-            return min(columns, 32 * lower)..<min(columns, 32 * upper)
+            min(columns, 32 * (units * chunk / count))..<min(columns, 32 * (units * (chunk + 1) / count))
         }
     }
 
