@@ -39,6 +39,7 @@ static inline uint32_t quantize_u8(float x, float inverse) {
 #define TARGET __attribute__((target("avx512f,avx512bw,avx512vnni")))
 #define NAME(x) x##_avx512vnni
 #define VDOT(acc, u, s) _mm512_dpbusd_epi32((acc), (u), (s))
+#define PREFETCH_C 1
 TARGET static inline __m512i zero_avx512vnni(void) { return _mm512_setzero_si512(); }
 TARGET static inline __m512i load_avx512vnni(const int32_t *p) { return _mm512_loadu_si512((const void *)p); }
 TARGET static inline __m512i set1_avx512vnni(int32_t x) { return _mm512_set1_epi32(x); }
@@ -86,6 +87,7 @@ TARGET static inline __m256i dot_avx2int8(__m256i acc, __m256i u, __m256i s) {
     return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1)));
 }
 #define VDOT(acc, u, s) dot_avx2int8((acc), (u), (s))
+#define PREFETCH_C 0
 TARGET static inline __m256i zero_avx2int8(void) { return _mm256_setzero_si256(); }
 TARGET static inline __m256i load_avx2int8(const int32_t *p) { return _mm256_loadu_si256((const __m256i *)p); }
 TARGET static inline __m256i set1_avx2int8(int32_t x) { return _mm256_set1_epi32(x); }
@@ -172,6 +174,7 @@ TARGET __attribute__((always_inline)) static inline void quads_avx2int8(__m256i 
 #define TARGET __attribute__((target("avx2,fma,avxvnni")))
 #define NAME(x) x##_avxvnni
 #define VDOT(acc, u, s) _mm256_dpbusd_avx_epi32((acc), (u), (s))
+#define PREFETCH_C 0
 #define zero_avxvnni zero_avx2int8
 #define load_avxvnni load_avx2int8
 #define set1_avxvnni set1_avx2int8
