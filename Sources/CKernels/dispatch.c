@@ -19,7 +19,7 @@
 
 #define PRODUCTS(SUFFIX)                                                                                              \
     .gemm_packed_size = ck_gemm_packed_size_##SUFFIX, .gemm_pack = ck_gemm_pack_##SUFFIX, .gemm = ck_gemm_##SUFFIX,   \
-    .gemm_partial = ck_gemm_partial_##SUFFIX, .peak_fma_loop = ck_peak_##SUFFIX
+    .gemm_partial = ck_gemm_partial_##SUFFIX, .gemm_residual = ck_gemm_residual_##SUFFIX, .peak_fma_loop = ck_peak_##SUFFIX
 
 
 static const ck_kernels baseline = {

@@ -26,6 +26,7 @@
 #define VLOAD _mm256_loadu_ps
 #define VSTORE _mm256_storeu_ps
 #define VFMA _mm256_fmadd_ps
+#define VFMA32 _mm256_fmadd_ps
 #define VBCAST _mm256_broadcast_ss
 #define VSET1 _mm256_set1_ps
 #define VMAX _mm256_max_ps
@@ -56,6 +57,7 @@ TARGET static inline void scatter_avx512(float *c, int ldc, __m512 v, int count)
 #define VLOAD _mm512_loadu_ps
 #define VSTORE _mm512_storeu_ps
 #define VFMA _mm512_fmadd_ps
+#define VFMA32 _mm512_fmadd_ps
 #define VBCAST(p) _mm512_set1_ps(*(p))
 #define VSET1 _mm512_set1_ps
 #define VMAX _mm512_max_ps
@@ -84,6 +86,7 @@ TARGET static inline void scatter_avx512(float *c, int ldc, __m512 v, int count)
 #define VLOAD _mm512_loadu_ps
 #define VSTORE _mm512_storeu_ps
 #define VFMA(a, b, c) _mm512_dpbf16_ps((c), (__m512bh)(a), (__m512bh)(b))
+#define VFMA32 _mm512_fmadd_ps
 #define VBCAST(p) _mm512_set1_ps(*(p))
 #define VSET1 _mm512_set1_ps
 #define VMAX _mm512_max_ps
@@ -158,7 +161,13 @@ PACKING(avx512bf16, 32, 2)
 void ck_gemm_avx2(const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b, int ldb, float *c, int ldc,
                   const float *bias, int relu, float *scratch, const float *after) {
     (void)after;
-    gemm_wide_avx2(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, scratch);
+    gemm_wide_avx2(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, scratch, 0, 0, 0);
+}
+
+void ck_gemm_residual_avx2(const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b, int ldb,
+                           float *c, int ldc, const float *bias, const float *scale, const float *shortcut, int ld_shortcut,
+                           float *scratch) {
+    gemm_wide_avx2(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, 1, scratch, shortcut, ld_shortcut, scale);
 }
 
 int ck_gemm_partial_avx2(const float *packed, int m, int k, int k_begin, int k_end, int panel_begin, int panel_end, int n,
@@ -174,18 +183,31 @@ int ck_gemm_partial_avx2(const float *packed, int m, int k, int k_begin, int k_e
 // it runs column chunks outer (B read once, straight from the activation, no packing) where that is faster than the
 // wide kernel: ≥ 256 elements and either K ≥ m (the reducing 1×1s, stride-2 3×3s) or a share of the output channels
 // (late stages at batch 8); docs/performance.md.
+enum { AVX512_WIDE, AVX512_NARROW, AVX512_COLUMNS };
+static int avx512_kernel(int m, int k, int panel_begin, int panel_end, int n) {
+    if (n > CK_NARROW && k >= 256 && (k >= m || panel_end - panel_begin < (m + 31) / 32)) return AVX512_COLUMNS;
+    if (n <= CK_NARROW && (k >= 128 || 5 * n < 4 * ((n + 31) / 32 * 32))) return AVX512_NARROW;
+    return AVX512_WIDE;
+}
 #define AVX512_GEMM(SUFFIX)                                                                                           \
     static void gemm_##SUFFIX(const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b, \
                               int ldb, float *c, int ldc, const float *bias, int relu, float *scratch, const float *after) { \
-        if (n > CK_NARROW && k >= 256 && (k >= m || panel_end - panel_begin < (m + 31) / 32))                        \
+        int kernel = avx512_kernel(m, k, panel_begin, panel_end, n);                                                  \
+        if (kernel == AVX512_COLUMNS)                                                                                 \
             gemm_columns_##SUFFIX(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu);             \
-        else if (n <= CK_NARROW && (k >= 128 || 5 * n < 4 * ((n + 31) / 32 * 32)))                                   \
+        else if (kernel == AVX512_NARROW)                                                                             \
             gemm_narrow_##SUFFIX(packed, m, k, 0, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, after);  \
         else                                                                                                          \
-            gemm_wide_##SUFFIX(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, scratch);        \
+            gemm_wide_##SUFFIX(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, scratch, 0, 0, 0); \
     }
 AVX512_GEMM(avx512)
 AVX512_GEMM(avx512bf16)
+
+int ck_gemm_is_wide(const ck_kernels *table, int m, int k, int n) {
+    if (!table->gemm_residual) return 0;
+    if (table->isa != CK_ISA_AVX512) return 1;
+    return avx512_kernel(m, (k + table->k_group - 1) / table->k_group, 0, (m + 31) / 32, n) == AVX512_WIDE;
+}
 
 void ck_gemm_avx512(const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b, int ldb, float *c,
                     int ldc, const float *bias, int relu, float *scratch, const float *after) {
@@ -199,10 +221,23 @@ int ck_gemm_partial_avx512(const float *packed, int m, int k, int k_begin, int k
     return 1;
 }
 
+void ck_gemm_residual_avx512(const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b, int ldb,
+                             float *c, int ldc, const float *bias, const float *scale, const float *shortcut, int ld_shortcut,
+                             float *scratch) {
+    gemm_wide_avx512(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, 1, scratch, shortcut, ld_shortcut, scale);
+}
+
 // bf16: the same over (k + 1)/2 pair elements; B is in pair rows (`operand_pack`).
 void ck_gemm_avx512bf16(const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b, int ldb,
                         float *c, int ldc, const float *bias, int relu, float *scratch, const float *after) {
     gemm_avx512bf16(packed, m, (k + 1) / 2, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, scratch, after);
+}
+
+void ck_gemm_residual_avx512bf16(const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b,
+                                 int ldb, float *c, int ldc, const float *bias, const float *scale, const float *shortcut,
+                                 int ld_shortcut, float *scratch) {
+    gemm_wide_avx512bf16(packed, m, (k + 1) / 2, panel_begin, panel_end, n, b, ldb, c, ldc, bias, 1, scratch, shortcut,
+                         ld_shortcut, scale);
 }
 
 int ck_gemm_partial_avx512bf16(const float *packed, int m, int k, int k_begin, int k_end, int panel_begin, int panel_end, int n,

@@ -22,7 +22,7 @@ static inline uint32_t ck_bf16_bits(float f) {
 
 // K block, in elements of a product operand (K values, or bf16 pairs): a B micro-panel (CK_KC × NR elements: 16 KiB with
 // AVX2, 32 KiB with AVX-512) stays in L1.
-#define CK_KC 256
+#define CK_KC CK_GEMM_K_BLOCK
 // Column block: packed B (CK_KC × CK_NC elements, 256 KiB) stays in L2 beside a block of A; it is the products' scratch.
 #define CK_NC 256
 _Static_assert(CK_KC * CK_NC == CK_GEMM_SCRATCH_FLOATS, "the products' scratch holds a packed block of B");
@@ -59,6 +59,9 @@ void ck_winograd_input_avx512bf16(int tile, const float *x, long channel_stride,
     int ck_gemm_partial_##SUFFIX(const float *packed, int m, int k, int k_begin, int k_end, int panel_begin,          \
                                  int panel_end, int n, const float *b, int ldb, float *c, int ldc, const float *bias, \
                                  int relu);                                                                           \
+    void ck_gemm_residual_##SUFFIX(const float *packed, int m, int k, int panel_begin, int panel_end, int n,          \
+                                   const float *b, int ldb, float *c, int ldc, const float *bias, const float *scale,  \
+                                   const float *shortcut, int ld_shortcut, float *scratch);                           \
     double ck_peak_##SUFFIX(long iterations, double *checksum);
 CK_PRODUCTS(avx2)
 CK_PRODUCTS(avx512)

@@ -192,6 +192,18 @@ struct ConvolutionRunner {
         case quantized(scale: Float)
     }
 
+    /// What a bottleneck's conv3 of one image adds after its bias (`run`'s `residual`): y = relu(conv · scale[c] +
+    /// shortcut), SE's scale (nil: 1), the residual add and the ReLU, on each tile in registers (`gemm_residual`) instead
+    /// of in a pass over the whole output. y goes to `run`'s output, which may be the shortcut itself (y overwrites the
+    /// block's input: its lines are read, not fetched only to be overwritten), or with `destination` to the image it names
+    /// of a larger batch's tensor. `shortcut` has the output's layout. SE's scale is known before conv3 runs because its
+    /// squeeze is taken from conv3's input (`SqueezeExcitationPlan.reduceFromInput`).
+    struct Residual {
+        let scale: UnsafePointer<Float>?
+        let shortcut: UnsafePointer<Float>
+        let destination: Kernels.Destination?
+    }
+
     /// threads × this: the pack scratch also holds the direct 7×7 kernel's input rows.
     private let packScratchPerThread: Int
     /// Partial channel sums (`run`'s `channelMeans`): per column chunk and image it covers, or per thread.
@@ -256,9 +268,12 @@ struct ConvolutionRunner {
     /// in, tile by tile, where it is unfolded.
     ///
     /// `split` is the engine's decision for this input size (`schedule`), computed here when not given.
+    ///
+    /// With `residual` (epilogue `.bias`, one image, the column split, a table with `gemm_residual`), the output is
+    /// y = relu(conv · SE's scale + shortcut) (`Residual`).
     func run(
         _ plan: ConvolutionPlan, input: PlanarTensor, output: UnsafeMutablePointer<Float>, epilogue: Epilogue,
-        channelMeans: UnsafeMutablePointer<Float>? = nil, split: ConvolutionSplit? = nil
+        channelMeans: UnsafeMutablePointer<Float>? = nil, residual: Residual? = nil, split: ConvolutionSplit? = nil
     ) {
         let shape = plan.layer.shape
         let kernels = plan.kernels
@@ -279,10 +294,14 @@ struct ConvolutionRunner {
         var outputScale: Float? = nil
         if case .quantized(let scale) = epilogue { outputScale = scale }
         precondition(outputScale == nil || (channelMeans == nil && shape.outChannels % 4 == 0), "quads are whole groups, not summed")
+        precondition(
+            residual == nil || (epilogue == .bias && kernels.hasResidualProducts && input.batch == 1 && split == .columns),
+            "the residual epilogue is the wide kernel's, on one image's column chunks")
         let planeSize = outH * outW
         let batch = input.batch
         let split = split ?? schedule(plan, batch: input.batch, height: input.height, width: input.width)
         precondition((split == .rows) == (plan.direct != nil), "the direct 7×7 kernel splits rows, and only it")
+
         let splitByK = split == .depth
         let chunks = ColumnChunks(columns: columns, threads: threads)
         let byChunks = split == .columns
@@ -383,6 +402,16 @@ struct ConvolutionRunner {
                     shape, input: input, outH: outH, outW: outW, rows: 0..<operandRows, columns: j..<j + width, into: tile,
                     leadingDimension: width, kernels: kernels)
                 if packsOperand { kernels.packOperand(tile, rows: k, columns: width, ldb: width, into: tile, ldOut: width, scale: scale) }
+            }
+            if let residual, let packed = plan.packed {
+                var (out, ldOut) = (output + j, columns)
+                if let destination = residual.destination {
+                    (out, ldOut) = (destination.base + destination.first * planeSize + j, destination.count * planeSize)
+                }
+                packed.multiply(
+                    n: width, b: operand, ldb: ld, c: out, ldc: ldOut, scale: residual.scale, shortcut: residual.shortcut + j,
+                    ldShortcut: columns, scratch: packScratch(part))
+                return
             }
             plan.multiply(
                 part: 0, of: 1, n: width, b: operand, ldb: ld, c: output + j, ldc: columns, relu: relu, scratch: packScratch(part),

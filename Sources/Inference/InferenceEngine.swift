@@ -1,4 +1,5 @@
 import CBLAS
+import CKernels
 import Foundation
 
 /// One image's last-stage feature maps: `channels` maps of `height × width`, map by map.
@@ -265,58 +266,85 @@ public final class InferenceEngine {
             profile?.mark("\(name) conv1")
             // conv2 3×3/stride + BN + ReLU: → (width, N, H/s, W/s)
             let t1 = intermediate(w.t1, height: height, width: width)
+            // Where conv3 ends the block, SE's squeeze comes from conv3's input: conv2 takes its channel means as it goes.
+            let inputMeans = decided.residualInConv3 && block.squeezeExcitation != nil ? w.inputMeans : nil
             if let winograd = planned.winograd, decided.winograd {
                 winograd.run(
                     input: t1, output: w.t2, transformedInput: w.winogradInput, products: w.winogradProducts, loop: loop,
-                    packScratch: convolutions.packScratch)
+                    packScratch: convolutions.packScratch, means: inputMeans, sums: w.winogradSums)
             } else {
                 convolutions.run(
                     planned.conv2!, input: t1, output: w.t2,
-                    epilogue: chained ? .quantized(scale: planned.conv3.packed!.operandScale) : .biasReLU, split: decided.conv2!)
+                    epilogue: chained ? .quantized(scale: planned.conv3.packed!.operandScale) : .biasReLU, channelMeans: inputMeans,
+                    split: decided.conv2!)
             }
             profile?.mark("\(name) conv2")
             if let observer {
                 observer("\(name).\(index).conv3", UnsafeBufferPointer(start: w.t2, count: spec.width * n * outHeight * outWidth))
+            }
+            let planeSize = outHeight * outWidth
+            let last = index == blocks.count - 1
+            // SE: MLP on the means of conv3's output (`w.means`), or with `fromInput` on those of its input → per-(channel,
+            // image) scale
+            func excite(fromInput: Bool = false) -> UnsafePointer<Float>? {
+                guard let se = block.squeezeExcitation else { return nil }
+                if let packed = planned.squeezeExcitation {
+                    Kernels.squeezeExcitation(
+                        reduce: fromInput ? packed.reduceFromInput! : packed.reduce, expand: packed.expand,
+                        means: fromInput ? w.inputMeans : w.means, batch: n, hidden: w.hidden, scale: w.scale, loop: loop,
+                        scratch: convolutions.packScratch)
+                } else {
+                    Kernels.squeezeExcitation(se, means: w.means, batch: n, hidden: w.hidden, scale: w.scale, loop: loop)
+                }
+                return UnsafePointer(w.scale)
+            }
+            // shortcut: identity, or 1×1/stride conv + BN (into `into`)
+            func shortcut(into: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+                guard let downsample = planned.downsample else { return UnsafePointer(current) }
+                convolutions.run(downsample, input: x, output: into, epilogue: .bias, split: decided.downsample)
+                profile?.mark("\(name) downsample")
+                return UnsafePointer(into)
+            }
+            if decided.residualInConv3 {
+                // The shortcut first; SE from the means of conv3's input (`SqueezeExcitationPlan.reduceFromInput`); then conv3 1×1 +
+                // BN with y = relu(conv3 · se_scale + shortcut) in its epilogue → (Cout, N, H/s, W/s), over the shortcut
+                // itself: the block's input (read by conv1 by then), or the downsample's output, written into `next` for
+                // that. The last block of an image-by-image stage writes y into the batch's layout instead.
+                let destination = last ? output : nil
+                let residualInput = shortcut(into: destination == nil ? next : w.shortcut)
+                let scale = excite(fromInput: true)
+                if scale != nil { profile?.mark("\(name) se") }
+                let target = planned.downsample == nil ? current : next
+                convolutions.run(
+                    planned.conv3, input: intermediate(w.t2, height: outHeight, width: outWidth), output: target, epilogue: .bias,
+                    residual: .init(scale: scale, shortcut: residualInput, destination: destination), split: decided.conv3)
+                profile?.mark("\(name) conv3")
+                if target == next { swap(&current, &next) }
+                height = outHeight
+                width = outWidth
+                continue
             }
             // conv3 1×1 + BN: → (Cout, N, H/s, W/s), and with SE its channel means (the squeeze), taken tile by tile
             convolutions.run(
                 planned.conv3, input: intermediate(w.t2, height: outHeight, width: outWidth),
                 output: next, epilogue: .bias, channelMeans: block.squeezeExcitation == nil ? nil : w.means, split: decided.conv3)
             profile?.mark("\(name) conv3")
-            // SE: MLP on the means → per-(channel, image) scale
-            var scale: UnsafePointer<Float>? = nil
-            if let se = block.squeezeExcitation {
-                if let packed = planned.squeezeExcitation {
-                    Kernels.squeezeExcitation(
-                        reduce: packed.reduce, expand: packed.expand, means: w.means, batch: n, hidden: w.hidden, scale: w.scale,
-                        loop: loop, scratch: convolutions.packScratch)
-                } else {
-                    Kernels.squeezeExcitation(se, means: w.means, batch: n, hidden: w.hidden, scale: w.scale, loop: loop)
-                }
-                scale = UnsafePointer(w.scale)
-                profile?.mark("\(name) se")
-            }
-            // shortcut: identity, or 1×1/stride conv + BN
-            var shortcut = UnsafePointer(current)
-            if let downsample = planned.downsample {
-                convolutions.run(downsample, input: x, output: w.shortcut, epilogue: .bias, split: decided.downsample)
-                shortcut = UnsafePointer(w.shortcut)
-                profile?.mark("\(name) downsample")
-            }
+            let scale = excite()
+            if scale != nil { profile?.mark("\(name) se") }
+            let residualInput = shortcut(into: w.shortcut)
             // y = relu(conv3 · se_scale + shortcut), and with int8 y as the next block's operand (its conv1 and downsample
             // have read this block's input quads by now)
-            let last = index == blocks.count - 1
             if let quadScale = planned.outputQuadScale {
                 let target = last ? quadsOutput : nil
                 Kernels.scaleAddReLU(
-                    next, scale: scale, shortcut: shortcut, channels: spec.outChannels, batch: n, planeSize: outHeight * outWidth,
+                    next, scale: scale, shortcut: residualInput, channels: spec.outChannels, batch: n, planeSize: planeSize,
                     loop: loop, kernels: plan.table, into: last ? output : nil, quantizingAt: quadScale,
                     quads: target ?? Kernels.Destination(base: w.quads, first: 0, count: n))
                 quads = target?.base ?? w.quads
             } else {
                 Kernels.scaleAddReLU(
-                    next, scale: scale, shortcut: shortcut, channels: spec.outChannels, batch: n,
-                    planeSize: outHeight * outWidth, loop: loop, kernels: plan.fp32Table, into: last ? output : nil)
+                    next, scale: scale, shortcut: residualInput, channels: spec.outChannels, batch: n, planeSize: planeSize,
+                    loop: loop, kernels: plan.fp32Table, into: last ? output : nil)
             }
             profile?.mark("\(name) add")
             swap(&current, &next)
@@ -343,7 +371,8 @@ public final class InferenceEngine {
                 } else {
                     result.append(("\(prefix) conv2", planned.conv2!.algorithm, block.conv2!.rawValue))
                 }
-                result.append(("\(prefix) conv3", planned.conv3.algorithm, block.conv3.rawValue))
+                let ends = block.residualInConv3 ? "; SE's scale, the residual add and ReLU in its epilogue" : ""
+                result.append(("\(prefix) conv3", planned.conv3.algorithm + ends, block.conv3.rawValue))
                 if let downsample = planned.downsample, let split = block.downsample {
                     result.append(("\(prefix) downsample", downsample.algorithm, split.rawValue))
                 }
@@ -454,6 +483,10 @@ private struct Workspace {
     let winogradInput, winogradProducts: UnsafeMutablePointer<Float>
     /// (C, N) channel means, SE hidden activations and SE scales.
     let means, hidden, scale: UnsafeMutablePointer<Float>
+    /// (width, N): conv3's input channel means, where SE's squeeze is taken from them.
+    let inputMeans: UnsafeMutablePointer<Float>
+    /// Winograd's per-block channel sums for `inputMeans` (`WinogradWeights.sumsFloats`).
+    let winogradSums: UnsafeMutablePointer<Float>
     /// (classes, N) logits before they are transposed to (N, classes).
     let transposedLogits: UnsafeMutablePointer<Float>
     /// Leading stages that run image by image on batches of more than one image (`InferenceEngine.imageByImageStages`).
@@ -475,9 +508,11 @@ private struct Workspace {
         var shortcutSize = 0
         var gatheredSize = 0
         var channels = 0
+        var widths = 0
         var hiddenSize = 1
         var winogradIn = 0
         var winogradOut = 0
+        var winogradSumsSize = 0
         var h = network.stem.shape.outputSide(height)
         var w = network.stem.shape.outputSide(width)
         let stem = network.stem.shape
@@ -504,11 +539,13 @@ private struct Workspace {
                 }
                 if spec.hasDownsample { shortcutSize = max(shortcutSize, spec.outChannels * oh * ow * images) }
                 channels = max(channels, spec.outChannels)
+                widths = max(widths, spec.width)
                 hiddenSize = max(hiddenSize, spec.seWidth ?? 1)
                 if let winograd = planned.winograd {
                     let sizes = winograd.workspaceSizes(batch: images, height: h, width: w, threads: threads)
                     winogradIn = max(winogradIn, sizes.input)
                     winogradOut = max(winogradOut, sizes.product)
+                    winogradSumsSize = max(winogradSumsSize, winograd.sumsFloats(batch: images, height: h, width: w))
                 }
                 h = oh
                 w = ow
@@ -528,12 +565,14 @@ private struct Workspace {
         means = .allocateAligned(channels * batch)
         hidden = .allocateAligned(hiddenSize * batch)
         scale = .allocateAligned(channels * batch)
+        inputMeans = .allocateAligned(widths * batch)
+        winogradSums = .allocateAligned(winogradSumsSize)
         transposedLogits = .allocateAligned(network.architecture.numClasses * batch)
     }
 
     func deallocate() {
         let buffers = [x, y, t1, t2, shortcut, quads, gatheredQuads, winogradInput, winogradProducts, means, hidden, scale]
-        for pointer in buffers + [transposedLogits] {
+        for pointer in buffers + [inputMeans, winogradSums, transposedLogits] {
             pointer.deallocate()
         }
         gatheredBuffer?.deallocate()
@@ -551,6 +590,9 @@ struct BlockSchedule {
     let conv2: ConvolutionSplit?
     let conv3: ConvolutionSplit
     let downsample: ConvolutionSplit?
+    /// Whether SE's scale, the residual add and the ReLU run in conv3's epilogue (`ConvolutionRunner.Residual`, SE's
+    /// squeeze then taken from conv3's input), else in a pass after it (`PassSchedule.endsInConv3`).
+    let residualInConv3: Bool
 }
 
 /// Every decision of a pass on `batch` images, made when the engine is made: the stem's and each block's splits, and where
@@ -558,6 +600,27 @@ struct BlockSchedule {
 struct PassSchedule {
     let stem: ConvolutionSplit
     let blocks: [[BlockSchedule]]
+
+    /// Whether a block's conv3 ends it (`BlockSchedule.residualInConv3`): one image (SE's scale is then one value per
+    /// row) of a map as large as those of the stages that run image by image (where the plan folds SE with conv3:
+    /// `SqueezeExcitationPlan.reduceFromInput`), products with the residual epilogue, split by columns, every column
+    /// chunk on the wide kernel anyway (so the products are those of the plain `gemm`), and K one block (y is written
+    /// over the shortcut).
+    static func endsInConv3(
+        _ planned: BottleneckPlan, split: ConvolutionSplit, batch: Int, height: Int, width: Int, runner: ConvolutionRunner
+    ) -> Bool {
+        let conv3 = planned.conv3
+        guard batch == 1, height * width >= InferenceEngine.imageByImagePixels, split == .columns, let packed = conv3.packed,
+            conv3.kernels.hasResidualProducts,
+            planned.block.squeezeExcitation == nil || planned.squeezeExcitation?.reduceFromInput != nil
+        else { return false }
+        let shape = conv3.layer.shape
+        guard conv3.kernels.operandRows(shape.inChannels) <= Int(CK_GEMM_K_BLOCK) else { return false }
+        let chunks = ConvolutionRunner.ColumnChunks(columns: height * width, threads: runner.threads)
+        return (0..<chunks.count).allSatisfy {
+            conv3.kernels.runsWide(m: packed.rows, k: packed.columns, n: chunks.range($0).count)
+        }
+    }
 
     init(plan: NetworkPlan, batch: Int, height: Int, width: Int, runner: ConvolutionRunner) {
         let network = plan.network
@@ -569,13 +632,15 @@ struct PassSchedule {
                 let conv2 = planned.block.conv2.shape
                 let (outH, outW) = (conv2.outputSide(h), conv2.outputSide(w))
                 let winograd = planned.winograd.map { $0.pays(batch: batch, height: h, width: w) } ?? false
+                let conv3 = runner.schedule(planned.conv3, batch: batch, height: outH, width: outW)
                 let block = BlockSchedule(
                     conv1: runner.schedule(planned.conv1, batch: batch, height: h, width: w),
                     winograd: winograd,
                     winogradSplit: planned.winograd?.splitsByChannels(batch: batch, height: h, width: w) == true ? "channels" : "tile rows",
                     conv2: planned.conv2.map { runner.schedule($0, batch: batch, height: h, width: w) },
-                    conv3: runner.schedule(planned.conv3, batch: batch, height: outH, width: outW),
-                    downsample: planned.downsample.map { runner.schedule($0, batch: batch, height: h, width: w) })
+                    conv3: conv3,
+                    downsample: planned.downsample.map { runner.schedule($0, batch: batch, height: h, width: w) },
+                    residualInConv3: Self.endsInConv3(planned, split: conv3, batch: batch, height: outH, width: outW, runner: runner))
                 (h, w) = (outH, outW)
                 return block
             }

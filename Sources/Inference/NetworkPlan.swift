@@ -1,3 +1,6 @@
+import CBLAS
+import CKernels
+
 /// How the engine runs a network, decided once at load: for every convolution its algorithm and its weights in
 /// the order that algorithm reads them (`ConvolutionPlan`, `WinogradWeights`). The network itself stays a plain
 /// description; the plan is immutable and shared by every engine that serves it.
@@ -110,6 +113,12 @@ public final class NetworkPlan: @unchecked Sendable {
                 // Unfolded weights only where some pass unfolds (Winograd does not pay at every batch size of `inputSize`).
                 let alwaysWinograd = side.map { winograd?.pays(batch: 1, height: $0.height, width: $0.width) ?? false } ?? false
                 side = side.map { (block.conv2.shape.outputSide($0.height), block.conv2.shape.outputSide($0.width)) }
+                // SE folded with conv3 (its squeeze from conv3's input) where conv3 may end the block: products with the
+                // residual epilogue, K one block (y is written over the shortcut), and one image's column chunks, which the
+                // stages that run image by image have (or any block, where the input size is not planned).
+                let endsInConv3 =
+                    table.hasResidualProducts && table.operandRows(block.conv3.shape.inChannels) <= Int(CK_GEMM_K_BLOCK)
+                    && side.map { $0.height * $0.width >= InferenceEngine.imageByImagePixels } ?? true
                 blocks.append(
                     BottleneckPlan(
                         block: kept.stages[s][b],
@@ -121,7 +130,10 @@ public final class NetworkPlan: @unchecked Sendable {
                         downsample: block.downsample.map {
                             ConvolutionPlan($0, kernels: table, inputScale: scale("\(name).conv1"), takesQuads: quadInput)
                         },
-                        squeezeExcitation: products ? block.squeezeExcitation.map { SqueezeExcitationPlan($0, kernels: fp32Table) } : nil,
+                        squeezeExcitation: products
+                            ? block.squeezeExcitation.map {
+                                SqueezeExcitationPlan($0, kernels: fp32Table, conv3: endsInConv3 ? block.conv3 : nil)
+                            } : nil,
                         winograd: winograd,
                         quantizedChain: chained, outputQuadScale: outputQuadScale))
             }
@@ -180,12 +192,35 @@ struct SqueezeExcitationPlan {
     /// channels × hidden
     let expand: PackedMatrix
 
-    init(_ se: SqueezeExcitation, kernels: KernelTable) {
+    /// `reduce` folded with the block's conv3, for blocks whose conv3 ends them (`BlockSchedule.residualInConv3`): SE's
+    /// squeeze is then taken from conv3's input. conv3 is a 1×1 convolution, linear, without padding, so the means of its
+    /// output planes are W3·m + b3 for the means m of its input's, and SE's first layer W1·(W3·m + b3) + b1 =
+    /// (W1·W3)·m + (W1·b3 + b1): hidden × conv3's input channels, computed in double at load. nil without `conv3`.
+    let reduceFromInput: PackedMatrix?
+
+    init(_ se: SqueezeExcitation, kernels: KernelTable, conv3: ConvolutionLayer? = nil) {
         reduce = se.reduceWeight.withUnsafeBufferPointer {
             PackedMatrix($0.baseAddress!, rows: se.hidden, columns: se.channels, bias: se.reduceBias, kernels: kernels)
         }
         expand = se.expandWeight.withUnsafeBufferPointer {
             PackedMatrix($0.baseAddress!, rows: se.channels, columns: se.hidden, bias: se.expandBias, kernels: kernels)
+        }
+        reduceFromInput = conv3.map { conv3 in
+            let shape = conv3.shape
+            precondition(shape.kernel == 1 && shape.stride == 1 && shape.outChannels == se.channels, "conv3 feeds SE")
+            let (hidden, channels, inputs) = (se.hidden, se.channels, shape.inChannels)
+            let w1 = se.reduceWeight.map(Double.init)
+            let w3 = conv3.weights.map(Double.init)
+            var folded = [Double](repeating: 0, count: hidden * inputs)
+            cblas_dgemm(
+                CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(hidden), Int32(inputs), Int32(channels), 1, w1, Int32(channels), w3,
+                Int32(inputs), 0, &folded, Int32(inputs))
+            let bias = (0..<hidden).map { h in
+                Float((0..<channels).reduce(Double(se.reduceBias[h])) { $0 + w1[h * channels + $1] * Double(conv3.bias[$1]) })
+            }
+            return folded.map(Float.init).withUnsafeBufferPointer {
+                PackedMatrix($0.baseAddress!, rows: hidden, columns: inputs, bias: bias, kernels: kernels)
+            }
         }
     }
 }

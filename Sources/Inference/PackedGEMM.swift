@@ -130,6 +130,10 @@ public struct KernelTable: @unchecked Sendable, Equatable {
     }
     /// Whether products can write their output as the next product's u8 operand (int8 tables: `gemm_quantized`).
     var quantizesOutput: Bool { table.pointee.gemm_quantized != nil }
+    /// Whether the products can end a bottleneck in their epilogue (`gemm_residual`: fp32 and bf16 tables).
+    var hasResidualProducts: Bool { table.pointee.gemm_residual != nil }
+    /// Whether `gemm` runs an m × k product over n columns on the wide kernel (`gemm_residual`'s).
+    func runsWide(m: Int, k: Int, n: Int) -> Bool { ck_gemm_is_wide(table, Int32(m), Int32(k), Int32(n)) != 0 }
     /// Whether the table has the engine's products (packed GEMM, direct stem); baseline's run on OpenBLAS.
     public var hasProducts: Bool { table.pointee.gemm_mr > 0 }
     /// "avx512", "avx512 bf16", "avx2 int8 (AVX-VNNI)", "baseline": what `/v1/model` and `bench` report.
@@ -274,6 +278,21 @@ final class PackedMatrix: @unchecked Sendable {
         kernels.table.pointee.gemm_partial(
             data, Int32(rows), Int32(columns), Int32(kRange.lowerBound), Int32(kRange.upperBound), 0, Int32(panels), Int32(n), b,
             Int32(ldb), c, Int32(ldc), withBias ? bias : nil, 0) != 0
+    }
+
+    /// c[r, 0..<n] = relu((bias[r] + Σ_k W[r, k] · b[k, 0..<n]) · scale[r] + shortcut[r, 0..<n]) for all rows, with
+    /// the wide kernel (`gemm_residual`; scale nil: 1): a bottleneck's conv3, SE's scale, residual add and ReLU at once.
+    /// `shortcut` (rows `ldShortcut` apart) may be `c` itself when K is one block (`CK_GEMM_K_BLOCK` elements).
+    func multiply(
+        n: Int, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, scale: UnsafePointer<Float>?,
+        shortcut: UnsafePointer<Float>, ldShortcut: Int, scratch: UnsafeMutablePointer<Float>
+    ) {
+        precondition(
+            UnsafePointer(c) != shortcut || kernels.operandRows(columns) <= Int(CK_GEMM_K_BLOCK), "in place only over one block of K")
+        guard n > 0 else { return }
+        kernels.table.pointee.gemm_residual(
+            data, Int32(rows), Int32(columns), 0, Int32(panels), Int32(n), b, Int32(ldb), c, Int32(ldc), bias, scale, shortcut,
+            Int32(ldShortcut), scratch)
     }
 
     /// c[r, 0..<n] = act(bias[r] + Σ_k W[r, k] · b[k, 0..<n]) for the rows of `panels`; b in the kernels' operand format

@@ -157,12 +157,18 @@ public struct WinogradWeights: Sendable {
     /// balances 7 tile rows over 2 threads exactly, and each thread reads only its share of the transformed weights
     /// (layer3's are 4 MiB a layer, read once per pass at batch 1 instead of once per thread). `transformedInput` and
     /// `products` hold `workspaceSizes(…)` floats.
+    ///
+    /// With `means`, also the mean of every output (channel, image) plane into it ((Cout, N)), each block's sums taken
+    /// while the block's output is in its thread's cache; `sums` then holds `sumsFloats(…)` floats.
     func run(
         input x: PlanarTensor, output: UnsafeMutablePointer<Float>, transformedInput v: UnsafeMutablePointer<Float>,
-        products m: UnsafeMutablePointer<Float>, loop: ParallelLoop, packScratch: (Int) -> UnsafeMutablePointer<Float>
+        products m: UnsafeMutablePointer<Float>, loop: ParallelLoop, packScratch: (Int) -> UnsafeMutablePointer<Float>,
+        means: UnsafeMutablePointer<Float>? = nil, sums: UnsafeMutablePointer<Float>? = nil
     ) {
+        let planeSize = x.height * x.width
+        let table = kernels.table.pointee
         if let packed, splitsByChannels(batch: x.batch, height: x.height, width: x.width) {
-            runSplitByChannels(input: x, output: output, v: v, m: m, loop: loop, packScratch: packScratch, packed: packed)
+            runSplitByChannels(input: x, output: output, v: v, m: m, loop: loop, packScratch: packScratch, packed: packed, means: means)
             return
         }
         let tilesHigh = (x.height + tile - 1) / tile
@@ -173,19 +179,45 @@ public struct WinogradWeights: Sendable {
         let budget = blockRows(height: x.height, width: x.width)
         var blocks = (tilesHigh + budget - 1) / budget
         while x.batch * blocks % loop.threads != 0 && blocks < tilesHigh { blocks += 1 }
+        precondition(means == nil || sums != nil, "block sums need room")
         loop.forEachChunk(x.batch * blocks) { part, chunk in
             let (n, block) = chunk.quotientAndRemainder(dividingBy: blocks)
+            let tileRows = tilesHigh * block / blocks..<tilesHigh * (block + 1) / blocks
             runBlock(
-                input: x, image: n, tileRows: tilesHigh * block / blocks..<tilesHigh * (block + 1) / blocks, output: output,
-                v: v + part * sizes.input, m: m + part * sizes.product, scratch: packScratch(part))
+                input: x, image: n, tileRows: tileRows, output: output, v: v + part * sizes.input, m: m + part * sizes.product,
+                scratch: packScratch(part))
+            if means != nil, let sums {
+                // The block's rows of every channel's plane: one contiguous run each.
+                let rows = tile * tileRows.lowerBound..<min(x.height, tile * tileRows.upperBound)
+                let slot = sums + chunk * outChannels
+                slot.update(repeating: 0, count: outChannels)
+                table.add_row_sums(
+                    output + n * planeSize + rows.lowerBound * x.width, Int32(outChannels), Int32(rows.count * x.width),
+                    x.batch * planeSize, slot, 1)
+            }
+        }
+        if let means, let sums {
+            // In block order, so the means do not depend on which thread ran which block.
+            let inverse = 1 / Float(planeSize)
+            for c in 0..<outChannels {
+                for n in 0..<x.batch {
+                    var total: Float = 0
+                    for block in 0..<blocks { total += sums[(n * blocks + block) * outChannels + c] }
+                    means[c * x.batch + n] = total * inverse
+                }
+            }
         }
     }
+
+    /// Floats of `run`'s `sums` for a batch of `batch` images of `height` × `width`: a slot of output channels per block.
+    func sumsFloats(batch: Int, height: Int, width: Int) -> Int { batch * ((height + tile - 1) / tile) * outChannels }
 
     /// The channel split of `run`: every tile of the batch at once, V and M with `tiles` = batch × tiles per image
     /// columns.
     private func runSplitByChannels(
         input x: PlanarTensor, output: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>,
-        loop: ParallelLoop, packScratch: (Int) -> UnsafeMutablePointer<Float>, packed: [PackedMatrix]
+        loop: ParallelLoop, packScratch: (Int) -> UnsafeMutablePointer<Float>, packed: [PackedMatrix],
+        means: UnsafeMutablePointer<Float>?
     ) {
         let tilesHigh = (x.height + tile - 1) / tile
         let perImage = tilesHigh * ((x.width + tile - 1) / tile)
@@ -214,10 +246,17 @@ public struct WinogradWeights: Sendable {
             }
             let panelRows = packed[0].panelRows
             let channels = min(cout, panels.lowerBound * panelRows)..<min(cout, panels.upperBound * panelRows)
+            let planeSize = x.height * x.width
             for n in 0..<x.batch {
                 outputTransform(
                     m, tileRows: 0..<tilesHigh, channels: channels, tiles: tiles, column: n * perImage, height: x.height, width: x.width,
-                    into: output + n * x.height * x.width, channelStride: x.batch * x.height * x.width)
+                    into: output + n * planeSize, channelStride: x.batch * planeSize)
+                // This thread's channels, whole planes: their means directly.
+                if let means {
+                    let sum = kernels.table.pointee.sum!
+                    let inverse = 1 / Float(planeSize)
+                    for c in channels { means[c * x.batch + n] = sum(output + (c * x.batch + n) * planeSize, planeSize) * inverse }
+                }
             }
         }
     }

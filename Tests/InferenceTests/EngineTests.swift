@@ -85,9 +85,15 @@ import Testing
         #expect(profile.passes == 3)
         let names = profile.parts.map(\.name)
         #expect(names.first == "stem" && names.last == "head")
+        // A stage whose blocks all end in conv3's epilogue has no separate add.
+        let schedule = engine.schedule(batch: 2)
         for stage in 1...model.network.stages.count {
-            for part in ["conv1", "conv2", "conv3", "add"] { #expect(names.contains("layer\(stage) \(part)")) }
+            for part in ["conv1", "conv2", "conv3"] { #expect(names.contains("layer\(stage) \(part)")) }
+            let conv3s = schedule.filter { $0.name.hasPrefix("layer\(stage).") && $0.name.hasSuffix("conv3") }
+            let fused = conv3s.filter { $0.algorithm.contains("residual add") }.count
+            #expect(names.contains("layer\(stage) add") == (fused < conv3s.count), "layer\(stage): \(fused) of \(conv3s.count) fused")
         }
+        #expect(schedule.contains { $0.algorithm.contains("residual add") }, "the tiny model's first stages end in conv3")
         #expect(names.contains("layer1 se") == (model.network.stages[0][0].squeezeExcitation != nil))
         #expect(names.contains { $0.hasSuffix("downsample") })
         // The parts tile each pass: their sum is the passes' wall time (less the copies in and out of `classify`).

@@ -443,6 +443,139 @@ import Testing
         }
     }
 
+    /// The residual epilogue (`gemm_residual`) against its definition: the products of `gemm`, then `scale_add_relu`
+    /// row by row, bit for bit; into another buffer, over the shortcut itself (K one block), and without SE's scale.
+    /// Rows past the last whole micro-kernel tile (37: AVX2's 6-row and AVX-512's 8-row tiles), partial column tiles.
+    @Test(
+        arguments: [(64, 64, 224), (37, 70, 45), (256, 128, 196), (40, 300, 33), (8, 2, 1)],
+        tables.filter { $0.hasResidualProducts })
+    func residualProductsAreGEMMThenScaleAddReLU(_ dims: (Int, Int, Int), kernels: KernelTable) {
+        let (m, k, n) = dims
+        let a = Self.randomValues(m * k, seed: 31)
+        let ldb = n + 5
+        let b = Self.randomValues(k * ldb, seed: 32)
+        let bias = Self.randomValues(m, seed: 33)
+        let scale = Self.randomValues(m, seed: 34).map { 0.5 + abs($0) }
+        let ldShortcut = n + 3
+        let shortcut = Self.randomValues(m * ldShortcut, seed: 35)
+        var operand = [Float](repeating: .nan, count: kernels.operandRows(k) * ldb)
+        if !b.withUnsafeBufferPointer({ kernels.packOperand($0.baseAddress!, rows: k, columns: n, ldb: ldb, into: &operand, ldOut: ldb) }) {
+            operand = b
+        }
+        let packed = a.withUnsafeBufferPointer { PackedMatrix($0.baseAddress!, rows: m, columns: k, bias: bias, kernels: kernels) }
+        var scratch = [Float](repeating: .nan, count: KernelTable.productScratchFloats)
+        var products = [Float](repeating: .nan, count: m * n)
+        operand.withUnsafeBufferPointer { b in
+            packed.multiply(
+                panels: 0..<packed.panels, n: n, b: b.baseAddress!, ldb: ldb, c: &products, ldc: n, relu: false, scratch: &scratch)
+        }
+        let scaleAddReLU = kernels.table.pointee.scale_add_relu!
+        for withScale in [true, false] {
+            var expected = [Float](repeating: .nan, count: m * n)
+            for r in 0..<m {
+                products.withUnsafeBufferPointer { x in
+                    shortcut.withUnsafeBufferPointer { s in
+                        expected.withUnsafeMutableBufferPointer {
+                            scaleAddReLU(
+                                x.baseAddress! + r * n, withScale ? scale[r] : 1, s.baseAddress! + r * ldShortcut, $0.baseAddress! + r * n,
+                                n)
+                        }
+                    }
+                }
+            }
+            let ldc = n + 1
+            var c = [Float](repeating: .nan, count: m * ldc)
+            scale.withUnsafeBufferPointer { scale in
+                operand.withUnsafeBufferPointer { b in
+                    packed.multiply(
+                        n: n, b: b.baseAddress!, ldb: ldb, c: &c, ldc: ldc, scale: withScale ? scale.baseAddress! : nil, shortcut: shortcut,
+                        ldShortcut: ldShortcut, scratch: &scratch)
+                }
+            }
+            let into = (0..<m).flatMap { r in c[r * ldc..<r * ldc + n] }
+            #expect(into == expected, "\(m)×\(k)·\(k)×\(n) \(kernels.name) into another buffer, scale \(withScale)")
+            guard kernels.operandRows(k) <= Int(CK_GEMM_K_BLOCK) else { continue }
+            var inPlace = shortcut
+            scale.withUnsafeBufferPointer { scale in
+                operand.withUnsafeBufferPointer { b in
+                    inPlace.withUnsafeMutableBufferPointer {
+                        packed.multiply(
+                            n: n, b: b.baseAddress!, ldb: ldb, c: $0.baseAddress!, ldc: ldShortcut,
+                            scale: withScale ? scale.baseAddress! : nil,
+                            shortcut: $0.baseAddress!, ldShortcut: ldShortcut, scratch: &scratch)
+                    }
+                }
+            }
+            let over = (0..<m).flatMap { r in inPlace[r * ldShortcut..<r * ldShortcut + n] }
+            #expect(over == expected, "\(m)×\(k)·\(k)×\(n) \(kernels.name) over the shortcut, scale \(withScale)")
+            #expect(
+                (0..<m).allSatisfy { r in
+                    inPlace[r * ldShortcut + n..<(r + 1) * ldShortcut] == shortcut[r * ldShortcut + n..<(r + 1) * ldShortcut]
+                },
+                "columns past n untouched")
+        }
+    }
+
+    /// SE's first layer folded with conv3 (`SqueezeExcitationPlan.reduceFromInput`), fed the channel means of conv3's
+    /// input, against SE on the means of conv3's output (the twin in Double), batch 3: the same scales.
+    @Test(arguments: fp32Tables.filter { $0.hasProducts })
+    func squeezeFromConv3InputIsSqueezeFromItsOutput(kernels: KernelTable) {
+        let (inputs, channels, hidden, batch, planeSize) = (48, 80, 20, 3, 29)
+        var random = SeededRandom(seed: 44)
+        let se = SqueezeExcitation(
+            channels: channels, hidden: hidden,
+            reduceWeight: (0..<hidden * channels).map { _ in Float(random.normal()) },
+            reduceBias: (0..<hidden).map { _ in Float(random.normal()) },
+            expandWeight: (0..<channels * hidden).map { _ in Float(random.normal()) },
+            expandBias: (0..<channels).map { _ in Float(random.normal()) })
+        let weights = Self.randomValues(channels * inputs, seed: 45)
+        let bias = Self.randomValues(channels, seed: 46)
+        let x = Self.randomValues(inputs * batch * planeSize, seed: 47)
+        // The twin: conv3's output planes, their means, SE's MLP, all in Double.
+        var expected = [Float](repeating: 0, count: channels * batch)
+        for n in 0..<batch {
+            var means = [Double](repeating: 0, count: channels)
+            for c in 0..<channels {
+                var total = 0.0
+                for j in 0..<planeSize {
+                    var y = Double(bias[c])
+                    for i in 0..<inputs { y += Double(weights[c * inputs + i]) * Double(x[(i * batch + n) * planeSize + j]) }
+                    total += y
+                }
+                means[c] = total / Double(planeSize)
+            }
+            var h = [Double](repeating: 0, count: hidden)
+            for r in 0..<hidden {
+                var z = Double(se.reduceBias[r])
+                for c in 0..<channels { z += Double(se.reduceWeight[r * channels + c]) * means[c] }
+                h[r] = max(0, z)
+            }
+            for c in 0..<channels {
+                var z = Double(se.expandBias[c])
+                for r in 0..<hidden { z += Double(se.expandWeight[c * hidden + r]) * h[r] }
+                expected[c * batch + n] = Float(1 / (1 + Foundation.exp(-z)))
+            }
+        }
+        let conv3 = ConvolutionLayer(
+            shape: ConvolutionShape(outChannels: channels, inChannels: inputs, kernel: 1, stride: 1, padding: 0), weights: weights,
+            bias: bias)
+        let plan = SqueezeExcitationPlan(se, kernels: kernels, conv3: conv3)
+        let loop = ParallelLoop(threads: 2)
+        var inputMeans = [Float](repeating: 0, count: inputs * batch)
+        x.withUnsafeBufferPointer { x in
+            Kernels.channelMeans(
+                x.baseAddress!, channels: inputs, batch: batch, planeSize: planeSize, into: &inputMeans, loop: loop, kernels: kernels)
+        }
+        var hiddenScratch = [Float](repeating: 0, count: hidden * batch)
+        var scale = [Float](repeating: .nan, count: channels * batch)
+        let scratch = UnsafeMutablePointer<Float>.allocateAligned(2 * KernelTable.productScratchFloats)
+        defer { scratch.deallocate() }
+        Kernels.squeezeExcitation(
+            reduce: plan.reduceFromInput!, expand: plan.expand, means: inputMeans, batch: batch, hidden: &hiddenScratch, scale: &scale,
+            loop: loop, scratch: { scratch + $0 * KernelTable.productScratchFloats })
+        #expect(Self.relativeError(scale, expected) < 1e-5, "\(kernels.name)")
+    }
+
     /// The bf16 operand conversion against the twin: pairs of rows, odd row counts, partial vectors, in place.
     @Test(.enabled(if: KernelTable.cpuHasBF16, "this CPU lacks AVX512_BF16"), arguments: [(1, 1), (2, 16), (3, 17), (7, 40), (6, 33)])
     func bf16OperandPairsMatchTheTwin(_ dims: (Int, Int)) throws {

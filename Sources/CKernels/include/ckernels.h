@@ -47,6 +47,8 @@ int ck_has_avx_vnni(void);
 
 /// Floats of per-thread scratch the products (`gemm`) of every table need.
 #define CK_GEMM_SCRATCH_FLOATS 65536
+/// Elements of K (K values, or bf16 pairs) the wide kernel takes in one block (`gemm_residual`).
+#define CK_GEMM_K_BLOCK 256
 
 /// One instruction set's kernels for one precision, in one table (as MLAS's platform table): the engine picks a table
 /// once, at load, and every call goes through it. Sizes are in 4-byte units ("floats"); a bf16 table's packed weights
@@ -96,6 +98,16 @@ typedef struct ck_kernels {
     /// Only the AVX-512 small-n kernel does this (n ≤ 200); returns 0, computing nothing, where it does not apply.
     int (*gemm_partial)(const float *packed, int m, int k, int k_begin, int k_end, int panel_begin, int panel_end, int n,
                         const float *b, int ldb, float *c, int ldc, const float *bias, int relu);
+
+    /// fp32 and bf16 tables (NULL in the others): `gemm` with ReLU whose epilogue ends a bottleneck, on the tile in
+    /// registers: c[r, j] = max((bias[r] + Σ_k W[r, k]·b[k, j]) · scale[r] + shortcut[r·ld_shortcut + j], 0) (SE's scale,
+    /// NULL for 1; the residual add; the ReLU), the scale and add one fused multiply-add as `scale_add_relu` computes
+    /// them, so the result is that of `gemm` followed by `scale_add_relu`. `scale` and `shortcut` point at row 0, as `c`.
+    /// `shortcut` may be `c` itself (ld_shortcut = ldc) when K is a single block (at most CK_GEMM_K_BLOCK elements: 256 K values
+    /// in fp32, 512 in bf16), else it does not overlap c. Always the wide kernel: callers use it where `gemm` would.
+    void (*gemm_residual)(const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b, int ldb,
+                          float *c, int ldc, const float *bias, const float *scale, const float *shortcut, int ld_shortcut,
+                          float *scratch);
 
     /// int8 tables only (NULL elsewhere; they have no `gemm_pack`): quantizes the row-major m×k fp32 matrix `a` (rows
     /// `lda` apart) to s8 per row — scale max|row| / `int8_weight_limit`, round to nearest even — and packs it for
@@ -202,5 +214,9 @@ typedef struct ck_kernels {
 /// The table of `isa` and `precision`, or NULL when this CPU cannot run it (CK_BF16 needs CK_ISA_AVX512 and
 /// AVX512_BF16). CK_ISA_NONE with CK_FP32 is baseline x86-64: every operation but the products and the stem.
 const ck_kernels *ck_kernels_for(ck_isa isa, ck_precision precision);
+
+/// Non-zero when `table`'s `gemm` runs an m × k (K values) product over n columns (all panels) on the wide kernel, the
+/// one `gemm_residual` runs: where the residual epilogue changes nothing but where the add happens.
+int ck_gemm_is_wide(const ck_kernels *table, int m, int k, int n);
 
 #endif
