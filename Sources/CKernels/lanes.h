@@ -63,4 +63,19 @@ __attribute__((target("avx512f"), always_inline)) static inline void transpose_s
     for (int i = 0; i < 16; i++) _mm512_mask_storeu_ps(c + (size_t)i * ldc, mask, a[i]);
 }
 
+// The same ending a bottleneck: row i = max(row · scale[i] + res[i·ldr …], 0) (scale NULL: 1), one fused multiply-add as
+// `scale_add_relu`; res may be c itself (each row's shortcut is read before the row is stored).
+__attribute__((target("avx512f"), always_inline)) static inline void transpose_store_residual_avx512(
+    const __m512 *columns, int count, float *c, int ldc, const float *res, int ldr, const float *scale) {
+    __m512 a[16];
+    for (int j = 0; j < 16; j++) a[j] = j < count ? columns[j] : _mm512_setzero_ps();
+    transpose16_avx512(a);
+    __mmask16 mask = lanes_below_avx512(count);
+    for (int i = 0; i < 16; i++) {
+        __m512 shortcut = _mm512_maskz_loadu_ps(mask, res + (size_t)i * ldr);
+        __m512 y = _mm512_fmadd_ps(a[i], _mm512_set1_ps(scale ? scale[i] : 1.0f), shortcut);
+        _mm512_mask_storeu_ps(c + (size_t)i * ldc, mask, _mm512_max_ps(y, _mm512_setzero_ps()));
+    }
+}
+
 #endif

@@ -192,13 +192,14 @@ struct ConvolutionRunner {
         case quantized(scale: Float)
     }
 
-    /// What a bottleneck's conv3 of one image adds after its bias (`run`'s `residual`): y = relu(conv · scale[c] +
-    /// shortcut), SE's scale (nil: 1), the residual add and the ReLU, on each tile in registers (`gemm_residual`) instead
+    /// What a bottleneck's conv3 adds after its bias (`run`'s `residual`): y = relu(conv · scale[n, c] + shortcut), SE's
+    /// scale (nil: 1), the residual add and the ReLU, on each tile in registers (`gemm_residual`) instead
     /// of in a pass over the whole output. y goes to `run`'s output, which may be the shortcut itself (y overwrites the
-    /// block's input: its lines are read, not fetched only to be overwritten), or with `destination` to the image it names
-    /// of a larger batch's tensor. `shortcut` has the output's layout. SE's scale is known before conv3 runs because its
+    /// block's input: its lines are read, not fetched only to be overwritten), or with `destination` to the images it
+    /// names of a larger batch's tensor. `shortcut` has the output's layout. SE's scale is known before conv3 runs because its
     /// squeeze is taken from conv3's input (`SqueezeExcitationPlan.reduceFromInput`).
     struct Residual {
+        /// (N, C): image n's scales at scale + n·C (the transpose of SE's (C, N)).
         let scale: UnsafePointer<Float>?
         let shortcut: UnsafePointer<Float>
         let destination: Kernels.Destination?
@@ -269,8 +270,8 @@ struct ConvolutionRunner {
     ///
     /// `split` is the engine's decision for this input size (`schedule`), computed here when not given.
     ///
-    /// With `residual` (epilogue `.bias`, one image, the column split, a table with `gemm_residual`), the output is
-    /// y = relu(conv · SE's scale + shortcut) (`Residual`).
+    /// With `residual` (epilogue `.bias`, a table with `gemm_residual`, the column split or one image's channel split),
+    /// the output is y = relu(conv · SE's scale + shortcut) (`Residual`).
     func run(
         _ plan: ConvolutionPlan, input: PlanarTensor, output: UnsafeMutablePointer<Float>, epilogue: Epilogue,
         channelMeans: UnsafeMutablePointer<Float>? = nil, residual: Residual? = nil, split: ConvolutionSplit? = nil
@@ -295,8 +296,9 @@ struct ConvolutionRunner {
         if case .quantized(let scale) = epilogue { outputScale = scale }
         precondition(outputScale == nil || (channelMeans == nil && shape.outChannels % 4 == 0), "quads are whole groups, not summed")
         precondition(
-            residual == nil || (epilogue == .bias && kernels.hasResidualProducts && input.batch == 1 && split == .columns),
-            "the residual epilogue is the wide kernel's, on one image's column chunks")
+            residual == nil
+                || (epilogue == .bias && kernels.hasResidualProducts && (split == .columns || (split == .channels && input.batch == 1))),
+            "the residual epilogue on column chunks, or on one image's output channels")
         let planeSize = outH * outW
         let batch = input.batch
         let split = split ?? schedule(plan, batch: input.batch, height: input.height, width: input.width)
@@ -404,13 +406,22 @@ struct ConvolutionRunner {
                 if packsOperand { kernels.packOperand(tile, rows: k, columns: width, ldb: width, into: tile, ldOut: width, scale: scale) }
             }
             if let residual, let packed = plan.packed {
-                var (out, ldOut) = (output + j, columns)
-                if let destination = residual.destination {
-                    (out, ldOut) = (destination.base + destination.first * planeSize + j, destination.count * planeSize)
+                // Image by image within the chunk: SE's scale is one value per row of an image.
+                var start = j
+                while start < j + width {
+                    let image = start / planeSize
+                    let end = min(j + width, (image + 1) * planeSize)
+                    var (out, ldOut) = (output + start, columns)
+                    if let destination = residual.destination {
+                        out = destination.base + (destination.first + image) * planeSize + (start - image * planeSize)
+                        ldOut = destination.count * planeSize
+                    }
+                    packed.multiply(
+                        n: end - start, b: operand + (start - j), ldb: ld, c: out, ldc: ldOut,
+                        scale: residual.scale.map { $0 + image * cout }, shortcut: residual.shortcut + start, ldShortcut: columns,
+                        scratch: packScratch(part))
+                    start = end
                 }
-                packed.multiply(
-                    n: width, b: operand, ldb: ld, c: out, ldc: ldOut, scale: residual.scale, shortcut: residual.shortcut + j,
-                    ldShortcut: columns, scratch: packScratch(part))
                 return
             }
             plan.multiply(
@@ -518,6 +529,20 @@ struct ConvolutionRunner {
                     }
                 }
                 operand = UnsafePointer(scratch)
+            }
+            if let residual, let packed = plan.packed {
+                // One image: each thread's output channels in one call.
+                var (out, ldOut) = (output, columns)
+                if let destination = residual.destination {
+                    (out, ldOut) = (destination.base + destination.first * planeSize, destination.count * planeSize)
+                }
+                loop.forEachPart(threads) { part in
+                    packed.multiply(
+                        panels: packed.panels * part / threads..<packed.panels * (part + 1) / threads, n: columns, b: operand,
+                        ldb: columns, c: out, ldc: ldOut, scale: residual.scale, shortcut: residual.shortcut, ldShortcut: columns,
+                        scratch: packScratch(part))
+                }
+                return
             }
             loop.forEachPart(threads) { part in
                 clearSums(part)

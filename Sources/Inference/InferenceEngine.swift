@@ -312,7 +312,14 @@ public final class InferenceEngine {
                 // that. The last block of an image-by-image stage writes y into the batch's layout instead.
                 let destination = last ? output : nil
                 let residualInput = shortcut(into: destination == nil ? next : w.shortcut)
-                let scale = excite(fromInput: true)
+                var scale = excite(fromInput: true)
+                if let byChannel = scale, n > 1 {
+                    // conv3's epilogue reads an image's scales as one row: (C, N) → (N, C).
+                    for c in 0..<spec.outChannels {
+                        for image in 0..<n { w.scaleByImage[image * spec.outChannels + c] = byChannel[c * n + image] }
+                    }
+                    scale = UnsafePointer(w.scaleByImage)
+                }
                 if scale != nil { profile?.mark("\(name) se") }
                 let target = planned.downsample == nil ? current : next
                 convolutions.run(
@@ -483,8 +490,8 @@ private struct Workspace {
     let winogradInput, winogradProducts: UnsafeMutablePointer<Float>
     /// (C, N) channel means, SE hidden activations and SE scales.
     let means, hidden, scale: UnsafeMutablePointer<Float>
-    /// (width, N): conv3's input channel means, where SE's squeeze is taken from them.
-    let inputMeans: UnsafeMutablePointer<Float>
+    /// (width, N): conv3's input channel means, where SE's squeeze is taken from them; (N, C): SE's scales image by image.
+    let inputMeans, scaleByImage: UnsafeMutablePointer<Float>
     /// Winograd's per-block channel sums for `inputMeans` (`WinogradWeights.sumsFloats`).
     let winogradSums: UnsafeMutablePointer<Float>
     /// (classes, N) logits before they are transposed to (N, classes).
@@ -566,13 +573,14 @@ private struct Workspace {
         hidden = .allocateAligned(hiddenSize * batch)
         scale = .allocateAligned(channels * batch)
         inputMeans = .allocateAligned(widths * batch)
+        scaleByImage = .allocateAligned(channels * batch)
         winogradSums = .allocateAligned(winogradSumsSize)
         transposedLogits = .allocateAligned(network.architecture.numClasses * batch)
     }
 
     func deallocate() {
         let buffers = [x, y, t1, t2, shortcut, quads, gatheredQuads, winogradInput, winogradProducts, means, hidden, scale]
-        for pointer in buffers + [inputMeans, winogradSums, transposedLogits] {
+        for pointer in buffers + [inputMeans, scaleByImage, winogradSums, transposedLogits] {
             pointer.deallocate()
         }
         gatheredBuffer?.deallocate()
@@ -601,25 +609,17 @@ struct PassSchedule {
     let stem: ConvolutionSplit
     let blocks: [[BlockSchedule]]
 
-    /// Whether a block's conv3 ends it (`BlockSchedule.residualInConv3`): one image (SE's scale is then one value per
-    /// row) of a map as large as those of the stages that run image by image (where the plan folds SE with conv3:
-    /// `SqueezeExcitationPlan.reduceFromInput`), products with the residual epilogue, split by columns, every column
-    /// chunk on the wide kernel anyway (so the products are those of the plain `gemm`), and K one block (y is written
-    /// over the shortcut).
-    static func endsInConv3(
-        _ planned: BottleneckPlan, split: ConvolutionSplit, batch: Int, height: Int, width: Int, runner: ConvolutionRunner
-    ) -> Bool {
+    /// Whether a block's conv3 ends it (`BlockSchedule.residualInConv3`): products with the residual epilogue (fp32 and
+    /// bf16), K at most one block of the wide kernel in every table (≤ 256 values, layer1–3: y is written over the
+    /// shortcut), SE folded with conv3 by the plan (`SqueezeExcitationPlan.reduceFromInput`), and split by columns, or
+    /// by output channels on one image (each thread's share in one call; on a batch, calls image by image would read
+    /// the weights once per image). On a batch, a column chunk runs image by image (SE's scale is one value per row of an
+    /// image), each piece in the kernel `gemm` would choose for it (the small-n one up to 200 columns).
+    static func endsInConv3(_ planned: BottleneckPlan, split: ConvolutionSplit, batch: Int) -> Bool {
         let conv3 = planned.conv3
-        guard batch == 1, height * width >= InferenceEngine.imageByImagePixels, split == .columns, let packed = conv3.packed,
-            conv3.kernels.hasResidualProducts,
-            planned.block.squeezeExcitation == nil || planned.squeezeExcitation?.reduceFromInput != nil
-        else { return false }
-        let shape = conv3.layer.shape
-        guard conv3.kernels.operandRows(shape.inChannels) <= Int(CK_GEMM_K_BLOCK) else { return false }
-        let chunks = ConvolutionRunner.ColumnChunks(columns: height * width, threads: runner.threads)
-        return (0..<chunks.count).allSatisfy {
-            conv3.kernels.runsWide(m: packed.rows, k: packed.columns, n: chunks.range($0).count)
-        }
+        return (split == .columns || (split == .channels && batch == 1)) && conv3.packed != nil && conv3.kernels.hasResidualProducts
+            && conv3.layer.shape.inChannels <= Int(CK_GEMM_K_BLOCK)
+            && (planned.block.squeezeExcitation == nil || planned.squeezeExcitation?.reduceFromInput != nil)
     }
 
     init(plan: NetworkPlan, batch: Int, height: Int, width: Int, runner: ConvolutionRunner) {
@@ -640,7 +640,7 @@ struct PassSchedule {
                     conv2: planned.conv2.map { runner.schedule($0, batch: batch, height: h, width: w) },
                     conv3: conv3,
                     downsample: planned.downsample.map { runner.schedule($0, batch: batch, height: h, width: w) },
-                    residualInConv3: Self.endsInConv3(planned, split: conv3, batch: batch, height: outH, width: outW, runner: runner))
+                    residualInConv3: Self.endsInConv3(planned, split: conv3, batch: batch))
                 (h, w) = (outH, outW)
                 return block
             }

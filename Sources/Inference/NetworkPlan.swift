@@ -114,11 +114,9 @@ public final class NetworkPlan: @unchecked Sendable {
                 let alwaysWinograd = side.map { winograd?.pays(batch: 1, height: $0.height, width: $0.width) ?? false } ?? false
                 side = side.map { (block.conv2.shape.outputSide($0.height), block.conv2.shape.outputSide($0.width)) }
                 // SE folded with conv3 (its squeeze from conv3's input) where conv3 may end the block: products with the
-                // residual epilogue, K one block (y is written over the shortcut), and one image's column chunks, which the
-                // stages that run image by image have (or any block, where the input size is not planned).
-                let endsInConv3 =
-                    table.hasResidualProducts && table.operandRows(block.conv3.shape.inChannels) <= Int(CK_GEMM_K_BLOCK)
-                    && side.map { $0.height * $0.width >= InferenceEngine.imageByImagePixels } ?? true
+                // residual epilogue, and conv3's K one block of the wide kernel in every table (≤ 256 values: layer1–3), since
+                // y is written over the shortcut.
+                let endsInConv3 = table.hasResidualProducts && block.conv3.shape.inChannels <= Int(CK_GEMM_K_BLOCK)
                 blocks.append(
                     BottleneckPlan(
                         block: kept.stages[s][b],

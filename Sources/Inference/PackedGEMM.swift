@@ -132,8 +132,6 @@ public struct KernelTable: @unchecked Sendable, Equatable {
     var quantizesOutput: Bool { table.pointee.gemm_quantized != nil }
     /// Whether the products can end a bottleneck in their epilogue (`gemm_residual`: fp32 and bf16 tables).
     var hasResidualProducts: Bool { table.pointee.gemm_residual != nil }
-    /// Whether `gemm` runs an m × k product over n columns on the wide kernel (`gemm_residual`'s).
-    func runsWide(m: Int, k: Int, n: Int) -> Bool { ck_gemm_is_wide(table, Int32(m), Int32(k), Int32(n)) != 0 }
     /// Whether the table has the engine's products (packed GEMM, direct stem); baseline's run on OpenBLAS.
     public var hasProducts: Bool { table.pointee.gemm_mr > 0 }
     /// "avx512", "avx512 bf16", "avx2 int8 (AVX-VNNI)", "baseline": what `/v1/model` and `bench` report.
@@ -280,19 +278,21 @@ final class PackedMatrix: @unchecked Sendable {
             Int32(ldb), c, Int32(ldc), withBias ? bias : nil, 0) != 0
     }
 
-    /// c[r, 0..<n] = relu((bias[r] + Σ_k W[r, k] · b[k, 0..<n]) · scale[r] + shortcut[r, 0..<n]) for all rows, with
-    /// the wide kernel (`gemm_residual`; scale nil: 1): a bottleneck's conv3, SE's scale, residual add and ReLU at once.
+    /// c[r, 0..<n] = relu((bias[r] + Σ_k W[r, k] · b[k, 0..<n]) · scale[r] + shortcut[r, 0..<n]) for the rows of
+    /// `panels` (all when nil; `gemm_residual`, scale nil: 1): a bottleneck's conv3, SE's scale, residual add and ReLU at
+    /// once. c, scale and shortcut point at row 0.
     /// `shortcut` (rows `ldShortcut` apart) may be `c` itself when K is one block (`CK_GEMM_K_BLOCK` elements).
     func multiply(
-        n: Int, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, scale: UnsafePointer<Float>?,
-        shortcut: UnsafePointer<Float>, ldShortcut: Int, scratch: UnsafeMutablePointer<Float>
+        panels: Range<Int>? = nil, n: Int, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+        scale: UnsafePointer<Float>?, shortcut: UnsafePointer<Float>, ldShortcut: Int, scratch: UnsafeMutablePointer<Float>
     ) {
+        let panels = panels ?? 0..<self.panels
         precondition(
             UnsafePointer(c) != shortcut || kernels.operandRows(columns) <= Int(CK_GEMM_K_BLOCK), "in place only over one block of K")
-        guard n > 0 else { return }
+        guard n > 0 && !panels.isEmpty else { return }
         kernels.table.pointee.gemm_residual(
-            data, Int32(rows), Int32(columns), 0, Int32(panels), Int32(n), b, Int32(ldb), c, Int32(ldc), bias, scale, shortcut,
-            Int32(ldShortcut), scratch)
+            data, Int32(rows), Int32(columns), Int32(panels.lowerBound), Int32(panels.upperBound), Int32(n), b, Int32(ldb), c,
+            Int32(ldc), bias, scale, shortcut, Int32(ldShortcut), scratch)
     }
 
     /// c[r, 0..<n] = act(bias[r] + Σ_k W[r, k] · b[k, 0..<n]) for the rows of `panels`; b in the kernels' operand format

@@ -444,10 +444,11 @@ import Testing
     }
 
     /// The residual epilogue (`gemm_residual`) against its definition: the products of `gemm`, then `scale_add_relu`
-    /// row by row, bit for bit; into another buffer, over the shortcut itself (K one block), and without SE's scale.
-    /// Rows past the last whole micro-kernel tile (37: AVX2's 6-row and AVX-512's 8-row tiles), partial column tiles.
+    /// row by row, bit for bit; into another buffer (all panels at once and in shares), over the shortcut itself (K one
+    /// block), and without SE's scale. The wide kernel and (AVX-512, up to 200 columns) the small-n one, rows past the
+    /// last whole tile or panel (37: AVX2's 6-row and AVX-512's 8-row tiles, a 5-row last panel), partial column tiles.
     @Test(
-        arguments: [(64, 64, 224), (37, 70, 45), (256, 128, 196), (40, 300, 33), (8, 2, 1)],
+        arguments: [(64, 64, 224), (37, 70, 45), (256, 128, 196), (40, 300, 33), (8, 2, 1), (96, 256, 49), (64, 200, 230)],
         tables.filter { $0.hasResidualProducts })
     func residualProductsAreGEMMThenScaleAddReLU(_ dims: (Int, Int, Int), kernels: KernelTable) {
         let (m, k, n) = dims
@@ -484,16 +485,23 @@ import Testing
                 }
             }
             let ldc = n + 1
-            var c = [Float](repeating: .nan, count: m * ldc)
-            scale.withUnsafeBufferPointer { scale in
-                operand.withUnsafeBufferPointer { b in
-                    packed.multiply(
-                        n: n, b: b.baseAddress!, ldb: ldb, c: &c, ldc: ldc, scale: withScale ? scale.baseAddress! : nil, shortcut: shortcut,
-                        ldShortcut: ldShortcut, scratch: &scratch)
+            // All panels in one call, and in three shares of them (the channel split's calls).
+            for parts in [1, 3] {
+                var c = [Float](repeating: .nan, count: m * ldc)
+                for part in 0..<parts {
+                    scale.withUnsafeBufferPointer { scale in
+                        operand.withUnsafeBufferPointer { b in
+                            packed.multiply(
+                                panels: packed.panels * part / parts..<packed.panels * (part + 1) / parts, n: n, b: b.baseAddress!,
+                                ldb: ldb,
+                                c: &c, ldc: ldc, scale: withScale ? scale.baseAddress! : nil, shortcut: shortcut, ldShortcut: ldShortcut,
+                                scratch: &scratch)
+                        }
+                    }
                 }
+                let into = (0..<m).flatMap { r in c[r * ldc..<r * ldc + n] }
+                #expect(into == expected, "\(m)×\(k)·\(k)×\(n) \(kernels.name) into another buffer, scale \(withScale), \(parts) parts")
             }
-            let into = (0..<m).flatMap { r in c[r * ldc..<r * ldc + n] }
-            #expect(into == expected, "\(m)×\(k)·\(k)×\(n) \(kernels.name) into another buffer, scale \(withScale)")
             guard kernels.operandRows(k) <= Int(CK_GEMM_K_BLOCK) else { continue }
             var inPlace = shortcut
             scale.withUnsafeBufferPointer { scale in

@@ -104,7 +104,8 @@ typedef struct ck_kernels {
     /// NULL for 1; the residual add; the ReLU), the scale and add one fused multiply-add as `scale_add_relu` computes
     /// them, so the result is that of `gemm` followed by `scale_add_relu`. `scale` and `shortcut` point at row 0, as `c`.
     /// `shortcut` may be `c` itself (ld_shortcut = ldc) when K is a single block (at most CK_GEMM_K_BLOCK elements: 256 K values
-    /// in fp32, 512 in bf16), else it does not overlap c. Always the wide kernel: callers use it where `gemm` would.
+    /// in fp32, 512 in bf16), else it does not overlap c. On AVX-512 the small-n kernel where `gemm` would run it
+    /// (up to 200 columns), else the wide kernel.
     void (*gemm_residual)(const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b, int ldb,
                           float *c, int ldc, const float *bias, const float *scale, const float *shortcut, int ld_shortcut,
                           float *scratch);
@@ -214,9 +215,5 @@ typedef struct ck_kernels {
 /// The table of `isa` and `precision`, or NULL when this CPU cannot run it (CK_BF16 needs CK_ISA_AVX512 and
 /// AVX512_BF16). CK_ISA_NONE with CK_FP32 is baseline x86-64: every operation but the products and the stem.
 const ck_kernels *ck_kernels_for(ck_isa isa, ck_precision precision);
-
-/// Non-zero when `table`'s `gemm` runs an m × k (K values) product over n columns (all panels) on the wide kernel, the
-/// one `gemm_residual` runs: where the residual epilogue changes nothing but where the add happens.
-int ck_gemm_is_wide(const ck_kernels *table, int m, int k, int n);
 
 #endif
