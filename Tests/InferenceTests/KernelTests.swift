@@ -87,6 +87,17 @@ import Testing
             bias: (0..<c.outChannels).map { _ in Float(random.normal()) })
     }
 
+    /// SE weights and biases drawn from a standard normal distribution.
+    static func randomSqueezeExcitation(channels: Int, hidden: Int, seed: UInt64) -> SqueezeExcitation {
+        var random = SeededRandom(seed: seed)
+        return SqueezeExcitation(
+            channels: channels, hidden: hidden,
+            reduceWeight: (0..<hidden * channels).map { _ in Float(random.normal()) },
+            reduceBias: (0..<hidden).map { _ in Float(random.normal()) },
+            expandWeight: (0..<channels * hidden).map { _ in Float(random.normal()) },
+            expandBias: (0..<channels).map { _ in Float(random.normal()) })
+    }
+
     static func randomValues(_ count: Int, seed: UInt64) -> [Float] {
         var random = SeededRandom(seed: seed)
         return (0..<count).map { _ in Float(random.uniform(-1, 1)) }
@@ -529,13 +540,7 @@ import Testing
     @Test(arguments: fp32Tables.filter { $0.hasProducts })
     func squeezeFromConv3InputIsSqueezeFromItsOutput(kernels: KernelTable) {
         let (inputs, channels, hidden, batch, planeSize) = (48, 80, 20, 3, 29)
-        var random = SeededRandom(seed: 44)
-        let se = SqueezeExcitation(
-            channels: channels, hidden: hidden,
-            reduceWeight: (0..<hidden * channels).map { _ in Float(random.normal()) },
-            reduceBias: (0..<hidden).map { _ in Float(random.normal()) },
-            expandWeight: (0..<channels * hidden).map { _ in Float(random.normal()) },
-            expandBias: (0..<channels).map { _ in Float(random.normal()) })
+        let se = Self.randomSqueezeExcitation(channels: channels, hidden: hidden, seed: 44)
         let weights = Self.randomValues(channels * inputs, seed: 45)
         let bias = Self.randomValues(channels, seed: 46)
         let x = Self.randomValues(inputs * batch * planeSize, seed: 47)
@@ -843,13 +848,7 @@ import Testing
         let hidden = 40
         let batch = 3
         let planeSize = 37  // past the 16 running sums and the vector loops, with a tail
-        var random = SeededRandom(seed: 21)
-        let se = SqueezeExcitation(
-            channels: channels, hidden: hidden,
-            reduceWeight: (0..<hidden * channels).map { _ in Float(random.normal()) },
-            reduceBias: (0..<hidden).map { _ in Float(random.normal()) },
-            expandWeight: (0..<channels * hidden).map { _ in Float(random.normal()) },
-            expandBias: (0..<channels).map { _ in Float(random.normal()) })
+        let se = Self.randomSqueezeExcitation(channels: channels, hidden: hidden, seed: 21)
         let x = Self.randomValues(channels * batch * planeSize, seed: 22)
         let shortcut = Self.randomValues(channels * batch * planeSize, seed: 23)
 
