@@ -303,7 +303,6 @@ struct ConvolutionRunner {
         let batch = input.batch
         let split = split ?? schedule(plan, batch: input.batch, height: input.height, width: input.width)
         precondition((split == .rows) == (plan.direct != nil), "the direct 7×7 kernel splits rows, and only it")
-
         let splitByK = split == .depth
         let chunks = ColumnChunks(columns: columns, threads: threads)
         let byChunks = split == .columns
@@ -361,6 +360,12 @@ struct ConvolutionRunner {
                 j = end
             }
         }
+        /// Where the residual epilogue writes output column `j` (of image `j / planeSize`), and its rows' distance.
+        func residualOutput(_ residual: Residual, column j: Int) -> (UnsafeMutablePointer<Float>, Int) {
+            guard let destination = residual.destination else { return (output + j, columns) }
+            let image = j / planeSize
+            return (destination.base + (destination.first + image) * planeSize + (j - image * planeSize), destination.count * planeSize)
+        }
         func clearSums(_ part: Int) {
             if fusedSums { (sums + part * cout * batch).update(repeating: 0, count: cout * batch) }
         }
@@ -411,11 +416,7 @@ struct ConvolutionRunner {
                 while start < j + width {
                     let image = start / planeSize
                     let end = min(j + width, (image + 1) * planeSize)
-                    var (out, ldOut) = (output + start, columns)
-                    if let destination = residual.destination {
-                        out = destination.base + (destination.first + image) * planeSize + (start - image * planeSize)
-                        ldOut = destination.count * planeSize
-                    }
+                    let (out, ldOut) = residualOutput(residual, column: start)
                     packed.multiply(
                         n: end - start, b: operand + (start - j), ldb: ld, c: out, ldc: ldOut,
                         scale: residual.scale.map { $0 + image * cout }, shortcut: residual.shortcut + start, ldShortcut: columns,
@@ -532,10 +533,7 @@ struct ConvolutionRunner {
             }
             if let residual, let packed = plan.packed {
                 // One image: each thread's output channels in one call.
-                var (out, ldOut) = (output, columns)
-                if let destination = residual.destination {
-                    (out, ldOut) = (destination.base + destination.first * planeSize, destination.count * planeSize)
-                }
+                let (out, ldOut) = residualOutput(residual, column: 0)
                 loop.forEachPart(threads) { part in
                     packed.multiply(
                         panels: packed.panels * part / threads..<packed.panels * (part + 1) / threads, n: columns, b: operand,

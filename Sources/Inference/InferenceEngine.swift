@@ -1,5 +1,4 @@
 import CBLAS
-import CKernels
 import Foundation
 
 /// One image's last-stage feature maps: `channels` maps of `height × width`, map by map.
@@ -609,17 +608,13 @@ struct PassSchedule {
     let stem: ConvolutionSplit
     let blocks: [[BlockSchedule]]
 
-    /// Whether a block's conv3 ends it (`BlockSchedule.residualInConv3`): products with the residual epilogue (fp32 and
-    /// bf16), K at most one block of the wide kernel in every table (≤ 256 values, layer1–3: y is written over the
-    /// shortcut), SE folded with conv3 by the plan (`SqueezeExcitationPlan.reduceFromInput`), and split by columns, or
-    /// by output channels on one image (each thread's share in one call; on a batch, calls image by image would read
-    /// the weights once per image). On a batch, a column chunk runs image by image (SE's scale is one value per row of an
-    /// image), each piece in the kernel `gemm` would choose for it (the small-n one up to 200 columns).
+    /// Whether a block's conv3 ends it (`BlockSchedule.residualInConv3`): where the plan allows it
+    /// (`BottleneckPlan.conv3EndsBlock`) and conv3 splits by columns, or by output channels on one image (each thread's
+    /// share in one call; on a batch, calls image by image would read the weights once per image). On a batch, a column
+    /// chunk runs image by image (SE's scale is one value per row of an image), each piece in the kernel `gemm` would
+    /// choose for it (the small-n one up to 200 columns).
     static func endsInConv3(_ planned: BottleneckPlan, split: ConvolutionSplit, batch: Int) -> Bool {
-        let conv3 = planned.conv3
-        return (split == .columns || (split == .channels && batch == 1)) && conv3.packed != nil && conv3.kernels.hasResidualProducts
-            && conv3.layer.shape.inChannels <= Int(CK_GEMM_K_BLOCK)
-            && (planned.block.squeezeExcitation == nil || planned.squeezeExcitation?.reduceFromInput != nil)
+        planned.conv3EndsBlock && (split == .columns || (split == .channels && batch == 1))
     }
 
     init(plan: NetworkPlan, batch: Int, height: Int, width: Int, runner: ConvolutionRunner) {

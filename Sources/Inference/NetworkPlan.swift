@@ -113,10 +113,9 @@ public final class NetworkPlan: @unchecked Sendable {
                 // Unfolded weights only where some pass unfolds (Winograd does not pay at every batch size of `inputSize`).
                 let alwaysWinograd = side.map { winograd?.pays(batch: 1, height: $0.height, width: $0.width) ?? false } ?? false
                 side = side.map { (block.conv2.shape.outputSide($0.height), block.conv2.shape.outputSide($0.width)) }
-                // SE folded with conv3 (its squeeze from conv3's input) where conv3 may end the block: products with the
-                // residual epilogue, and conv3's K one block of the wide kernel in every table (≤ 256 values: layer1–3), since
-                // y is written over the shortcut.
-                let endsInConv3 = table.hasResidualProducts && block.conv3.shape.inChannels <= Int(CK_GEMM_K_BLOCK)
+                // Where conv3 may end the block (products with the residual epilogue; conv3's K one block of the kernels in
+                // every table, ≤ 256 values: layer1–3, since y is written over the shortcut), SE is folded with conv3.
+                let conv3EndsBlock = table.hasResidualProducts && block.conv3.shape.inChannels <= Int(CK_GEMM_K_BLOCK)
                 blocks.append(
                     BottleneckPlan(
                         block: kept.stages[s][b],
@@ -130,9 +129,9 @@ public final class NetworkPlan: @unchecked Sendable {
                         },
                         squeezeExcitation: products
                             ? block.squeezeExcitation.map {
-                                SqueezeExcitationPlan($0, kernels: fp32Table, conv3: endsInConv3 ? block.conv3 : nil)
+                                SqueezeExcitationPlan($0, kernels: fp32Table, conv3: conv3EndsBlock ? block.conv3 : nil)
                             } : nil,
-                        winograd: winograd,
+                        conv3EndsBlock: conv3EndsBlock, winograd: winograd,
                         quantizedChain: chained, outputQuadScale: outputQuadScale))
             }
             stages.append(blocks)
@@ -173,6 +172,9 @@ struct BottleneckPlan {
     let downsample: ConvolutionPlan?
     /// SE's two products packed for the engine's fp32 GEMM; nil with OpenBLAS or without SE.
     let squeezeExcitation: SqueezeExcitationPlan?
+    /// Whether conv3 can end the block (SE's scale, the shortcut and ReLU in its epilogue), where a pass's split allows
+    /// (`PassSchedule.endsInConv3`): products with `gemm_residual`, K one block in every table; SE then folded with it.
+    let conv3EndsBlock: Bool
     /// conv2 transformed for Winograd F(4×4) or F(2×2) when it has stride 1, used where it pays (`WinogradWeights.pays`).
     let winograd: WinogradWeights?
     /// int8: conv1 and conv2 write u8 quads at the next product's input scale (the requantization in their epilogue), which
