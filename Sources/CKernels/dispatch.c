@@ -40,7 +40,7 @@ static const ck_kernels avx512 = {
 static const ck_kernels avx512_bf16 = {
     .isa = CK_ISA_AVX512, .precision = CK_BF16, .name = "avx512 bf16", .gemm_mr = 32, .vector_width = 16, .k_group = 2,
     .peak_flops_per_instruction = 4 * 16, .operand_pack = ck_operand_pack_avx512bf16, PRODUCTS(avx512bf16),
-    OPERATIONS_WITH_INPUT(avx512, avx512bf16), STEM(avx512bf16),
+    OPERATIONS_WITH_INPUT(avx512, avx512bf16), STEM(avx512bf16), .winograd_output_pairs = ck_winograd_output_pairs_avx512bf16,
 };
 
 // int8 products of SUFFIX; QUANTIZE names the quantizing passes (the AVX2 ones serve AVX-VNNI too).

@@ -50,6 +50,10 @@ CK_PER_ISA(avx512)
 void ck_winograd_input_avx512bf16(int tile, const float *x, long channel_stride, int height, int width, int row_begin, int row_end,
                                   int channel_begin, int channel_end, int pairs, float *v, size_t xi_stride, size_t row_stride,
                                   float *scratch);
+// The bf16 table's output transform writing the next 1×1's operand as bf16 pairs, with channel sums.
+void ck_winograd_output_pairs_avx512bf16(int tile, const float *m, size_t xi_stride, size_t row_stride, const float *bias, int height,
+                                         int width, int row_begin, int row_end, int channel_begin, int channel_end, float *out,
+                                         long channel_stride, float *sums, float *scratch);
 
 #define CK_PRODUCTS(SUFFIX)                                                                                           \
     size_t ck_gemm_packed_size_##SUFFIX(int m, int k);                                                                \

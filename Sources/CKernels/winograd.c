@@ -81,7 +81,8 @@ STRIPS(__attribute__((target("avx2,fma"))), avx2)
 #undef NAME
 
 // AVX-512: the transforms 16 channels at a time (winograd_blocked.inc): the input's fp32 rows here and bf16 pairs in the
-// bf16 table's entry point (VCVTNEPS2BF16), pairs without AVX512_BF16 over channel planes; the output's.
+// bf16 table's entry point (VCVTNEPS2BF16), pairs without AVX512_BF16 over channel planes; the output's fp32 rows, and
+// in the bf16 table also as the next 1×1's bf16 pairs (`winograd_output_pairs`).
 #define TARGET __attribute__((target("avx512f")))
 #define NAME(x) winograd_##x##_fp32_avx512
 #define PAIRS 0
@@ -127,5 +128,16 @@ __attribute__((target("avx512f"))) void ck_winograd_output_avx512(int tile, cons
                                                                  int channel_begin, int channel_end, float *out, long channel_stride,
                                                                  float *scratch) {
     winograd_output_blocked_fp32_avx512(tile, m, xi_stride, row_stride, bias, height, width, row_begin, row_end, channel_begin,
-                                        channel_end, out, channel_stride, scratch);
+                                        channel_end, out, channel_stride, 0, scratch);
+}
+
+__attribute__((target("avx512f,avx512bf16"))) void ck_winograd_output_pairs_avx512bf16(int tile, const float *m, size_t xi_stride,
+                                                                                      size_t row_stride, const float *bias,
+                                                                                      int height, int width, int row_begin,
+                                                                                      int row_end, int channel_begin,
+                                                                                      int channel_end, float *out,
+                                                                                      long channel_stride, float *sums,
+                                                                                      float *scratch) {
+    winograd_output_blocked_pairs_avx512bf16(tile, m, xi_stride, row_stride, bias, height, width, row_begin, row_end, channel_begin,
+                                             channel_end, out, channel_stride, sums, scratch);
 }

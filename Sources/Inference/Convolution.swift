@@ -286,9 +286,10 @@ struct ConvolutionRunner {
         let direct = shape.kernel == 1 && shape.stride == 1 && input.channelStride == input.columns
         precondition(input.quads == plan.takesQuads, "the plan was made for its input's format")
         // bf16 products read their operand as bf16 pairs, int8 ones as u8 quads: converted (quantized at the layer's input
-        // scale) from the activation or the unfolded patches, unless the input is quads already; unfolded quads are
+        // scale) from the activation or the unfolded patches, unless the input is pairs or quads already; unfolded quads are
         // the operand as they are (rows of (channel group, ky, kx), `operandRows` of them).
-        let packsOperand = plan.packed != nil && kernels.kGroup > 1 && !input.quads
+        precondition(!input.pairs || (direct && plan.packed != nil && kernels.kGroup == 2), "bf16 pairs are a 1×1 bf16 product's operand")
+        let packsOperand = plan.packed != nil && kernels.kGroup > 1 && !input.quads && !input.pairs
         let operandRows = input.quads ? k / 4 : k
         let scale = plan.packed?.operandScale ?? 1
         let relu = epilogue != .bias

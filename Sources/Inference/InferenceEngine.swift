@@ -267,10 +267,13 @@ public final class InferenceEngine {
             let t1 = intermediate(w.t1, height: height, width: width)
             // Where conv3 ends the block, SE's squeeze comes from conv3's input: conv2 takes its channel means as it goes.
             let inputMeans = decided.residualInConv3 && block.squeezeExcitation != nil ? w.inputMeans : nil
+            // bf16: Winograd writes conv3's operand, bf16 pairs (fp32 where calibration observes it).
+            let pairs = decided.conv2WritesPairs && observer == nil
             if let winograd = planned.winograd, decided.winograd {
                 winograd.run(
                     input: t1, output: w.t2, transformedInput: w.winogradInput, products: w.winogradProducts, loop: loop,
-                    packScratch: convolutions.packScratch, means: inputMeans, sums: w.winogradSums)
+                    packScratch: convolutions.packScratch, means: inputMeans, sums: w.winogradSums,
+                    pairs: pairs ? planned.conv3.kernels : nil)
             } else {
                 convolutions.run(
                     planned.conv2!, input: t1, output: w.t2,
@@ -283,6 +286,10 @@ public final class InferenceEngine {
             }
             let planeSize = outHeight * outWidth
             let last = index == blocks.count - 1
+            let conv3Input =
+                pairs
+                ? PlanarTensor.channelMajorPairs(w.t2, channels: spec.width, batch: n, height: outHeight, width: outWidth)
+                : intermediate(w.t2, height: outHeight, width: outWidth)
             // SE: MLP on the means of conv3's output (`w.means`), or with `fromInput` on those of its input → per-(channel,
             // image) scale
             func excite(fromInput: Bool = false) -> UnsafePointer<Float>? {
@@ -322,7 +329,7 @@ public final class InferenceEngine {
                 if scale != nil { profile?.mark("\(name) se") }
                 let target = planned.downsample == nil ? current : next
                 convolutions.run(
-                    planned.conv3, input: intermediate(w.t2, height: outHeight, width: outWidth), output: target, epilogue: .bias,
+                    planned.conv3, input: conv3Input, output: target, epilogue: .bias,
                     residual: .init(scale: scale, shortcut: residualInput, destination: destination), split: decided.conv3)
                 profile?.mark("\(name) conv3")
                 if target == next { swap(&current, &next) }
@@ -332,8 +339,8 @@ public final class InferenceEngine {
             }
             // conv3 1×1 + BN: → (Cout, N, H/s, W/s), and with SE its channel means (the squeeze), taken tile by tile
             convolutions.run(
-                planned.conv3, input: intermediate(w.t2, height: outHeight, width: outWidth),
-                output: next, epilogue: .bias, channelMeans: block.squeezeExcitation == nil ? nil : w.means, split: decided.conv3)
+                planned.conv3, input: conv3Input, output: next, epilogue: .bias,
+                channelMeans: block.squeezeExcitation == nil ? nil : w.means, split: decided.conv3)
             profile?.mark("\(name) conv3")
             let scale = excite()
             if scale != nil { profile?.mark("\(name) se") }
@@ -373,7 +380,8 @@ public final class InferenceEngine {
                 let block = decided[b]
                 result.append(("\(prefix) conv1", planned.conv1.algorithm, block.conv1.rawValue))
                 if let winograd = planned.winograd, block.winograd {
-                    result.append(("\(prefix) conv2", winograd.algorithm, block.winogradSplit))
+                    let pairs = block.conv2WritesPairs ? "; writes conv3's operand as bf16 pairs" : ""
+                    result.append(("\(prefix) conv2", winograd.algorithm + pairs, block.winogradSplit))
                 } else {
                     result.append(("\(prefix) conv2", planned.conv2!.algorithm, block.conv2!.rawValue))
                 }
@@ -600,6 +608,9 @@ struct BlockSchedule {
     /// Whether SE's scale, the residual add and the ReLU run in conv3's epilogue (`ConvolutionRunner.Residual`, SE's
     /// squeeze then taken from conv3's input), else in a pass after it (`PassSchedule.endsInConv3`).
     let residualInConv3: Bool
+    /// Whether Winograd writes conv2's output as conv3's operand, bf16 pairs (`KernelTable.writesWinogradPairs`), so
+    /// conv3 reads it without converting it: where conv2 runs as Winograd and conv3's products are bf16.
+    let conv2WritesPairs: Bool
 }
 
 /// Every decision of a pass on `batch` images, made when the engine is made: the stem's and each block's splits, and where
@@ -635,7 +646,8 @@ struct PassSchedule {
                     conv2: planned.conv2.map { runner.schedule($0, batch: batch, height: h, width: w) },
                     conv3: conv3,
                     downsample: planned.downsample.map { runner.schedule($0, batch: batch, height: h, width: w) },
-                    residualInConv3: Self.endsInConv3(planned, split: conv3, batch: batch))
+                    residualInConv3: Self.endsInConv3(planned, split: conv3, batch: batch),
+                    conv2WritesPairs: winograd && planned.conv3.packed != nil && planned.conv3.kernels.writesWinogradPairs)
                 (h, w) = (outH, outW)
                 return block
             }

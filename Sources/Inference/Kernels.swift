@@ -52,6 +52,9 @@ struct PlanarTensor {
     /// Whether `data` holds u8 quads (int8 products' operand, `gemm_quantized`'s output): channels 4g…4g+3 of a pixel in
     /// the bytes of one 4-byte element of group g's plane; strides count elements, planes are per group of 4 channels.
     var quads = false
+    /// Whether `data` holds bf16 pairs (bf16 products' operand, `winograd_output_pairs`' output): channels 2q and 2q + 1 of
+    /// a pixel in one 4-byte element of row q's plane, 2q in the low half; strides count elements.
+    var pairs = false
 
     /// (C, N, H, W) tensor in `data`.
     static func channelMajor(_ data: UnsafeMutablePointer<Float>, channels: Int, batch: Int, height: Int, width: Int) -> PlanarTensor {
@@ -66,6 +69,13 @@ struct PlanarTensor {
         return PlanarTensor(
             data: data, channels: channels, batch: batch, height: height, width: width, channelStride: batch * height * width,
             imageStride: height * width, quads: true)
+    }
+
+    /// (C/2, N, H, W) bf16 pairs in `data` (`pairs`).
+    static func channelMajorPairs(_ data: UnsafeMutablePointer<Float>, channels: Int, batch: Int, height: Int, width: Int) -> PlanarTensor {
+        PlanarTensor(
+            data: data, channels: channels, batch: batch, height: height, width: width, channelStride: batch * height * width,
+            imageStride: height * width, pairs: true)
     }
 
     /// (N, C, H, W) tensor in `data`.

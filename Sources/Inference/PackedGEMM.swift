@@ -132,6 +132,9 @@ public struct KernelTable: @unchecked Sendable, Equatable {
     var quantizesOutput: Bool { table.pointee.gemm_quantized != nil }
     /// Whether the products can end a bottleneck in their epilogue (`gemm_residual`: fp32 and bf16 tables).
     var hasResidualProducts: Bool { table.pointee.gemm_residual != nil }
+    /// Whether Winograd's output transform can write its output as this table's 1×1 operand (bf16 tables:
+    /// `winograd_output_pairs`).
+    var writesWinogradPairs: Bool { table.pointee.winograd_output_pairs != nil }
     /// Whether the table has the engine's products (packed GEMM, direct stem); baseline's run on OpenBLAS.
     public var hasProducts: Bool { table.pointee.gemm_mr > 0 }
     /// "avx512", "avx512 bf16", "avx2 int8 (AVX-VNNI)", "baseline": what `/v1/model` and `bench` report.

@@ -160,15 +160,21 @@ public struct WinogradWeights: Sendable {
     ///
     /// With `means`, also the mean of every output (channel, image) plane into it ((Cout, N)), each block's sums taken
     /// while the block's output is in its thread's cache; `sums` then holds `sumsFloats(…)` floats.
+    ///
+    /// With `pairs` (a bf16 table with `winograd_output_pairs`: the next 1×1 convolution's), the output is written as that
+    /// convolution's operand, channels 2q and 2q + 1 as bf16 pairs in row q (`PlanarTensor.channelMajorPairs`), and the
+    /// means are taken from the fp32 values in the transform, before they are rounded.
     func run(
         input x: PlanarTensor, output: UnsafeMutablePointer<Float>, transformedInput v: UnsafeMutablePointer<Float>,
         products m: UnsafeMutablePointer<Float>, loop: ParallelLoop, packScratch: (Int) -> UnsafeMutablePointer<Float>,
-        means: UnsafeMutablePointer<Float>? = nil, sums: UnsafeMutablePointer<Float>? = nil
+        means: UnsafeMutablePointer<Float>? = nil, sums: UnsafeMutablePointer<Float>? = nil, pairs: KernelTable? = nil
     ) {
+        precondition(pairs.map { $0.table.pointee.winograd_output_pairs != nil } ?? true, "pairs come from a bf16 table")
         let planeSize = x.height * x.width
         let table = kernels.table.pointee
         if let packed, splitsByChannels(batch: x.batch, height: x.height, width: x.width) {
-            runSplitByChannels(input: x, output: output, v: v, m: m, loop: loop, packScratch: packScratch, packed: packed, means: means)
+            runSplitByChannels(
+                input: x, output: output, v: v, m: m, loop: loop, packScratch: packScratch, packed: packed, means: means, pairs: pairs)
             return
         }
         let tilesHigh = (x.height + tile - 1) / tile
@@ -183,14 +189,15 @@ public struct WinogradWeights: Sendable {
         loop.forEachChunk(x.batch * blocks) { part, chunk in
             let (n, block) = chunk.quotientAndRemainder(dividingBy: blocks)
             let tileRows = tilesHigh * block / blocks..<tilesHigh * (block + 1) / blocks
+            let slot = means == nil ? nil : sums.map { $0 + chunk * outChannels }
+            slot?.update(repeating: 0, count: outChannels)
+            // With pairs, the output transform sums the block's fp32 outputs into its slot as it writes them.
             runBlock(
                 input: x, image: n, tileRows: tileRows, output: output, v: v + part * sizes.input, m: m + part * sizes.product,
-                scratch: packScratch(part))
-            if means != nil, let sums {
+                scratch: packScratch(part), pairs: pairs, sums: pairs == nil ? nil : slot)
+            if pairs == nil, let slot {
                 // The block's rows of every channel's plane: one contiguous run each.
                 let rows = tile * tileRows.lowerBound..<min(x.height, tile * tileRows.upperBound)
-                let slot = sums + chunk * outChannels
-                slot.update(repeating: 0, count: outChannels)
                 table.add_row_sums(
                     output + n * planeSize + rows.lowerBound * x.width, Int32(outChannels), Int32(rows.count * x.width),
                     x.batch * planeSize, slot, 1)
@@ -217,7 +224,7 @@ public struct WinogradWeights: Sendable {
     private func runSplitByChannels(
         input x: PlanarTensor, output: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>,
         loop: ParallelLoop, packScratch: (Int) -> UnsafeMutablePointer<Float>, packed: [PackedMatrix],
-        means: UnsafeMutablePointer<Float>?
+        means: UnsafeMutablePointer<Float>?, pairs: KernelTable?
     ) {
         let tilesHigh = (x.height + tile - 1) / tile
         let perImage = tilesHigh * ((x.width + tile - 1) / tile)
@@ -248,6 +255,22 @@ public struct WinogradWeights: Sendable {
             let channels = min(cout, panels.lowerBound * panelRows)..<min(cout, panels.upperBound * panelRows)
             let planeSize = x.height * x.width
             for n in 0..<x.batch {
+                if let pairs {
+                    // The transform sums this thread's channels' fp32 outputs (whole planes) as it writes them.
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: cout) { planeSums in
+                        let sums = planeSums.baseAddress!
+                        sums.update(repeating: 0, count: cout)
+                        outputTransform(
+                            m, tileRows: 0..<tilesHigh, channels: channels, tiles: tiles, column: n * perImage, height: x.height,
+                            width: x.width, into: output + n * planeSize, channelStride: x.batch * planeSize, pairs: pairs,
+                            sums: means == nil ? nil : sums)
+                        if let means {
+                            let inverse = 1 / Float(planeSize)
+                            for c in channels { means[c * x.batch + n] = sums[c] * inverse }
+                        }
+                    }
+                    continue
+                }
                 outputTransform(
                     m, tileRows: 0..<tilesHigh, channels: channels, tiles: tiles, column: n * perImage, height: x.height, width: x.width,
                     into: output + n * planeSize, channelStride: x.batch * planeSize)
@@ -264,7 +287,8 @@ public struct WinogradWeights: Sendable {
     /// One block: tile rows `tileRows` of image `n`, single-threaded.
     private func runBlock(
         input x: PlanarTensor, image n: Int, tileRows: Range<Int>, output: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
-        m: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
+        m: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, pairs: KernelTable? = nil,
+        sums: UnsafeMutablePointer<Float>? = nil
     ) {
         let tilesWide = (x.width + tile - 1) / tile
         let tiles = tileRows.count * tilesWide
@@ -290,7 +314,7 @@ public struct WinogradWeights: Sendable {
         }
         outputTransform(
             m, tileRows: tileRows, channels: 0..<cout, tiles: tiles, column: 0, height: x.height, width: x.width,
-            into: output + n * x.height * x.width, channelStride: x.batch * x.height * x.width)
+            into: output + n * x.height * x.width, channelStride: x.batch * x.height * x.width, pairs: pairs, sums: sums)
     }
 
     /// V[ξ][ci][tile] for tile rows `tileRows` of image `n` and input channels `channels`, with the table's transform
@@ -314,12 +338,26 @@ public struct WinogradWeights: Sendable {
 
     /// y = relu(Aᵀ M A + bias) for tile rows `tileRows` of one image and output channels `channels`, with the table's
     /// output transform (`winograd_output`). M has `tiles` columns, the first tile of `tileRows` at `column`; `output` is the
-    /// image's channel 0.
+    /// image's channel 0. With `pairs`, y as bf16 pairs of channels by that table's `winograd_output_pairs` (`channels`
+    /// starting even), and with `sums` each channel's sum of y added to sums[c].
     private func outputTransform(
         _ m: UnsafeMutablePointer<Float>, tileRows: Range<Int>, channels: Range<Int>, tiles: Int, column: Int, height: Int, width: Int,
-        into output: UnsafeMutablePointer<Float>, channelStride: Int
+        into output: UnsafeMutablePointer<Float>, channelStride: Int, pairs: KernelTable? = nil, sums: UnsafeMutablePointer<Float>? = nil
     ) {
         guard !channels.isEmpty else { return }
+        if let pairs {
+            precondition(channels.lowerBound % 2 == 0, "pairs of channels")
+            let table = pairs.table.pointee
+            bias.withUnsafeBufferPointer { bias in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: table.winograd_output_scratch_size(Int32(tile), Int32(width))) {
+                    table.winograd_output_pairs(
+                        Int32(tile), m + column, outChannels * tiles, tiles, bias.baseAddress!, Int32(height), Int32(width),
+                        Int32(tileRows.lowerBound), Int32(tileRows.upperBound), Int32(channels.lowerBound), Int32(channels.upperBound),
+                        output, channelStride, sums, $0.baseAddress!)
+                }
+            }
+            return
+        }
         let table = kernels.table.pointee
         bias.withUnsafeBufferPointer { bias in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: table.winograd_output_scratch_size(Int32(tile), Int32(width))) {

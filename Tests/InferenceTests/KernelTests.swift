@@ -747,6 +747,98 @@ import Testing
         }
     }
 
+    /// Winograd's output transform writing the next 1×1's operand (`winograd_output_pairs`): bit for bit the pairs
+    /// `packOperand` makes of the fp32 transform's output, for F(2×2) and F(4×4), a range of tile rows cut by the image's
+    /// height, a channel range starting past 0 and ending odd (the last pair's high half zero), planes further apart than
+    /// their size; and each channel's sum of the fp32 outputs over the rows written, added to what `sums` held.
+    @Test(.enabled(if: KernelTable.cpuHasBF16, "this CPU lacks AVX512_BF16"), arguments: [2, 4])
+    func winogradOutputPairsAreThePackedTransform(_ tile: Int) throws {
+        let kernels = try #require(KernelTable(.avx512, precision: .bf16))
+        let table = kernels.table.pointee
+        let (channels, height, width) = (37, 13, 11)
+        let (rows, channelRange) = (1..<4, 2..<channels)
+        let tilesWide = (width + tile - 1) / tile
+        let tiles = rows.count * tilesWide
+        let points = (tile + 2) * (tile + 2)
+        let m = Self.randomValues(points * channels * tiles, seed: 64).map { 4 * $0 }
+        let bias = Self.randomValues(channels, seed: 65)
+        let channelStride = height * width + 5
+        var scratch = [Float](repeating: 0, count: table.winograd_output_scratch_size(Int32(tile), Int32(width)))
+        var fp32 = [Float](repeating: 0, count: channels * channelStride)
+        table.winograd_output(
+            Int32(tile), m, channels * tiles, tiles, bias, Int32(height), Int32(width), Int32(rows.lowerBound), Int32(rows.upperBound),
+            Int32(channelRange.lowerBound), Int32(channelRange.upperBound), &fp32, channelStride, &scratch)
+        var pairs = [Float](repeating: .nan, count: (channels + 1) / 2 * channelStride)
+        var sums = [Float](repeating: 1, count: channels)
+        table.winograd_output_pairs(
+            Int32(tile), m, channels * tiles, tiles, bias, Int32(height), Int32(width), Int32(rows.lowerBound), Int32(rows.upperBound),
+            Int32(channelRange.lowerBound), Int32(channelRange.upperBound), &pairs, channelStride, &sums, &scratch)
+        // The rows the tile rows cover, within the image.
+        let pixels = (tile * rows.lowerBound * width)..<(min(height, tile * rows.upperBound) * width)
+        var expected = [Float](repeating: .nan, count: (channels + 1) / 2 * channelStride)
+        _ = fp32.withUnsafeBufferPointer {
+            kernels.packOperand(
+                $0.baseAddress! + channelRange.lowerBound * channelStride + pixels.lowerBound, rows: channelRange.count,
+                columns: pixels.count, ldb: channelStride, into: &expected, ldOut: channelStride)
+        }
+        for q in channelRange.lowerBound / 2..<(channels + 1) / 2 {
+            for j in pixels {
+                #expect(
+                    pairs[q * channelStride + j].bitPattern
+                        == expected[(q - channelRange.lowerBound / 2) * channelStride + j - pixels.lowerBound].bitPattern,
+                    "F(\(tile)×\(tile)) pair row \(q) pixel \(j)")
+            }
+        }
+        // Outside the channels and rows asked for, nothing is written.
+        #expect(pairs[0].isNaN && pairs[channelStride + pixels.lowerBound - 1].isNaN && pairs[channelStride + pixels.upperBound].isNaN)
+        for c in 0..<channels {
+            let exact = channelRange.contains(c) ? pixels.reduce(1.0) { $0 + Double(fp32[c * channelStride + $1]) } : 1
+            #expect(
+                abs(Double(sums[c]) - exact) <= 1e-5 * max(1, abs(exact)), "F(\(tile)×\(tile)) channel \(c): \(sums[c]) against \(exact)")
+        }
+    }
+
+    /// Winograd writing conv3's operand (`run(…, pairs:)`), split by tile rows and by channels: bit for bit the pairs of its
+    /// fp32 output, and the same channel means up to their order of summation.
+    @Test(.enabled(if: KernelTable.cpuHasBF16, "this CPU lacks AVX512_BF16"), arguments: [(64, 2, 28), (128, 1, 7)])
+    func winogradRunWritesThePairsOfItsOutput(_ dims: (channels: Int, batch: Int, side: Int)) throws {
+        let kernels = try #require(KernelTable(.avx512, precision: .bf16))
+        let (channels, batch, side) = dims
+        let c = ConvolutionCase(
+            inChannels: channels, outChannels: channels, kernel: 3, stride: 1, padding: 1, batch: batch, height: side, width: side)
+        let winograd = WinogradWeights(Self.randomLayer(c, seed: 66), tile: 2, kernels: kernels)
+        let threads = 2
+        #expect(winograd.splitsByChannels(batch: batch, height: side, width: side) == (side == 7), "both of run's splits are tested")
+        var x = Self.randomValues(channels * batch * side * side, seed: 67)
+        let runner = ConvolutionRunner(loop: ParallelLoop(threads: threads), maxPatchRows: 1)
+        defer { runner.deallocate() }
+        let sizes = winograd.workspaceSizes(batch: batch, height: side, width: side, threads: threads)
+        var v = [Float](repeating: .nan, count: sizes.input)
+        var m = [Float](repeating: .nan, count: sizes.product)
+        var sums = [Float](repeating: .nan, count: winograd.sumsFloats(batch: batch, height: side, width: side))
+        func run(pairs: KernelTable?) -> (output: [Float], means: [Float]) {
+            var output = [Float](repeating: .nan, count: channels * batch * side * side)
+            var means = [Float](repeating: .nan, count: channels * batch)
+            x.withUnsafeMutableBufferPointer { x in
+                winograd.run(
+                    input: .channelMajor(x.baseAddress!, channels: channels, batch: batch, height: side, width: side),
+                    output: output.withUnsafeMutableBufferPointer { $0.baseAddress! },
+                    transformedInput: v.withUnsafeMutableBufferPointer { $0.baseAddress! },
+                    products: m.withUnsafeMutableBufferPointer { $0.baseAddress! }, loop: runner.loop, packScratch: runner.packScratch,
+                    means: means.withUnsafeMutableBufferPointer { $0.baseAddress! },
+                    sums: sums.withUnsafeMutableBufferPointer { $0.baseAddress! }, pairs: pairs)
+            }
+            return (output, means)
+        }
+        let fp32 = run(pairs: nil)
+        let pairs = run(pairs: kernels)
+        let columns = batch * side * side
+        var expected = [Float](repeating: .nan, count: channels / 2 * columns)
+        _ = kernels.packOperand(fp32.output, rows: channels, columns: columns, ldb: columns, into: &expected, ldOut: columns)
+        #expect(Array(pairs.output.prefix(expected.count)).map(\.bitPattern) == expected.map(\.bitPattern))
+        #expect(Self.relativeError(pairs.means, fp32.means) < 1e-5)
+    }
+
     @Test(
         arguments: [(2, 3, 7, 9), (1, 4, 1, 1), (3, 2, 8, 8), (1, 1, 2, 5), (2, 1, 5, 2), (1, 1, 3, 3), (2, 2, 112, 112)],
         fp32Tables)

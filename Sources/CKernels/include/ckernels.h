@@ -168,6 +168,15 @@ typedef struct ck_kernels {
                             int width, int row_begin, int row_end, int channel_begin, int channel_end, float *out,
                             long channel_stride, float *scratch);
 
+    /// bf16 tables: `winograd_output` writing its output as the next 1×1 convolution's operand, channels 2q and 2q + 1 as
+    /// the bf16 pair at out + q·channel_stride (2q in the low half, rounded as `operand_pack` rounds; channel_begin even, a
+    /// channel at or past channel_end counts as zero), and with `sums` (NULL: none) adding each channel's sum of its fp32
+    /// outputs over the image's pixels to sums[c] (SE's squeeze; 16 channels a vector, tile by tile). NULL in the other
+    /// tables.
+    void (*winograd_output_pairs)(int tile, const float *m, size_t xi_stride, size_t row_stride, const float *bias, int height,
+                                  int width, int row_begin, int row_end, int channel_begin, int channel_end, float *out,
+                                  long channel_stride, float *sums, float *scratch);
+
     /// out[i] = max(x[i]·scale + shortcut[i], 0) for i < count (SE's scale, the residual add and ReLU in one pass); `out`
     /// is `x` or does not overlap it.
     void (*scale_add_relu)(const float *x, float scale, const float *shortcut, float *out, long count);
