@@ -229,6 +229,8 @@ final class PackedMatrix: @unchecked Sendable {
     /// Panels of `kernels.panelRows` rows; the last may be padded with zero rows.
     let panels: Int
     private let data: UnsafeMutablePointer<Float>
+    /// Whether `data` lives in a shared huge-page chunk (`HugePageChunks`), else it was `allocateAligned`.
+    private let pooled: Bool
     /// One value per padded row, or nil for none.
     private let bias: UnsafeMutablePointer<Float>?
     /// int8 tables: the scale the product's operand is quantized with (its input's, from calibration); 1 otherwise.
@@ -246,7 +248,9 @@ final class PackedMatrix: @unchecked Sendable {
         operandScale = inputScale ?? 1
         let panelRows = kernels.panelRows
         panels = (rows + panelRows - 1) / panelRows
-        data = .allocateAligned(kernels.table.pointee.gemm_packed_size(Int32(rows), Int32(columns)))
+        let floats = kernels.table.pointee.gemm_packed_size(Int32(rows), Int32(columns))
+        pooled = HugePageChunks.takes(bytes: 4 * floats)
+        data = pooled ? HugePageChunks.shared.allocate(floats: floats) : .allocateAligned(floats)
         if let inputScale {
             kernels.table.pointee.gemm_pack_int8(Int32(rows), Int32(columns), weights, Int32(columns), inputScale, data)
         } else {
@@ -262,7 +266,7 @@ final class PackedMatrix: @unchecked Sendable {
     }
 
     deinit {
-        data.deallocate()
+        if pooled { HugePageChunks.shared.free(data) } else { data.deallocate() }
         bias?.deallocate()
     }
 
@@ -320,5 +324,58 @@ final class PackedMatrix: @unchecked Sendable {
         kernels.table.pointee.gemm(
             data, Int32(rows), Int32(columns), Int32(panels.lowerBound), Int32(panels.upperBound), Int32(n), b, Int32(ldb), c,
             Int32(ldc), bias, relu ? 1 : 0, scratch, next.map { UnsafePointer($0.data) })
+    }
+}
+
+/// The packed weights of 64 KiB up to 2 MiB — most matrices: the 1×1s', each of Winograd's α² products, SE's — share
+/// chunks of 2 MiB aligned to 2 MiB and advised to be transparent huge pages, as `allocateAligned` gives larger buffers.
+/// Every pass streams all the weights, and on 4 KiB pages those matrices cost a TLB miss every 4 KiB of them (about 70
+/// MB of a bf16 engine's weights were in 4 KiB pages). Each allocation goes into the first chunk with room for it,
+/// cache-line aligned; a chunk is freed when the last allocation in it is.
+final class HugePageChunks: @unchecked Sendable {
+    static let shared = HugePageChunks()
+    static let chunkBytes = 2 << 20
+
+    /// Whether a buffer of `bytes` belongs in a chunk: smaller ones are not worth a TLB entry of their own, larger ones get
+    /// huge pages from `allocateAligned`.
+    static func takes(bytes: Int) -> Bool { bytes >= 64 << 10 && bytes < chunkBytes }
+
+    private struct Chunk {
+        let base: UnsafeMutableRawPointer
+        var used: Int
+        var live: Int
+    }
+    private let lock = NSLock()
+    private var chunks: [Chunk] = []
+
+    /// `floats` zeroed floats (at most a chunk's), free with `free`.
+    func allocate(floats: Int) -> UnsafeMutablePointer<Float> {
+        let bytes = (4 * floats + 63) / 64 * 64
+        precondition(floats >= 1 && bytes <= Self.chunkBytes)
+        lock.lock()
+        defer { lock.unlock() }
+        var index = chunks.firstIndex { $0.used + bytes <= Self.chunkBytes }
+        if index == nil {
+            let base = UnsafeMutableRawPointer.allocate(byteCount: Self.chunkBytes, alignment: Self.chunkBytes)
+            #if os(Linux)
+                _ = madvise(base, Self.chunkBytes, MADV_HUGEPAGE)
+            #endif
+            chunks.append(Chunk(base: base, used: 0, live: 0))
+            index = chunks.count - 1
+        }
+        let pointer = (chunks[index!].base + chunks[index!].used).bindMemory(to: Float.self, capacity: floats)
+        chunks[index!].used += bytes
+        chunks[index!].live += 1
+        pointer.initialize(repeating: 0, count: floats)
+        return pointer
+    }
+
+    func free(_ pointer: UnsafeMutablePointer<Float>) {
+        let base = UnsafeMutableRawPointer(bitPattern: UInt(bitPattern: pointer) & ~UInt(Self.chunkBytes - 1))!
+        lock.lock()
+        defer { lock.unlock() }
+        let index = chunks.firstIndex { $0.base == base }!
+        chunks[index].live -= 1
+        if chunks[index].live == 0 { chunks.remove(at: index).base.deallocate() }
     }
 }

@@ -58,6 +58,27 @@ import Testing
     /// (threads, table): one and two threads with each table.
     static let threadsAndKernels: [(Int, KernelTable)] = [1, 2].flatMap { t in tables.map { (t, $0) } }
 
+    /// The packed weights' shared huge-page chunks: allocations zeroed, cache-line aligned, disjoint, each in the first
+    /// 2 MiB-aligned chunk with room for it.
+    @Test func hugePageChunksPackWeightsFirstFit() {
+        let chunks = HugePageChunks()
+        func chunk(_ p: UnsafeMutablePointer<Float>) -> UInt { UInt(bitPattern: p) & ~UInt(HugePageChunks.chunkBytes - 1) }
+        let sizes = [250_000, 16_385, 375_000, 100_000]  // floats: 1 MB, 64 KiB + 4 B, 1.5 MB, 400 KB
+        #expect(sizes.allSatisfy { HugePageChunks.takes(bytes: 4 * $0) } && !HugePageChunks.takes(bytes: 64 << 10 - 4))
+        #expect(!HugePageChunks.takes(bytes: HugePageChunks.chunkBytes))
+        let pointers = sizes.map { chunks.allocate(floats: $0) }
+        for (p, size) in zip(pointers, sizes) {
+            #expect(UInt(bitPattern: p) % 64 == 0)
+            #expect(UnsafeBufferPointer(start: p, count: size).allSatisfy { $0 == 0 })
+            p.update(repeating: 1, count: size)
+        }
+        // 1 MB and 64 KiB share the first chunk; 1.5 MB more need a second; 400 KB still fit the first, after the others.
+        #expect(chunk(pointers[0]) == chunk(pointers[1]) && chunk(pointers[2]) != chunk(pointers[0]))
+        #expect(chunk(pointers[3]) == chunk(pointers[0]) && pointers[3] >= pointers[1] + sizes[1])
+        #expect(pointers[1] >= pointers[0] + sizes[0])
+        for p in pointers { chunks.free(p) }
+    }
+
     @Test func tablesThisCPULacks() {
         let missing = [
             ("AVX2", KernelTable(.avx2)), ("AVX-512", KernelTable(.avx512)), ("AVX512_BF16", KernelTable(.avx512, precision: .bf16)),
