@@ -32,14 +32,49 @@ public struct EngineBenchmark: Sendable {
         return sorted[min(sorted.count - 1, max(0, Int((q * Double(sorted.count)).rounded(.up)) - 1))]
     }
 
-    public var medianMilliseconds: Double {
-        let sorted = samplesMilliseconds.sorted()
-        let mid = sorted.count / 2
-        return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
-    }
+    public var medianMilliseconds: Double { EngineComparison.median(samplesMilliseconds) }
     public var p90Milliseconds: Double { quantile(0.9) }
     public var minMilliseconds: Double { samplesMilliseconds.min() ?? 0 }
     public var imagesPerSecond: Double { Double(batch) / (medianMilliseconds / 1000) }
     /// Achieved GFLOP/s at the median (2 FLOPs per multiply-accumulate).
     public var gigaflops: Double { 2 * Double(multiplyAccumulatesPerImage * batch) / (medianMilliseconds / 1000) / 1e9 }
+}
+
+/// Two engines timed pass by pass, alternately, on the same input: the order of each pair swaps every pass, so a slow
+/// spell of a shared host falls on both. Separate runs minutes apart vary by more than a decision of a few percent is
+/// worth; pairs of passes resolve it (two identical engines so compared read 0.999–1.007×, docs/performance.md).
+public struct EngineComparison: Sendable {
+    /// Per-batch latencies of each engine in milliseconds, pass i of both in pair i.
+    public let first: [Double]
+    public let second: [Double]
+
+    /// Copies `first`'s input slots into `second`'s, runs `warmup` untimed pairs, then `pairs` timed ones.
+    public init(_ first: InferenceEngine, _ second: InferenceEngine, batch: Int, pairs: Int, warmup: Int) {
+        precondition(pairs >= 1 && first.inputSize == second.inputSize && batch <= min(first.maxBatch, second.maxBatch))
+        for slot in 0..<batch { second.inputSlot(slot).update(fromContentsOf: first.inputSlot(slot)) }
+        for _ in 0..<warmup {
+            first.run(batch: batch)
+            second.run(batch: batch)
+        }
+        var times: [[Double]] = [[], []]
+        for pair in 0..<pairs {
+            for which in pair % 2 == 0 ? [0, 1] : [1, 0] {
+                let start = DispatchTime.now().uptimeNanoseconds
+                (which == 0 ? first : second).run(batch: batch)
+                times[which].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            }
+        }
+        (self.first, self.second) = (times[0], times[1])
+    }
+
+    /// The median of first / second over the pairs.
+    public var medianRatio: Double { Self.median(zip(first, second).map { $0 / $1 }) }
+    public var firstMedian: Double { Self.median(first) }
+    public var secondMedian: Double { Self.median(second) }
+
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        let mid = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+    }
 }

@@ -58,8 +58,11 @@ public final class InferenceEngine {
     }
 
     /// Plans geometry and allocates the workspace. OpenBLAS is set to one thread (process-wide): the engine
-    /// splits every GEMM over its own `threads`.
-    public init(plan: NetworkPlan, inputHeight: Int, inputWidth: Int, maxBatch: Int, threads: Int) {
+    /// splits every GEMM over its own `threads`. `without` leaves optimizations of the pass out, to measure them
+    /// (`EngineComparison`).
+    public init(
+        plan: NetworkPlan, inputHeight: Int, inputWidth: Int, maxBatch: Int, threads: Int, without: Set<PassOptimization> = []
+    ) {
         precondition(maxBatch >= 1 && threads >= 1 && inputHeight >= 1 && inputWidth >= 1)
         precondition(
             plan.inputSize.map { $0 == (inputHeight, inputWidth) } ?? true,
@@ -84,7 +87,7 @@ public final class InferenceEngine {
             directScratchFloats: plan.stem.direct?.scratchFloats(width: inputWidth) ?? 0,
             sumsFloats: Self.channelSumsFloats(network, height: inputHeight, width: inputWidth, maxBatch: maxBatch, threads: threads))
         schedules = (1...maxBatch).map { [convolutions] in
-            PassSchedule(plan: plan, batch: $0, height: inputHeight, width: inputWidth, runner: convolutions)
+            PassSchedule(plan: plan, batch: $0, height: inputHeight, width: inputWidth, runner: convolutions, without: without)
         }
         multiplyAccumulatesByPart = Self.multiplyAccumulatesByPart(network, height: inputHeight, width: inputWidth)
         multiplyAccumulatesPerImage = multiplyAccumulatesByPart.values.reduce(0, +)
@@ -594,6 +597,18 @@ private struct Workspace {
     }
 }
 
+/// Optimizations of the forward pass an engine can be made without (`InferenceEngine.init(…, without:)`), to measure
+/// what each is worth (`EngineComparison`, `seresnet bench --without`). Without them the answers are the same up to the
+/// order of summation of SE's means.
+public enum PassOptimization: String, CaseIterable, Sendable {
+    /// conv3 ends the block where the plan allows (`BlockSchedule.residualInConv3`); without, a pass after it applies
+    /// SE's scale, the shortcut and ReLU, SE's squeeze taken from conv3's output.
+    case conv3Epilogue = "conv3-epilogue"
+    /// bf16: Winograd writes conv3's operand as bf16 pairs (`BlockSchedule.conv2WritesPairs`); without, fp32 rows that
+    /// conv3 converts.
+    case winogradPairs = "winograd-pairs"
+}
+
 /// One bottleneck's decisions for one batch size.
 struct BlockSchedule {
     let conv1: ConvolutionSplit
@@ -628,7 +643,7 @@ struct PassSchedule {
         planned.conv3EndsBlock && (split == .columns || (split == .channels && batch == 1))
     }
 
-    init(plan: NetworkPlan, batch: Int, height: Int, width: Int, runner: ConvolutionRunner) {
+    init(plan: NetworkPlan, batch: Int, height: Int, width: Int, runner: ConvolutionRunner, without: Set<PassOptimization> = []) {
         let network = plan.network
         stem = runner.schedule(plan.stem, batch: batch, height: height, width: width)
         var h = (network.stem.shape.outputSide(height) - 1) / 2 + 1
@@ -646,8 +661,9 @@ struct PassSchedule {
                     conv2: planned.conv2.map { runner.schedule($0, batch: batch, height: h, width: w) },
                     conv3: conv3,
                     downsample: planned.downsample.map { runner.schedule($0, batch: batch, height: h, width: w) },
-                    residualInConv3: Self.endsInConv3(planned, split: conv3, batch: batch),
-                    conv2WritesPairs: winograd && planned.conv3.packed != nil && planned.conv3.kernels.writesWinogradPairs)
+                    residualInConv3: !without.contains(.conv3Epilogue) && Self.endsInConv3(planned, split: conv3, batch: batch),
+                    conv2WritesPairs: !without.contains(.winogradPairs) && winograd && planned.conv3.packed != nil
+                        && planned.conv3.kernels.writesWinogradPairs)
                 (h, w) = (outH, outW)
                 return block
             }

@@ -50,6 +50,12 @@ struct BenchCommand: ParsableCommand {
     )
     var profile = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Also time an engine without this optimization of the pass (repeatable): after the timed iterations, the full engine and that one run the same input pass by pass alternately, --iterations pairs, and the median of the per-pair ratios is reported (resolves a few percent where separate runs vary by more).",
+            valueName: "optimization"))
+    var without: [PassOptimization] = []
+
     func validate() throws {
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
         guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1") }
@@ -111,6 +117,7 @@ struct BenchCommand: ParsableCommand {
             ? peakTable.flatMap { $0.hasProducts ? $0 : nil }.map {
                 (set: $0, oneCore: $0.peakGigaflops(), all: $0.peakGigaflops(threads: result.threads))
             } : nil
+        let comparison = without.isEmpty ? nil : compare(engine, plan: plan, size: size)
         if let dumpLogits {
             let logits = engine.run(batch: batch)
             try Data(buffer: logits).write(to: URL(fileURLWithPath: dumpLogits))
@@ -126,6 +133,12 @@ struct BenchCommand: ParsableCommand {
             object["kernels"] = engine.plan.instructionSet?.rawValue ?? "blas"
             object["precision"] = engine.plan.precision.rawValue
             if profile { object["profile_ms"] = Dictionary(uniqueKeysWithValues: parts.map { ($0.name, $0.milliseconds) }) }
+            if let comparison {
+                object["comparison"] = [
+                    "without": without.map(\.rawValue), "pairs": comparison.first.count, "median_ms": comparison.firstMedian,
+                    "without_median_ms": comparison.secondMedian, "median_ratio": comparison.medianRatio,
+                ]
+            }
             if let peaks {
                 object["peak_isa"] = peaks.set.name
                 object["peak_gflops_one_core"] = peaks.oneCore
@@ -142,6 +155,11 @@ struct BenchCommand: ParsableCommand {
                 throughput: \(format(result.imagesPerSecond)) images/s  \(format(result.gigaflops)) GFLOP/s (\(format(2 * Double(result.multiplyAccumulatesPerImage) / 1e9)) GFLOP per image)
                 kernels: \(engine.plan.instructionSet.map { "\($0.rawValue) (the engine's own)" } ?? "OpenBLAS"), precision \(engine.plan.precision.rawValue)
                 """)
+            if let comparison {
+                print(
+                    "without \(without.map(\.rawValue).joined(separator: ", ")), pass by pass alternately (\(comparison.first.count) pairs): median \(format(comparison.firstMedian)) ms with, \(format(comparison.secondMedian)) ms without; with / without, median of the pair ratios: \(String(format: "%.3f", comparison.medianRatio))"
+                )
+            }
             if let peaks {
                 print(
                     "multiply-add peak (\(peaks.set.name), measured): \(format(peaks.oneCore)) GFLOP/s on one core, \(format(peaks.all)) on \(result.threads) threads at once; the whole pass reaches \(format(100 * result.gigaflops / peaks.all)) %"
@@ -178,8 +196,17 @@ struct BenchCommand: ParsableCommand {
     }
 
     private func format(_ value: Double) -> String { String(format: "%.2f", value) }
+
+    /// `engine` against an engine of the same plan without the `without` optimizations, on `engine`'s input.
+    private func compare(_ engine: InferenceEngine, plan: NetworkPlan, size: [Int]) -> EngineComparison {
+        let other = InferenceEngine(
+            plan: plan, inputHeight: size[1], inputWidth: size[2], maxBatch: batch, threads: engine.threads, without: Set(without))
+        return EngineComparison(engine, other, batch: batch, pairs: iterations, warmup: warmup)
+    }
 }
 
 extension String {
     fileprivate func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
 }
+
+extension PassOptimization: ExpressibleByArgument {}

@@ -139,6 +139,42 @@ import Testing
         }
     }
 
+    /// An engine without each optimization of the pass (`PassOptimization`, what `bench --without` compares against)
+    /// answers as the full engine: fp32 within the logit tolerance (SE's means summed in another order), bf16 with the same
+    /// top-1 class on the conditioned tiny model and within the bf16 test's probability bound; and `EngineComparison`
+    /// times both, pass by pass.
+    @Test(arguments: [Precision.fp32, .bf16])
+    func enginesWithoutAnOptimizationAnswerAsTheFullOne(_ precision: Precision) throws {
+        guard precision != .bf16 || KernelTable.cpuHasBF16 else {
+            print("EngineTests: this CPU lacks AVX512_BF16: engines without optimizations are compared in fp32 only")
+            return
+        }
+        let (model, images) = try Self.conditionedTinyModelAndImages()
+        let batch = 3
+        let plan = NetworkPlan(network: model.network, precision: precision)
+        let input = Array(images.prefix(batch).joined())
+        let full = InferenceEngine(plan: plan, inputHeight: 224, inputWidth: 224, maxBatch: batch, threads: 2)
+        let expected = [full.classify(input, batch: batch), full.classify(Array(input.prefix(full.inputSize)), batch: 1)]
+        for without in PassOptimization.allCases.map({ Set([$0]) }) + [Set(PassOptimization.allCases)] {
+            let other = InferenceEngine(plan: plan, inputHeight: 224, inputWidth: 224, maxBatch: batch, threads: 2, without: without)
+            let actual = [other.classify(input, batch: batch), other.classify(Array(input.prefix(full.inputSize)), batch: 1)]
+            for (a, e) in zip(actual, expected) {
+                for image in 0..<a.count / full.numClasses {
+                    let range = image * full.numClasses..<(image + 1) * full.numClasses
+                    let (p, q) = (softmax(Array(e[range])), softmax(Array(a[range])))
+                    #expect(p.indices.max { p[$0] < p[$1] } == q.indices.max { q[$0] < q[$1] }, "\(without) image \(image)")
+                    if precision == .fp32 {
+                        #expect(maxAbsoluteDifference(Array(a[range]), Array(e[range])) <= logitTolerance(Array(e[range])), "\(without)")
+                    } else {
+                        #expect(maxAbsoluteDifference(p, q) <= 0.015, "\(without) image \(image)")
+                    }
+                }
+            }
+            let comparison = EngineComparison(full, other, batch: batch, pairs: 3, warmup: 1)
+            #expect(comparison.first.count == 3 && comparison.second.count == 3 && comparison.medianRatio > 0)
+        }
+    }
+
     /// bf16 products against fp32, the whole network: on a conditioned model (where fp32 implementations agree exactly,
     /// as on trained weights) every fixture image and a random batch keep fp32's top-1 class, and no probability moves by
     /// more than 0.015 (OpenVINO's bf16 keeps within 0.009 of fp32 on the full-size conditioned model).
