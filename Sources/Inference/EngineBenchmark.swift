@@ -51,7 +51,7 @@ public struct EngineComparison: Sendable {
     /// Copies `first`'s input slots into `second`'s, runs `warmup` untimed pairs, then `pairs` timed ones.
     public init(_ first: InferenceEngine, _ second: InferenceEngine, batch: Int, pairs: Int, warmup: Int) {
         precondition(pairs >= 1 && first.inputSize == second.inputSize && batch <= min(first.maxBatch, second.maxBatch))
-        for slot in 0..<batch { second.inputSlot(slot).update(fromContentsOf: first.inputSlot(slot)) }
+        for slot in 0..<batch { _ = second.inputSlot(slot).update(fromContentsOf: first.inputSlot(slot)) }
         for _ in 0..<warmup {
             first.run(batch: batch)
             second.run(batch: batch)
