@@ -329,7 +329,7 @@ final class PackedMatrix: @unchecked Sendable {
 
 /// The packed weights of 64 KiB up to 2 MiB — most matrices: the 1×1s', each of Winograd's α² products, SE's — share
 /// chunks of 2 MiB aligned to 2 MiB and advised to be transparent huge pages, as `allocateAligned` gives larger buffers.
-/// Every pass streams all the weights, and on 4 KiB pages those matrices cost a TLB miss every 4 KiB of them (about 70
+/// Every pass streams all the weights, and on 4 KiB pages those matrices cost a TLB miss every 4 KiB of them (about 50
 /// MB of a bf16 engine's weights were in 4 KiB pages). Each allocation goes into the first chunk with room for it,
 /// cache-line aligned; a chunk is freed when the last allocation in it is.
 final class HugePageChunks: @unchecked Sendable {
