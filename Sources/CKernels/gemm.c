@@ -272,9 +272,7 @@ __attribute__((target("avx512f,avx512bf16"))) void ck_operand_pack_avx512bf16(co
             int count = columns - j;
             __m512 x0 = load_part_avx512(r0 + j, count);
             __m512 x1 = r1 ? load_part_avx512(r1 + j, count) : _mm512_setzero_ps();
-            __m512i lo = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(x0));
-            __m512i hi = _mm512_slli_epi32(_mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(x1)), 16);
-            store_part_avx512(target + j, _mm512_castsi512_ps(_mm512_or_si512(lo, hi)), count);
+            store_part_avx512(target + j, pairs_avx512bf16(x0, x1), count);
         }
     }
 }

@@ -78,4 +78,12 @@ __attribute__((target("avx512f"), always_inline)) static inline void transpose_s
     }
 }
 
+// bf16 pairs of two fp32 vectors: lo's values rounded to bf16 (VCVTNEPS2BF16: nearest even) in the low halves, hi's in
+// the high halves, as a bf16 product's operand holds K values k and k + 1.
+__attribute__((target("avx512f,avx512bf16"), always_inline)) static inline __m512 pairs_avx512bf16(__m512 lo, __m512 hi) {
+    __m512i l = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(lo));
+    __m512i h = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(hi));
+    return _mm512_castsi512_ps(_mm512_or_si512(l, _mm512_slli_epi32(h, 16)));
+}
+
 #endif
