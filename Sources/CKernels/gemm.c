@@ -84,6 +84,7 @@ TARGET static inline void scatter_avx512(float *c, int ldc, __m512 v, int count)
 #define scatter_avx512bf16 scatter_avx512
 #define transpose_store_avx512bf16 transpose_store_avx512
 #define transpose_store_residual_avx512bf16 transpose_store_residual_avx512
+#define PAIRS_EPILOGUE
 #define VLOAD _mm512_loadu_ps
 #define VSTORE _mm512_storeu_ps
 #define VFMA(a, b, c) _mm512_dpbf16_ps((c), (__m512bh)(a), (__m512bh)(b))
@@ -162,13 +163,15 @@ PACKING(avx512bf16, 32, 2)
 void ck_gemm_avx2(const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b, int ldb, float *c, int ldc,
                   const float *bias, int relu, float *scratch, const float *after) {
     (void)after;
-    gemm_wide_avx2(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, scratch, 0, 0, 0);
+    gemm_wide_avx2(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, scratch, 0, 0, 0, 0);
 }
 
+// fp32 tables: `formats` is 0 (no pairs).
 void ck_gemm_residual_avx2(const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b, int ldb,
                            float *c, int ldc, const float *bias, const float *scale, const float *shortcut, int ld_shortcut,
-                           float *scratch) {
-    gemm_wide_avx2(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, 1, scratch, shortcut, ld_shortcut, scale);
+                           int formats, float *scratch) {
+    (void)formats;
+    gemm_wide_avx2(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, 1, scratch, shortcut, ld_shortcut, scale, 0);
 }
 
 int ck_gemm_partial_avx2(const float *packed, int m, int k, int k_begin, int k_end, int panel_begin, int panel_end, int n,
@@ -197,9 +200,9 @@ static int avx512_kernel(int m, int k, int panel_begin, int panel_end, int n) {
         if (kernel == AVX512_COLUMNS)                                                                                 \
             gemm_columns_##SUFFIX(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu);             \
         else if (kernel == AVX512_NARROW)                                                                             \
-            gemm_narrow_##SUFFIX(packed, m, k, 0, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, after, 0, 0, 0); \
+            gemm_narrow_##SUFFIX(packed, m, k, 0, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, after, 0, 0, 0, 0); \
         else                                                                                                          \
-            gemm_wide_##SUFFIX(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, scratch, 0, 0, 0); \
+            gemm_wide_##SUFFIX(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, scratch, 0, 0, 0, 0); \
     }
 AVX512_GEMM(avx512)
 AVX512_GEMM(avx512bf16)
@@ -212,17 +215,18 @@ void ck_gemm_avx512(const float *packed, int m, int k, int panel_begin, int pane
 int ck_gemm_partial_avx512(const float *packed, int m, int k, int k_begin, int k_end, int panel_begin, int panel_end, int n,
                            const float *b, int ldb, float *c, int ldc, const float *bias, int relu) {
     if (n > CK_NARROW) return 0;
-    gemm_narrow_avx512(packed, m, k, k_begin, k_end, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, 0, 0, 0, 0);
+    gemm_narrow_avx512(packed, m, k, k_begin, k_end, panel_begin, panel_end, n, b, ldb, c, ldc, bias, relu, 0, 0, 0, 0, 0);
     return 1;
 }
 
 void ck_gemm_residual_avx512(const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b, int ldb,
                              float *c, int ldc, const float *bias, const float *scale, const float *shortcut, int ld_shortcut,
-                             float *scratch) {
+                             int formats, float *scratch) {
+    (void)formats;
     if (avx512_kernel(m, k, panel_begin, panel_end, n) == AVX512_NARROW)
-        gemm_narrow_avx512(packed, m, k, 0, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, 1, 0, shortcut, ld_shortcut, scale);
+        gemm_narrow_avx512(packed, m, k, 0, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, 1, 0, shortcut, ld_shortcut, scale, 0);
     else
-        gemm_wide_avx512(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, 1, scratch, shortcut, ld_shortcut, scale);
+        gemm_wide_avx512(packed, m, k, panel_begin, panel_end, n, b, ldb, c, ldc, bias, 1, scratch, shortcut, ld_shortcut, scale, 0);
 }
 
 // bf16: the same over (k + 1)/2 pair elements; B is in pair rows (`operand_pack`).
@@ -233,14 +237,14 @@ void ck_gemm_avx512bf16(const float *packed, int m, int k, int panel_begin, int 
 
 void ck_gemm_residual_avx512bf16(const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b,
                                  int ldb, float *c, int ldc, const float *bias, const float *scale, const float *shortcut,
-                                 int ld_shortcut, float *scratch) {
+                                 int ld_shortcut, int formats, float *scratch) {
     int elements = (k + 1) / 2;
     if (avx512_kernel(m, elements, panel_begin, panel_end, n) == AVX512_NARROW)
         gemm_narrow_avx512bf16(packed, m, elements, 0, elements, panel_begin, panel_end, n, b, ldb, c, ldc, bias, 1, 0, shortcut,
-                               ld_shortcut, scale);
+                               ld_shortcut, scale, formats);
     else
         gemm_wide_avx512bf16(packed, m, elements, panel_begin, panel_end, n, b, ldb, c, ldc, bias, 1, scratch, shortcut,
-                             ld_shortcut, scale);
+                             ld_shortcut, scale, formats);
 }
 
 int ck_gemm_partial_avx512bf16(const float *packed, int m, int k, int k_begin, int k_end, int panel_begin, int panel_end, int n,
@@ -248,7 +252,7 @@ int ck_gemm_partial_avx512bf16(const float *packed, int m, int k, int k_begin, i
     int elements = (k + 1) / 2;
     if (n > CK_NARROW || k_begin % 2 != 0 || (k_end % 2 != 0 && k_end != k)) return 0;
     gemm_narrow_avx512bf16(packed, m, elements, k_begin / 2, (k_end + 1) / 2, panel_begin, panel_end, n, b, ldb, c, ldc, bias,
-                           relu, 0, 0, 0, 0);
+                           relu, 0, 0, 0, 0, 0);
     return 1;
 }
 

@@ -20,6 +20,22 @@ static inline uint32_t ck_bf16_bits(float f) {
     return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
 }
 
+// The half `hi` (0: low, channel 2q; 1: high, channel 2q + 1) of the bf16 pair at p, as fp32 (exact).
+static inline float ck_pair_half(const float *p, int hi) {
+    uint32_t u;
+    memcpy(&u, p, 4);
+    u = hi ? u & 0xffff0000u : u << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+// *p = the bf16 pair (lo, hi), each rounded as `ck_bf16_bits`.
+static inline void ck_store_pair(float *p, float lo, float hi) {
+    uint32_t pair = ck_bf16_bits(lo) | ck_bf16_bits(hi) << 16;
+    memcpy(p, &pair, 4);
+}
+
 // K block, in elements of a product operand (K values, or bf16 pairs): a B micro-panel (CK_KC × NR elements: 16 KiB with
 // AVX2, 32 KiB with AVX-512) stays in L1.
 #define CK_KC CK_GEMM_K_BLOCK
@@ -65,7 +81,7 @@ void ck_winograd_output_pairs_avx512bf16(int tile, const float *m, size_t xi_str
                                  int relu);                                                                           \
     void ck_gemm_residual_##SUFFIX(const float *packed, int m, int k, int panel_begin, int panel_end, int n,          \
                                    const float *b, int ldb, float *c, int ldc, const float *bias, const float *scale,  \
-                                   const float *shortcut, int ld_shortcut, float *scratch);                           \
+                                   const float *shortcut, int ld_shortcut, int formats, float *scratch);              \
     double ck_peak_##SUFFIX(long iterations, double *checksum);
 CK_PRODUCTS(avx2)
 CK_PRODUCTS(avx512)

@@ -4,6 +4,8 @@
 #ifndef CKERNELS_LANES_H
 #define CKERNELS_LANES_H
 
+#include "ckernels.h"
+
 #include <immintrin.h>
 
 __attribute__((target("avx2,fma"))) static inline __m256i lanes_below_avx2(int count) {
@@ -84,6 +86,31 @@ __attribute__((target("avx512f,avx512bf16"), always_inline)) static inline __m51
     __m512i l = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(lo));
     __m512i h = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(hi));
     return _mm512_castsi512_ps(_mm512_or_si512(l, _mm512_slli_epi32(h, 16)));
+}
+
+// The half `hi` (0: low, 1: high) of each bf16 pair of v as fp32 (exact): channel 2q or 2q + 1 of a pair row.
+__attribute__((target("avx512f"), always_inline)) static inline __m512 pair_half_avx512bf16(__m512 v, int hi) {
+    __m512i bits = _mm512_castps_si512(v);
+    return _mm512_castsi512_ps(hi ? _mm512_and_si512(bits, _mm512_set1_epi32((int)0xffff0000u)) : _mm512_slli_epi32(bits, 16));
+}
+
+// `transpose_store_residual_avx512` with `formats` (ckernels.h's CK_RESIDUAL_…): the shortcut's rows 2q and 2q + 1 read from
+// its pair row q (res + q·ldr), and/or y's written as the pair row q (c + q·ldc). Each pair row is read before it is
+// written, so in place (res = c, both pairs) is safe.
+__attribute__((target("avx512f,avx512bf16"), always_inline)) static inline void transpose_store_residual_pairs_avx512bf16(
+    const __m512 *columns, int count, float *c, int ldc, const float *res, int ldr, const float *scale, int formats) {
+    __m512 a[16];
+    for (int j = 0; j < 16; j++) a[j] = j < count ? columns[j] : _mm512_setzero_ps();
+    transpose16_avx512(a);
+    __mmask16 mask = lanes_below_avx512(count);
+    int shortcut_pairs = formats & CK_RESIDUAL_SHORTCUT_PAIRS, output_pairs = formats & CK_RESIDUAL_OUTPUT_PAIRS;
+    for (int i = 0; i < 16; i++) {
+        __m512 shortcut = shortcut_pairs ? pair_half_avx512bf16(_mm512_maskz_loadu_ps(mask, res + (size_t)(i / 2) * ldr), i & 1)
+                                         : _mm512_maskz_loadu_ps(mask, res + (size_t)i * ldr);
+        a[i] = _mm512_max_ps(_mm512_fmadd_ps(a[i], _mm512_set1_ps(scale ? scale[i] : 1.0f), shortcut), _mm512_setzero_ps());
+        if (!output_pairs) _mm512_mask_storeu_ps(c + (size_t)i * ldc, mask, a[i]);
+        else if (i & 1) _mm512_mask_storeu_ps(c + (size_t)(i / 2) * ldc, mask, pairs_avx512bf16(a[i - 1], a[i]));
+    }
 }
 
 #endif

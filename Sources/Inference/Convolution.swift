@@ -203,6 +203,10 @@ struct ConvolutionRunner {
         let scale: UnsafePointer<Float>?
         let shortcut: UnsafePointer<Float>
         let destination: Kernels.Destination?
+        /// bf16: the shortcut, and y, as bf16 pair rows (channels 2q and 2q + 1 in row q; `PlanarTensor.channelMajorPairs`),
+        /// the layout in which the next block's 1×1s read them (`PackedMatrix.multiply`).
+        var shortcutPairs = false
+        var outputPairs = false
     }
 
     /// threads × this: the pack scratch also holds the direct 7×7 kernel's input rows.
@@ -288,9 +292,11 @@ struct ConvolutionRunner {
         // bf16 products read their operand as bf16 pairs, int8 ones as u8 quads: converted (quantized at the layer's input
         // scale) from the activation or the unfolded patches, unless the input is pairs or quads already; unfolded quads are
         // the operand as they are (rows of (channel group, ky, kx), `operandRows` of them).
-        precondition(!input.pairs || (direct && plan.packed != nil && kernels.kGroup == 2), "bf16 pairs are a 1×1 bf16 product's operand")
+        // Pairs are unfolded as they are (a 1×1 stride-2 subsample moves whole 4-byte elements).
+        precondition(
+            !input.pairs || (shape.kernel == 1 && plan.packed != nil && kernels.kGroup == 2), "bf16 pairs are a 1×1 bf16 product's operand")
         let packsOperand = plan.packed != nil && kernels.kGroup > 1 && !input.quads && !input.pairs
-        let operandRows = input.quads ? k / 4 : k
+        let operandRows = input.quads ? k / 4 : input.pairs ? (k + 1) / 2 : k
         let scale = plan.packed?.operandScale ?? 1
         let relu = epilogue != .bias
         var outputScale: Float? = nil
@@ -421,7 +427,7 @@ struct ConvolutionRunner {
                     packed.multiply(
                         n: end - start, b: operand + (start - j), ldb: ld, c: out, ldc: ldOut,
                         scale: residual.scale.map { $0 + image * cout }, shortcut: residual.shortcut + start, ldShortcut: columns,
-                        scratch: packScratch(part))
+                        shortcutPairs: residual.shortcutPairs, outputPairs: residual.outputPairs, scratch: packScratch(part))
                     start = end
                 }
                 return
@@ -434,6 +440,7 @@ struct ConvolutionRunner {
 
         if split == .depth, let packed = plan.packed {
             precondition(!input.quads && outputScale == nil, "int8 products are never split by K")
+            precondition(!input.pairs, "deep products split by K read fp32 activations")
             // Deep and narrow (layer3–4's stride-2 3×3 at batch 1: 2304 × 196, 4608 × 49): split K, so each thread
             // unfolds and then reads only its own rows of B (split by M, both threads would read all of it, half of it
             // written by the other core), then add the partial products. Equal shares of whole operand elements (bf16
@@ -539,7 +546,7 @@ struct ConvolutionRunner {
                     packed.multiply(
                         panels: packed.panels * part / threads..<packed.panels * (part + 1) / threads, n: columns, b: operand,
                         ldb: columns, c: out, ldc: ldOut, scale: residual.scale, shortcut: residual.shortcut, ldShortcut: columns,
-                        scratch: packScratch(part))
+                        shortcutPairs: residual.shortcutPairs, outputPairs: residual.outputPairs, scratch: packScratch(part))
                 }
                 return
             }

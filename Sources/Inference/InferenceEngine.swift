@@ -153,15 +153,18 @@ public final class InferenceEngine {
         // The stem and the stages with large maps run image by image when the batch has several (see
         // `imageByImageStages`); their last block writes its output straight into the batch's layout (`gathered`).
         let early = n > 1 ? w.imageByImageStages : 0
+        // bf16: whether the current block input is bf16 pairs (the previous block's `writesPairs`).
+        var pairs = false
         if early > 0 {
             for image in 0..<n {
                 var x = w.x
                 var y = w.y
+                pairs = false
                 (height, width) = stem(images: image, count: 1, into: x)
                 for stage in 0..<early {
                     let last = stage == early - 1
                     runStage(
-                        stage, batch: 1, current: &x, next: &y, quads: &quads, height: &height, width: &width,
+                        stage, batch: 1, current: &x, next: &y, quads: &quads, pairs: &pairs, height: &height, width: &width,
                         output: last ? Kernels.Destination(base: w.gathered, first: image, count: n) : nil,
                         quadsOutput: last ? Kernels.Destination(base: w.gatheredQuads, first: image, count: n) : nil)
                 }
@@ -173,8 +176,9 @@ public final class InferenceEngine {
             (height, width) = stem(images: 0, count: n, into: current)
         }
         for stage in early..<plan.stages.count {
-            runStage(stage, batch: n, current: &current, next: &next, quads: &quads, height: &height, width: &width)
+            runStage(stage, batch: n, current: &current, next: &next, quads: &quads, pairs: &pairs, height: &height, width: &width)
         }
+        precondition(!pairs, "the last block writes fp32 features")
 
         lastFeatures = (current, n, height, width)
         // Head: global average pool (C, N, h, w) → (C, N); fc → (N, classes)
@@ -227,11 +231,12 @@ public final class InferenceEngine {
     /// `current` ends as the stage's output; `height` and `width` follow the maps. With `output`, the last block writes
     /// there instead (and `current` is then not the output). int8: `quads` holds the first block's input as u8 quads
     /// where it reads them, and each block's residual add leaves the next block's there (`w.quads`), the last block's in
-    /// `quadsOutput` when given (the batch's layout, as `output`).
+    /// `quadsOutput` when given (the batch's layout, as `output`). bf16: `pairs` says whether `current` holds bf16 pairs, and
+    /// each block leaves it saying whether its output does (`BlockSchedule.writesPairs`).
     private func runStage(
         _ stageIndex: Int, batch n: Int, current: inout UnsafeMutablePointer<Float>, next: inout UnsafeMutablePointer<Float>,
-        quads: inout UnsafeMutablePointer<Float>, height: inout Int, width: inout Int, output: Kernels.Destination? = nil,
-        quadsOutput: Kernels.Destination? = nil
+        quads: inout UnsafeMutablePointer<Float>, pairs inputPairs: inout Bool, height: inout Int, width: inout Int,
+        output: Kernels.Destination? = nil, quadsOutput: Kernels.Destination? = nil
     ) {
         let w = workspace
         let profile = self.profile
@@ -244,7 +249,13 @@ public final class InferenceEngine {
             let x =
                 planned.conv1.takesQuads
                 ? PlanarTensor.channelMajorQuads(quads, channels: spec.inChannels, batch: n, height: height, width: width)
-                : PlanarTensor.channelMajor(current, channels: spec.inChannels, batch: n, height: height, width: width)
+                : inputPairs
+                    ? PlanarTensor.channelMajorPairs(current, channels: spec.inChannels, batch: n, height: height, width: width)
+                    : PlanarTensor.channelMajor(current, channels: spec.inChannels, batch: n, height: height, width: width)
+            // The block's output as bf16 pairs (fp32 where calibration observes it).
+            let outputPairs = decided.writesPairs && observer == nil
+            precondition(
+                !inputPairs || planned.downsample != nil || outputPairs, "an identity shortcut in pairs is read by a conv3 writing pairs")
             let outHeight = block.conv2.shape.outputSide(height)
             let outWidth = block.conv2.shape.outputSide(width)
 
@@ -319,8 +330,10 @@ public final class InferenceEngine {
                 // BN with y = relu(conv3 · se_scale + shortcut) in its epilogue → (Cout, N, H/s, W/s), over the shortcut
                 // itself: the block's input (read by conv1 by then), or the downsample's output, written into `next` for
                 // that. The last block of an image-by-image stage writes y into the batch's layout instead.
+                // With pairs out, the downsample's fp32 output cannot be overwritten in place by pairs (a pair row lands on
+                // an fp32 row another thread may still read): it goes to `w.shortcut`.
                 let destination = last ? output : nil
-                let residualInput = shortcut(into: destination == nil ? next : w.shortcut)
+                let residualInput = shortcut(into: destination == nil && !outputPairs ? next : w.shortcut)
                 var scale = excite(fromInput: true)
                 if let byChannel = scale, n > 1 {
                     // conv3's epilogue reads an image's scales as one row: (C, N) → (N, C).
@@ -333,8 +346,12 @@ public final class InferenceEngine {
                 let target = planned.downsample == nil ? current : next
                 convolutions.run(
                     planned.conv3, input: conv3Input, output: target, epilogue: .bias,
-                    residual: .init(scale: scale, shortcut: residualInput, destination: destination), split: decided.conv3)
+                    residual: .init(
+                        scale: scale, shortcut: residualInput, destination: destination,
+                        shortcutPairs: planned.downsample == nil && inputPairs, outputPairs: outputPairs),
+                    split: decided.conv3)
                 profile?.mark("\(name) conv3")
+                inputPairs = outputPairs
                 if target == next { swap(&current, &next) }
                 height = outHeight
                 width = outWidth
@@ -363,6 +380,8 @@ public final class InferenceEngine {
                     loop: loop, kernels: plan.fp32Table, into: last ? output : nil)
             }
             profile?.mark("\(name) add")
+            precondition(!outputPairs, "pairs are written by conv3's epilogue")
+            inputPairs = false
             swap(&current, &next)
             height = outHeight
             width = outWidth
@@ -388,7 +407,9 @@ public final class InferenceEngine {
                 } else {
                     result.append(("\(prefix) conv2", planned.conv2!.algorithm, block.conv2!.rawValue))
                 }
-                let ends = block.residualInConv3 ? "; SE's scale, the residual add and ReLU in its epilogue" : ""
+                let ends =
+                    (block.residualInConv3 ? "; SE's scale, the residual add and ReLU in its epilogue" : "")
+                    + (block.writesPairs ? "; writes the block's output as bf16 pairs" : "")
                 result.append(("\(prefix) conv3", planned.conv3.algorithm + ends, block.conv3.rawValue))
                 if let downsample = planned.downsample, let split = block.downsample {
                     result.append(("\(prefix) downsample", downsample.algorithm, split.rawValue))
@@ -607,6 +628,9 @@ public enum PassOptimization: String, CaseIterable, Sendable {
     /// bf16: Winograd writes conv3's operand as bf16 pairs (`BlockSchedule.conv2WritesPairs`); without, fp32 rows that
     /// conv3 converts.
     case winogradPairs = "winograd-pairs"
+    /// bf16: blocks whose conv3 ends them write their output as bf16 pairs, which the next block's 1×1s read as they are
+    /// and its conv3 reads as its shortcut (`BlockSchedule.writesPairs`); without, fp32 outputs that those 1×1s convert.
+    case residualPairs = "residual-pairs"
 }
 
 /// One bottleneck's decisions for one batch size.
@@ -626,13 +650,18 @@ struct BlockSchedule {
     /// Whether Winograd writes conv2's output as conv3's operand, bf16 pairs (`KernelTable.writesWinogradPairs`), so
     /// conv3 reads it without converting it: where conv2 runs as Winograd and conv3's products are bf16.
     let conv2WritesPairs: Bool
+    /// Whether the block's output (the residual stream) is bf16 pairs (`PlanarTensor.channelMajorPairs`), written by conv3's
+    /// epilogue: where conv3 ends the block in bf16 and the next block reads pairs — its 1×1s are bf16 products (conv1
+    /// and the downsample take the pairs as their operand, unconverted) and its shortcut is its downsample's output or,
+    /// identity, read as pairs by its own conv3 writing pairs (`PassSchedule.residualPairs`).
+    var writesPairs = false
 }
 
 /// Every decision of a pass on `batch` images, made when the engine is made: the stem's and each block's splits, and where
 /// Winograd runs. Stages that run image by image read the batch-1 schedule.
 struct PassSchedule {
     let stem: ConvolutionSplit
-    let blocks: [[BlockSchedule]]
+    private(set) var blocks: [[BlockSchedule]]
 
     /// Whether a block's conv3 ends it (`BlockSchedule.residualInConv3`): where the plan allows it
     /// (`BottleneckPlan.conv3EndsBlock`) and conv3 splits by columns, or by output channels on one image (each thread's
@@ -668,5 +697,37 @@ struct PassSchedule {
                 return block
             }
         }
+        if !without.contains(.residualPairs) { blocks = Self.residualPairs(plan: plan, blocks: blocks) }
+    }
+
+    /// `blocks` with `writesPairs` decided, from the last block back: a block writes pairs where conv3 ends it in bf16
+    /// and the next block takes them. The next block's conv1 and downsample must be bf16 products of fewer than 2048 input
+    /// channels (wider ones may split by K, which reads fp32); it takes pairs through its downsample (whose fp32 output
+    /// is then its shortcut) or, identity, only if it writes pairs itself (conv3 reads and writes the stream in place). A
+    /// stage's first block has a downsample, so what crosses a stage boundary does not depend on the batch (the stages
+    /// that run image by image read the batch-1 schedule, the rest the batch's). The last block's output is the pooled
+    /// features: fp32.
+    static func residualPairs(plan: NetworkPlan, blocks: [[BlockSchedule]]) -> [[BlockSchedule]] {
+        var blocks = blocks
+        let order = blocks.indices.flatMap { s in blocks[s].indices.map { (s, $0) } }
+        var nextTakesPairs = false
+        for (s, b) in order.reversed() {
+            let planned = plan.stages[s][b]
+            let conv3 = planned.conv3
+            blocks[s][b].writesPairs =
+                nextTakesPairs && blocks[s][b].residualInConv3 && conv3.packed != nil && conv3.kernels.kGroup == 2
+                && conv3.kernels.hasResidualProducts && planned.block.spec.outChannels % 2 == 0
+            let readsPairs = [planned.conv1] + (planned.downsample.map { [$0] } ?? [])
+            nextTakesPairs =
+                readsPairs.allSatisfy { $0.packed != nil && $0.kernels.kGroup == 2 && $0.layer.shape.kernel == 1 }
+                && planned.block.spec.inChannels < 2048 && (planned.downsample != nil || blocks[s][b].writesPairs)
+        }
+        // An identity block writes pairs in place over its input, so only where that input is pairs.
+        var previousWrites = false
+        for (s, b) in order {
+            if plan.stages[s][b].downsample == nil && !previousWrites { blocks[s][b].writesPairs = false }
+            previousWrites = blocks[s][b].writesPairs
+        }
+        return blocks
     }
 }

@@ -289,17 +289,26 @@ final class PackedMatrix: @unchecked Sendable {
     /// `panels` (all when nil; `gemm_residual`, scale nil: 1): a bottleneck's conv3, SE's scale, residual add and ReLU at
     /// once. c, scale and shortcut point at row 0.
     /// `shortcut` (rows `ldShortcut` apart) may be `c` itself when K is one block (`CK_GEMM_K_BLOCK` elements).
+    /// With `shortcutPairs` / `outputPairs` (bf16 tables, K one block) the shortcut / c are bf16 pair rows (rows 2q and
+    /// 2q + 1 in the pair row q), as the next 1×1 reads its operand; in place both or neither.
     func multiply(
         panels: Range<Int>? = nil, n: Int, b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
-        scale: UnsafePointer<Float>?, shortcut: UnsafePointer<Float>, ldShortcut: Int, scratch: UnsafeMutablePointer<Float>
+        scale: UnsafePointer<Float>?, shortcut: UnsafePointer<Float>, ldShortcut: Int, shortcutPairs: Bool = false,
+        outputPairs: Bool = false, scratch: UnsafeMutablePointer<Float>
     ) {
         let panels = panels ?? 0..<self.panels
         precondition(
             UnsafePointer(c) != shortcut || kernels.operandRows(columns) <= Int(CK_GEMM_K_BLOCK), "in place only over one block of K")
+        precondition(
+            !(shortcutPairs || outputPairs)
+                || (kernels.kGroup == 2 && rows % 2 == 0 && kernels.operandRows(columns) <= Int(CK_GEMM_K_BLOCK)
+                    && (UnsafePointer(c) != shortcut || shortcutPairs == outputPairs)),
+            "pairs in the residual epilogue: bf16, whole pairs of rows, one block of K, in place both or neither")
         guard n > 0 && !panels.isEmpty else { return }
+        let formats = (shortcutPairs ? CK_RESIDUAL_SHORTCUT_PAIRS : 0) | (outputPairs ? CK_RESIDUAL_OUTPUT_PAIRS : 0)
         kernels.table.pointee.gemm_residual(
             data, Int32(rows), Int32(columns), Int32(panels.lowerBound), Int32(panels.upperBound), Int32(n), b, Int32(ldb), c,
-            Int32(ldc), bias, scale, shortcut, Int32(ldShortcut), scratch)
+            Int32(ldc), bias, scale, shortcut, Int32(ldShortcut), Int32(formats), scratch)
     }
 
     /// c[r, 0..<n] = act(bias[r] + Σ_k W[r, k] · b[k, 0..<n]) for the rows of `panels`; b in the kernels' operand format

@@ -556,6 +556,106 @@ import Testing
         }
     }
 
+    /// The bf16 residual epilogue on bf16 pair rows (`gemm_residual`'s formats): the shortcut read from pairs, y written
+    /// as pairs, or both (into another buffer and over the shortcut), against the fp32 epilogue on the pairs' values
+    /// followed by `operand_pack`, bit for bit. The wide kernel (230 columns; 38 rows: a 6-row last tile) and the small-n
+    /// one (a 6-row last panel at 38 rows, an 8-row one at 40), in one call and in three shares of the panels.
+    @Test(
+        .enabled(if: KernelTable.cpuHasBF16, "this CPU lacks AVX512_BF16"),
+        arguments: [(64, 64, 224), (38, 70, 45), (38, 70, 230), (256, 128, 196), (40, 300, 33), (96, 256, 49), (64, 200, 230)])
+    func residualProductsReadAndWriteBF16Pairs(_ dims: (Int, Int, Int)) {
+        let (m, k, n) = dims
+        let kernels = KernelTable(.avx512, precision: .bf16)!
+        let a = Self.randomValues(m * k, seed: 41)
+        let ldb = n + 5
+        let b = Self.randomValues(k * ldb, seed: 42)
+        let bias = Self.randomValues(m, seed: 43)
+        let scale = Self.randomValues(m, seed: 44).map { 0.5 + abs($0) }
+        let ld = n + 3
+        let pairRows = m / 2
+        var operand = [Float](repeating: .nan, count: kernels.operandRows(k) * ldb)
+        #expect(
+            b.withUnsafeBufferPointer { kernels.packOperand($0.baseAddress!, rows: k, columns: n, ldb: ldb, into: &operand, ldOut: ldb) })
+        let packed = a.withUnsafeBufferPointer { PackedMatrix($0.baseAddress!, rows: m, columns: k, bias: bias, kernels: kernels) }
+        var scratch = [Float](repeating: .nan, count: KernelTable.productScratchFloats)
+        var products = [Float](repeating: .nan, count: m * n)
+        operand.withUnsafeBufferPointer { b in
+            packed.multiply(
+                panels: 0..<packed.panels, n: n, b: b.baseAddress!, ldb: ldb, c: &products, ldc: n, relu: false, scratch: &scratch)
+        }
+        // The shortcut in fp32 and as pairs; the values the pairs hold (bf16, exact in fp32).
+        let shortcut = Self.randomValues(m * ld, seed: 45)
+        var shortcutPairs = [Float](repeating: .nan, count: pairRows * ld)
+        #expect(
+            shortcut.withUnsafeBufferPointer {
+                kernels.packOperand($0.baseAddress!, rows: m, columns: n, ldb: ld, into: &shortcutPairs, ldOut: ld)
+            })
+        func half(_ pairs: [Float], row r: Int, column j: Int) -> Float {
+            let bits = pairs[r / 2 * ld + j].bitPattern
+            return Float(bitPattern: r % 2 == 1 ? bits & 0xFFFF_0000 : bits << 16)
+        }
+        let scaleAddReLU = kernels.table.pointee.scale_add_relu!
+        for readsPairs in [false, true] {
+            // y in fp32 from the shortcut's values as the kernel reads them, and as pair rows.
+            var values = shortcut
+            if readsPairs { for r in 0..<m { for j in 0..<n { values[r * ld + j] = half(shortcutPairs, row: r, column: j) } } }
+            var expected = [Float](repeating: .nan, count: m * ld)
+            for r in 0..<m {
+                products.withUnsafeBufferPointer { x in
+                    values.withUnsafeBufferPointer { v in
+                        expected.withUnsafeMutableBufferPointer {
+                            scaleAddReLU(x.baseAddress! + r * n, scale[r], v.baseAddress! + r * ld, $0.baseAddress! + r * ld, n)
+                        }
+                    }
+                }
+            }
+            var expectedPairs = [Float](repeating: .nan, count: pairRows * ld)
+            _ = expected.withUnsafeBufferPointer {
+                kernels.packOperand($0.baseAddress!, rows: m, columns: n, ldb: ld, into: &expectedPairs, ldOut: ld)
+            }
+            for writesPairs in [false, true] where readsPairs || writesPairs {
+                let source = readsPairs ? shortcutPairs : shortcut
+                for parts in [1, 3] {
+                    var c = [Float](repeating: .nan, count: m * ld)
+                    for part in 0..<parts {
+                        scale.withUnsafeBufferPointer { scale in
+                            operand.withUnsafeBufferPointer { b in
+                                packed.multiply(
+                                    panels: packed.panels * part / parts..<packed.panels * (part + 1) / parts, n: n, b: b.baseAddress!,
+                                    ldb: ldb, c: &c, ldc: ld, scale: scale.baseAddress!, shortcut: source, ldShortcut: ld,
+                                    shortcutPairs: readsPairs, outputPairs: writesPairs, scratch: &scratch)
+                            }
+                        }
+                    }
+                    let label = "\(m)×\(k)·\(k)×\(n) reads pairs \(readsPairs) writes pairs \(writesPairs), \(parts) parts"
+                    if writesPairs {
+                        #expect((0..<pairRows).allSatisfy { q in c[q * ld..<q * ld + n] == expectedPairs[q * ld..<q * ld + n] }, "\(label)")
+                        #expect((pairRows * ld..<m * ld).allSatisfy { c[$0].isNaN }, "no pair row past m / 2: \(label)")
+                    } else {
+                        #expect((0..<m).allSatisfy { r in c[r * ld..<r * ld + n] == expected[r * ld..<r * ld + n] }, "\(label)")
+                    }
+                    #expect(
+                        (0..<m).allSatisfy { r in c[r * ld + n..<(r + 1) * ld].allSatisfy(\.isNaN) }, "columns past n untouched: \(label)")
+                }
+                guard readsPairs && writesPairs else { continue }
+                // In place: y's pair rows over the shortcut's.
+                var inPlace = shortcutPairs
+                scale.withUnsafeBufferPointer { scale in
+                    operand.withUnsafeBufferPointer { b in
+                        inPlace.withUnsafeMutableBufferPointer {
+                            packed.multiply(
+                                n: n, b: b.baseAddress!, ldb: ldb, c: $0.baseAddress!, ldc: ld, scale: scale.baseAddress!,
+                                shortcut: $0.baseAddress!, ldShortcut: ld, shortcutPairs: true, outputPairs: true, scratch: &scratch)
+                        }
+                    }
+                }
+                #expect(
+                    (0..<pairRows).allSatisfy { q in inPlace[q * ld..<q * ld + n] == expectedPairs[q * ld..<q * ld + n] },
+                    "\(m)×\(k)·\(k)×\(n) in place")
+            }
+        }
+    }
+
     /// SE's first layer folded with conv3 (`SqueezeExcitationPlan.reduceFromInput`), fed the channel means of conv3's
     /// input, against SE on the means of conv3's output (the twin in Double), batch 3: the same scales.
     @Test(arguments: fp32Tables.filter { $0.hasProducts })

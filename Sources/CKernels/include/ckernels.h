@@ -49,6 +49,9 @@ int ck_has_avx_vnni(void);
 #define CK_GEMM_SCRATCH_FLOATS 65536
 /// Elements of K (K values, or bf16 pairs) the wide kernel takes in one block (`gemm_residual`).
 #define CK_GEMM_K_BLOCK 256
+/// `gemm_residual`'s formats: the shortcut, the output as bf16 pair rows.
+#define CK_RESIDUAL_SHORTCUT_PAIRS 1
+#define CK_RESIDUAL_OUTPUT_PAIRS 2
 
 /// One instruction set's kernels for one precision, in one table (as MLAS's platform table): the engine picks a table
 /// once, at load, and every call goes through it. Sizes are in 4-byte units ("floats"); a bf16 table's packed weights
@@ -106,9 +109,13 @@ typedef struct ck_kernels {
     /// `shortcut` may be `c` itself (ld_shortcut = ldc) when K is a single block (at most CK_GEMM_K_BLOCK elements: 256 K values
     /// in fp32, 512 in bf16), else it does not overlap c. On AVX-512 the small-n kernel where `gemm` would run it
     /// (up to 200 columns), else the wide kernel.
+    /// `formats` (0 in fp32 tables; bf16 tables, m even and K a single block): CK_RESIDUAL_SHORTCUT_PAIRS reads the shortcut
+    /// as bf16 pair rows (rows 2q and 2q + 1 are the halves of the pair row at shortcut + q·ld_shortcut), and
+    /// CK_RESIDUAL_OUTPUT_PAIRS writes c so (the pair row at c + q·ldc, each value rounded as `operand_pack` rounds), as
+    /// the next 1×1's operand. In place (shortcut = c) both or neither.
     void (*gemm_residual)(const float *packed, int m, int k, int panel_begin, int panel_end, int n, const float *b, int ldb,
                           float *c, int ldc, const float *bias, const float *scale, const float *shortcut, int ld_shortcut,
-                          float *scratch);
+                          int formats, float *scratch);
 
     /// int8 tables only (NULL elsewhere; they have no `gemm_pack`): quantizes the row-major m×k fp32 matrix `a` (rows
     /// `lda` apart) to s8 per row — scale max|row| / `int8_weight_limit`, round to nearest even — and packs it for
