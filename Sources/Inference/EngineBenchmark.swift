@@ -40,27 +40,28 @@ public struct EngineBenchmark: Sendable {
     public var gigaflops: Double { 2 * Double(multiplyAccumulatesPerImage * batch) / (medianMilliseconds / 1000) / 1e9 }
 }
 
-/// Two engines timed pass by pass, alternately, on the same input: the order of each pair swaps every pass, so a slow
-/// spell of a shared host falls on both. Separate runs minutes apart vary by more than a decision of a few percent is
-/// worth; pairs of passes resolve it (two identical engines so compared read 0.999–1.007×, docs/performance.md).
+/// One engine timed pass by pass with and without optimizations of the pass (`InferenceEngine.run(batch:without:)`),
+/// alternately, on the same input: the order of each pair swaps every pass, so a slow spell of a shared host falls on
+/// both. Separate runs minutes apart vary by more than a decision of a few percent is worth; pairs of passes resolve it.
+/// Both run on the same weights and workspace, as the service's one engine does: only the decisions differ (two engines
+/// would hold a second copy of every buffer, in the caches both compete for).
 public struct EngineComparison: Sendable {
-    /// Per-batch latencies of each engine in milliseconds, pass i of both in pair i.
+    /// Per-batch latencies in milliseconds, pass i of both in pair i: the engine as made, and without the optimizations.
     public let first: [Double]
     public let second: [Double]
 
-    /// Copies `first`'s input slots into `second`'s, runs `warmup` untimed pairs, then `pairs` timed ones.
-    public init(_ first: InferenceEngine, _ second: InferenceEngine, batch: Int, pairs: Int, warmup: Int) {
-        precondition(pairs >= 1 && first.inputSize == second.inputSize && batch <= min(first.maxBatch, second.maxBatch))
-        for slot in 0..<batch { _ = second.inputSlot(slot).update(fromContentsOf: first.inputSlot(slot)) }
+    /// Runs `warmup` untimed pairs, then `pairs` timed ones.
+    public init(_ engine: InferenceEngine, without: Set<PassOptimization>, batch: Int, pairs: Int, warmup: Int) {
+        precondition(pairs >= 1 && batch <= engine.maxBatch)
         for _ in 0..<warmup {
-            first.run(batch: batch)
-            second.run(batch: batch)
+            engine.run(batch: batch)
+            engine.run(batch: batch, without: without)
         }
         var times: [[Double]] = [[], []]
         for pair in 0..<pairs {
             for which in pair % 2 == 0 ? [0, 1] : [1, 0] {
                 let start = DispatchTime.now().uptimeNanoseconds
-                (which == 0 ? first : second).run(batch: batch)
+                engine.run(batch: batch, without: which == 0 ? [] : without)
                 times[which].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
             }
         }

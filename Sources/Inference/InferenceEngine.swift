@@ -41,6 +41,8 @@ public final class InferenceEngine {
     private let convolutions: ConvolutionRunner
     /// What each convolution does for each batch size 1...maxBatch (index batch − 1), decided here, read by every pass.
     private let schedules: [PassSchedule]
+    /// The same decisions without some optimizations of the pass (`run(batch:without:)`), made on first use.
+    private var schedulesWithout: [Set<PassOptimization>: [PassSchedule]] = [:]
     private let input: UnsafeMutablePointer<Float>
     private let logits: UnsafeMutablePointer<Float>
     private let workspace: Workspace
@@ -58,11 +60,8 @@ public final class InferenceEngine {
     }
 
     /// Plans geometry and allocates the workspace. OpenBLAS is set to one thread (process-wide): the engine
-    /// splits every GEMM over its own `threads`. `without` leaves optimizations of the pass out, to measure them
-    /// (`EngineComparison`).
-    public init(
-        plan: NetworkPlan, inputHeight: Int, inputWidth: Int, maxBatch: Int, threads: Int, without: Set<PassOptimization> = []
-    ) {
+    /// splits every GEMM over its own `threads`.
+    public init(plan: NetworkPlan, inputHeight: Int, inputWidth: Int, maxBatch: Int, threads: Int) {
         precondition(maxBatch >= 1 && threads >= 1 && inputHeight >= 1 && inputWidth >= 1)
         precondition(
             plan.inputSize.map { $0 == (inputHeight, inputWidth) } ?? true,
@@ -87,7 +86,7 @@ public final class InferenceEngine {
             directScratchFloats: plan.stem.direct?.scratchFloats(width: inputWidth) ?? 0,
             sumsFloats: Self.channelSumsFloats(network, height: inputHeight, width: inputWidth, maxBatch: maxBatch, threads: threads))
         schedules = (1...maxBatch).map { [convolutions] in
-            PassSchedule(plan: plan, batch: $0, height: inputHeight, width: inputWidth, runner: convolutions, without: without)
+            PassSchedule(plan: plan, batch: $0, height: inputHeight, width: inputWidth, runner: convolutions)
         }
         multiplyAccumulatesByPart = Self.multiplyAccumulatesByPart(network, height: inputHeight, width: inputWidth)
         multiplyAccumulatesPerImage = multiplyAccumulatesByPart.values.reduce(0, +)
@@ -110,11 +109,22 @@ public final class InferenceEngine {
         return UnsafeMutableBufferPointer(start: input + index * inputSize, count: inputSize)
     }
 
-    /// Runs the first `batch` slots; returns (batch × classes) logits, valid until the next `run`.
+    /// Runs the first `batch` slots; returns (batch × classes) logits, valid until the next `run`. `without` leaves
+    /// optimizations of the pass out (the same weights and workspace, other decisions), to measure what each is worth
+    /// (`EngineComparison`); the answers are the same up to the order of summation of SE's means and, in bf16, roundings.
     @discardableResult
-    public func run(batch: Int) -> UnsafeBufferPointer<Float> {
+    public func run(batch: Int, without: Set<PassOptimization> = []) -> UnsafeBufferPointer<Float> {
         precondition(batch >= 1 && batch <= maxBatch, "batch \(batch) outside 1...\(maxBatch)")
-        forward(batch: batch)
+        var decided = schedules
+        if !without.isEmpty {
+            if schedulesWithout[without] == nil {
+                schedulesWithout[without] = (1...maxBatch).map { [convolutions] in
+                    PassSchedule(plan: plan, batch: $0, height: inputHeight, width: inputWidth, runner: convolutions, without: without)
+                }
+            }
+            decided = schedulesWithout[without]!
+        }
+        forward(batch: batch, schedules: decided)
         return UnsafeBufferPointer(start: logits, count: batch * numClasses)
     }
 
@@ -140,7 +150,7 @@ public final class InferenceEngine {
         return Array(run(batch: batch))
     }
 
-    private func forward(batch n: Int) {
+    private func forward(batch n: Int, schedules: [PassSchedule]) {
         let w = workspace
         let profile = self.profile
         profile?.beginPass()
@@ -160,11 +170,12 @@ public final class InferenceEngine {
                 var x = w.x
                 var y = w.y
                 pairs = false
-                (height, width) = stem(images: image, count: 1, into: x)
+                (height, width) = stem(images: image, count: 1, into: x, split: schedules[0].stem)
                 for stage in 0..<early {
                     let last = stage == early - 1
                     runStage(
-                        stage, batch: 1, current: &x, next: &y, quads: &quads, pairs: &pairs, height: &height, width: &width,
+                        stage, batch: 1, schedule: schedules[0], current: &x, next: &y, quads: &quads, pairs: &pairs,
+                        height: &height, width: &width,
                         output: last ? Kernels.Destination(base: w.gathered, first: image, count: n) : nil,
                         quadsOutput: last ? Kernels.Destination(base: w.gatheredQuads, first: image, count: n) : nil)
                 }
@@ -173,10 +184,12 @@ public final class InferenceEngine {
             next = w.x
             quads = w.gatheredQuads
         } else {
-            (height, width) = stem(images: 0, count: n, into: current)
+            (height, width) = stem(images: 0, count: n, into: current, split: schedules[n - 1].stem)
         }
         for stage in early..<plan.stages.count {
-            runStage(stage, batch: n, current: &current, next: &next, quads: &quads, pairs: &pairs, height: &height, width: &width)
+            runStage(
+                stage, batch: n, schedule: schedules[n - 1], current: &current, next: &next, quads: &quads, pairs: &pairs,
+                height: &height, width: &width)
         }
         precondition(!pairs, "the last block writes fp32 features")
 
@@ -212,14 +225,16 @@ public final class InferenceEngine {
 
     /// Stem of input images image..<image + count: (N, 3, H, W) → conv 7×7/2 + BN + ReLU → (64, N, H/2, W/2) → maxpool
     /// 3×3/2 → (64, N, H/4, W/4) into `output`. Returns the output's height and width.
-    private func stem(images image: Int, count n: Int, into output: UnsafeMutablePointer<Float>) -> (height: Int, width: Int) {
+    private func stem(
+        images image: Int, count n: Int, into output: UnsafeMutablePointer<Float>, split: ConvolutionSplit
+    ) -> (height: Int, width: Int) {
         let w = workspace
         let architecture = network.architecture
         let stemInput = PlanarTensor.imageMajor(
             input + image * inputSize, channels: architecture.inputChannels, batch: n, height: inputHeight, width: inputWidth)
         let height = network.stem.shape.outputSide(inputHeight)
         let width = network.stem.shape.outputSide(inputWidth)
-        convolutions.run(plan.stem, input: stemInput, output: w.t1, epilogue: .biasReLU, split: schedules[n - 1].stem)
+        convolutions.run(plan.stem, input: stemInput, output: w.t1, epilogue: .biasReLU, split: split)
         Kernels.maxPool3x3Stride2(
             .channelMajor(w.t1, channels: architecture.stemWidth, batch: n, height: height, width: width), into: output, loop: loop,
             kernels: plan.fp32Table)
@@ -227,14 +242,16 @@ public final class InferenceEngine {
         return ((height - 1) / 2 + 1, (width - 1) / 2 + 1)
     }
 
-    /// The blocks of stage `stageIndex` on `batch` images: each reads `current` and writes `next`, then they swap, so
+    /// The blocks of stage `stageIndex` on `batch` images, as `schedule` decides (the pass's for `batch`): each reads
+    /// `current` and writes `next`, then they swap, so
     /// `current` ends as the stage's output; `height` and `width` follow the maps. With `output`, the last block writes
     /// there instead (and `current` is then not the output). int8: `quads` holds the first block's input as u8 quads
     /// where it reads them, and each block's residual add leaves the next block's there (`w.quads`), the last block's in
     /// `quadsOutput` when given (the batch's layout, as `output`). bf16: `pairs` says whether `current` holds bf16 pairs, and
     /// each block leaves it saying whether its output does (`BlockSchedule.writesPairs`).
     private func runStage(
-        _ stageIndex: Int, batch n: Int, current: inout UnsafeMutablePointer<Float>, next: inout UnsafeMutablePointer<Float>,
+        _ stageIndex: Int, batch n: Int, schedule: PassSchedule, current: inout UnsafeMutablePointer<Float>,
+        next: inout UnsafeMutablePointer<Float>,
         quads: inout UnsafeMutablePointer<Float>, pairs inputPairs: inout Bool, height: inout Int, width: inout Int,
         output: Kernels.Destination? = nil, quadsOutput: Kernels.Destination? = nil
     ) {
@@ -243,7 +260,7 @@ public final class InferenceEngine {
         let name = "layer\(stageIndex + 1)"
         let blocks = plan.stages[stageIndex]
         for (index, planned) in blocks.enumerated() {
-            let decided = schedules[n - 1].blocks[stageIndex][index]
+            let decided = schedule.blocks[stageIndex][index]
             let block = planned.block
             let spec = block.spec
             let x =
@@ -618,9 +635,9 @@ private struct Workspace {
     }
 }
 
-/// Optimizations of the forward pass an engine can be made without (`InferenceEngine.init(…, without:)`), to measure
+/// Optimizations of the forward pass an engine can run without (`InferenceEngine.run(batch:without:)`), to measure
 /// what each is worth (`EngineComparison`, `seresnet bench --without`). Without them the answers are the same up to the
-/// order of summation of SE's means.
+/// order of summation of SE's means and, in bf16, where values are rounded.
 public enum PassOptimization: String, CaseIterable, Sendable {
     /// conv3 ends the block where the plan allows (`BlockSchedule.residualInConv3`); without, a pass after it applies
     /// SE's scale, the shortcut and ReLU, SE's squeeze taken from conv3's output.

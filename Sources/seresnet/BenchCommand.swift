@@ -52,7 +52,7 @@ struct BenchCommand: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Also time an engine without this optimization of the pass (repeatable): after the timed iterations, the full engine and that one run the same input pass by pass alternately, --iterations pairs, and the median of the per-pair ratios is reported (resolves a few percent where separate runs vary by more).",
+            "Also time the engine without this optimization of the pass (repeatable): after the timed iterations, it runs the same input pass by pass with and without it alternately (same weights and workspace), --iterations pairs, and the median of the per-pair ratios is reported (resolves a few percent where separate runs vary by more).",
             valueName: "optimization"))
     var without: [PassOptimization] = []
 
@@ -117,7 +117,8 @@ struct BenchCommand: ParsableCommand {
             ? peakTable.flatMap { $0.hasProducts ? $0 : nil }.map {
                 (set: $0, oneCore: $0.peakGigaflops(), all: $0.peakGigaflops(threads: result.threads))
             } : nil
-        let comparison = without.isEmpty ? nil : compare(engine, plan: plan, size: size)
+        let comparison =
+            without.isEmpty ? nil : EngineComparison(engine, without: Set(without), batch: batch, pairs: iterations, warmup: warmup)
         if let dumpLogits {
             let logits = engine.run(batch: batch)
             try Data(buffer: logits).write(to: URL(fileURLWithPath: dumpLogits))
@@ -197,12 +198,6 @@ struct BenchCommand: ParsableCommand {
 
     private func format(_ value: Double) -> String { String(format: "%.2f", value) }
 
-    /// `engine` against an engine of the same plan without the `without` optimizations, on `engine`'s input.
-    private func compare(_ engine: InferenceEngine, plan: NetworkPlan, size: [Int]) -> EngineComparison {
-        let other = InferenceEngine(
-            plan: plan, inputHeight: size[1], inputWidth: size[2], maxBatch: batch, threads: engine.threads, without: Set(without))
-        return EngineComparison(engine, other, batch: batch, pairs: iterations, warmup: warmup)
-    }
 }
 
 extension String {

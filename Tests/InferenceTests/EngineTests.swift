@@ -139,10 +139,10 @@ import Testing
         }
     }
 
-    /// An engine without each optimization of the pass (`PassOptimization`, what `bench --without` compares against)
-    /// answers as the full engine: fp32 within the logit tolerance (SE's means summed in another order), bf16 with the same
-    /// top-1 class on the conditioned tiny model and within the bf16 test's probability bound; and `EngineComparison`
-    /// times both, pass by pass.
+    /// The engine run without each optimization of the pass (`PassOptimization`, what `bench --without` compares against)
+    /// answers as with it: fp32 within the logit tolerance (SE's means summed in another order), bf16 with the same top-1
+    /// class on the conditioned tiny model and within the bf16 test's probability bound; with it again, bit for bit as
+    /// before; and `EngineComparison` times both, pass by pass.
     @Test(arguments: [Precision.fp32, .bf16])
     func enginesWithoutAnOptimizationAnswerAsTheFullOne(_ precision: Precision) throws {
         guard precision != .bf16 || KernelTable.cpuHasBF16 else {
@@ -152,15 +152,17 @@ import Testing
         let (model, images) = try Self.conditionedTinyModelAndImages()
         let batch = 3
         let plan = NetworkPlan(network: model.network, precision: precision)
-        let input = Array(images.prefix(batch).joined())
-        let full = InferenceEngine(plan: plan, inputHeight: 224, inputWidth: 224, maxBatch: batch, threads: 2)
-        let expected = [full.classify(input, batch: batch), full.classify(Array(input.prefix(full.inputSize)), batch: 1)]
+        let engine = InferenceEngine(plan: plan, inputHeight: 224, inputWidth: 224, maxBatch: batch, threads: 2)
+        for (slot, image) in images.prefix(batch).enumerated() { _ = engine.inputSlot(slot).update(fromContentsOf: image) }
+        // A batch of three and the first image alone.
+        func answers(without: Set<PassOptimization>) -> [[Float]] {
+            [batch, 1].map { Array(engine.run(batch: $0, without: without)) }
+        }
+        let expected = answers(without: [])
         for without in PassOptimization.allCases.map({ Set([$0]) }) + [Set(PassOptimization.allCases)] {
-            let other = InferenceEngine(plan: plan, inputHeight: 224, inputWidth: 224, maxBatch: batch, threads: 2, without: without)
-            let actual = [other.classify(input, batch: batch), other.classify(Array(input.prefix(full.inputSize)), batch: 1)]
-            for (a, e) in zip(actual, expected) {
-                for image in 0..<a.count / full.numClasses {
-                    let range = image * full.numClasses..<(image + 1) * full.numClasses
+            for (a, e) in zip(answers(without: without), expected) {
+                for image in 0..<a.count / engine.numClasses {
+                    let range = image * engine.numClasses..<(image + 1) * engine.numClasses
                     let (p, q) = (softmax(Array(e[range])), softmax(Array(a[range])))
                     #expect(p.indices.max { p[$0] < p[$1] } == q.indices.max { q[$0] < q[$1] }, "\(without) image \(image)")
                     if precision == .fp32 {
@@ -170,7 +172,8 @@ import Testing
                     }
                 }
             }
-            let comparison = EngineComparison(full, other, batch: batch, pairs: 3, warmup: 1)
+            #expect(answers(without: []) == expected, "the engine's own decisions again after \(without)")
+            let comparison = EngineComparison(engine, without: without, batch: batch, pairs: 3, warmup: 1)
             #expect(comparison.first.count == 3 && comparison.second.count == 3 && comparison.medianRatio > 0)
         }
     }
