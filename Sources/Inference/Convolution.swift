@@ -501,20 +501,22 @@ struct ConvolutionRunner {
                             input.data + group * q.lowerBound * columns, rows: min(k, group * q.upperBound) - group * q.lowerBound,
                             columns: columns, ldb: columns, into: scratch + q.lowerBound * columns, ldOut: columns, scale: scale)
                     }
-                } else if packsOperand && kernels.precision == .int8 {
-                    // int8: each thread unfolds its groups of 4 patch rows a chunk at a time into its own pack scratch and
-                    // quantizes them into the operand, so the fp32 patches never exist whole and the quantization is
-                    // split over the threads too (in place it would have to run on one thread).
-                    let groups = (k + 3) / 4
-                    precondition(4 * columns <= packScratchPerThread, "few columns, so four patch rows fit a pack scratch")
-                    let chunk = packScratchPerThread / (4 * columns)
+                } else if packsOperand {
+                    // bf16 and int8: each thread unfolds its groups of patch rows (pairs, quads) a chunk at a time into its
+                    // own pack scratch and converts them into the operand, so the fp32 patches never exist whole and the
+                    // conversion is split over the threads too (in place it would have to run on one thread: layer4's
+                    // stride-2 3×3 at batch 8 converted 4608 × 392 values so).
+                    let group = kernels.kGroup
+                    let groups = (k + group - 1) / group
+                    precondition(group * columns <= packScratchPerThread, "few columns, so a group of patch rows fits a pack scratch")
+                    let chunk = packScratchPerThread / (group * columns)
                     loop.forEachPart(threads) { part in
                         var q = groups * part / threads
                         let end = groups * (part + 1) / threads
                         let staging = packScratch(part)
                         while q < end {
                             let count = min(chunk, end - q)
-                            let rows = 4 * q..<min(k, 4 * (q + count))
+                            let rows = group * q..<min(k, group * (q + count))
                             fillPatches(
                                 shape, input: input, outH: outH, outW: outW, rows: rows, columns: 0..<columns, into: staging,
                                 leadingDimension: columns, kernels: kernels)
@@ -525,16 +527,12 @@ struct ConvolutionRunner {
                         }
                     }
                 } else {
+                    // The operand as unfolded: fp32, or pairs and quads unfolded as they are.
                     loop.forEachPart(threads) { part in
                         let rows = operandRows * part / threads..<operandRows * (part + 1) / threads
                         fillPatches(
                             shape, input: input, outH: outH, outW: outW, rows: rows, columns: 0..<columns,
                             into: scratch + rows.lowerBound * columns, leadingDimension: columns, kernels: kernels)
-                    }
-                    // In place on one thread: pair row q (q ≥ 1) ends before row 2q begins (two threads would overwrite
-                    // rows the other still reads).
-                    if packsOperand {
-                        kernels.packOperand(scratch, rows: k, columns: columns, ldb: columns, into: scratch, ldOut: columns, scale: scale)
                     }
                 }
                 operand = UnsafePointer(scratch)
