@@ -77,7 +77,7 @@ TARGET static inline void scatter_avx512(float *c, int ldc, __m512 v, int count)
 #define TRANSPOSED_KERNEL
 #define PREFETCH_C 1
 #define NO_PEAK
-#define TARGET __attribute__((target("avx512f,avx512bf16")))
+#define TARGET __attribute__((target("avx512f,avx512bw,avx512bf16")))
 #define NAME(x) x##_avx512bf16
 #define load_part_avx512bf16 load_part_avx512
 #define store_part_avx512bf16 store_part_avx512
@@ -110,7 +110,8 @@ ck_isa ck_usable(ck_isa isa) {
 
 int ck_has_avx512_bf16(void) {
     __builtin_cpu_init();
-    return ck_best_isa() == CK_ISA_AVX512 && __builtin_cpu_supports("avx512bf16");
+    // The bf16 kernels also use AVX-512 BW (word permutes), which every CPU with AVX512_BF16 has.
+    return ck_best_isa() == CK_ISA_AVX512 && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512bf16");
 }
 
 int ck_has_avx512_vnni(void) {
@@ -259,7 +260,7 @@ int ck_gemm_partial_avx512bf16(const float *packed, int m, int k, int k_begin, i
 // Rows 2q and 2q + 1 → pair row q, 16 columns at a time: each row rounded to bf16 (VCVTNEPS2BF16), widened to 32 bits,
 // the odd row shifted into the high halves. In place is safe: pair row q (q ≥ 1) ends before row 2q begins, and row 0
 // is read before it is written, a vector at a time.
-__attribute__((target("avx512f,avx512bf16"))) void ck_operand_pack_avx512bf16(const float *b, int rows, int columns, long ldb,
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) void ck_operand_pack_avx512bf16(const float *b, int rows, int columns, long ldb,
                                                                               float *out, long ld_out) {
     for (int q = 0; q < (rows + 1) / 2; q++) {
         const float *r0 = b + (size_t)(2 * q) * ldb;
@@ -285,7 +286,7 @@ double ck_peak_avx2(long iterations, double *checksum) { return peak_avx2(iterat
 double ck_peak_avx512(long iterations, double *checksum) { return peak_avx512(iterations, checksum); }
 
 // 12 independent VDPBF16PS chains on constant bf16 operands (1 and 2⁻²⁰: the sums stay finite).
-__attribute__((target("avx512f,avx512bf16"))) double ck_peak_avx512bf16(long iterations, double *checksum) {
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) double ck_peak_avx512bf16(long iterations, double *checksum) {
     __m512 acc[12];
     for (int i = 0; i < 12; i++) acc[i] = _mm512_set1_ps(0.001f * (float)i);
     __m512bh x = _mm512_cvtne2ps_pbh(_mm512_set1_ps(1.0f), _mm512_set1_ps(1.0f));

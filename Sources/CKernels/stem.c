@@ -50,7 +50,7 @@
 #define NV 7
 #define STEM_BF16
 #define STEM_TAPS 4
-#define TARGET __attribute__((target("avx512f,avx512bf16")))
+#define TARGET __attribute__((target("avx512f,avx512bw,avx512bf16")))
 #define NAME(x) x##_avx512bf16
 #define store_part_avx512bf16 store_part_avx512
 #define VLOAD _mm512_loadu_ps

@@ -87,7 +87,7 @@ STRIPS(__attribute__((target("avx2,fma"))), avx2)
 #define NAME(x) winograd_##x##_fp32_avx512
 #define PAIRS 0
 #include "winograd_blocked.inc"
-#define TARGET __attribute__((target("avx512f,avx512bf16")))
+#define TARGET __attribute__((target("avx512f,avx512bw,avx512bf16")))
 #define NAME(x) winograd_##x##_pairs_avx512bf16
 #define PAIRS 1
 #include "winograd_blocked.inc"
@@ -108,7 +108,7 @@ __attribute__((target("avx512f"))) void ck_winograd_input_avx512(int tile, const
                                      pairs, v, xi_stride, row_stride, scratch);
 }
 
-__attribute__((target("avx512f,avx512bf16"))) void ck_winograd_input_avx512bf16(int tile, const float *x, long channel_stride,
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) void ck_winograd_input_avx512bf16(int tile, const float *x, long channel_stride,
                                                                                int height, int width, int row_begin, int row_end,
                                                                                int channel_begin, int channel_end, int pairs,
                                                                                float *v, size_t xi_stride, size_t row_stride,
@@ -131,7 +131,7 @@ __attribute__((target("avx512f"))) void ck_winograd_output_avx512(int tile, cons
                                         channel_end, out, channel_stride, 0, scratch);
 }
 
-__attribute__((target("avx512f,avx512bf16"))) void ck_winograd_output_pairs_avx512bf16(int tile, const float *m, size_t xi_stride,
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) void ck_winograd_output_pairs_avx512bf16(int tile, const float *m, size_t xi_stride,
                                                                                       size_t row_stride, const float *bias,
                                                                                       int height, int width, int row_begin,
                                                                                       int row_end, int channel_begin,

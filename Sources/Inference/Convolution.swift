@@ -397,6 +397,29 @@ struct ConvolutionRunner {
             return
         }
 
+        /// Groups `groups` of patch rows (bf16 pairs, int8 quads) of columns `range` as the product's operand at `out`
+        /// (rows `ld` apart, group q at out + (q − groups.lowerBound)·ld), on thread `part`: unfolded a chunk of groups at a
+        /// time into the thread's pack scratch and converted from there, so the fp32 patches never exist whole (they would
+        /// spill from L2: layer3's stride-2 3×3 is 2304 rows).
+        func unfoldConverting(_ part: Int, groups: Range<Int>, columns range: Range<Int>, into out: UnsafeMutablePointer<Float>, ld: Int) {
+            let group = kernels.kGroup
+            precondition(group * range.count <= packScratchPerThread, "a group of patch rows fits a pack scratch")
+            let chunk = packScratchPerThread / (group * range.count)
+            let staging = packScratch(part)
+            var q = groups.lowerBound
+            while q < groups.upperBound {
+                let count = min(chunk, groups.upperBound - q)
+                let rows = group * q..<min(k, group * (q + count))
+                fillPatches(
+                    shape, input: input, outH: outH, outW: outW, rows: rows, columns: range, into: staging, leadingDimension: range.count,
+                    kernels: kernels)
+                kernels.packOperand(
+                    staging, rows: rows.count, columns: range.count, ldb: range.count, into: out + (q - groups.lowerBound) * ld, ldOut: ld,
+                    scale: scale)
+                q += count
+            }
+        }
+
         /// Column chunk `chunk` (`chunks`), on thread `part`: its patches unfolded (or its columns of a 1×1 stride-1
         /// convolution's input, converted for bf16 and int8 products) into the thread's tile, multiplied, its sums taken
         /// while the output is in cache.
@@ -411,11 +434,12 @@ struct ConvolutionRunner {
                 ld = columns
             } else if direct {
                 kernels.packOperand(input.data + j, rows: k, columns: width, ldb: columns, into: tile, ldOut: width, scale: scale)
+            } else if packsOperand {
+                unfoldConverting(part, groups: 0..<(k + kernels.kGroup - 1) / kernels.kGroup, columns: range, into: tile, ld: width)
             } else {
                 fillPatches(
                     shape, input: input, outH: outH, outW: outW, rows: 0..<operandRows, columns: j..<j + width, into: tile,
                     leadingDimension: width, kernels: kernels)
-                if packsOperand { kernels.packOperand(tile, rows: k, columns: width, ldb: width, into: tile, ldOut: width, scale: scale) }
             }
             if let residual, let packed = plan.packed {
                 // Image by image within the chunk: SE's scale is one value per row of an image.
@@ -502,29 +526,13 @@ struct ConvolutionRunner {
                             columns: columns, ldb: columns, into: scratch + q.lowerBound * columns, ldOut: columns, scale: scale)
                     }
                 } else if packsOperand {
-                    // bf16 and int8: each thread unfolds its groups of patch rows (pairs, quads) a chunk at a time into its
-                    // own pack scratch and converts them into the operand, so the fp32 patches never exist whole and the
-                    // conversion is split over the threads too (in place it would have to run on one thread: layer4's
-                    // stride-2 3×3 at batch 8 converted 4608 × 392 values so).
-                    let group = kernels.kGroup
-                    let groups = (k + group - 1) / group
-                    precondition(group * columns <= packScratchPerThread, "few columns, so a group of patch rows fits a pack scratch")
-                    let chunk = packScratchPerThread / (group * columns)
+                    // bf16 and int8: the groups of patch rows split over the threads, each converted from its own pack scratch
+                    // (in place it would have to run on one thread: layer4's stride-2 3×3 at batch 8 converted 4608 × 392
+                    // values so).
+                    let groups = (k + kernels.kGroup - 1) / kernels.kGroup
                     loop.forEachPart(threads) { part in
-                        var q = groups * part / threads
-                        let end = groups * (part + 1) / threads
-                        let staging = packScratch(part)
-                        while q < end {
-                            let count = min(chunk, end - q)
-                            let rows = group * q..<min(k, group * (q + count))
-                            fillPatches(
-                                shape, input: input, outH: outH, outW: outW, rows: rows, columns: 0..<columns, into: staging,
-                                leadingDimension: columns, kernels: kernels)
-                            kernels.packOperand(
-                                staging, rows: rows.count, columns: columns, ldb: columns, into: scratch + q * columns, ldOut: columns,
-                                scale: scale)
-                            q += count
-                        }
+                        let share = groups * part / threads..<groups * (part + 1) / threads
+                        unfoldConverting(part, groups: share, columns: 0..<columns, into: scratch + share.lowerBound * columns, ld: columns)
                     }
                 } else {
                     // The operand as unfolded: fp32, or pairs and quads unfolded as they are.
