@@ -284,6 +284,51 @@ import Testing
         #expect(wrong == 0, "\(c.testDescription) \(kernels.name), \(threads) threads: \(wrong) of \(fp32.count) bytes differ")
     }
 
+    /// A 1×1 bf16 product whose input is already bf16 pairs (the residual stream, `PlanarTensor.channelMajorPairs`): read
+    /// as it is (stride 1) or subsampled as whole pairs (stride 2, a downsample), the output is bit for bit the one of the
+    /// fp32 input, which the product converts itself; one and two threads, the column split and the channel split.
+    @Test(
+        .enabled(if: KernelTable.cpuHasBF16, "this CPU lacks AVX512_BF16"),
+        arguments: [
+            ConvolutionCase(inChannels: 64, outChannels: 96, kernel: 1, stride: 2, padding: 0, batch: 2, height: 28, width: 27),
+            ConvolutionCase(inChannels: 64, outChannels: 96, kernel: 1, stride: 2, padding: 0, batch: 1, height: 7, width: 8),
+            ConvolutionCase(inChannels: 128, outChannels: 32, kernel: 1, stride: 1, padding: 0, batch: 2, height: 15, width: 15),
+            ConvolutionCase(inChannels: 128, outChannels: 32, kernel: 1, stride: 1, padding: 0, batch: 1, height: 5, width: 4),
+        ], [1, 2])
+    func pairsInputIsTheConvertedInput(_ c: ConvolutionCase, threads: Int) {
+        let kernels = KernelTable(.avx512, precision: .bf16)!
+        let (plan, input, _) = Self.planned(c, kernels: kernels, seeds: (17, 19), relu: true)
+        let runner = ConvolutionRunner(loop: ParallelLoop(threads: threads), maxPatchRows: c.inChannels)
+        defer { runner.deallocate() }
+        var x = Self.channelMajor(input, batch: c.batch, channels: c.inChannels, planeSize: c.height * c.width)
+        let columns = c.batch * c.height * c.width
+        var pairs = [Float](repeating: .nan, count: c.inChannels / 2 * columns)
+        #expect(
+            x.withUnsafeBufferPointer {
+                kernels.packOperand($0.baseAddress!, rows: c.inChannels, columns: columns, ldb: columns, into: &pairs, ldOut: columns)
+            })
+        let outputs = [false, true].map { fromPairs in
+            let outH = (c.height - 1) / c.stride + 1
+            let outW = (c.width - 1) / c.stride + 1
+            var output = [Float](repeating: .nan, count: c.outChannels * c.batch * outH * outW)
+            if fromPairs {
+                pairs.withUnsafeMutableBufferPointer { p in
+                    let tensor = PlanarTensor.channelMajorPairs(
+                        p.baseAddress!, channels: c.inChannels, batch: c.batch, height: c.height, width: c.width)
+                    output.withUnsafeMutableBufferPointer { runner.run(plan, input: tensor, output: $0.baseAddress!, epilogue: .biasReLU) }
+                }
+            } else {
+                x.withUnsafeMutableBufferPointer { p in
+                    let tensor = PlanarTensor.channelMajor(
+                        p.baseAddress!, channels: c.inChannels, batch: c.batch, height: c.height, width: c.width)
+                    output.withUnsafeMutableBufferPointer { runner.run(plan, input: tensor, output: $0.baseAddress!, epilogue: .biasReLU) }
+                }
+            }
+            return output
+        }
+        #expect(!outputs[1].contains { $0.isNaN } && outputs[1] == outputs[0], "\(c.testDescription), \(threads) threads")
+    }
+
     /// The channel means `run` takes tile by tile from its own output (SE's squeeze), and its separate pass where the
     /// fused sums do not apply (OpenBLAS, the direct 7×7 kernel, a K split, or a runner sized for fewer means).
     @Test(arguments: convolutionCases, threadsAndKernels)
