@@ -11,7 +11,9 @@ by Tests/python/onnx_reference.py for the peers.
 
 Speed: per batch size, each round runs every engine once (`seresnet bench --json`; the peers in their own processes
 with `--peer`), in an order that rotates from round to round; reported: the median over rounds of each round's median
-latency, and each engine's ratio to OpenVINO's default.
+latency, and each engine's ratio to OpenVINO's default; the median over rounds of the ratio within a round (paired:
+engines a few seconds apart, which on a host that switches between a quiet and a slow mode for minutes at a time are
+mostly in the same mode); and each engine's fastest round.
 
 Agreement: `--crops` crops of the fixtures' natural photos (seeded positions and sizes, each through timm's eval
 transform), run by every engine at batch 8; against seresnet fp32: top-1 agreement, mean top-5 overlap |T5 ∩ T5'|/5,
@@ -230,7 +232,8 @@ def main():
     engines.update({name: (lambda b, i, name=name: peer(name, b, i)) for name in peers})
     labels = {}
     if not args.skip_speed:
-        print(f"\nspeed: {args.rounds} rounds, order rotating; median over rounds of each round's median latency (ms per batch)")
+        print(f"\nspeed: {args.rounds} rounds, order rotating; median over rounds of each round's median latency (ms per batch);"
+              " paired: the median over rounds of the ratio to OpenVINO's default in the same round; best: the fastest round")
         names = list(engines)
         for batch in args.batches:
             iterations = max(3, args.iterations // batch)
@@ -244,7 +247,9 @@ def main():
             print(f"batch {batch}:")
             for name in names:
                 m = statistics.median(samples[name])
-                print(f"  {name:<19} {m:8.2f} ms  × OpenVINO default {m / reference:5.2f}   ({labels[name]})")
+                paired = statistics.median(a / b for a, b in zip(samples[name], samples["openvino-default"]))
+                print(f"  {name:<19} {m:8.2f} ms  × OpenVINO default {m / reference:5.2f}  paired {paired:5.2f}"
+                      f"  best {min(samples[name]):8.2f} ms   ({labels[name]})")
             if "seresnet int8 avx2" in samples:
                 ratio = statistics.median(samples["seresnet int8 avx2"]) / statistics.median(samples["seresnet fp32 avx2"])
                 print(f"  seresnet int8 avx2 / seresnet fp32 avx2: {ratio:.2f}")
