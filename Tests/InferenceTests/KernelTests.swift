@@ -520,22 +520,17 @@ import Testing
         }
     }
 
-    /// The residual epilogue (`gemm_residual`) against its definition: the products of `gemm`, then `scale_add_relu`
-    /// row by row, bit for bit; into another buffer (all panels at once and in shares), over the shortcut itself (K one
-    /// block), and without SE's scale. The wide kernel and (AVX-512, up to 200 columns) the small-n one, rows past the
-    /// last whole tile or panel (37: AVX2's 6-row and AVX-512's 8-row tiles, a 5-row last panel), partial column tiles.
-    @Test(
-        arguments: [(64, 64, 224), (37, 70, 45), (256, 128, 196), (40, 300, 33), (8, 2, 1), (96, 256, 49), (64, 200, 230)],
-        tables.filter { $0.hasResidualProducts })
-    func residualProductsAreGEMMThenScaleAddReLU(_ dims: (Int, Int, Int), kernels: KernelTable) {
-        let (m, k, n) = dims
-        let a = Self.randomValues(m * k, seed: 31)
+    /// A residual product's inputs: a random m × k layer with a bias packed for `kernels`, a random k × n operand in the
+    /// table's format (rows `ldb` = n + 5 apart), SE-like scales (≥ 0.5), and `gemm`'s plain products of the two (n
+    /// columns a row, no ReLU); seeds `seed`…`seed + 3`.
+    static func residualCase(
+        m: Int, k: Int, n: Int, kernels: KernelTable, seed: UInt64
+    ) -> (packed: PackedMatrix, operand: [Float], ldb: Int, scale: [Float], products: [Float]) {
+        let a = randomValues(m * k, seed: seed)
         let ldb = n + 5
-        let b = Self.randomValues(k * ldb, seed: 32)
-        let bias = Self.randomValues(m, seed: 33)
-        let scale = Self.randomValues(m, seed: 34).map { 0.5 + abs($0) }
-        let ldShortcut = n + 3
-        let shortcut = Self.randomValues(m * ldShortcut, seed: 35)
+        let b = randomValues(k * ldb, seed: seed + 1)
+        let bias = randomValues(m, seed: seed + 2)
+        let scale = randomValues(m, seed: seed + 3).map { 0.5 + abs($0) }
         var operand = [Float](repeating: .nan, count: kernels.operandRows(k) * ldb)
         if !b.withUnsafeBufferPointer({ kernels.packOperand($0.baseAddress!, rows: k, columns: n, ldb: ldb, into: &operand, ldOut: ldb) }) {
             operand = b
@@ -547,6 +542,48 @@ import Testing
             packed.multiply(
                 panels: 0..<packed.panels, n: n, b: b.baseAddress!, ldb: ldb, c: &products, ldc: n, relu: false, scratch: &scratch)
         }
+        return (packed, operand, ldb, scale, products)
+    }
+
+    /// `packed`'s residual products (`gemm_residual`) into a fresh NaN-filled C of `packed.rows` rows `ldc` apart, its
+    /// panels in `parts` calls of equal shares (the channel split's calls).
+    static func residualProducts(
+        _ packed: PackedMatrix, operand: [Float], ldb: Int, n: Int, parts: Int, ldc: Int, scale: [Float]?, shortcut: [Float],
+        ldShortcut: Int, shortcutPairs: Bool = false, outputPairs: Bool = false
+    ) -> [Float] {
+        var c = [Float](repeating: .nan, count: packed.rows * ldc)
+        var scratch = [Float](repeating: .nan, count: KernelTable.productScratchFloats)
+        func multiply(part: Int, scale: UnsafePointer<Float>?) {
+            operand.withUnsafeBufferPointer { b in
+                packed.multiply(
+                    panels: packed.panels * part / parts..<packed.panels * (part + 1) / parts, n: n, b: b.baseAddress!, ldb: ldb, c: &c,
+                    ldc: ldc, scale: scale, shortcut: shortcut, ldShortcut: ldShortcut, shortcutPairs: shortcutPairs,
+                    outputPairs: outputPairs, scratch: &scratch)
+            }
+        }
+        for part in 0..<parts {
+            if let scale {
+                scale.withUnsafeBufferPointer { multiply(part: part, scale: $0.baseAddress) }
+            } else {
+                multiply(part: part, scale: nil)
+            }
+        }
+        return c
+    }
+
+    /// The residual epilogue (`gemm_residual`) against its definition: the products of `gemm`, then `scale_add_relu`
+    /// row by row, bit for bit; into another buffer (all panels at once and in shares), over the shortcut itself (K one
+    /// block), and without SE's scale. The wide kernel and (AVX-512, up to 200 columns) the small-n one, rows past the
+    /// last whole tile or panel (37: AVX2's 6-row and AVX-512's 8-row tiles, a 5-row last panel), partial column tiles.
+    @Test(
+        arguments: [(64, 64, 224), (37, 70, 45), (256, 128, 196), (40, 300, 33), (8, 2, 1), (96, 256, 49), (64, 200, 230)],
+        tables.filter { $0.hasResidualProducts })
+    func residualProductsAreGEMMThenScaleAddReLU(_ dims: (Int, Int, Int), kernels: KernelTable) {
+        let (m, k, n) = dims
+        let (packed, operand, ldb, scale, products) = Self.residualCase(m: m, k: k, n: n, kernels: kernels, seed: 31)
+        let ldShortcut = n + 3
+        let shortcut = Self.randomValues(m * ldShortcut, seed: 35)
+        var scratch = [Float](repeating: .nan, count: KernelTable.productScratchFloats)
         let scaleAddReLU = kernels.table.pointee.scale_add_relu!
         for withScale in [true, false] {
             var expected = [Float](repeating: .nan, count: m * n)
@@ -564,18 +601,9 @@ import Testing
             let ldc = n + 1
             // All panels in one call, and in three shares of them (the channel split's calls).
             for parts in [1, 3] {
-                var c = [Float](repeating: .nan, count: m * ldc)
-                for part in 0..<parts {
-                    scale.withUnsafeBufferPointer { scale in
-                        operand.withUnsafeBufferPointer { b in
-                            packed.multiply(
-                                panels: packed.panels * part / parts..<packed.panels * (part + 1) / parts, n: n, b: b.baseAddress!,
-                                ldb: ldb,
-                                c: &c, ldc: ldc, scale: withScale ? scale.baseAddress! : nil, shortcut: shortcut, ldShortcut: ldShortcut,
-                                scratch: &scratch)
-                        }
-                    }
-                }
+                let c = Self.residualProducts(
+                    packed, operand: operand, ldb: ldb, n: n, parts: parts, ldc: ldc, scale: withScale ? scale : nil, shortcut: shortcut,
+                    ldShortcut: ldShortcut)
                 let into = (0..<m).flatMap { r in c[r * ldc..<r * ldc + n] }
                 #expect(into == expected, "\(m)×\(k)·\(k)×\(n) \(kernels.name) into another buffer, scale \(withScale), \(parts) parts")
             }
@@ -611,23 +639,10 @@ import Testing
     func residualProductsReadAndWriteBF16Pairs(_ dims: (Int, Int, Int)) {
         let (m, k, n) = dims
         let kernels = KernelTable(.avx512, precision: .bf16)!
-        let a = Self.randomValues(m * k, seed: 41)
-        let ldb = n + 5
-        let b = Self.randomValues(k * ldb, seed: 42)
-        let bias = Self.randomValues(m, seed: 43)
-        let scale = Self.randomValues(m, seed: 44).map { 0.5 + abs($0) }
+        let (packed, operand, ldb, scale, products) = Self.residualCase(m: m, k: k, n: n, kernels: kernels, seed: 41)
         let ld = n + 3
         let pairRows = m / 2
-        var operand = [Float](repeating: .nan, count: kernels.operandRows(k) * ldb)
-        #expect(
-            b.withUnsafeBufferPointer { kernels.packOperand($0.baseAddress!, rows: k, columns: n, ldb: ldb, into: &operand, ldOut: ldb) })
-        let packed = a.withUnsafeBufferPointer { PackedMatrix($0.baseAddress!, rows: m, columns: k, bias: bias, kernels: kernels) }
         var scratch = [Float](repeating: .nan, count: KernelTable.productScratchFloats)
-        var products = [Float](repeating: .nan, count: m * n)
-        operand.withUnsafeBufferPointer { b in
-            packed.multiply(
-                panels: 0..<packed.panels, n: n, b: b.baseAddress!, ldb: ldb, c: &products, ldc: n, relu: false, scratch: &scratch)
-        }
         // The shortcut in fp32 and as pairs; the values the pairs hold (bf16, exact in fp32).
         let shortcut = Self.randomValues(m * ld, seed: 45)
         var shortcutPairs = [Float](repeating: .nan, count: pairRows * ld)
@@ -661,17 +676,9 @@ import Testing
             for writesPairs in [false, true] where readsPairs || writesPairs {
                 let source = readsPairs ? shortcutPairs : shortcut
                 for parts in [1, 3] {
-                    var c = [Float](repeating: .nan, count: m * ld)
-                    for part in 0..<parts {
-                        scale.withUnsafeBufferPointer { scale in
-                            operand.withUnsafeBufferPointer { b in
-                                packed.multiply(
-                                    panels: packed.panels * part / parts..<packed.panels * (part + 1) / parts, n: n, b: b.baseAddress!,
-                                    ldb: ldb, c: &c, ldc: ld, scale: scale.baseAddress!, shortcut: source, ldShortcut: ld,
-                                    shortcutPairs: readsPairs, outputPairs: writesPairs, scratch: &scratch)
-                            }
-                        }
-                    }
+                    let c = Self.residualProducts(
+                        packed, operand: operand, ldb: ldb, n: n, parts: parts, ldc: ld, scale: scale, shortcut: source, ldShortcut: ld,
+                        shortcutPairs: readsPairs, outputPairs: writesPairs)
                     let label = "\(m)×\(k)·\(k)×\(n) reads pairs \(readsPairs) writes pairs \(writesPairs), \(parts) parts"
                     if writesPairs {
                         #expect((0..<pairRows).allSatisfy { q in c[q * ld..<q * ld + n] == expectedPairs[q * ld..<q * ld + n] }, "\(label)")
