@@ -437,14 +437,14 @@ public final class InferenceEngine {
     }
 
     /// Stages whose output maps have at least this many pixels per image run image by image within a batch.
-    static let imageByImagePixels = 400
+    static let imageByImagePixels = 1000
 
     /// How many leading stages run image by image on a batch of several images: those whose output maps have at least
-    /// `imageByImagePixels` pixels (at 224², layer1 and layer2). Their activations are large and their weights small:
-    /// a batch-8 pass moves 6–26 MB tensors through L3 and DRAM where one image's stay in L2 and L3, and re-reading their
-    /// weights (≈ 11 MB with Winograd's) for each image costs less. layer3's weights are 40 MB: re-reading them per image
-    /// gains next to nothing on a quiet machine and loses much when another tenant loads the memory
-    /// (docs/performance.md); layer4 and the head gain from the batch either way.
+    /// `imageByImagePixels` pixels (at 224², layer1's 56 × 56). Their activations are large and their weights small: a
+    /// batch-8 layer1 tensor is 26 MB in fp32 where one image's stays in L2 and L3, and re-reading its weights for each
+    /// image costs little. layer2 (28 × 28) runs on the whole batch: image by image, its Winograd weights (2.4 MB a block,
+    /// fp32 products) were read once per image, which cost most when another tenant loads the memory; layer3's weights
+    /// are 20–40 MB; layer4 and the head gain from the batch either way (docs/performance.md).
     static func imageByImageStages(_ network: SEResNet, height: Int, width: Int) -> Int {
         var h = (network.stem.shape.outputSide(height) - 1) / 2 + 1
         var w = (network.stem.shape.outputSide(width) - 1) / 2 + 1

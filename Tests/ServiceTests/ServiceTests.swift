@@ -220,8 +220,8 @@ func errorCode(_ response: HTTPResponse) -> String? {
         #expect(
             (body["weights"] as? [String: Any])?["sha256"] as? String == "25fcaab24568ebb97d7cc8276fa9f4550ef3b6f00888b3f2b11207ee792cb5bd")
         #expect((body["serving"] as? [String: Any])?["max_batch"] as? Int == 4)
-        // At 224² with batches of up to 4, the engines run layer1 and layer2 image by image.
-        #expect((body["engine"] as? [String: Any])?["image_by_image_stages"] as? [String] == ["layer1", "layer2"])
+        // At 224² with batches of up to 4, the engines run layer1 image by image.
+        #expect((body["engine"] as? [String: Any])?["image_by_image_stages"] as? [String] == ["layer1"])
         #expect((body["engine"] as? [String: Any])?["precision"] as? String == "fp32")
         // The decisions made at load, for one image and for a full batch of 4: every convolution named once, each with a
         // split the runner knows; layer4's 7×7 maps go to Winograd only where there are 16 tiles (a batch of 4).
