@@ -243,17 +243,16 @@ public final class InferenceEngine {
     }
 
     /// The blocks of stage `stageIndex` on `batch` images, as `schedule` decides (the pass's for `batch`): each reads
-    /// `current` and writes `next`, then they swap, so
-    /// `current` ends as the stage's output; `height` and `width` follow the maps. With `output`, the last block writes
-    /// there instead (and `current` is then not the output). int8: `quads` holds the first block's input as u8 quads
-    /// where it reads them, and each block's residual add leaves the next block's there (`w.quads`), the last block's in
-    /// `quadsOutput` when given (the batch's layout, as `output`). bf16: `pairs` says whether `current` holds bf16 pairs, and
-    /// each block leaves it saying whether its output does (`BlockSchedule.writesPairs`).
+    /// `current` and writes `next`, then they swap, so `current` ends as the stage's output; `height` and `width` follow
+    /// the maps. With `output`, the last block writes there instead (and `current` is then not the output). int8: `quads`
+    /// holds the first block's input as u8 quads where it reads them, and each block's residual add leaves the next
+    /// block's there (`w.quads`), the last block's in `quadsOutput` when given (the batch's layout, as `output`). bf16:
+    /// `pairs` says whether `current` holds bf16 pairs, and each block leaves it saying whether its output does
+    /// (`BlockSchedule.writesPairs`).
     private func runStage(
         _ stageIndex: Int, batch n: Int, schedule: PassSchedule, current: inout UnsafeMutablePointer<Float>,
-        next: inout UnsafeMutablePointer<Float>,
-        quads: inout UnsafeMutablePointer<Float>, pairs inputPairs: inout Bool, height: inout Int, width: inout Int,
-        output: Kernels.Destination? = nil, quadsOutput: Kernels.Destination? = nil
+        next: inout UnsafeMutablePointer<Float>, quads: inout UnsafeMutablePointer<Float>, pairs inputPairs: inout Bool,
+        height: inout Int, width: inout Int, output: Kernels.Destination? = nil, quadsOutput: Kernels.Destination? = nil
     ) {
         let w = workspace
         let profile = self.profile
