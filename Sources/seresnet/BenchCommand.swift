@@ -197,7 +197,6 @@ struct BenchCommand: ParsableCommand {
     }
 
     private func format(_ value: Double) -> String { String(format: "%.2f", value) }
-
 }
 
 extension String {
